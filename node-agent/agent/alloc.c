@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/alloc.h"
+#include "agent/inventory.h"
+#include "agent/state.h"
+#include "common/cleanup.h"
+#include "common/str.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct hmap allocs = HMAP_INITIALIZER(&allocs);
+static STAILQ_HEAD(, alloc_observer) observers = STAILQ_HEAD_INITIALIZER(observers);
+static struct state *state;
+
+void alloc_observer_register(struct alloc_observer *obs)
+{
+	STAILQ_INSERT_TAIL(&observers, obs, next);
+}
+
+static uint32_t key_hash(const char *cid, const char *ifname)
+{
+	return hash_str(ifname, hash_str(cid, 0));
+}
+
+/* State key "<containerID>/<ifname>": neither part may contain '/'. */
+static void state_key(const struct alloc *a, char buf[VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2])
+{
+	snprintf(buf, VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2, "%s/%s", a->container_id,
+		a->ifname);
+}
+
+struct alloc *alloc_find(const char *cid, const char *ifname)
+{
+	struct alloc *a;
+
+	HMAP_FOR_EACH_WITH_HASH(a, by_key, key_hash(cid, ifname), &allocs)
+		if (strcmp(a->container_id, cid) == 0 && strcmp(a->ifname, ifname) == 0)
+			return a;
+	return NULL;
+}
+
+size_t alloc_count(void)
+{
+	return hmap_count(&allocs);
+}
+
+struct alloc *alloc_first(void)
+{
+	struct hmap_node *n = hmap_first(&allocs);
+	return n ? container_of(n, struct alloc, by_key) : NULL;
+}
+
+struct alloc *alloc_next(struct alloc *a)
+{
+	struct hmap_node *n = hmap_next(&allocs, &a->by_key);
+	return n ? container_of(n, struct alloc, by_key) : NULL;
+}
+
+static void pod_free(struct alloc_pod *p)
+{
+	free(p->ns);
+	free(p->name);
+	free(p->uid);
+	free(p->infra_id);
+	memset(p, 0, sizeof(*p));
+}
+
+static int pod_copy(struct alloc_pod *dst, const struct alloc_pod *src)
+{
+	const char *const s[] = {src->ns, src->name, src->uid, src->infra_id};
+	char **d[] = {&dst->ns, &dst->name, &dst->uid, &dst->infra_id};
+
+	for (size_t i = 0; i < ARRAY_SIZE(s); i++)
+		if (s[i] && !(*d[i] = strdup(s[i])))
+			return -ENOMEM;
+	return 0;
+}
+
+static void alloc_free(struct alloc *a)
+{
+	if (!a)
+		return;
+	pod_free(&a->pod);
+	free(a->netns);
+	free(a->priv);
+	free(a);
+}
+
+static struct alloc *alloc_new(const struct devtype_ops *ops)
+{
+	struct alloc *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->ops = ops;
+	a->vlan = -1;
+	if (ops->alloc_priv_size && !(a->priv = calloc(1, ops->alloc_priv_size))) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void alloc_orphan(struct alloc *a)
+{
+	a->dev = NULL;
+}
+
+/* ---- JSON ---- */
+
+static json_t *pod_json(const struct alloc_pod *p)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if (p->ns)
+		json_object_set_new(o, "namespace", json_string(p->ns));
+	if (p->name)
+		json_object_set_new(o, "name", json_string(p->name));
+	if (p->uid)
+		json_object_set_new(o, "uid", json_string(p->uid));
+	if (p->infra_id)
+		json_object_set_new(o, "infraContainerID", json_string(p->infra_id));
+	return o;
+}
+
+json_t *alloc_to_json(const struct alloc *a)
+{
+	char mac[MAC_STR_LEN], created[32], rn[256];
+	struct tm tm;
+	json_t *o;
+
+	mac_format(&a->mac, mac);
+	gmtime_r(&a->created, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(rn, sizeof(rn), "%s/%s", inv_resource_prefix(), a->pool);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "containerID",
+		a->container_id, "ifname", a->ifname, "network", a->network, "pool", a->pool,
+		"resourceName", a->dev ? a->dev->pool->resource_name : rn, "deviceType",
+		a->ops->name, "deviceID", a->device_id, "mac", mac, "created", created);
+	if (!o)
+		return NULL;
+	if (a->netns)
+		json_object_set_new(o, "netns", json_string(a->netns));
+	if (a->mtu)
+		json_object_set_new(o, "mtu", json_integer(a->mtu));
+	if (a->vlan >= 0)
+		json_object_set_new(o, "vlan", json_integer(a->vlan));
+	if (a->pod.ns || a->pod.name || a->pod.uid || a->pod.infra_id)
+		json_object_set_new(o, "pod", pod_json(&a->pod));
+	if (!a->dev)
+		json_object_set_new(o, "orphaned", json_true());
+	if (a->ops->alloc_to_json)
+		a->ops->alloc_to_json(a, o);
+	return o;
+}
+
+json_t *alloc_holder_json(const struct alloc *a)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "containerID", a->container_id, "ifname",
+		a->ifname, "network", a->network);
+
+	if (o && (a->pod.ns || a->pod.name || a->pod.uid))
+		json_object_set_new(o, "pod", pod_json(&a->pod));
+	return o;
+}
+
+/* Copy a validated string field. */
+static int get_field(json_t *obj, const char *key, char *buf, size_t size,
+	bool (*valid)(const char *, const char **), bool required, struct kb_err *err)
+{
+	const char *s = json_string_value(json_object_get(obj, key)), *why = "too long";
+
+	if (!s) {
+		if (!required)
+			return -ENOENT;
+		return kb_err_set(err, EINVAL, "'%s' missing", key);
+	}
+	if ((valid && !valid(s, &why)) || str_copy(buf, size, s) < 0)
+		return kb_err_set(err, EINVAL, "'%s' (%s): %s", key, s, why);
+	return 0;
+}
+
+static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
+{
+	const char *type = json_string_value(json_object_get(o, "deviceType"));
+	const char *mac = json_string_value(json_object_get(o, "mac"));
+	const char *created = json_string_value(json_object_get(o, "created"));
+	const char *netns = json_string_value(json_object_get(o, "netns"));
+	const struct devtype_ops *ops;
+	json_t *pod = json_object_get(o, "pod");
+	struct alloc *a;
+	struct tm tm = {0};
+	int r;
+
+	if (!type || !(ops = devtype_find(type)))
+		return kb_err_set(err, EINVAL, "unknown deviceType '%s'", type ? type : "");
+	if (!(a = alloc_new(ops)))
+		return kb_err_set(err, ENOMEM, "out of memory");
+	if ((r = get_field(o, "containerID", a->container_id, sizeof(a->container_id),
+		     val_container_id, true, err)) < 0 ||
+		(r = get_field(o, "ifname", a->ifname, sizeof(a->ifname), val_ifname, true, err)) <
+			0 ||
+		(r = get_field(o, "network", a->network, sizeof(a->network), val_network, true,
+			 err)) < 0 ||
+		(r = get_field(o, "pool", a->pool, sizeof(a->pool), val_name, true, err)) < 0 ||
+		(r = get_field(o, "deviceID", a->device_id, sizeof(a->device_id), val_device_id,
+			 true, err)) < 0)
+		goto fail;
+	if (!mac || mac_parse(mac, &a->mac) < 0) {
+		r = kb_err_set(err, EINVAL, "bad mac");
+		goto fail;
+	}
+	if (netns && !(a->netns = strdup(netns))) {
+		r = kb_err_set(err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	a->mtu = json_integer_value(json_object_get(o, "mtu"));
+	a->vlan = json_is_integer(json_object_get(o, "vlan")) ?
+		json_integer_value(json_object_get(o, "vlan")) :
+		-1;
+	if (created && strptime(created, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		a->created = timegm(&tm);
+	if (json_is_object(pod)) {
+		struct alloc_pod p = {
+			.ns = (char *)json_string_value(json_object_get(pod, "namespace")),
+			.name = (char *)json_string_value(json_object_get(pod, "name")),
+			.uid = (char *)json_string_value(json_object_get(pod, "uid")),
+			.infra_id = (char *)json_string_value(json_object_get(pod, "infraContainerID")),
+		};
+		if (pod_copy(&a->pod, &p) < 0) {
+			r = kb_err_set(err, ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	if (ops->alloc_from_json && (r = ops->alloc_from_json(a, o, err)) < 0)
+		goto fail;
+	*ret = a;
+	return 0;
+fail:
+	alloc_free(a);
+	return r;
+}
+
+/* ---- persistence ---- */
+
+static int persist(const struct alloc *a, bool deleted)
+{
+	char key[VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2];
+	json_t *o;
+	int r;
+
+	if (!state)
+		return 0;
+	state_key(a, key);
+	if (deleted) {
+		r = state_del(state, key);
+	} else {
+		if (!(o = alloc_to_json(a)))
+			return -ENOMEM;
+		r = state_put(state, key, o);
+		json_decref(o);
+	}
+	state_set_live(state, hmap_count(&allocs));
+	return r;
+}
+
+static int dump_all(void *ctx, state_emit_fn emit, void *ectx)
+{
+	char key[VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2];
+	struct alloc *a;
+
+	(void)ctx;
+	HMAP_FOR_EACH(a, by_key, &allocs) {
+		json_t *o = alloc_to_json(a);
+		int r;
+		if (!o)
+			return -ENOMEM;
+		state_key(a, key);
+		r = emit(ectx, key, o);
+		json_decref(o);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void unlink_alloc(struct alloc *a)
+{
+	hmap_remove(&allocs, &a->by_key);
+}
+
+/* Replay: only the in-memory set changes; devices are bound once loading is complete. */
+static int apply_record(void *ctx, const char *key, json_t *value, struct kb_err *err)
+{
+	char cid[VAL_CONTAINER_ID_MAX + 1], ifname[VAL_IFNAME_MAX + 1];
+	const char *slash = strchr(key, '/');
+	struct alloc *a = NULL, *old;
+	int r;
+
+	(void)ctx;
+	if (!slash || (size_t)(slash - key) >= sizeof(cid) || strlen(slash + 1) >= sizeof(ifname))
+		return kb_err_set(err, EINVAL, "bad state key '%s'", key);
+	memcpy(cid, key, slash - key);
+	cid[slash - key] = '\0';
+	strcpy(ifname, slash + 1);
+	if ((old = alloc_find(cid, ifname))) {
+		unlink_alloc(old);
+		alloc_free(old);
+	}
+	if (!value)
+		return 0;
+	if ((r = alloc_from_json(value, &a, err)) < 0 || !a)
+		return kb_err_prefix(err, "state record '%s'", key);
+	if (strcmp(a->container_id, cid) != 0 || strcmp(a->ifname, slash + 1) != 0) {
+		alloc_free(a);
+		return kb_err_set(err, EINVAL, "state record '%s' does not match its key", key);
+	}
+	hmap_insert(&allocs, &a->by_key, key_hash(cid, ifname));
+	return 0;
+}
+
+static void notify_restored(struct alloc *a)
+{
+	struct alloc_observer *o;
+
+	STAILQ_FOREACH(o, &observers, next)
+		if (o->restored)
+			o->restored(a);
+}
+
+int alloc_init(struct state *st, struct kb_err *err)
+{
+	struct state_load_info info;
+	struct alloc *a;
+	int r;
+
+	state = st;
+	if (!st)
+		return 0;
+	r = state_load(st, apply_record, NULL, &info, err);
+	if (r == -EBADMSG) {
+		/* Corrupt snapshot: start empty (the caller logs where the files went). */
+		alloc_fini();
+		state = st;
+		kb_err_set(err, EBADMSG, "state snapshot corrupt (%s); moved aside to %s%s%s",
+			info.why, info.snapshot_aside, info.journal_aside[0] ? " and " : "",
+			info.journal_aside);
+		r = 0;
+	} else if (r < 0) {
+		alloc_fini();
+		return r;
+	} else if (info.journal_aside[0]) {
+		kb_err_set(err, EBADMSG, "state journal damaged (%s); kept a copy at %s",
+			info.why, info.journal_aside);
+	} else if (info.torn_tail) {
+		kb_err_set(err, EAGAIN, "cut off an incomplete last journal record");
+	}
+	state_set_live(st, hmap_count(&allocs));
+	state_set_dumper(st, dump_all, NULL);
+	HMAP_FOR_EACH(a, by_key, &allocs) {
+		struct device *d = inv_device_find(a->device_id);
+		if (d && !d->holder && d->pool->ops == a->ops && strcmp(d->pool->name, a->pool) == 0) {
+			if (d->on_free_list)
+				inv_take(d);
+			a->dev = d;
+			inv_hold(d, a);
+		}
+		if (a->ops->restore) {
+			struct kb_err rerr = {0};
+			a->ops->restore(a, &rerr);
+		}
+		notify_restored(a);
+	}
+	return 0;
+}
+
+void alloc_fini(void)
+{
+	struct alloc *a;
+
+	HMAP_FOR_EACH_SAFE(a, by_key, &allocs) {
+		unlink_alloc(a);
+		if (a->dev)
+			inv_release(a->dev);
+		if (a->ops->forget)
+			a->ops->forget(a);
+		alloc_free(a);
+	}
+	hmap_destroy(&allocs);
+	hmap_init(&allocs);
+	state = NULL;
+}
+
+/* ---- attach / detach ---- */
+
+static bool same_request(const struct alloc *a, const struct attach_req *req)
+{
+	if (strcmp(a->network, req->network) || strcmp(a->ops->name, req->devtype))
+		return false;
+	if (req->device_id && strcmp(a->device_id, req->device_id))
+		return false;
+	return true;
+}
+
+static int describe_holder(const struct alloc *h, char *buf, size_t size)
+{
+	if (h->pod.ns && h->pod.name)
+		return snprintf(buf, size, "container %.12s/%s (pod %s/%s)", h->container_id,
+			h->ifname, h->pod.ns, h->pod.name);
+	return snprintf(buf, size, "container %.12s/%s", h->container_id, h->ifname);
+}
+
+static int resolve_pool(const struct attach_req *req, const struct devtype_ops *ops,
+	struct pool **ret, struct device **ret_dev, struct kb_err *err)
+{
+	struct pool *p = NULL, *it;
+	struct device *d = NULL;
+
+	if (req->pool) {
+		const char *name = req->pool, *slash = strrchr(req->pool, '/');
+		if (slash) {
+			size_t plen = strlen(inv_resource_prefix());
+			if ((size_t)(slash - req->pool) != plen ||
+				strncmp(req->pool, inv_resource_prefix(), plen))
+				return kb_err_set(err, ENODEV,
+					"resource '%s' is not served by this agent (prefix %s)",
+					req->pool, inv_resource_prefix());
+			name = slash + 1;
+		}
+		if (!(p = inv_pool_find(name)))
+			return kb_err_set(err, ENODEV, "unknown pool '%s'", name);
+		if (p->ops != ops)
+			return kb_err_set(err, EINVAL, "pool '%s' holds %s devices, not %s", name,
+				p->ops->name, ops->name);
+	}
+	if (req->device_id) {
+		if (!(d = inv_device_find(req->device_id)))
+			return kb_err_set(err, ENODEV, "unknown device '%s'", req->device_id);
+		if (p && d->pool != p)
+			return kb_err_set(err, EINVAL, "device '%s' belongs to pool '%s', not '%s'",
+				d->id, d->pool->name, p->name);
+		if (d->pool->ops != ops)
+			return kb_err_set(err, EINVAL, "device '%s' is a %s device, not %s", d->id,
+				d->pool->ops->name, ops->name);
+		if (d->pool->removed)
+			return kb_err_set(err, ENODEV, "device '%s' belongs to a removed pool", d->id);
+		p = d->pool;
+	}
+	if (!p) {
+		size_t n = 0;
+		for (it = inv_pool_first(); it; it = inv_pool_next(it)) {
+			if (!it->removed && it->ops == ops) {
+				p = it;
+				n++;
+			}
+		}
+		if (n == 0)
+			return kb_err_set(err, ENODEV, "no pool of type %s is configured", ops->name);
+		if (n > 1)
+			return kb_err_set(err, EINVAL,
+				"%zu pools hold %s devices: set resourceName to choose one", n,
+				ops->name);
+	}
+	*ret = p;
+	*ret_dev = d;
+	return 0;
+}
+
+int alloc_attach(const struct attach_req *req, struct alloc **ret, bool *ret_existing,
+	struct kb_err *err)
+{
+	const struct devtype_ops *ops;
+	struct alloc_observer *o, *failed = NULL;
+	struct pool *pool = NULL;
+	struct device *d = NULL;
+	struct alloc *a;
+	const char *why;
+	int r;
+
+	if (!val_container_id(req->container_id, &why))
+		return kb_err_set(err, EINVAL, "containerID: %s", why);
+	if (!val_ifname(req->ifname, &why))
+		return kb_err_set(err, EINVAL, "ifname: %s", why);
+	if (!val_network(req->network, &why))
+		return kb_err_set(err, EINVAL, "network: %s", why);
+	if (req->device_id && !val_device_id(req->device_id, &why))
+		return kb_err_set(err, EINVAL, "deviceID: %s", why);
+	if (req->netns && *req->netns && !val_abs_path(req->netns, &why))
+		return kb_err_set(err, EINVAL, "netns: %s", why);
+
+	if ((a = alloc_find(req->container_id, req->ifname))) {
+		if (!same_request(a, req))
+			return kb_err_set(err, EEXIST,
+				"%s/%s already holds %s (network %s); detach it first",
+				req->container_id, req->ifname, a->device_id, a->network);
+		*ret = a;
+		*ret_existing = true;
+		return 0;
+	}
+	if (!(ops = devtype_find(req->devtype)))
+		return kb_err_set(err, EINVAL, "unknown deviceType '%s'", req->devtype);
+	if ((r = resolve_pool(req, ops, &pool, &d, err)) < 0)
+		return r;
+	if (d) {
+		char holder[256];
+		if (d->holder) {
+			describe_holder(d->holder, holder, sizeof(holder));
+			return kb_err_set(err, EBUSY, "device %s is held by %s", d->id, holder);
+		}
+		if (!d->healthy)
+			return kb_err_set(err, ENODEV, "device %s is unhealthy: %s", d->id,
+				d->why ? d->why : "unknown reason");
+		if (inv_take(d) < 0)
+			return kb_err_set(err, EBUSY, "device %s is not available", d->id);
+	} else if (!(d = inv_take_free(pool))) {
+		return kb_err_set(err, ENOSPC,
+			"pool %s has no free device (%zu of %zu allocated, %zu healthy)", pool->name,
+			pool->n_allocated, pool->n_devs, pool_healthy_count(pool));
+	}
+
+	if (!(a = alloc_new(ops))) {
+		r = kb_err_set(err, ENOMEM, "out of memory");
+		goto fail_release;
+	}
+	str_copy(a->container_id, sizeof(a->container_id), req->container_id);
+	str_copy(a->ifname, sizeof(a->ifname), req->ifname);
+	str_copy(a->network, sizeof(a->network), req->network);
+	str_copy(a->pool, sizeof(a->pool), pool->name);
+	str_copy(a->device_id, sizeof(a->device_id), d->id);
+	if ((req->netns && *req->netns && !(a->netns = strdup(req->netns))) ||
+		pod_copy(&a->pod, &req->pod) < 0) {
+		r = kb_err_set(err, ENOMEM, "out of memory");
+		goto fail_free;
+	}
+	if (req->has_mac)
+		a->mac = req->mac;
+	a->mtu = req->mtu;
+	a->vlan = req->vlan;
+	a->created = time(NULL);
+	a->dev = d;
+
+	if (ops->attach && (r = ops->attach(a, req, err)) < 0)
+		goto fail_free;
+	STAILQ_FOREACH(o, &observers, next) {
+		if (o->attached && (r = o->attached(a, err)) < 0) {
+			failed = o;
+			goto fail_observers;
+		}
+	}
+	inv_hold(d, a);
+	hmap_insert(&allocs, &a->by_key, key_hash(a->container_id, a->ifname));
+	if ((r = persist(a, false)) < 0) {
+		kb_err_set(err, -r, "recording the allocation: %s", strerror(-r));
+		unlink_alloc(a);
+		d->holder = NULL;
+		pool->n_allocated--;
+		goto fail_observers_all;
+	}
+	*ret = a;
+	*ret_existing = false;
+	return 0;
+
+fail_observers_all:
+	failed = NULL;
+fail_observers:
+	STAILQ_FOREACH(o, &observers, next) {
+		if (o == failed)
+			break;
+		if (o->detached)
+			o->detached(a);
+	}
+	if (ops->detach) {
+		struct kb_err derr = {0};
+		ops->detach(a, &derr);
+	}
+fail_free:
+	alloc_free(a);
+fail_release:
+	inv_release(d);
+	return r;
+}
+
+int alloc_detach(const char *cid, const char *ifname, json_t **ret_json, struct kb_err *err)
+{
+	struct alloc_observer *o;
+	struct alloc *a = alloc_find(cid, ifname);
+	int r = 0;
+
+	if (!a)
+		return 0;
+	if (a->ops->detach)
+		r = a->ops->detach(a, err);
+	STAILQ_FOREACH(o, &observers, next)
+		if (o->detached)
+			o->detached(a);
+	if (ret_json)
+		*ret_json = alloc_to_json(a); /* before the device may be dropped */
+	unlink_alloc(a);
+	if (a->dev)
+		inv_release(a->dev);
+	if (persist(a, true) < 0)
+		kb_err_set(err, ENOMEM, "recording the release: out of memory");
+	alloc_free(a);
+	(void)r; /* provider errors are in err; the release itself happened */
+	return 1;
+}
+
+int alloc_check(const struct alloc *a, struct kb_err *err)
+{
+	if (!a->dev)
+		return kb_err_set(err, EIO, "device %s no longer exists", a->device_id);
+	if (!a->dev->healthy)
+		return kb_err_set(err, EIO, "device %s is unhealthy: %s", a->device_id,
+			a->dev->why ? a->dev->why : "unknown reason");
+	if (a->ops->check)
+		return a->ops->check(a, err);
+	return 0;
+}

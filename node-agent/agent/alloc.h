@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Allocations: which attachment (containerID, ifname) holds which device. Attach is
+ * idempotent on that key, detach only ever touches the key's own allocation, and no device is
+ * held twice. Every change is recorded in the state journal before the API replies.
+ */
+#ifndef KB_ALLOC_H
+#define KB_ALLOC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include "common/queue.h"
+#include <time.h>
+
+#include "common/err.h"
+#include "common/hmap.h"
+#include "common/mac.h"
+#include "common/validate.h"
+
+struct device;
+struct devtype_ops;
+struct state;
+
+struct alloc_pod {
+	char *ns, *name, *uid, *infra_id; /* NULL when unknown */
+};
+
+struct alloc {
+	char container_id[VAL_CONTAINER_ID_MAX + 1];
+	char ifname[VAL_IFNAME_MAX + 1];
+	char network[VAL_NETWORK_MAX + 1];
+	char pool[VAL_NAME_MAX + 1];
+	char device_id[VAL_DEVICE_ID_MAX + 1];
+	char *netns; /* may be NULL */
+	struct alloc_pod pod;
+	struct mac mac;
+	int mtu;  /* 0: not set */
+	int vlan; /* -1: none */
+	time_t created;
+	const struct devtype_ops *ops;
+	struct device *dev; /* NULL when the device is gone (orphaned allocation) */
+	struct hmap_node by_key;
+	void *priv; /* ops->alloc_priv_size bytes of provider data */
+};
+
+struct attach_req {
+	const char *container_id, *ifname, *network, *devtype;
+	const char *pool;      /* optional: name or <prefix>/<name> */
+	const char *device_id; /* optional */
+	const char *netns;     /* optional */
+	struct alloc_pod pod;  /* borrowed strings */
+	bool has_mac;
+	struct mac mac;
+	int mtu;  /* 0: not requested */
+	int vlan; /* -1: not requested */
+	json_t *config; /* optional device-type settings (borrowed) */
+};
+
+/* Observers (fast path, metrics, events): attached may veto with an error. */
+struct alloc_observer {
+	int (*attached)(struct alloc *a, struct kb_err *err);
+	void (*detached)(struct alloc *a);
+	void (*restored)(struct alloc *a);
+	STAILQ_ENTRY(alloc_observer) next;
+};
+void alloc_observer_register(struct alloc_observer *obs);
+
+/* Load allocations from state (after the inventory exists). Reports problems in `info`. */
+int alloc_init(struct state *st, struct kb_err *err);
+void alloc_fini(void);
+
+int alloc_attach(const struct attach_req *req, struct alloc **ret, bool *ret_existing,
+	struct kb_err *err);
+/* Returns 1 and the released allocation's JSON in *ret_json (if non-NULL), 0 when there was
+ * nothing to release. Provider errors while undoing are reported in err but not fatal. */
+int alloc_detach(const char *container_id, const char *ifname, json_t **ret_json,
+	struct kb_err *err);
+struct alloc *alloc_find(const char *container_id, const char *ifname);
+int alloc_check(const struct alloc *a, struct kb_err *err);
+
+size_t alloc_count(void);
+struct alloc *alloc_first(void);
+struct alloc *alloc_next(struct alloc *a);
+
+json_t *alloc_to_json(const struct alloc *a);
+/* Short holder description for device views. */
+json_t *alloc_holder_json(const struct alloc *a);
+/* Device removed under it (shutdown or pool gone): keep the record, drop the pointer. */
+void alloc_orphan(struct alloc *a);
+
+#endif

@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/server.h"
+#include "agent/loop.h"
+#include "api/api.h"
+#include "api/frame.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/str.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Commit inline instead of waiting for the loop to go idle once this many replies wait. */
+#define MAX_HELD_REPLIES 512
+
+static STAILQ_HEAD(, srv_handler) handlers = STAILQ_HEAD_INITIALIZER(handlers);
+static STAILQ_HEAD(, srv_observer) observers = STAILQ_HEAD_INITIALIZER(observers);
+
+struct held {
+	json_t *reply;
+	bool changed;
+	STAILQ_ENTRY(held) next;
+};
+
+struct client {
+	struct bufferevent *bev;
+	uid_t uid;
+	pid_t pid;
+	bool closing;
+	bool in_commit_list;
+	STAILQ_HEAD(, held) held;
+	TAILQ_ENTRY(client) link;
+	TAILQ_ENTRY(client) commit_link;
+};
+
+static struct {
+	struct evconnlistener *listener;
+	struct event *commit_ev;
+	char path[108];
+	unsigned max_clients;
+	struct timeval idle;
+	struct srv_persist persist;
+	TAILQ_HEAD(, client) clients;
+	TAILQ_HEAD(, client) commit_list;
+	unsigned n_clients;
+	unsigned n_held;
+	uint64_t requests, errors, refused, commits, commit_failures;
+} srv = {
+	.clients = TAILQ_HEAD_INITIALIZER(srv.clients),
+	.commit_list = TAILQ_HEAD_INITIALIZER(srv.commit_list),
+};
+
+void srv_handler_register(struct srv_handler *h)
+{
+	STAILQ_INSERT_TAIL(&handlers, h, next);
+}
+
+void srv_observer_register(struct srv_observer *obs)
+{
+	STAILQ_INSERT_TAIL(&observers, obs, next);
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static json_t *error_reply(json_int_t id, int errnum, const char *msg)
+{
+	return json_pack("{s:i, s:I, s:b, s:{s:s, s:s}}", "version", API_VERSION, "id", id, "ok",
+		0, "error", "code", kb_errno_name(errnum), "message", msg);
+}
+
+static uint64_t persist_seq(void)
+{
+	return srv.persist.seq ? srv.persist.seq(srv.persist.ctx) : 0;
+}
+
+json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed)
+{
+	struct srv_call call = {.uid = uid, .pid = pid};
+	json_t *ver, *idj, *opj, *args, *result = NULL, *reply;
+	struct srv_observer *o;
+	struct srv_handler *h;
+	json_int_t id = 0;
+	uint64_t t0 = now_us(), seq0;
+	const char *op;
+	int r;
+
+	*changed = false;
+	if (!json_is_object(req))
+		return error_reply(0, EBADMSG, "request is not a JSON object");
+	idj = json_object_get(req, "id");
+	if (idj && (!json_is_integer(idj) || json_integer_value(idj) < 0))
+		return error_reply(0, EBADMSG, "'id' must be an unsigned integer");
+	id = idj ? json_integer_value(idj) : 0;
+	ver = json_object_get(req, "version");
+	if (!json_is_integer(ver) || json_integer_value(ver) != API_VERSION)
+		return error_reply(id, EPROTONOSUPPORT, "unsupported API version (this agent: 1)");
+	opj = json_object_get(req, "op");
+	if (!json_is_string(opj))
+		return error_reply(id, EBADMSG, "'op' must be a string");
+	op = json_string_value(opj);
+	args = json_object_get(req, "args");
+	if (args && !json_is_object(args))
+		return error_reply(id, EBADMSG, "'args' must be an object");
+	STAILQ_FOREACH(h, &handlers, next)
+		if (strcmp(h->op, op) == 0)
+			break;
+	if (!h) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "unknown operation '%.64s'", op);
+		return error_reply(id, ENOSYS, msg);
+	}
+	call.op = h->op;
+	if (h->needs_root && uid != 0) {
+		r = kb_err_set(&call.err, EPERM, "operation '%s' requires a root peer (uid 0)", op);
+	} else {
+		json_t *empty = args ? NULL : json_object();
+		seq0 = persist_seq();
+		r = h->fn(&call, args ? args : empty, &result);
+		json_decref(empty);
+		*changed = persist_seq() != seq0;
+	}
+	STAILQ_FOREACH(o, &observers, next)
+		if (o->request_done)
+			o->request_done(h->op, r < 0 ? -r : 0, now_us() - t0);
+	if (r < 0) {
+		json_decref(result);
+		return error_reply(id, call.err.errnum ? call.err.errnum : -r,
+			call.err.msg[0] ? call.err.msg : strerror(-r));
+	}
+	reply = json_pack("{s:i, s:I, s:b, s:o}", "version", API_VERSION, "id", id, "ok", 1,
+		"result", result ? result : json_object());
+	return reply;
+}
+
+/* ---- connections ---- */
+
+static void client_free(struct client *c)
+{
+	struct held *h;
+
+	while ((h = STAILQ_FIRST(&c->held))) {
+		STAILQ_REMOVE_HEAD(&c->held, next);
+		json_decref(h->reply);
+		free(h);
+		srv.n_held--;
+	}
+	if (c->in_commit_list)
+		TAILQ_REMOVE(&srv.commit_list, c, commit_link);
+	TAILQ_REMOVE(&srv.clients, c, link);
+	srv.n_clients--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static int send_frame(struct client *c, json_t *reply)
+{
+	_cleanup_free_ char *js = json_dumps(reply, JSON_COMPACT);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	uint8_t hdr[API_FRAME_HDR];
+	size_t n;
+
+	if (!js)
+		return -ENOMEM;
+	n = strlen(js);
+	if (n > API_MAX_REPLY) {
+		json_t *e = error_reply(json_integer_value(json_object_get(reply, "id")), EMSGSIZE,
+			"reply too large: use filters");
+		free(js);
+		js = e ? json_dumps(e, JSON_COMPACT) : NULL;
+		json_decref(e);
+		if (!js)
+			return -ENOMEM;
+		n = strlen(js);
+	}
+	frame_put_len(hdr, n);
+	if (evbuffer_add(out, hdr, sizeof(hdr)) < 0 || evbuffer_add(out, js, n) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void flush_held(struct client *c, int commit_err, const char *msg)
+{
+	struct held *h;
+
+	while ((h = STAILQ_FIRST(&c->held))) {
+		STAILQ_REMOVE_HEAD(&c->held, next);
+		srv.n_held--;
+		if (commit_err && h->changed) {
+			json_t *e = error_reply(json_integer_value(json_object_get(h->reply, "id")),
+				commit_err, msg);
+			json_decref(h->reply);
+			h->reply = e;
+		}
+		if (h->reply)
+			send_frame(c, h->reply);
+		json_decref(h->reply);
+		free(h);
+	}
+}
+
+static void do_commit(void)
+{
+	struct kb_err err = {0};
+	struct client *c;
+	int r = 0;
+
+	if (srv.persist.pending && srv.persist.pending(srv.persist.ctx)) {
+		r = srv.persist.commit(srv.persist.ctx, &err);
+		srv.commits++;
+		if (r < 0) {
+			srv.commit_failures++;
+			LOG_ERR("%s", err.msg);
+		}
+	}
+	while ((c = TAILQ_FIRST(&srv.commit_list))) {
+		TAILQ_REMOVE(&srv.commit_list, c, commit_link);
+		c->in_commit_list = false;
+		flush_held(c, r < 0 ? -r : 0, r < 0 ? err.msg : NULL);
+	}
+}
+
+static void on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	do_commit();
+}
+
+void srv_commit_soon(void)
+{
+	if (srv.commit_ev)
+		event_active(srv.commit_ev, EV_TIMEOUT, 0);
+}
+
+static void emit_reply(struct client *c, json_t *reply, bool changed)
+{
+	bool pending = srv.persist.pending && srv.persist.pending(srv.persist.ctx);
+
+	/* Hold the reply while its change (or an earlier one on this connection) is not durable:
+	 * replies stay in request order. */
+	if ((changed && pending) || !STAILQ_EMPTY(&c->held)) {
+		struct held *h = calloc(1, sizeof(*h));
+		if (!h) {
+			json_decref(reply);
+			c->closing = true;
+			return;
+		}
+		h->reply = reply;
+		h->changed = changed;
+		STAILQ_INSERT_TAIL(&c->held, h, next);
+		srv.n_held++;
+		if (!c->in_commit_list) {
+			TAILQ_INSERT_TAIL(&srv.commit_list, c, commit_link);
+			c->in_commit_list = true;
+		}
+		srv_commit_soon();
+		return;
+	}
+	if (reply)
+		send_frame(c, reply);
+	json_decref(reply);
+}
+
+static void close_after_flush(struct client *c)
+{
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!c->closing) {
+		uint8_t hdr[API_FRAME_HDR];
+		size_t avail = evbuffer_get_length(in);
+		uint32_t len;
+		json_t *req, *reply;
+		bool changed;
+		unsigned char *body;
+
+		if (avail < sizeof(hdr))
+			break;
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		len = frame_get_len(hdr);
+		if (len == 0 || len > API_MAX_REQUEST) {
+			srv.errors++;
+			emit_reply(c, error_reply(0, EMSGSIZE, "frame length out of range"), false);
+			close_after_flush(c);
+			break;
+		}
+		if (avail < sizeof(hdr) + len)
+			break; /* incomplete: wait (the idle timeout bounds how long) */
+		evbuffer_drain(in, sizeof(hdr));
+		body = evbuffer_pullup(in, len);
+		req = body ? json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		evbuffer_drain(in, len);
+		srv.requests++;
+		if (!req) {
+			srv.errors++;
+			reply = error_reply(0, EBADMSG, "request is not valid JSON");
+			changed = false;
+		} else {
+			reply = srv_dispatch(req, c->uid, c->pid, &changed);
+			json_decref(req);
+			if (json_is_false(json_object_get(reply, "ok")))
+				srv.errors++;
+		}
+		emit_reply(c, reply, changed);
+		/* A client that sends but never reads must not grow our buffers without bound. */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > API_MAX_REPLY) {
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
+	}
+	if (srv.n_held >= MAX_HELD_REPLIES)
+		do_commit();
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (c->closing && STAILQ_EMPTY(&c->held)) {
+		client_free(c);
+		return;
+	}
+	if (!c->closing)
+		bufferevent_enable(bev, EV_READ);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		LOG_DEBUG("api: closing idle connection (pid %d)", (int)c->pid);
+	client_free(c);
+}
+
+static void refuse(evutil_socket_t fd, const char *msg)
+{
+	json_t *e = error_reply(0, EBUSY, msg);
+	char *js = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	uint8_t hdr[API_FRAME_HDR];
+
+	if (js) {
+		frame_put_len(hdr, strlen(js));
+		/* Best effort on a fresh socket: it fits in the socket buffer. */
+		if (send(fd, hdr, sizeof(hdr), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(hdr) &&
+			send(fd, js, strlen(js), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		}
+	}
+	free(js);
+	json_decref(e);
+	close(fd);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+	int salen, void *arg)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *c;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	(void)arg;
+	if (srv.n_clients >= srv.max_clients) {
+		srv.refused++;
+		refuse(fd, "too many connections to the agent");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return;
+	}
+	if (!(c = calloc(1, sizeof(*c)))) {
+		close(fd);
+		return;
+	}
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	STAILQ_INIT(&c->held);
+	c->bev = bufferevent_socket_new(loop_base(), fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		close(fd);
+		free(c);
+		return;
+	}
+	bufferevent_priority_set(c->bev, LOOP_PRIO_IO);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_set_timeouts(c->bev, &srv.idle, &srv.idle);
+	/* Never buffer more than one maximal request plus its header. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, API_MAX_REQUEST + API_FRAME_HDR);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&srv.clients, c, link);
+	srv.n_clients++;
+}
+
+static void on_listener_error(struct evconnlistener *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	/* EMFILE and friends: keep serving the clients we have. */
+	LOG_WARN("api: accept failed: %s", strerror(errno));
+}
+
+/* Is someone answering on this socket path? */
+static bool socket_in_use(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool used;
+
+	if (fd < 0)
+		return false;
+	str_copy(sa.sun_path, sizeof(sa.sun_path), path);
+	used = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return used;
+}
+
+int srv_start(const struct cfg_core *core, const struct srv_persist *persist,
+	struct kb_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[sizeof(srv.path)];
+	_cleanup_close_ int fd = -1;
+	mode_t old;
+	int r;
+
+	if (str_copy(srv.path, sizeof(srv.path), core->api_socket) < 0)
+		return kb_err_set(err, ENAMETOOLONG, "apiSocket too long");
+	str_copy(dir, sizeof(dir), srv.path);
+	if ((r = fs_mkdir_p(dirname(dir), 0755)) < 0)
+		return kb_err_set(err, -r, "creating directory of %s: %s", srv.path, strerror(-r));
+	if (socket_in_use(srv.path))
+		return kb_err_set(err, EADDRINUSE, "%s is served by another process", srv.path);
+	unlink(srv.path);
+	str_copy(sa.sun_path, sizeof(sa.sun_path), srv.path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return kb_err_set(err, errno, "socket: %s", strerror(errno));
+	/* Mode 0660 from the start: no window where anyone could connect. */
+	old = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0)
+		return kb_err_set(err, errno, "bind %s: %s", srv.path, strerror(errno));
+	if (listen(fd, 128) < 0)
+		return kb_err_set(err, errno, "listen %s: %s", srv.path, strerror(errno));
+	srv.persist = *persist;
+	srv.max_clients = core->api_max_clients;
+	srv.idle.tv_sec = core->api_idle_timeout_ms / 1000;
+	srv.idle.tv_usec = (core->api_idle_timeout_ms % 1000) * 1000;
+	srv.commit_ev = event_new(loop_base(), -1, 0, on_commit, NULL);
+	if (!srv.commit_ev)
+		return kb_err_set(err, ENOMEM, "out of memory");
+	event_priority_set(srv.commit_ev, LOOP_PRIO_LATE);
+	srv.listener = evconnlistener_new(loop_base(), on_accept, NULL,
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (!srv.listener) {
+		event_free(srv.commit_ev);
+		srv.commit_ev = NULL;
+		return kb_err_set(err, ENOMEM, "cannot listen on %s", srv.path);
+	}
+	fd = -1; /* owned by the listener */
+	evconnlistener_set_error_cb(srv.listener, on_listener_error);
+	return 0;
+}
+
+void srv_stop(void)
+{
+	if (!srv.listener)
+		return;
+	/* Make what was acknowledged... durable, and answer what waits. */
+	do_commit();
+	while (!TAILQ_EMPTY(&srv.clients))
+		client_free(TAILQ_FIRST(&srv.clients));
+	evconnlistener_free(srv.listener);
+	srv.listener = NULL;
+	event_free(srv.commit_ev);
+	srv.commit_ev = NULL;
+	unlink(srv.path);
+}
+
+json_t *srv_status(void)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "socket", srv.path, "clients",
+		(json_int_t)srv.n_clients, "requests", (json_int_t)srv.requests, "errors",
+		(json_int_t)srv.errors, "refused", (json_int_t)srv.refused, "commits",
+		(json_int_t)srv.commits, "commitFailures", (json_int_t)srv.commit_failures);
+}

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/vport.h"
+#include "agent/alloc.h"
+#include "agent/inventory.h"
+#include "api/api.h"
+#include "common/fs.h"
+#include "common/mac.h"
+#include "common/str.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define VPORT_MAX_COUNT 65536
+
+/* socket path -> the allocation that owns it */
+static struct hmap sockets = HMAP_INITIALIZER(&sockets);
+
+static struct vport_alloc *socket_owner(const char *path)
+{
+	struct vport_alloc *v;
+
+	HMAP_FOR_EACH_WITH_HASH(v, by_path, hash_str(path, 0), &sockets)
+		if (strcmp(v->socket_path, path) == 0)
+			return v;
+	return NULL;
+}
+
+static void socket_claim(struct vport_alloc *v)
+{
+	struct vport_alloc *old = socket_owner(v->socket_path);
+
+	if (old) {
+		hmap_remove(&sockets, &old->by_path);
+		old->owns_socket = false;
+	}
+	hmap_insert(&sockets, &v->by_path, hash_str(v->socket_path, 0));
+	v->owns_socket = true;
+}
+
+static void socket_unclaim(struct vport_alloc *v)
+{
+	if (v->owns_socket) {
+		hmap_remove(&sockets, &v->by_path);
+		v->owns_socket = false;
+	}
+}
+
+const char *vport_mode_name(enum vport_mode m)
+{
+	return m == VPORT_AGENT_SERVER ? "server" : "client";
+}
+
+const char *vport_pod_mode_name(enum vport_mode m)
+{
+	return m == VPORT_AGENT_SERVER ? "client" : "server";
+}
+
+const struct vport_pool_cfg *vport_pool_cfg(const struct pool *p)
+{
+	return p->cfg.type_cfg;
+}
+
+const struct vport_alloc *vport_alloc_data(const struct alloc *a)
+{
+	return a->priv;
+}
+
+static const char *const pool_keys[] = {"count", "mode", "queues", "mtu", "numaNode", NULL};
+
+static void *pool_cfg_parse(const struct cfg_node *node, struct kb_err *err)
+{
+	struct vport_pool_cfg *c = calloc(1, sizeof(*c));
+	char mode[16];
+	uint64_t v;
+	int64_t i;
+	int r;
+
+	if (!c) {
+		kb_err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	c->count = 64;
+	c->mode = VPORT_AGENT_CLIENT;
+	c->queues = 1;
+	c->mtu = 1500;
+	c->numa = -1;
+	if ((r = cfg_get_uint(node, "count", 1, VPORT_MAX_COUNT, &v, err)) == 0)
+		c->count = v;
+	else if (r != -ENOENT)
+		goto fail;
+	if ((r = cfg_get_uint(node, "queues", 1, 16, &v, err)) == 0)
+		c->queues = v;
+	else if (r != -ENOENT)
+		goto fail;
+	if ((r = cfg_get_uint(node, "mtu", 68, 9600, &v, err)) == 0)
+		c->mtu = v;
+	else if (r != -ENOENT)
+		goto fail;
+	if ((r = cfg_get_int(node, "numaNode", -1, 63, &i, err)) == 0)
+		c->numa = i;
+	else if (r != -ENOENT)
+		goto fail;
+	if ((r = cfg_get_str(node, "mode", mode, sizeof(mode), err)) == 0) {
+		if (strcmp(mode, "client") == 0) {
+			c->mode = VPORT_AGENT_CLIENT;
+		} else if (strcmp(mode, "server") == 0) {
+			c->mode = VPORT_AGENT_SERVER;
+		} else {
+			struct cfg_node k;
+			cfg_map_get(node, "mode", &k);
+			cfg_node_error(&k, "mode", err,
+				"must be client (agent connects to the pod) or server");
+			goto fail;
+		}
+	} else if (r != -ENOENT) {
+		goto fail;
+	}
+	return c;
+fail:
+	free(c);
+	return NULL;
+}
+
+static int discover(struct pool *p, struct kb_err *err)
+{
+	const struct vport_pool_cfg *c = vport_pool_cfg(p);
+	char id[VAL_DEVICE_ID_MAX + 1];
+
+	for (unsigned i = 0; i < c->count; i++) {
+		if (str_printf(id, sizeof(id), "%s-%u", p->name, i) < 0)
+			return kb_err_set(err, ENAMETOOLONG, "device id too long");
+		if (!inv_sync_device(p, id, c->numa, NULL))
+			return kb_err_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static const char *run_dir(void)
+{
+	return cfg_core(inv_config())->run_dir;
+}
+
+int vport_device_dir(const struct device *d, char *buf, size_t size)
+{
+	return str_printf(buf, size, "%s/devices/%s", run_dir(), d->id) < 0 ? -ENAMETOOLONG : 0;
+}
+
+int vport_device_socket(const struct device *d, char *buf, size_t size)
+{
+	return str_printf(buf, size, "%s/devices/%s/%s", run_dir(), d->id, VPORT_SOCK_NAME) < 0 ?
+		-ENAMETOOLONG :
+		0;
+}
+
+void vport_default_mac(const char *device_id, struct mac *ret)
+{
+	char host[256] = "", name[512];
+
+	/* Mixing in the node name keeps MACs distinct across nodes sharing an L2 segment. */
+	gethostname(host, sizeof(host) - 1);
+	snprintf(name, sizeof(name), "%s/%s", host, device_id);
+	mac_from_name(name, ret);
+}
+
+static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *err)
+{
+	const struct vport_pool_cfg *c = vport_pool_cfg(a->dev->pool);
+	struct vport_alloc *v = a->priv;
+	int r, n;
+
+	if (req->device_id) {
+		if (vport_device_dir(a->dev, v->socket_dir, sizeof(v->socket_dir)) < 0)
+			return kb_err_set(err, ENAMETOOLONG, "runDir too long");
+		n = snprintf(v->socket_path, sizeof(v->socket_path), "%s/%s", v->socket_dir,
+			VPORT_SOCK_NAME);
+	} else {
+		const char *key = a->pod.uid ? a->pod.uid : a->container_id;
+		if (str_printf(v->socket_dir, sizeof(v->socket_dir), "%s/pods/%s", run_dir(), key) <
+			0)
+			return kb_err_set(err, ENAMETOOLONG, "runDir too long");
+		n = snprintf(v->socket_path, sizeof(v->socket_path), "%s/%s.sock", v->socket_dir,
+			a->ifname);
+	}
+	if (n < 0 || (size_t)n >= sizeof(v->socket_path))
+		return kb_err_set(err, ENAMETOOLONG,
+			"vhost-user socket path %s/... would be %d bytes, over the %zu-byte sun_path "
+			"limit: use a shorter runDir",
+			v->socket_dir, n, sizeof(v->socket_path) - 1);
+	if ((r = fs_mkdir_p(v->socket_dir, 0770)) < 0)
+		return kb_err_set(err, -r, "creating %s: %s", v->socket_dir, strerror(-r));
+	/* A socket left by an earlier holder would confuse the pod's server bind. */
+	if (unlink(v->socket_path) < 0 && errno != ENOENT)
+		return kb_err_set(err, errno, "removing stale %s: %s", v->socket_path,
+			strerror(errno));
+	v->mode = c->mode;
+	v->queues = c->queues;
+	socket_claim(v);
+	if (mac_is_zero(&a->mac))
+		vport_default_mac(a->device_id, &a->mac);
+	if (!a->mtu)
+		a->mtu = c->mtu;
+	return 0;
+}
+
+static int detach(struct alloc *a, struct kb_err *err)
+{
+	struct vport_alloc *v = a->priv;
+	int r = 0;
+
+	if (!v->socket_path[0] || !v->owns_socket)
+		return 0;
+	socket_unclaim(v);
+	if (unlink(v->socket_path) < 0 && errno != ENOENT)
+		r = kb_err_set(err, errno, "removing %s: %s", v->socket_path, strerror(errno));
+	/* Another interface of the same pod may still use the directory: only remove it empty. */
+	if (rmdir(v->socket_dir) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST &&
+		r == 0)
+		r = kb_err_set(err, errno, "removing %s: %s", v->socket_dir, strerror(errno));
+	return r;
+}
+
+static int check(const struct alloc *a, struct kb_err *err)
+{
+	const struct vport_alloc *v = a->priv;
+	struct stat st;
+
+	if (stat(v->socket_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return kb_err_set(err, EIO, "socket directory %s is missing", v->socket_dir);
+	return 0;
+}
+
+static bool old_is_older(struct vport_alloc *old, const struct alloc *a)
+{
+	struct alloc *oa;
+
+	for (oa = alloc_first(); oa; oa = alloc_next(oa))
+		if (oa->priv == old)
+			return oa->created <= a->created;
+	return true;
+}
+
+static int restore(struct alloc *a, struct kb_err *err)
+{
+	struct vport_alloc *v = a->priv;
+	int r;
+
+	/* Restored in no particular order: the most recent allocation of a path owns it. */
+	struct vport_alloc *old = v->socket_path[0] ? socket_owner(v->socket_path) : NULL;
+	if (!old || old_is_older(old, a))
+		socket_claim(v);
+	/* /run is a tmpfs: after a node reboot the directory may be gone. */
+	if (v->socket_dir[0] && (r = fs_mkdir_p(v->socket_dir, 0770)) < 0)
+		return kb_err_set(err, -r, "recreating %s: %s", v->socket_dir, strerror(-r));
+	return 0;
+}
+
+static void forget(struct alloc *a)
+{
+	socket_unclaim(a->priv);
+}
+
+static void vport_alloc_to_json(const struct alloc *a, json_t *obj)
+{
+	const struct vport_alloc *v = a->priv;
+
+	json_object_set_new(obj, "vhostUser",
+		json_pack("{s:s, s:s, s:s, s:s, s:i}", "socketPath", v->socket_path, "socketDir",
+			v->socket_dir, "agentMode", vport_mode_name(v->mode), "podMode",
+			vport_pod_mode_name(v->mode), "queues", v->queues));
+}
+
+static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
+{
+	struct vport_alloc *v = a->priv;
+	json_t *vu = json_object_get(obj, "vhostUser");
+	const char *path = json_string_value(json_object_get(vu, "socketPath"));
+	const char *dir = json_string_value(json_object_get(vu, "socketDir"));
+	const char *mode = json_string_value(json_object_get(vu, "agentMode"));
+	const char *why;
+
+	if (!path || !dir || !val_abs_path(path, &why) || !val_abs_path(dir, &why) ||
+		str_copy(v->socket_path, sizeof(v->socket_path), path) < 0 ||
+		str_copy(v->socket_dir, sizeof(v->socket_dir), dir) < 0)
+		return kb_err_set(err, EINVAL, "bad vhostUser socket path");
+	v->mode = mode && strcmp(mode, "server") == 0 ? VPORT_AGENT_SERVER : VPORT_AGENT_CLIENT;
+	v->queues = json_integer_value(json_object_get(vu, "queues"));
+	if (v->queues < 1 || v->queues > 16)
+		v->queues = 1;
+	return 0;
+}
+
+static void device_to_json(const struct device *d, json_t *obj)
+{
+	struct mac m;
+	char mac[MAC_STR_LEN];
+
+	if (d->holder)
+		m = d->holder->mac;
+	else
+		vport_default_mac(d->id, &m);
+	mac_format(&m, mac);
+	json_object_set_new(obj, "mac", json_string(mac));
+}
+
+static struct devtype_ops vport_ops = {
+	.name = API_DEVTYPE_VIRTIO_USER,
+	.pool_keys = pool_keys,
+	.pool_cfg_parse = pool_cfg_parse,
+	.pool_cfg_free = free,
+	.discover = discover,
+	.attach = attach,
+	.detach = detach,
+	.check = check,
+	.restore = restore,
+	.forget = forget,
+	.alloc_to_json = vport_alloc_to_json,
+	.alloc_from_json = vport_alloc_from_json,
+	.device_to_json = device_to_json,
+	.alloc_priv_size = sizeof(struct vport_alloc),
+};
+DEVTYPE_REGISTER(vport_ops)

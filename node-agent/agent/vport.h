@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-user device type: each device is a vhost-user port slot. An attachment gets a socket
+ * path in a directory that is the pod's alone, a stable MAC, and (with the fast path) a
+ * vhost-user port switched by the agent.
+ *
+ * Socket layout under runDir:
+ *   pods/<podUID or containerID>/<ifname>.sock  attachments without a deviceID (mount the pod's
+ *                                              own directory with subPathExpr: $(POD_UID))
+ *   devices/<deviceID>/vhost-user.sock          attachments whose device came from the kubelet
+ *                                              device plugin (Allocate mounts that directory)
+ */
+#ifndef KB_VPORT_H
+#define KB_VPORT_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "common/hmap.h"
+#include "common/mac.h"
+
+struct alloc;
+struct device;
+struct pool;
+
+#define VPORT_SOCK_NAME "vhost-user.sock"
+
+enum vport_mode {
+	VPORT_AGENT_CLIENT, /* agent connects, pod's net_virtio_user listens (server=1) */
+	VPORT_AGENT_SERVER, /* agent listens, pod connects */
+};
+
+struct vport_pool_cfg {
+	unsigned count;
+	enum vport_mode mode;
+	unsigned queues;
+	unsigned mtu;
+	int numa;
+};
+
+struct vport_alloc {
+	char socket_path[108];
+	char socket_dir[PATH_MAX];
+	enum vport_mode mode;
+	unsigned queues;
+	/* A new sandbox of the same pod reuses the path: only the newest holder removes it. */
+	bool owns_socket;
+	struct hmap_node by_path;
+};
+
+const char *vport_mode_name(enum vport_mode m);          /* the agent's role */
+const char *vport_pod_mode_name(enum vport_mode m);      /* the pod's role */
+const struct vport_pool_cfg *vport_pool_cfg(const struct pool *p);
+/* The directory a device-plugin Allocate mounts for this device. */
+int vport_device_dir(const struct device *d, char *buf, size_t size);
+/* The socket path an Allocate can announce for this device. */
+int vport_device_socket(const struct device *d, char *buf, size_t size);
+/* MAC a device gets when the attachment asks for none (stable per node and device). */
+void vport_default_mac(const char *device_id, struct mac *ret);
+const struct vport_alloc *vport_alloc_data(const struct alloc *a);
+
+#endif
