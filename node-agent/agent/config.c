@@ -270,7 +270,7 @@ void cfg_seq_at(const struct cfg_node *seq, size_t i, struct cfg_node *ret)
 }
 
 static const char *const core_keys[] = {"apiSocket", "stateDir", "runDir", "resourcePrefix",
-	"logLevel", "api", NULL};
+	"sysfsRoot", "devRoot", "logLevel", "api", NULL};
 
 static int get_path(const struct cfg_node *root, const char *key, char *buf, size_t size,
 	struct kb_err *err)
@@ -303,13 +303,17 @@ static int parse_core(struct cfg *cfg, const struct cfg_node *root, struct kb_er
 	str_copy(c->state_dir, sizeof(c->state_dir), "/var/lib/kbnet");
 	str_copy(c->run_dir, sizeof(c->run_dir), "/run/kbnet");
 	str_copy(c->resource_prefix, sizeof(c->resource_prefix), "kbnet.io");
+	str_copy(c->sysfs_root, sizeof(c->sysfs_root), "/sys");
+	str_copy(c->dev_root, sizeof(c->dev_root), "/dev");
 	c->log_level = LOG_LVL_INFO;
 	c->api_max_clients = 64;
 	c->api_idle_timeout_ms = 30000;
 
 	if ((r = get_path(root, "apiSocket", c->api_socket, sizeof(c->api_socket), err)) < 0 ||
 		(r = get_path(root, "stateDir", c->state_dir, sizeof(c->state_dir), err)) < 0 ||
-		(r = get_path(root, "runDir", c->run_dir, sizeof(c->run_dir), err)) < 0)
+		(r = get_path(root, "runDir", c->run_dir, sizeof(c->run_dir), err)) < 0 ||
+		(r = get_path(root, "sysfsRoot", c->sysfs_root, sizeof(c->sysfs_root), err)) < 0 ||
+		(r = get_path(root, "devRoot", c->dev_root, sizeof(c->dev_root), err)) < 0)
 		return r;
 	r = cfg_get_str(root, "resourcePrefix", c->resource_prefix, sizeof(c->resource_prefix),
 		err);

@@ -24,6 +24,8 @@ struct cfg_core {
 	char state_dir[PATH_MAX];
 	char run_dir[PATH_MAX];
 	char resource_prefix[64];
+	char sysfs_root[PATH_MAX]; /* "/sys": device discovery reads here */
+	char dev_root[PATH_MAX];   /* "/dev": device nodes handed to pods */
 	enum log_level log_level;
 	unsigned api_max_clients;
 	unsigned api_idle_timeout_ms;
