@@ -155,6 +155,12 @@ json_t *alloc_to_json(const struct alloc *a)
 		json_object_set_new(o, "orphaned", json_true());
 	if (a->ops->alloc_to_json)
 		a->ops->alloc_to_json(a, o);
+	/* What kbnet-cni writes to CNIDeviceInfoFile for Multus. */
+	if (a->dev && a->ops->device_info) {
+		json_t *di = a->ops->device_info(a->dev, a);
+		if (di)
+			json_object_set_new(o, "deviceInfo", di);
+	}
 	return o;
 }
 
@@ -470,7 +476,23 @@ static int resolve_pool(const struct attach_req *req, const struct devtype_ops *
 	return 0;
 }
 
+static int attach(const struct attach_req *req, struct alloc **ret, bool *ret_existing,
+	struct kb_err *err);
+
 int alloc_attach(const struct attach_req *req, struct alloc **ret, bool *ret_existing,
+	struct kb_err *err)
+{
+	struct alloc_observer *o;
+	int r = attach(req, ret, ret_existing, err);
+
+	if (r < 0)
+		STAILQ_FOREACH(o, &observers, next)
+			if (o->attach_failed)
+				o->attach_failed(req, err);
+	return r;
+}
+
+static int attach(const struct attach_req *req, struct alloc **ret, bool *ret_existing,
 	struct kb_err *err)
 {
 	const struct devtype_ops *ops;

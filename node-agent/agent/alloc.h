@@ -61,6 +61,8 @@ struct alloc_observer {
 	int (*attached)(struct alloc *a, struct kb_err *err);
 	void (*detached)(struct alloc *a);
 	void (*restored)(struct alloc *a);
+	/* An attach was refused or failed (e.g. to post a Kubernetes Event on the pod). */
+	void (*attach_failed)(const struct attach_req *req, const struct kb_err *err);
 	STAILQ_ENTRY(alloc_observer) next;
 };
 void alloc_observer_register(struct alloc_observer *obs);

@@ -24,6 +24,20 @@ struct alloc;
 struct attach_req;
 struct pool;
 
+/*
+ * What a container needs to use a device, filled by a device type for the kubelet device
+ * plugin's Allocate (the device-plugin module supplies the callbacks).
+ */
+struct devtype_alloc_spec {
+	int (*env)(struct devtype_alloc_spec *s, const char *name, const char *value);
+	int (*mount)(struct devtype_alloc_spec *s, const char *container_path,
+		const char *host_path, bool read_only);
+	int (*device)(struct devtype_alloc_spec *s, const char *container_path,
+		const char *host_path, const char *permissions);
+	int (*annotation)(struct devtype_alloc_spec *s, const char *key, const char *value);
+	void *ctx;
+};
+
 struct device {
 	char id[VAL_DEVICE_ID_MAX + 1];
 	struct pool *pool;
@@ -59,6 +73,12 @@ struct devtype_ops {
 	void (*alloc_to_json)(const struct alloc *a, json_t *obj);
 	int (*alloc_from_json)(struct alloc *a, json_t *obj, struct kb_err *err);
 	void (*device_to_json)(const struct device *d, json_t *obj);
+	/* Multus device-info (spec 1.1.0) for a device, for the attachment `a` when non-NULL
+	 * (CNIDeviceInfoFile) or for a device-plugin allocation (a == NULL). */
+	json_t *(*device_info)(const struct device *d, const struct alloc *a);
+	/* Device-plugin Allocate for one device; NULL: nothing beyond the device ID. */
+	int (*dp_allocate)(const struct device *d, struct devtype_alloc_spec *spec,
+		struct kb_err *err);
 	void (*device_priv_free)(void *priv);
 	size_t alloc_priv_size;
 	STAILQ_ENTRY(devtype_ops) next;

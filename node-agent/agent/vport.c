@@ -293,6 +293,23 @@ static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *er
 	return 0;
 }
 
+/* Multus device-info: "mode" is the pod's vhost-user role, "path" the socket it uses. */
+static json_t *device_info(const struct device *d, const struct alloc *a)
+{
+	const struct vport_pool_cfg *c = vport_pool_cfg(d->pool);
+	const struct vport_alloc *v = a ? a->priv : NULL;
+	char path[108];
+
+	if (v)
+		return json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "vhost-user", "version",
+			"1.1.0", "vhost-user", "mode", vport_pod_mode_name(v->mode), "path",
+			v->socket_path);
+	if (!c || vport_device_socket(d, path, sizeof(path)) < 0)
+		return NULL;
+	return json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "vhost-user", "version", "1.1.0",
+		"vhost-user", "mode", vport_pod_mode_name(c->mode), "path", path);
+}
+
 static void device_to_json(const struct device *d, json_t *obj)
 {
 	struct mac m;
@@ -320,6 +337,7 @@ static struct devtype_ops vport_ops = {
 	.alloc_to_json = vport_alloc_to_json,
 	.alloc_from_json = vport_alloc_from_json,
 	.device_to_json = device_to_json,
+	.device_info = device_info,
 	.alloc_priv_size = sizeof(struct vport_alloc),
 };
 DEVTYPE_REGISTER(vport_ops)
