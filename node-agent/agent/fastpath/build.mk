@@ -1,0 +1,5 @@
+# The fast path links DPDK (Debian libdpdk-dev). Its headers are included as system headers so
+# that the project's -Werror set does not apply to them; only these objects see DPDK's flags.
+FP_DPDK_CFLAGS := $(patsubst -I%,-isystem %,$(shell $(PKG_CONFIG) --cflags libdpdk 2>/dev/null))
+$(BUILD)/obj/node-agent/agent/fastpath/%.o: EXTRA_CFLAGS += $(FP_DPDK_CFLAGS)
+AGENT_EXTRA_LIBS += $(shell $(PKG_CONFIG) --libs libdpdk 2>/dev/null)

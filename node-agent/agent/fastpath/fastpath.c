@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The fast-path module: ties the agent to the DPDK switch. It initialises the EAL and the
+ * workers from the `fastpath:` section, adds a vhost-user port for each virtio-user
+ * allocation (attach, restore) and removes it on detach, republishes the forwarding table
+ * after each change, keeps virtio-user devices' health honest, and serves `ports` and
+ * `stats` (API), a `fastpath` status section and telemetry.
+ *
+ * Without a `fastpath:` section nothing here touches DPDK.
+ */
+#include "agent/alloc.h"
+#include "agent/config.h"
+#include "agent/inventory.h"
+#include "agent/loop.h"
+#include "agent/module.h"
+#include "agent/ops.h"
+#include "agent/server.h"
+#include "agent/telemetry.h"
+#include "agent/vport.h"
+#include "agent/fastpath/fp_config.h"
+#include "agent/fastpath/fp_eal.h"
+#include "agent/fastpath/fp_port.h"
+#include "agent/fastpath/fp_switch.h"
+#include "agent/fastpath/fp_worker.h"
+#include "api/api.h"
+#include "common/log.h"
+#include "common/str.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+
+enum fp_state { FP_DISABLED, FP_RUNNING, FP_FAILED };
+
+static struct {
+	enum fp_state state;
+	const struct fp_cfg *cfg; /* the running configuration's section */
+	struct fp_eal_info eal;
+	char error[512];
+	struct event *timer;
+	uint64_t last_loops[FP_MAX_WORKERS];
+	struct timespec last_progress[FP_MAX_WORKERS];
+	unsigned vlan_conflicts;
+	bool workers_started;
+} F;
+
+static const char *state_name(enum fp_state s)
+{
+	return s == FP_RUNNING ? "running" : s == FP_FAILED ? "failed" : "disabled";
+}
+
+static bool is_vport(const struct alloc *a)
+{
+	return strcmp(a->ops->name, API_DEVTYPE_VIRTIO_USER) == 0;
+}
+
+/* ---- health ---- */
+
+/* virtio-user devices can carry traffic only when the fast path runs (or is deliberately
+ * off: then they are control-plane only, as configured). */
+static void apply_health(void)
+{
+	bool ok = F.state != FP_FAILED;
+	const char *why = ok ? NULL : "fast path down";
+
+	for (struct pool *p = inv_pool_first(); p; p = inv_pool_next(p)) {
+		if (strcmp(p->ops->name, API_DEVTYPE_VIRTIO_USER))
+			continue;
+		for (size_t i = 0; i < p->n_devs; i++)
+			if (!p->devs[i]->gone)
+				inv_device_set_health(p->devs[i], ok, why);
+	}
+}
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(F.error, sizeof(F.error), fmt, ap);
+	va_end(ap);
+	F.state = FP_FAILED;
+	LOG_ERR("fastpath: %s; virtio-user devices are unhealthy", F.error);
+	apply_health();
+	srv_commit_soon();
+}
+
+/* ---- table ---- */
+
+static int republish(const struct fp_port *skip, struct kb_err *err)
+{
+	struct fp_port_desc *d;
+	struct fp_table *t;
+	size_t n;
+	int r;
+
+	if ((r = fp_port_descs(skip, &d, &n)) < 0)
+		return kb_err_set(err, -r, "out of memory");
+	r = fp_table_build(d, n, fp_worker_count(), &t, err);
+	free(d);
+	if (r < 0)
+		return r;
+	if (t->vlan_conflicts != F.vlan_conflicts && t->vlan_conflicts)
+		LOG_WARN("fastpath: %u network(s) share an uplink VLAN with another network; "
+		         "uplink frames of that VLAN go to the first one only",
+		        t->vlan_conflicts);
+	F.vlan_conflicts = t->vlan_conflicts;
+	fp_worker_publish(t);
+	return 0;
+}
+
+/* ---- ports for allocations ---- */
+
+static int add_port(struct alloc *a, struct kb_err *err)
+{
+	const struct vport_alloc *v = vport_alloc_data(a);
+	struct fp_port_info info = {0};
+	struct fp_port *p;
+	int r;
+
+	str_copy(info.container_id, sizeof(info.container_id), a->container_id);
+	str_copy(info.ifname, sizeof(info.ifname), a->ifname);
+	str_copy(info.device_id, sizeof(info.device_id), a->device_id);
+	str_copy(info.network, sizeof(info.network), a->network);
+	if (a->pod.ns && a->pod.name)
+		snprintf(info.pod, sizeof(info.pod), "%s/%s", a->pod.ns, a->pod.name);
+	if (str_copy(info.path, sizeof(info.path), v->socket_path) < 0 || !info.path[0])
+		return kb_err_set(err, EINVAL, "allocation has no vhost-user socket path");
+	info.agent_server = v->mode == VPORT_AGENT_SERVER;
+	info.queues = v->queues ? v->queues : 1;
+	memcpy(info.mac, a->mac.b, 6);
+	info.mtu = a->mtu ? (unsigned)a->mtu : 1500;
+	info.vlan = a->vlan >= 0 ? a->vlan : FP_VLAN_NONE;
+	if ((r = fp_port_add_vhost(&info, &p, err)) < 0)
+		return r;
+	if ((r = republish(NULL, err)) < 0) {
+		fp_port_remove(p);
+		return r;
+	}
+	LOG_INFO("fastpath: port %s (slot %u) network %s vlan %d mac %02x:%02x:%02x:%02x:%02x:%02x "
+	         "vhost-user %s %s, %u queue(s)",
+	        fp_port_name(p), fp_port_slot(p), info.network, a->vlan, info.mac[0], info.mac[1],
+	        info.mac[2], info.mac[3], info.mac[4], info.mac[5],
+	        info.agent_server ? "server" : "client", info.path, info.queues);
+	return 0;
+}
+
+static void remove_port(const char *cid, const char *ifname)
+{
+	struct fp_port *p = fp_port_find(cid, ifname);
+	struct kb_err err = {0};
+	char name[160];
+
+	if (!p)
+		return;
+	str_copy(name, sizeof(name), fp_port_name(p));
+	/* Workers leave the port first, then the vhost device goes. */
+	if (republish(p, &err) < 0) {
+		LOG_ERR("fastpath: removing %s: %s", name, err.msg);
+		return;
+	}
+	fp_port_remove(p);
+	LOG_INFO("fastpath: port %s removed", name);
+}
+
+static int on_attached(struct alloc *a, struct kb_err *err)
+{
+	if (F.state != FP_RUNNING || !is_vport(a))
+		return 0;
+	return add_port(a, err);
+}
+
+static void on_detached(struct alloc *a)
+{
+	if (F.state == FP_RUNNING && is_vport(a))
+		remove_port(a->container_id, a->ifname);
+}
+
+static struct alloc_observer observer = {
+        .attached = on_attached, .detached = on_detached,
+        /* Restored allocations are loaded before modules start: init walks them. */
+};
+
+static void pool_event(struct pool *p)
+{
+	if (F.state == FP_FAILED && !strcmp(p->ops->name, API_DEVTYPE_VIRTIO_USER))
+		apply_health();
+}
+
+static struct inv_observer inv_obs = {
+        .pool_changed = pool_event,
+        .pool_added = pool_event,
+};
+
+/* ---- watchdog ---- */
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct timespec now;
+	/* A worker sleeps at most idleSleepMaxUs; allow for a busy machine on top. */
+	double limit = 2.0 + 3.0 * F.cfg->idle_sleep_max_us / 1e6;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (F.state != FP_RUNNING)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (unsigned w = 0; w < fp_worker_count(); w++) {
+		struct fp_wstats s;
+		if (!fp_worker_alive(w)) {
+			fail("worker %u (lcore %u) stopped", w, fp_worker_lcore(w));
+			return;
+		}
+		fp_worker_stats(w, &s);
+		if (s.loops != F.last_loops[w]) {
+			F.last_loops[w] = s.loops;
+			F.last_progress[w] = now;
+		} else if ((now.tv_sec - F.last_progress[w].tv_sec) +
+		                   (now.tv_nsec - F.last_progress[w].tv_nsec) / 1e9 >
+		           limit) {
+			fail("worker %u (lcore %u) made no progress for %.1fs", w,
+			        fp_worker_lcore(w), limit);
+			return;
+		}
+	}
+}
+
+/* ---- module ---- */
+
+static int fp_init(const struct cfg *cfg, struct kb_err *err)
+{
+	const struct fp_cfg *c = fp_cfg_get(cfg);
+	struct kb_err e = {0};
+	struct timeval tv;
+	int r;
+
+	(void)err;
+	memset(&F, 0, sizeof(F));
+	F.cfg = c;
+	if (!c->present || !c->enabled) {
+		F.state = FP_DISABLED;
+		LOG_INFO("fastpath: disabled (%s); virtio-user devices are control-plane only",
+		        c->present ? "enabled: false" : "no fastpath section");
+		return 0;
+	}
+	if ((r = fp_eal_init(c, &F.eal, &e)) < 0) {
+		fail("%s", e.msg);
+		return 0;
+	}
+	LOG_INFO("fastpath: DPDK up, file prefix %s, memory: %s", F.eal.file_prefix,
+	        F.eal.memory_desc);
+	if ((r = fp_port_init(c->max_ports, &e)) < 0 ||
+	        (r = fp_worker_init(&(struct fp_worker_params){.n_workers = F.eal.n_workers,
+	                                    .lcores = F.eal.worker_lcore,
+	                                    .burst = c->burst,
+	                                    .idle_polls = c->idle_polls,
+	                                    .idle_sleep_max_us = c->idle_sleep_max_us,
+	                                    .pool = fp_eal_mempool()},
+	                 &e)) < 0) {
+		fail("%s", e.msg);
+		return 0;
+	}
+	if (c->uplink.devargs[0] &&
+	        (r = fp_port_add_uplink(c->uplink.devargs, c->uplink.mtu, c->uplink.rx_desc,
+	                 c->uplink.tx_desc, F.eal.n_workers, fp_eal_mempool(), &e)) < 0) {
+		fail("%s", e.msg);
+		return 0;
+	}
+	if ((r = republish(NULL, &e)) < 0 || (r = fp_worker_start(&e)) < 0) {
+		fail("%s", e.msg);
+		return 0;
+	}
+	F.workers_started = true;
+	F.state = FP_RUNNING;
+	for (unsigned w = 0; w < F.eal.n_workers; w++) {
+		clock_gettime(CLOCK_MONOTONIC, &F.last_progress[w]);
+		LOG_INFO("fastpath: worker %u on lcore %u, CPU %d", w, F.eal.worker_lcore[w],
+		        F.eal.worker_cpu[w]);
+	}
+	/* Allocations restored from the state journal get their ports back. */
+	for (struct alloc *a = alloc_first(); a; a = alloc_next(a)) {
+		if (!is_vport(a) || !a->dev)
+			continue;
+		kb_err_clear(&e);
+		if (add_port(a, &e) < 0)
+			LOG_ERR("fastpath: restoring %s/%s: %s", a->container_id, a->ifname, e.msg);
+	}
+	if (c->uplink.devargs[0])
+		LOG_INFO("fastpath: uplink %s, MTU %u", c->uplink.devargs, c->uplink.mtu);
+	else
+		LOG_INFO("fastpath: no uplink (pod-to-pod only)");
+	F.timer = event_new(loop_base(), -1, EV_PERSIST, on_timer, NULL);
+	tv.tv_sec = c->stats_interval_ms / 1000;
+	tv.tv_usec = (c->stats_interval_ms % 1000) * 1000;
+	if (F.timer)
+		event_add(F.timer, &tv);
+	apply_health();
+	return 0;
+}
+
+static int fp_reload(const struct cfg *cfg, struct kb_err *err)
+{
+	const struct fp_cfg *c = fp_cfg_get(cfg);
+
+	(void)err;
+	if (fp_cfg_needs_restart(F.cfg, c))
+		LOG_WARN(
+		        "fastpath: EAL, worker, memory and uplink settings take effect at the next "
+		        "restart; idle settings apply now");
+	if (F.state == FP_RUNNING)
+		fp_worker_set_idle(c->idle_polls, c->idle_sleep_max_us);
+	F.cfg = c;
+	/* Rediscovery may have brought new devices: keep their health in line. */
+	apply_health();
+	return 0;
+}
+
+static void fp_fini(void)
+{
+	if (F.timer)
+		event_free(F.timer);
+	F.timer = NULL;
+	if (F.state == FP_DISABLED)
+		return;
+	/* Stop the workers before their ports go. */
+	fp_worker_fini();
+	fp_port_fini();
+	fp_eal_fini();
+	F.state = FP_DISABLED;
+}
+
+static struct agent_module fp_module = {
+        .name = "fastpath",
+        .order = 10,
+        .init = fp_init,
+        .reload = fp_reload,
+        .fini = fp_fini,
+};
+MODULE_REGISTER(fp_module)
+
+static void __attribute__((constructor)) fp_register_observers(void)
+{
+	alloc_observer_register(&observer);
+	inv_observer_register(&inv_obs);
+}
+
+/* ---- JSON ---- */
+
+static json_t *stats_json(const struct fp_stats *s)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "rxPackets",
+	        (json_int_t)s->rx_packets, "rxBytes", (json_int_t)s->rx_bytes, "txPackets",
+	        (json_int_t)s->tx_packets, "txBytes", (json_int_t)s->tx_bytes, "drops", "spoof",
+	        (json_int_t)s->drop_spoof, "oversize", (json_int_t)s->drop_oversize, "unknown",
+	        (json_int_t)s->drop_unknown, "txFull", (json_int_t)s->drop_tx_full, "down",
+	        (json_int_t)s->drop_down, "noMbuf", (json_int_t)s->drop_nomem, "runt",
+	        (json_int_t)s->drop_runt);
+}
+
+static json_t *port_json(const struct fp_port *p)
+{
+	const struct fp_port_info *i = fp_port_info(p);
+	struct fp_stats s;
+	char mac[MAC_STR_LEN];
+	json_t *o;
+
+	fp_port_stats(p, &s);
+	o = json_pack("{s:i, s:s, s:s, s:b, s:i, s:i, s:o}", "slot", fp_port_slot(p), "name",
+	        fp_port_name(p), "kind",
+	        fp_port_kind(p) == FP_PORT_UPLINK ? "uplink" : "vhost-user", "connected",
+	        fp_port_connected(p), "queues", i->queues, "mtu", i->mtu, "stats", stats_json(&s));
+	if (!o)
+		return NULL;
+	if (fp_port_kind(p) == FP_PORT_UPLINK) {
+		json_object_set_new(o, "device", json_string(i->device_id));
+		json_object_set_new(o, "devargs", json_string(F.cfg->uplink.devargs));
+		return o;
+	}
+	mac_format(
+	        &(struct mac){{i->mac[0], i->mac[1], i->mac[2], i->mac[3], i->mac[4], i->mac[5]}},
+	        mac);
+	json_object_set_new(o, "containerID", json_string(i->container_id));
+	json_object_set_new(o, "ifname", json_string(i->ifname));
+	json_object_set_new(o, "deviceID", json_string(i->device_id));
+	json_object_set_new(o, "network", json_string(i->network));
+	if (i->pod[0])
+		json_object_set_new(o, "pod", json_string(i->pod));
+	json_object_set_new(o, "mac", json_string(mac));
+	if (i->vlan != FP_VLAN_NONE)
+		json_object_set_new(o, "vlan", json_integer(i->vlan));
+	json_object_set_new(o, "socketPath", json_string(i->path));
+	json_object_set_new(o, "agentMode", json_string(i->agent_server ? "server" : "client"));
+	json_object_set_new(o, "activeQueues", json_integer(fp_port_active_queues(p)));
+	json_object_set_new(o, "connects", json_integer((json_int_t)fp_port_connects(p)));
+	return o;
+}
+
+static json_t *ports_json(void)
+{
+	json_t *arr = json_array();
+
+	if (F.state != FP_RUNNING)
+		return arr;
+	for (struct fp_port *p = fp_port_first(); p; p = fp_port_next(p))
+		json_array_append_new(arr, port_json(p));
+	return arr;
+}
+
+static json_t *workers_json(void)
+{
+	json_t *arr = json_array();
+
+	if (F.state != FP_RUNNING)
+		return arr;
+	for (unsigned w = 0; w < fp_worker_count(); w++) {
+		struct fp_wstats s;
+		fp_worker_stats(w, &s);
+		json_array_append_new(
+		        arr, json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "id",
+		                     w, "lcore", fp_worker_lcore(w), "cpu", F.eal.worker_cpu[w],
+		                     "busyCycles", (json_int_t)s.busy_cycles, "idleCycles",
+		                     (json_int_t)s.idle_cycles, "sleepCycles",
+		                     (json_int_t)s.sleep_cycles, "packets", (json_int_t)s.packets,
+		                     "loops", (json_int_t)s.loops, "sleeps", (json_int_t)s.sleeps,
+		                     "cyclesPerPacket",
+		                     s.packets ? (double)s.busy_cycles / s.packets : 0.0));
+	}
+	return arr;
+}
+
+static int fp_not_running(struct srv_call *call)
+{
+	if (F.state == FP_DISABLED)
+		return kb_err_set(&call->err, ENODEV,
+		        "the fast path is disabled (no fastpath section in %s)",
+		        "the configuration");
+	return kb_err_set(&call->err, EIO, "the fast path failed: %s", F.error);
+}
+
+static int op_ports(struct srv_call *call, json_t *args, json_t **ret)
+{
+	(void)args;
+	if (F.state != FP_RUNNING)
+		return fp_not_running(call);
+	*ret = json_pack("{s:o}", "ports", ports_json());
+	return 0;
+}
+static struct srv_handler h_ports = {.op = "ports", .fn = op_ports};
+SRV_HANDLER_REGISTER(h_ports)
+
+static int op_stats(struct srv_call *call, json_t *args, json_t **ret)
+{
+	struct timespec now;
+
+	(void)args;
+	if (F.state != FP_RUNNING)
+		return fp_not_running(call);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	*ret = json_pack("{s:I, s:I, s:o, s:o}", "tscHz", (json_int_t)rte_get_tsc_hz(),
+	        "monotonicNs", (json_int_t)now.tv_sec * 1000000000 + now.tv_nsec, "workers",
+	        workers_json(), "ports", ports_json());
+	return 0;
+}
+static struct srv_handler h_stats = {.op = "stats", .fn = op_stats};
+SRV_HANDLER_REGISTER(h_stats)
+
+/* ---- status ---- */
+
+static json_t *fp_status(void)
+{
+	json_t *o = json_pack("{s:b, s:s, s:b}", "enabled", F.state != FP_DISABLED, "state",
+	        state_name(F.state), "healthy", F.state != FP_FAILED);
+	size_t connected = 0;
+
+	if (!o)
+		return NULL;
+	if (F.state == FP_DISABLED) {
+		json_object_set_new(o, "note",
+		        json_string(
+		                "no DPDK: virtio-user devices are allocated without a data path"));
+		return o;
+	}
+	if (F.state == FP_FAILED)
+		json_object_set_new(o, "error", json_string(F.error));
+	if (F.eal.memory_desc[0]) {
+		json_object_set_new(o, "memory", json_string(F.eal.memory_desc));
+		json_object_set_new(o, "hugepages", json_boolean(F.eal.hugepages));
+		json_object_set_new(o, "filePrefix", json_string(F.eal.file_prefix));
+	}
+	if (F.state != FP_RUNNING)
+		return o;
+	json_t *cpus = json_array();
+	for (unsigned w = 0; w < F.eal.n_workers; w++)
+		json_array_append_new(cpus, json_integer(F.eal.worker_cpu[w]));
+	json_object_set_new(o, "workerCpus", cpus);
+	for (struct fp_port *p = fp_port_first(); p; p = fp_port_next(p))
+		connected += fp_port_connected(p);
+	json_object_set_new(o, "ports", json_integer(fp_port_count()));
+	json_object_set_new(o, "connected", json_integer(connected));
+	json_object_set_new(o, "uplink",
+	        F.cfg->uplink.devargs[0] ? json_string(F.cfg->uplink.devargs) : json_null());
+	json_object_set_new(o, "idle",
+	        json_pack("{s:i, s:i}", "polls", F.cfg->idle_polls, "sleepMaxUs",
+	                F.cfg->idle_sleep_max_us));
+	if (F.vlan_conflicts)
+		json_object_set_new(o, "vlanConflicts", json_integer(F.vlan_conflicts));
+	return o;
+}
+static struct status_hook status_hook = {.key = "fastpath", .fn = fp_status};
+STATUS_HOOK_REGISTER(status_hook)
+
+/* ---- telemetry ---- */
+
+static void collect(struct telemetry_sink *sink)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} m[] = {
+#define F_(n, h, f) {n, h, offsetof(struct fp_stats, f)}
+	        F_("fastpath_port_rx_packets", "Frames received from the port.", rx_packets),
+	        F_("fastpath_port_rx_bytes", "Bytes received from the port.", rx_bytes),
+	        F_("fastpath_port_tx_packets", "Frames sent to the port.", tx_packets),
+	        F_("fastpath_port_tx_bytes", "Bytes sent to the port.", tx_bytes),
+	        F_("fastpath_port_drop_spoof", "Frames dropped: source MAC not the port's.",
+	                drop_spoof),
+	        F_("fastpath_port_drop_oversize", "Frames dropped: over the port MTU.",
+	                drop_oversize),
+	        F_("fastpath_port_drop_unknown", "Frames dropped: no destination.", drop_unknown),
+	        F_("fastpath_port_drop_tx_full", "Frames dropped: destination ring full.",
+	                drop_tx_full),
+	        F_("fastpath_port_drop_down", "Frames dropped: destination not connected.",
+	                drop_down),
+	        F_("fastpath_port_drop_nombuf", "Frames dropped: no mbuf for a flood copy.",
+	                drop_nomem),
+#undef F_
+	};
+
+	if (F.state != FP_RUNNING)
+		return;
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		for (struct fp_port *p = fp_port_first(); p; p = fp_port_next(p)) {
+			const struct fp_port_info *inf = fp_port_info(p);
+			struct fp_stats s;
+			const struct telemetry_label labels[] = {{"port", fp_port_name(p)},
+			        {"network", inf->network}, {"device", inf->device_id},
+			        {NULL, NULL}};
+			fp_port_stats(p, &s);
+			sink->emit(sink, TELEMETRY_COUNTER, m[i].name, m[i].help, labels,
+			        (double)*(const uint64_t *)((const char *)&s + m[i].off));
+		}
+	}
+	static const char *const wn[] = {"fastpath_worker_busy_cycles",
+	        "fastpath_worker_idle_cycles", "fastpath_worker_packets"};
+	static const char *const wh[] = {"TSC cycles in loops that moved packets.",
+	        "TSC cycles in empty loops and sleeps.", "Frames handled by the worker."};
+	for (unsigned k = 0; k < 3; k++) {
+		for (unsigned w = 0; w < fp_worker_count(); w++) {
+			struct fp_wstats s;
+			char id[16];
+			fp_worker_stats(w, &s);
+			snprintf(id, sizeof(id), "%u", w);
+			const struct telemetry_label labels[] = {{"worker", id}, {NULL, NULL}};
+			double v[] = {s.busy_cycles, s.idle_cycles, s.packets};
+			sink->emit(sink, TELEMETRY_COUNTER, wn[k], wh[k], labels, v[k]);
+		}
+	}
+}
+static struct telemetry_source tsrc = {.name = "fastpath", .collect = collect};
+TELEMETRY_SOURCE_REGISTER(tsrc)

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The `fastpath:` configuration section. Absent section: the fast path is disabled and DPDK
+ * is never initialised (virtio-user devices stay allocatable, control plane only).
+ */
+#ifndef KB_FP_CONFIG_H
+#define KB_FP_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/config.h"
+
+#define FP_CFG_SECTION  "fastpath"
+#define FP_MAX_WORKERS  16
+#define FP_MAX_PORTS    1024 /* rte_vhost's device limit */
+#define FP_MAX_BURST    64
+#define FP_MAX_EAL_ARGS 32
+
+enum fp_memory { FP_MEM_AUTO, FP_MEM_HUGEPAGES, FP_MEM_NO_HUGE };
+
+struct fp_cfg {
+	bool present; /* the section exists */
+	bool enabled;
+	unsigned n_workers;
+	int workers[FP_MAX_WORKERS]; /* CPU ids; n_workers == 0: pick automatically */
+	enum fp_memory memory;
+	unsigned memory_mb; /* --no-huge: -m */
+	unsigned mbufs, mbuf_cache, burst;
+	unsigned idle_polls;        /* empty polls before a worker sleeps; 0: never sleep */
+	unsigned idle_sleep_max_us; /* back-off ceiling */
+	unsigned max_ports;
+	unsigned stats_interval_ms; /* health and watchdog timer */
+	char file_prefix[64];       /* "" : kbnet-<pid> */
+	char **eal;                 /* extra EAL arguments, NULL-terminated (may be NULL) */
+	size_t n_eal;
+	struct {
+		char devargs[256]; /* "": no uplink */
+		unsigned mtu;
+		unsigned rx_desc, tx_desc;
+	} uplink;
+};
+
+const struct fp_cfg *fp_cfg_get(const struct cfg *cfg);
+const char *fp_memory_name(enum fp_memory m);
+/* True when the settings that need a restart (EAL, uplink, workers) differ. */
+bool fp_cfg_needs_restart(const struct fp_cfg *a, const struct fp_cfg *b);
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Fast-path ports: one vhost-user port per virtio-user allocation (rte_vhost, agent as client
+ * or server) and at most one uplink (any ethdev given by devargs). Ports live in slots; a
+ * slot's runtime state (connected vhost device, ethdev id) is in fp_worker_rt(). Control-plane
+ * calls (add/remove/list) come from the agent's event loop only; rte_vhost's callbacks run on
+ * its own thread and only touch the runtime state and the connection flags.
+ */
+#ifndef KB_FP_PORT_H
+#define KB_FP_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "agent/fastpath/fp_switch.h"
+#include "agent/fastpath/fp_worker.h"
+#include "common/err.h"
+
+struct fp_port_info {
+	char container_id[129];
+	char ifname[16];
+	char device_id[64];
+	char network[64];
+	char pod[320]; /* namespace/name, "" when unknown */
+	char path[108];
+	bool agent_server;
+	uint16_t queues;
+	uint8_t mac[6];
+	unsigned mtu;
+	int vlan; /* FP_VLAN_NONE */
+};
+
+struct fp_port;
+
+int fp_port_init(unsigned max_ports, struct kb_err *err);
+/* Remove every port (workers must be stopped or the table republished first). */
+void fp_port_fini(void);
+
+int fp_port_add_vhost(const struct fp_port_info *info, struct fp_port **ret, struct kb_err *err);
+int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsigned tx_desc,
+        unsigned n_txq, struct rte_mempool *pool, struct kb_err *err);
+/* Forget the port: the caller has already republished a table without it. */
+void fp_port_remove(struct fp_port *p);
+struct fp_port *fp_port_find(const char *container_id, const char *ifname);
+
+/* Iteration in slot order. */
+struct fp_port *fp_port_first(void);
+struct fp_port *fp_port_next(struct fp_port *p);
+size_t fp_port_count(void);
+
+uint16_t fp_port_slot(const struct fp_port *p);
+enum fp_port_kind fp_port_kind(const struct fp_port *p);
+const struct fp_port_info *fp_port_info(const struct fp_port *p);
+bool fp_port_connected(const struct fp_port *p);
+uint16_t fp_port_active_queues(const struct fp_port *p);
+const char *fp_port_name(const struct fp_port *p); /* "uplink" or "<cid12>/<ifname>" */
+/* Counters since the port was added (slots are reused). */
+void fp_port_stats(const struct fp_port *p, struct fp_stats *ret);
+uint64_t fp_port_connects(const struct fp_port *p);
+
+/* Describe every port but `skip` (may be NULL) for fp_table_build; *ret is malloc'd. */
+int fp_port_descs(const struct fp_port *skip, struct fp_port_desc **ret, size_t *ret_n);
+
+#endif

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/fastpath/fp_switch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *fp_verdict_name(enum fp_verdict v)
+{
+	switch (v) {
+	case FP_FWD_UNICAST:
+		return "unicast";
+	case FP_FWD_FLOOD:
+		return "flood";
+	case FP_FWD_UPLINK:
+		return "uplink";
+	case FP_DROP_SPOOF:
+		return "spoof";
+	case FP_DROP_OVERSIZE:
+		return "oversize";
+	case FP_DROP_UNKNOWN:
+		return "unknown";
+	case FP_DROP_RUNT:
+		return "runt";
+	}
+	return "?";
+}
+
+void fp_table_free(struct fp_table *t)
+{
+	if (!t)
+		return;
+	for (uint16_t i = 0; i < t->n_domains; i++)
+		free(t->domains[i].members);
+	for (uint16_t w = 0; t->rx && w < t->n_workers; w++)
+		free(t->rx[w].q);
+	free(t->rx);
+	free(t->domains);
+	free(t->slots);
+	free(t->fdb);
+	free(t);
+}
+
+static int domain_of(struct fp_table *t, const char *network, int vlan, struct kb_err *err)
+{
+	for (uint16_t i = 0; i < t->n_domains; i++)
+		if (strcmp(t->domains[i].network, network) == 0)
+			return i;
+	if (strlen(network) >= sizeof(t->domains[0].network))
+		return kb_err_set(err, EINVAL, "network name '%s' too long", network);
+	struct fp_domain *d = &t->domains[t->n_domains];
+	strcpy(d->network, network);
+	/* The first pod of a network sets its tag; the netconf is shared, so later ones agree. */
+	d->vlan = vlan;
+	return t->n_domains++;
+}
+
+static void fdb_insert(struct fp_table *t, uint16_t domain, uint64_t mac, uint16_t slot)
+{
+	uint64_t key = mac | (uint64_t)(domain + 1) << 48;
+	uint32_t i = fp_fdb_hash(key) & t->fdb_mask;
+
+	while (t->fdb[i].key && t->fdb[i].key != key)
+		i = (i + 1) & t->fdb_mask;
+	/* A duplicate MAC in one domain: the first port keeps it (lowest slot, deterministic). */
+	if (t->fdb[i].key == key)
+		return;
+	t->fdb[i].key = key;
+	t->fdb[i].slot = slot;
+}
+
+int fp_table_build(const struct fp_port_desc *ports, size_t n, uint16_t n_workers,
+        struct fp_table **ret, struct kb_err *err)
+{
+	struct fp_table *t;
+	size_t fdb_size = 16, n_rxq = 0, w = 0;
+	uint16_t max_slot = 0;
+	int r;
+
+	if (n_workers == 0)
+		return kb_err_set(err, EINVAL, "no workers");
+	if (!(t = calloc(1, sizeof(*t))))
+		return kb_err_set(err, ENOMEM, "out of memory");
+	t->uplink = FP_SLOT_NONE;
+	t->untagged_domain = FP_DOMAIN_NONE;
+	for (size_t i = 0; i < 4096; i++)
+		t->vlan_domain[i] = FP_DOMAIN_NONE;
+	for (size_t i = 0; i < n; i++) {
+		if (ports[i].slot == FP_SLOT_NONE) {
+			r = kb_err_set(err, EINVAL, "bad slot");
+			goto fail;
+		}
+		if (ports[i].slot >= max_slot)
+			max_slot = ports[i].slot + 1;
+		n_rxq += ports[i].queues ? ports[i].queues : 1;
+	}
+	while (fdb_size < 2 * n + 2)
+		fdb_size *= 2;
+	t->n_slots = max_slot;
+	t->n_workers = n_workers;
+	t->fdb_mask = fdb_size - 1;
+	if (!(t->slots = calloc(max_slot ? max_slot : 1, sizeof(*t->slots))) ||
+	        !(t->domains = calloc(n ? n : 1, sizeof(*t->domains))) ||
+	        !(t->fdb = calloc(fdb_size, sizeof(*t->fdb))) ||
+	        !(t->rx = calloc(n_workers, sizeof(*t->rx)))) {
+		r = kb_err_set(err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (uint16_t i = 0; i < n_workers; i++)
+		if (!(t->rx[i].q = calloc(n_rxq ? n_rxq : 1, sizeof(*t->rx[i].q)))) {
+			r = kb_err_set(err, ENOMEM, "out of memory");
+			goto fail;
+		}
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fp_port_desc *p = &ports[i];
+		struct fp_slot *s = &t->slots[p->slot];
+
+		if (s->kind != FP_PORT_UNUSED) {
+			r = kb_err_set(err, EEXIST, "slot %u used twice", p->slot);
+			goto fail;
+		}
+		s->kind = p->kind;
+		s->max_len = p->mtu + FP_ETH_HLEN;
+		s->domain = FP_DOMAIN_NONE;
+		if (p->kind == FP_PORT_UPLINK) {
+			if (t->uplink != FP_SLOT_NONE) {
+				r = kb_err_set(err, EEXIST, "two uplinks");
+				goto fail;
+			}
+			t->uplink = p->slot;
+			t->uplink_max_len = s->max_len;
+		} else {
+			if (!p->network || (r = domain_of(t, p->network, p->vlan, err)) < 0) {
+				if (!p->network)
+					r = kb_err_set(err, EINVAL, "pod port without network");
+				goto fail;
+			}
+			s->domain = r;
+			s->mac = fp_mac_key(p->mac);
+		}
+		/* Receive queues round-robin over workers: a port's queues land on distinct
+		 * workers when there are enough of them. */
+		for (uint16_t q = 0; q < (p->queues ? p->queues : 1); q++) {
+			struct fp_worker_rx *wr = &t->rx[w++ % n_workers];
+			wr->q[wr->n].slot = p->slot;
+			wr->q[wr->n++].queue = q;
+		}
+	}
+	/* Members and FDB in slot order, so that the result does not depend on the input order. */
+	for (uint16_t s = 0; s < t->n_slots; s++) {
+		struct fp_domain *d;
+		if (t->slots[s].kind != FP_PORT_VHOST)
+			continue;
+		d = &t->domains[t->slots[s].domain];
+		if (!d->members && !(d->members = calloc(n, sizeof(*d->members)))) {
+			r = kb_err_set(err, ENOMEM, "out of memory");
+			goto fail;
+		}
+		d->members[d->n_members++] = s;
+		fdb_insert(t, t->slots[s].domain, t->slots[s].mac, s);
+	}
+	for (uint16_t i = 0; i < t->n_domains; i++) {
+		int v = t->domains[i].vlan;
+		uint16_t *m = v == FP_VLAN_NONE ? &t->untagged_domain : &t->vlan_domain[v & 0xfff];
+		if (*m == FP_DOMAIN_NONE)
+			*m = i;
+		else
+			t->vlan_conflicts++;
+	}
+	*ret = t;
+	return 0;
+fail:
+	fp_table_free(t);
+	return r;
+}

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The L2 switch's forwarding table and its decisions, free of DPDK so that it can be unit
+ * tested on its own. A table is built by the control plane from a list of port descriptions,
+ * is immutable once built, and is published to the workers as a whole (RCU, see fp_worker.h):
+ * workers never see a half-updated table and never take a lock.
+ *
+ * Model: one bridge domain per network (the netconf name). Pods' ports are members of their
+ * domain; the uplink belongs to every domain, tagged with the domain's VLAN (or untagged when
+ * the network has none). The forwarding database is static: each pod port's MAC, from its
+ * allocation. There is no MAC learning on the uplink: unknown unicast from a pod goes out of
+ * the uplink, unknown unicast from the uplink is dropped.
+ */
+#ifndef KB_FP_SWITCH_H
+#define KB_FP_SWITCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "common/err.h"
+
+#define FP_SLOT_NONE   UINT16_MAX
+#define FP_DOMAIN_NONE UINT16_MAX
+#define FP_VLAN_NONE   (-1)
+#define FP_ETH_HLEN    14
+#define FP_VLAN_HLEN   4
+#define FP_ETH_P_8021Q 0x8100
+
+enum fp_port_kind { FP_PORT_UNUSED = 0, FP_PORT_VHOST, FP_PORT_UPLINK };
+
+/* What the control plane says about one port when building a table. */
+struct fp_port_desc {
+	uint16_t slot;
+	enum fp_port_kind kind;
+	uint8_t mac[6];      /* pods only */
+	unsigned mtu;        /* L3 MTU; frames longer than mtu + 14 (+4 tagged) are oversize */
+	const char *network; /* pods only: the bridge domain */
+	int vlan;            /* pods only: the network's uplink tag, FP_VLAN_NONE for untagged */
+	uint16_t queues;     /* receive queues to poll */
+};
+
+/* Slot view used by the workers (indexed by slot). */
+struct fp_slot {
+	uint8_t kind;     /* enum fp_port_kind */
+	uint16_t domain;  /* pods: their domain */
+	uint64_t mac;     /* pods: fp_mac_key(mac), compared against the source address */
+	uint32_t max_len; /* longest untagged frame accepted */
+};
+
+struct fp_domain {
+	int vlan; /* FP_VLAN_NONE: untagged on the uplink */
+	uint16_t n_members;
+	uint16_t *members; /* pod slots, flooding order */
+	char network[64];
+};
+
+struct fp_fdb_entry {
+	uint64_t key; /* 0: empty; else mac (48 bits) | (domain + 1) << 48 */
+	uint16_t slot;
+};
+
+/* One (port, queue) a worker polls. */
+struct fp_rxq {
+	uint16_t slot;
+	uint16_t queue;
+};
+
+struct fp_worker_rx {
+	uint16_t n;
+	struct fp_rxq *q;
+};
+
+struct fp_table {
+	uint16_t n_slots; /* slots[] size: highest slot + 1 */
+	struct fp_slot *slots;
+	uint16_t n_domains;
+	struct fp_domain *domains;
+	uint32_t fdb_mask; /* fdb size - 1 (a power of two) */
+	struct fp_fdb_entry *fdb;
+	uint16_t uplink; /* FP_SLOT_NONE when there is none */
+	uint32_t uplink_max_len;
+	uint16_t untagged_domain;   /* domain of untagged uplink frames, FP_DOMAIN_NONE */
+	uint16_t vlan_domain[4096]; /* uplink VLAN -> domain */
+	uint16_t n_workers;
+	struct fp_worker_rx *rx; /* per worker */
+	/* Networks sharing one VLAN (only the first gets the uplink's frames), for status. */
+	unsigned vlan_conflicts;
+};
+
+/* Build a table from port descriptions; rx queues are spread over n_workers round-robin.
+ * Returns 0 and *ret, or -errno with err set. */
+int fp_table_build(const struct fp_port_desc *ports, size_t n, uint16_t n_workers,
+        struct fp_table **ret, struct kb_err *err);
+void fp_table_free(struct fp_table *t);
+
+static inline uint64_t fp_mac_key(const uint8_t *m)
+{
+	return (uint64_t)m[0] << 40 | (uint64_t)m[1] << 32 | (uint64_t)m[2] << 24 |
+	       (uint64_t)m[3] << 16 | (uint64_t)m[4] << 8 | m[5];
+}
+
+static inline uint32_t fp_fdb_hash(uint64_t key)
+{
+	/* Fibonacci hashing: the low MAC bytes vary most, the multiply spreads them. */
+	return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+/* Port of `mac` in `domain`, FP_SLOT_NONE when unknown. */
+static inline uint16_t fp_fdb_lookup(const struct fp_table *t, uint16_t domain, uint64_t mac)
+{
+	uint64_t key = mac | (uint64_t)(domain + 1) << 48;
+	uint32_t i = fp_fdb_hash(key) & t->fdb_mask;
+
+	for (;;) {
+		const struct fp_fdb_entry *e = &t->fdb[i];
+		if (e->key == key)
+			return e->slot;
+		if (e->key == 0)
+			return FP_SLOT_NONE;
+		i = (i + 1) & t->fdb_mask;
+	}
+}
+
+enum fp_verdict {
+	FP_FWD_UNICAST, /* to *out */
+	FP_FWD_FLOOD,   /* to the domain's members except the input, and the uplink if from a pod */
+	FP_FWD_UPLINK,  /* unknown unicast from a pod */
+	FP_DROP_SPOOF,  /* source MAC is not the pod port's */
+	FP_DROP_OVERSIZE, /* longer than the input port's MTU allows */
+	FP_DROP_UNKNOWN,  /* no destination (unknown unicast without uplink, unknown VLAN, hairpin)
+	                   */
+	FP_DROP_RUNT,     /* shorter than an Ethernet header */
+};
+
+/* frame[0..len) is the start of the frame (at least the headers when len allows). */
+static inline bool fp_is_multicast(const uint8_t *dst)
+{
+	return dst[0] & 1;
+}
+
+/* A frame received from pod port `in`. */
+static inline enum fp_verdict fp_switch_from_pod(
+        const struct fp_table *t, uint16_t in, const uint8_t *frame, uint32_t len, uint16_t *out)
+{
+	const struct fp_slot *s = &t->slots[in];
+	uint32_t max = s->max_len;
+	uint64_t dst;
+	uint16_t o;
+
+	if (len < FP_ETH_HLEN)
+		return FP_DROP_RUNT;
+	if (fp_mac_key(frame + 6) != s->mac)
+		return FP_DROP_SPOOF;
+	/* A pod may tag its frames itself: the tag does not count against its MTU. */
+	if (frame[12] == (FP_ETH_P_8021Q >> 8) && frame[13] == (FP_ETH_P_8021Q & 0xff))
+		max += FP_VLAN_HLEN;
+	if (len > max)
+		return FP_DROP_OVERSIZE;
+	if (fp_is_multicast(frame))
+		return FP_FWD_FLOOD;
+	dst = fp_mac_key(frame);
+	o = fp_fdb_lookup(t, s->domain, dst);
+	if (o == FP_SLOT_NONE)
+		return t->uplink != FP_SLOT_NONE ? FP_FWD_UPLINK : FP_DROP_UNKNOWN;
+	if (o == in)
+		return FP_DROP_UNKNOWN;
+	*out = o;
+	return FP_FWD_UNICAST;
+}
+
+/* A frame received from the uplink: *domain is set (for flooding) and *vlan_tagged says
+ * whether the caller must pop a tag. */
+static inline enum fp_verdict fp_switch_from_uplink(const struct fp_table *t, const uint8_t *frame,
+        uint32_t len, uint16_t *domain, bool *vlan_tagged, uint16_t *out)
+{
+	uint32_t max = t->uplink_max_len;
+	uint16_t d, o;
+
+	if (len < FP_ETH_HLEN)
+		return FP_DROP_RUNT;
+	*vlan_tagged = frame[12] == (FP_ETH_P_8021Q >> 8) && frame[13] == (FP_ETH_P_8021Q & 0xff);
+	if (*vlan_tagged) {
+		if (len < FP_ETH_HLEN + FP_VLAN_HLEN)
+			return FP_DROP_RUNT;
+		d = t->vlan_domain[((frame[14] << 8) | frame[15]) & 0xfff];
+		max += FP_VLAN_HLEN;
+	} else {
+		d = t->untagged_domain;
+	}
+	if (len > max)
+		return FP_DROP_OVERSIZE;
+	if (d == FP_DOMAIN_NONE)
+		return FP_DROP_UNKNOWN;
+	*domain = d;
+	if (fp_is_multicast(frame))
+		return FP_FWD_FLOOD;
+	o = fp_fdb_lookup(t, d, fp_mac_key(frame));
+	if (o == FP_SLOT_NONE)
+		return FP_DROP_UNKNOWN;
+	*out = o;
+	return FP_FWD_UNICAST;
+}
+
+/* Frames from the uplink must also fit the destination pod's MTU. */
+static inline bool fp_fits(const struct fp_table *t, uint16_t slot, uint32_t untagged_len)
+{
+	return untagged_len <= t->slots[slot].max_len;
+}
+
+const char *fp_verdict_name(enum fp_verdict v);
+
+#endif

@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/fastpath/fp_worker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_vhost.h>
+
+#define IDLE_SLEEP_MIN_US 10
+
+struct txbuf {
+	uint16_t n;
+	struct rte_mbuf *m[FP_MAX_BURST];
+};
+
+struct worker {
+	unsigned id, lcore;
+	struct fp_wstats ws;
+	struct fp_stats port[FP_MAX_PORTS];
+	uint16_t n_dirty;
+	uint16_t dirty[FP_MAX_PORTS];
+	struct txbuf tx[FP_MAX_PORTS];
+};
+
+static struct {
+	unsigned n;
+	struct worker *w[FP_MAX_WORKERS];
+	struct rte_rcu_qsbr *qsv;
+	struct rte_mempool *pool;
+	unsigned burst;
+	unsigned idle_polls, idle_sleep_max_us; /* read by workers: relaxed atomics */
+	bool quit;
+	bool started;
+	struct fp_table *table; /* published: workers load it with acquire */
+	struct fp_rt rt[FP_MAX_PORTS];
+} W;
+
+/* Counters are written by their worker only; readers in the control plane want whole values. */
+#define STAT_ADD(var, v) __atomic_store_n(&(var), (var) + (v), __ATOMIC_RELAXED)
+#define STAT_GET(var)    __atomic_load_n(&(var), __ATOMIC_RELAXED)
+
+struct fp_rt *fp_worker_rt(uint16_t slot)
+{
+	return &W.rt[slot];
+}
+
+unsigned fp_worker_count(void)
+{
+	return W.n;
+}
+
+unsigned fp_worker_lcore(unsigned w)
+{
+	return W.w[w]->lcore;
+}
+
+const struct fp_table *fp_worker_table(void)
+{
+	return __atomic_load_n(&W.table, __ATOMIC_ACQUIRE);
+}
+
+void fp_worker_set_idle(unsigned idle_polls, unsigned idle_sleep_max_us)
+{
+	__atomic_store_n(&W.idle_polls, idle_polls, __ATOMIC_RELAXED);
+	__atomic_store_n(&W.idle_sleep_max_us, idle_sleep_max_us, __ATOMIC_RELAXED);
+}
+
+/* ---- datapath ---- */
+
+static inline void tx_put(struct worker *w, uint16_t slot, struct rte_mbuf *m)
+{
+	struct txbuf *b = &w->tx[slot];
+
+	if (b->n == 0)
+		w->dirty[w->n_dirty++] = slot;
+	b->m[b->n++] = m;
+}
+
+static inline int vlan_push(struct rte_mbuf *m, int vlan)
+{
+	uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, FP_VLAN_HLEN);
+
+	if (!p)
+		return -1;
+	memmove(p, p + FP_VLAN_HLEN, 12);
+	p[12] = FP_ETH_P_8021Q >> 8;
+	p[13] = FP_ETH_P_8021Q & 0xff;
+	p[14] = (vlan >> 8) & 0x0f;
+	p[15] = vlan & 0xff;
+	return 0;
+}
+
+static inline void vlan_pop(struct rte_mbuf *m)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+
+	memmove(p + FP_VLAN_HLEN, p, 12);
+	rte_pktmbuf_adj(m, FP_VLAN_HLEN);
+}
+
+/* Out of the uplink, tagged with the domain's VLAN. The mbuf must be ours alone to be
+ * tagged in place. */
+static inline void to_uplink(struct worker *w, const struct fp_table *t, uint16_t domain,
+        struct rte_mbuf *m, struct fp_stats *in)
+{
+	int vlan = t->domains[domain].vlan;
+
+	if (vlan != FP_VLAN_NONE && vlan_push(m, vlan) < 0) {
+		STAT_ADD(in->drop_nomem, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	tx_put(w, t->uplink, m);
+}
+
+/* Flood within `domain` (minus the input), and to the uplink when `to_up`. Pod ports only
+ * copy the frame out, so they share one mbuf (reference counted); the uplink gets its own
+ * copy when it needs a tag pushed. */
+static inline void flood(struct worker *w, const struct fp_table *t, uint16_t in, uint16_t domain,
+        struct rte_mbuf *m, bool to_up, struct fp_stats *in_st)
+{
+	const struct fp_domain *d = &t->domains[domain];
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	uint16_t dest[FP_MAX_PORTS];
+	uint16_t n = 0;
+
+	for (uint16_t i = 0; i < d->n_members; i++) {
+		uint16_t s = d->members[i];
+		if (s == in)
+			continue;
+		if (!fp_fits(t, s, len)) {
+			STAT_ADD(w->port[s].drop_oversize, 1);
+			continue;
+		}
+		dest[n++] = s;
+	}
+	if (n == 0 && !to_up) {
+		STAT_ADD(in_st->drop_unknown, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (to_up) {
+		struct rte_mbuf *u = m;
+		if (n > 0 && d->vlan != FP_VLAN_NONE) {
+			u = rte_pktmbuf_copy(m, W.pool, 0, UINT32_MAX);
+			if (!u)
+				STAT_ADD(in_st->drop_nomem, 1);
+		} else if (n > 0) {
+			rte_mbuf_refcnt_update(m, 1);
+		}
+		if (u)
+			to_uplink(w, t, domain, u, in_st);
+		if (n == 0)
+			return;
+	}
+	if (n > 1)
+		rte_mbuf_refcnt_update(m, n - 1);
+	for (uint16_t i = 0; i < n; i++)
+		tx_put(w, dest[i], m);
+}
+
+static inline void from_pod(
+        struct worker *w, const struct fp_table *t, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct fp_stats *st = &w->port[in];
+	uint16_t domain = t->slots[in].domain;
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint32_t len = rte_pktmbuf_pkt_len(m);
+		uint16_t out = FP_SLOT_NONE;
+		enum fp_verdict v;
+
+		bytes += len;
+		/* The switch reads the Ethernet header from the first segment. */
+		if (unlikely(m->data_len < FP_ETH_HLEN))
+			v = FP_DROP_RUNT;
+		else
+			v = fp_switch_from_pod(
+			        t, in, rte_pktmbuf_mtod(m, const uint8_t *), len, &out);
+		switch (v) {
+		case FP_FWD_UNICAST:
+			if (likely(fp_fits(t, out, len))) {
+				tx_put(w, out, m);
+				continue;
+			}
+			STAT_ADD(w->port[out].drop_oversize, 1);
+			break;
+		case FP_FWD_UPLINK:
+			to_uplink(w, t, domain, m, st);
+			continue;
+		case FP_FWD_FLOOD:
+			flood(w, t, in, domain, m, t->uplink != FP_SLOT_NONE, st);
+			continue;
+		case FP_DROP_SPOOF:
+			STAT_ADD(st->drop_spoof, 1);
+			break;
+		case FP_DROP_OVERSIZE:
+			STAT_ADD(st->drop_oversize, 1);
+			break;
+		case FP_DROP_RUNT:
+			STAT_ADD(st->drop_runt, 1);
+			break;
+		case FP_DROP_UNKNOWN:
+			STAT_ADD(st->drop_unknown, 1);
+			break;
+		}
+		rte_pktmbuf_free(m);
+	}
+	STAT_ADD(st->rx_packets, n);
+	STAT_ADD(st->rx_bytes, bytes);
+}
+
+static inline void from_uplink(
+        struct worker *w, const struct fp_table *t, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct fp_stats *st = &w->port[in];
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint32_t len = rte_pktmbuf_pkt_len(m);
+		uint16_t out = FP_SLOT_NONE, domain = FP_DOMAIN_NONE;
+		bool tagged = false;
+		enum fp_verdict v;
+
+		bytes += len;
+		if (unlikely(m->data_len < FP_ETH_HLEN + FP_VLAN_HLEN && m->data_len < len)) {
+			STAT_ADD(st->drop_runt, 1);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		v = fp_switch_from_uplink(
+		        t, rte_pktmbuf_mtod(m, const uint8_t *), len, &domain, &tagged, &out);
+		if (v == FP_FWD_UNICAST || v == FP_FWD_FLOOD) {
+			if (tagged)
+				vlan_pop(m);
+			len = rte_pktmbuf_pkt_len(m);
+		}
+		switch (v) {
+		case FP_FWD_UNICAST:
+			if (likely(fp_fits(t, out, len))) {
+				tx_put(w, out, m);
+				continue;
+			}
+			STAT_ADD(w->port[out].drop_oversize, 1);
+			break;
+		case FP_FWD_FLOOD:
+			flood(w, t, in, domain, m, false, st);
+			continue;
+		case FP_DROP_OVERSIZE:
+			STAT_ADD(st->drop_oversize, 1);
+			break;
+		case FP_DROP_RUNT:
+			STAT_ADD(st->drop_runt, 1);
+			break;
+		default:
+			STAT_ADD(st->drop_unknown, 1);
+			break;
+		}
+		rte_pktmbuf_free(m);
+	}
+	STAT_ADD(st->rx_packets, n);
+	STAT_ADD(st->rx_bytes, bytes);
+}
+
+static inline void flush(struct worker *w, const struct fp_table *t)
+{
+	for (uint16_t i = 0; i < w->n_dirty; i++) {
+		uint16_t s = w->dirty[i];
+		struct txbuf *b = &w->tx[s];
+		struct fp_stats *st = &w->port[s];
+		const struct fp_rt *rt = &W.rt[s];
+		uint16_t sent = 0;
+		uint64_t bytes = 0;
+
+		if (t->slots[s].kind == FP_PORT_VHOST) {
+			int32_t vid = __atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE);
+			uint16_t nq = __atomic_load_n(&rt->nq, __ATOMIC_RELAXED);
+			if (vid >= 0 && nq) {
+				sent = rte_vhost_enqueue_burst(vid, (w->id % nq) * 2, b->m, b->n);
+				for (uint16_t k = 0; k < sent; k++)
+					bytes += rte_pktmbuf_pkt_len(b->m[k]);
+				STAT_ADD(st->drop_tx_full, b->n - sent);
+			} else {
+				STAT_ADD(st->drop_down, b->n);
+			}
+			/* vhost copies into the guest's buffers and leaves the mbufs to us. */
+			rte_pktmbuf_free_bulk(b->m, b->n);
+		} else {
+			for (uint16_t k = 0; k < b->n; k++)
+				bytes += rte_pktmbuf_pkt_len(b->m[k]);
+			sent = rte_eth_tx_burst(rt->eth_port, w->id, b->m, b->n);
+			for (uint16_t k = sent; k < b->n; k++)
+				bytes -= rte_pktmbuf_pkt_len(b->m[k]);
+			STAT_ADD(st->drop_tx_full, b->n - sent);
+			if (sent < b->n)
+				rte_pktmbuf_free_bulk(b->m + sent, b->n - sent);
+		}
+		STAT_ADD(st->tx_packets, sent);
+		STAT_ADD(st->tx_bytes, bytes);
+		b->n = 0;
+	}
+	w->n_dirty = 0;
+}
+
+static void idle_sleep(struct worker *w, unsigned us)
+{
+	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
+	uint64_t t0 = rte_rdtsc();
+
+	/* Offline while asleep: the control plane does not wait for a sleeping worker. */
+	rte_rcu_qsbr_thread_offline(W.qsv, w->id);
+	nanosleep(&ts, NULL);
+	rte_rcu_qsbr_thread_online(W.qsv, w->id);
+	STAT_ADD(w->ws.sleep_cycles, rte_rdtsc() - t0);
+	STAT_ADD(w->ws.sleeps, 1);
+}
+
+static int worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct rte_mbuf *pkts[FP_MAX_BURST];
+	unsigned burst = W.burst, empty = 0, sleep_us = IDLE_SLEEP_MIN_US;
+	uint64_t t0 = rte_rdtsc(), t1;
+
+	rte_rcu_qsbr_thread_register(W.qsv, w->id);
+	rte_rcu_qsbr_thread_online(W.qsv, w->id);
+	while (!__atomic_load_n(&W.quit, __ATOMIC_RELAXED)) {
+		const struct fp_table *t = __atomic_load_n(&W.table, __ATOMIC_ACQUIRE);
+		uint32_t total = 0;
+
+		if (likely(t != NULL)) {
+			const struct fp_worker_rx *rx = &t->rx[w->id];
+			for (uint16_t i = 0; i < rx->n; i++) {
+				uint16_t s = rx->q[i].slot, q = rx->q[i].queue, n;
+				const struct fp_rt *rt = &W.rt[s];
+				if (t->slots[s].kind == FP_PORT_VHOST) {
+					int32_t vid = __atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE);
+					if (vid < 0 ||
+					        q >= __atomic_load_n(&rt->nq, __ATOMIC_RELAXED))
+						continue;
+					n = rte_vhost_dequeue_burst(
+					        vid, q * 2 + 1, W.pool, pkts, burst);
+					if (n == 0)
+						continue;
+					from_pod(w, t, s, pkts, n);
+				} else {
+					n = rte_eth_rx_burst(rt->eth_port, q, pkts, burst);
+					if (n == 0)
+						continue;
+					from_uplink(w, t, s, pkts, n);
+				}
+				flush(w, t);
+				total += n;
+			}
+		}
+		rte_rcu_qsbr_quiescent(W.qsv, w->id);
+		t1 = rte_rdtsc();
+		STAT_ADD(w->ws.loops, 1);
+		if (total) {
+			STAT_ADD(w->ws.busy_cycles, t1 - t0);
+			STAT_ADD(w->ws.packets, total);
+			empty = 0;
+			sleep_us = IDLE_SLEEP_MIN_US;
+		} else {
+			unsigned polls = __atomic_load_n(&W.idle_polls, __ATOMIC_RELAXED);
+			if (polls && ++empty > polls) {
+				unsigned max =
+				        __atomic_load_n(&W.idle_sleep_max_us, __ATOMIC_RELAXED);
+				idle_sleep(w, sleep_us < max ? sleep_us : max);
+				/* Exponential back-off: an idle node settles at max. */
+				if (sleep_us < max)
+					sleep_us *= 2;
+			}
+			t1 = rte_rdtsc();
+			STAT_ADD(w->ws.idle_cycles, t1 - t0);
+		}
+		t0 = t1;
+	}
+	rte_rcu_qsbr_thread_offline(W.qsv, w->id);
+	rte_rcu_qsbr_thread_unregister(W.qsv, w->id);
+	return 0;
+}
+
+/* ---- control ---- */
+
+int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err)
+{
+	size_t sz;
+
+	memset(&W, 0, sizeof(W));
+	for (unsigned i = 0; i < FP_MAX_PORTS; i++)
+		W.rt[i].vid = -1;
+	W.n = p->n_workers;
+	W.pool = p->pool;
+	W.burst = p->burst;
+	fp_worker_set_idle(p->idle_polls, p->idle_sleep_max_us);
+	sz = rte_rcu_qsbr_get_memsize(W.n);
+	if (!(W.qsv = rte_zmalloc("kbnet_qsbr", sz, RTE_CACHE_LINE_SIZE)) ||
+	        rte_rcu_qsbr_init(W.qsv, W.n) < 0) {
+		fp_worker_fini();
+		return kb_err_set(err, ENOMEM, "cannot allocate the RCU state");
+	}
+	for (unsigned i = 0; i < W.n; i++) {
+		W.w[i] = rte_zmalloc_socket("kbnet_worker", sizeof(struct worker),
+		        RTE_CACHE_LINE_SIZE, rte_lcore_to_socket_id(p->lcores[i]));
+		if (!W.w[i]) {
+			fp_worker_fini();
+			return kb_err_set(err, ENOMEM, "cannot allocate worker %u", i);
+		}
+		W.w[i]->id = i;
+		W.w[i]->lcore = p->lcores[i];
+	}
+	return 0;
+}
+
+int fp_worker_start(struct kb_err *err)
+{
+	for (unsigned i = 0; i < W.n; i++) {
+		int r = rte_eal_remote_launch(worker_main, W.w[i], W.w[i]->lcore);
+		if (r < 0) {
+			fp_worker_fini();
+			return kb_err_set(
+			        err, -r, "cannot launch worker %u on lcore %u", i, W.w[i]->lcore);
+		}
+	}
+	W.started = true;
+	return 0;
+}
+
+void fp_worker_fini(void)
+{
+	if (W.started) {
+		__atomic_store_n(&W.quit, true, __ATOMIC_RELAXED);
+		for (unsigned i = 0; i < W.n; i++)
+			rte_eal_wait_lcore(W.w[i]->lcore);
+		W.started = false;
+	}
+	for (unsigned i = 0; i < W.n; i++)
+		rte_free(W.w[i]);
+	fp_table_free(W.table);
+	rte_free(W.qsv);
+	memset(&W, 0, sizeof(W));
+}
+
+void fp_worker_sync(void)
+{
+	if (W.qsv && W.started)
+		rte_rcu_qsbr_synchronize(W.qsv, RTE_QSBR_THRID_INVALID);
+}
+
+void fp_worker_publish(struct fp_table *t)
+{
+	struct fp_table *old = __atomic_exchange_n(&W.table, t, __ATOMIC_ACQ_REL);
+
+	fp_worker_sync();
+	fp_table_free(old);
+}
+
+void fp_worker_port_stats(uint16_t slot, struct fp_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (unsigned i = 0; i < W.n; i++) {
+		const uint64_t *src = (const uint64_t *)&W.w[i]->port[slot];
+		uint64_t *dst = (uint64_t *)ret;
+		for (unsigned f = 0; f < FP_STATS_FIELDS; f++)
+			dst[f] += STAT_GET(src[f]);
+	}
+}
+
+void fp_worker_stats(unsigned w, struct fp_wstats *ret)
+{
+	const struct fp_wstats *s = &W.w[w]->ws;
+
+	ret->busy_cycles = STAT_GET(s->busy_cycles);
+	ret->idle_cycles = STAT_GET(s->idle_cycles);
+	ret->sleep_cycles = STAT_GET(s->sleep_cycles);
+	ret->packets = STAT_GET(s->packets);
+	ret->loops = STAT_GET(s->loops);
+	ret->sleeps = STAT_GET(s->sleeps);
+}
+
+bool fp_worker_alive(unsigned w)
+{
+	return W.started && rte_eal_get_lcore_state(W.w[w]->lcore) == RUNNING;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Worker lcores: the datapath. Each worker polls the (port, queue) pairs the published
+ * forwarding table assigns to it, switches frames with fp_switch and transmits in bursts.
+ * Workers take no lock and allocate nothing but mbufs; they read the table and the ports'
+ * connection state through RCU (rte_rcu_qsbr): a worker reports a quiescent state after
+ * each loop and goes offline while it sleeps, so the control plane can wait for every worker
+ * to have left an old table (or a disconnected vhost device) before freeing it.
+ *
+ * Counters are per worker (written by that worker only) and summed by the control plane.
+ */
+#ifndef KB_FP_WORKER_H
+#define KB_FP_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/fastpath/fp_config.h"
+#include "agent/fastpath/fp_switch.h"
+#include "common/err.h"
+
+struct rte_mempool;
+
+/* Per-port counters (a worker's share). */
+struct fp_stats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t drop_spoof;    /* source MAC not the pod's */
+	uint64_t drop_oversize; /* over the input (or output) port's MTU */
+	uint64_t drop_unknown;  /* no destination */
+	uint64_t drop_tx_full;  /* the destination ring was full */
+	uint64_t drop_down;     /* destination not connected */
+	uint64_t drop_nomem;    /* no mbuf for a flood copy */
+	uint64_t drop_runt;
+};
+#define FP_STATS_FIELDS 11
+
+/* Per-worker cycle accounting (rte_rdtsc). */
+struct fp_wstats {
+	uint64_t busy_cycles;  /* loops that moved packets */
+	uint64_t idle_cycles;  /* empty loops, sleeps included */
+	uint64_t sleep_cycles; /* part of idle spent asleep */
+	uint64_t packets;      /* frames received and handled */
+	uint64_t loops, sleeps;
+};
+
+/* Connection state of a slot as workers see it (written by the control plane and the vhost
+ * thread). */
+struct fp_rt {
+	int32_t vid;       /* vhost device, -1 when not connected */
+	uint16_t nq;       /* queue pairs the pod enabled (>= 1 when connected) */
+	uint16_t eth_port; /* uplink's ethdev port */
+};
+
+struct fp_worker_params {
+	unsigned n_workers;
+	const unsigned *lcores;
+	unsigned burst;
+	unsigned idle_polls;
+	unsigned idle_sleep_max_us;
+	struct rte_mempool *pool;
+};
+
+int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err);
+int fp_worker_start(struct kb_err *err);
+void fp_worker_fini(void); /* stops the workers */
+/* Change idle settings on the fly. */
+void fp_worker_set_idle(unsigned idle_polls, unsigned idle_sleep_max_us);
+
+/* Runtime state of every slot. */
+struct fp_rt *fp_worker_rt(uint16_t slot);
+
+/* Publish a new table: workers use it from their next loop on. The old one is freed once no
+ * worker can hold it (blocks until then: microseconds, or a worker's current burst). */
+void fp_worker_publish(struct fp_table *t);
+const struct fp_table *fp_worker_table(void);
+/* Wait until every worker has passed a quiescent state (after a vhost device went away). */
+void fp_worker_sync(void);
+
+unsigned fp_worker_count(void);
+unsigned fp_worker_lcore(unsigned w);
+/* Sum of every worker's counters for a slot. */
+void fp_worker_port_stats(uint16_t slot, struct fp_stats *ret);
+void fp_worker_stats(unsigned w, struct fp_wstats *ret);
+/* False when a worker lcore is no longer running its loop. */
+bool fp_worker_alive(unsigned w);
+
+#endif
