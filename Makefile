@@ -114,7 +114,7 @@ $(BUILD)/test/unit/%: test/unit/%.c $(AGENT_LIB) $(CNI_LIB) $(COMMON_LIB)
 	$(Q)$(CC) $(CFLAGS) $(AGENT_CFLAGS) -MF $(BUILD)/obj/test/unit/$*.d -Itest/unit \
 		$(shell sed -n 's|^// LDFLAGS: ||p' $<) $(LDFLAGS) -o $@ $< \
 		-Wl,--whole-archive $(AGENT_LIB) -Wl,--no-whole-archive $(CNI_LIB) $(COMMON_LIB) \
-		$(AGENT_LIBS) $(CMOCKA_LIBS)
+		$(AGENT_LIBS) $(CNI_LIBS) $(CMOCKA_LIBS)
 
 tests: all $(UNIT_BINS) $(TOOLS)
 

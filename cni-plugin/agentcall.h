@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kbnet-cni's calls to the node agent (node-agent/api/README.md) with the CNI error code each
+ * failure maps to: transport failures (agent down, timeout) are 11 "try again later"; agent
+ * replies EINVAL/ENODEV are 7, ENOSPC 100, EBUSY 101, EEXIST 102, anything else 999.
+ * Each call opens its own connection bounded by the netconf's agentTimeoutMs.
+ */
+#ifndef KB_CNI_AGENTCALL_H
+#define KB_CNI_AGENTCALL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "netconf.h"
+#include "result.h"
+
+/* CNI code for an agent call failure (errnum positive or negative). */
+int agentcall_code(int errnum, bool remote);
+
+/* One call: *ret (if non-NULL) gets the reply's result. `args` is not stolen. */
+int agentcall(
+        const struct netconf *nc, const char *op, json_t *args, json_t **ret, struct cni_err *ce);
+
+/* attach args for this ADD: attachment, network, device type, pool, deviceID, MAC, ... */
+json_t *agentcall_attach_args(const struct netconf *nc, const struct cni_env *env);
+
+/* Helpers over an allocation object from the agent (NULL when absent). */
+const char *agentcall_alloc_str(json_t *alloc, const char *key);
+/* The device type object ("vf" or "vdpa") says the pod got a kernel netdev. */
+bool agentcall_alloc_is_netdev(json_t *alloc);
+/* vhostUser.socketPath (virtio-user) or the VF/vDPA PCI address (1.1.0 result fields). */
+const char *agentcall_alloc_socket(json_t *alloc);
+const char *agentcall_alloc_pci(json_t *alloc);
+
+#endif

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kbnet-cni: the CNI plugin (netconf type "kbnet"). It asks the node agent for a device,
+ * delegates IP addresses to the IPAM plugin, writes the Multus device-info file and prints the
+ * result. Commands per CNI spec 1.1.0: ADD, DEL, CHECK, GC, STATUS, VERSION.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agentcall.h"
+#include "api/api.h"
+#include "common/cleanup.h"
+#include "devinfo.h"
+#include "ifcfg.h"
+#include "ipam.h"
+#include "netconf.h"
+#include "rescache.h"
+#include "result.h"
+
+static void print_json(json_t *o)
+{
+	if (o) {
+		json_dumpf(o, stdout, JSON_COMPACT);
+		fputc('\n', stdout);
+	}
+	fflush(stdout);
+	json_decref(o);
+}
+
+/* Failures that do not change the outcome (rollback, cache) are told on stderr. */
+static void warn(const char *what, const char *msg)
+{
+	fprintf(stderr, "kbnet-cni: warning: %s: %s\n", what, msg);
+}
+
+/* ---- ADD ---- */
+
+static void rollback(const struct netconf *nc, const struct cni_env *env, struct ipam_ctx *ipam,
+        bool ipam_added, bool attached)
+{
+	struct cni_err ce = {0};
+
+	if (ipam_added && ipam_del(ipam, NULL, NULL, &ce) < 0)
+		warn("rollback: IPAM DEL", ce.e.msg);
+	if (attached) {
+		json_t *args = json_pack(
+		        "{s:s, s:s}", "containerID", env->container_id, "ifname", env->ifname);
+		if (agentcall(nc, API_OP_DETACH, args, NULL, &ce) < 0)
+			warn("rollback: agent detach", ce.e.msg);
+		json_decref(args);
+	}
+}
+
+static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
+{
+	struct cni_result *ipres = NULL, *out = NULL;
+	json_t *args, *reply = NULL, *alloc;
+	struct ipam_ctx ipam = {0};
+	bool existing, ipam_added = false, cached = false;
+	struct kb_err err = {0};
+	int r, idx;
+
+	if (!(args = agentcall_attach_args(nc, env)))
+		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
+	r = agentcall(nc, API_OP_ATTACH, args, &reply, ce);
+	json_decref(args);
+	if (r < 0)
+		return r;
+	alloc = json_object_get(reply, "allocation");
+	/* Only what this call created is undone on failure: a repeated ADD keeps the original. */
+	existing = json_is_true(json_object_get(reply, "existing"));
+	if (!json_is_object(alloc) || !agentcall_alloc_str(alloc, "mac")) {
+		r = cni_err_set(
+		        ce, CNI_ERR_INTERNAL, EPROTO, "the agent's attach reply has no allocation");
+		goto fail;
+	}
+
+	if (nc->ipam) {
+		if ((r = ipam_init(&ipam, nc, env, ce)) < 0)
+			goto fail;
+		if (existing && rescache_load(nc->cache_dir, nc->name, env->container_id,
+		                        env->ifname, nc->ipam, &out, &err) == 0) {
+			cached = true;
+		} else {
+			if ((r = ipam_add(&ipam, &ipres, ce)) < 0)
+				goto fail;
+			ipam_added = true;
+		}
+	}
+	if (cached && (idx = cni_result_find_iface(out, env->ifname, env->netns)) < 0) {
+		/* A cached result for another netns is stale: start again from IPAM. */
+		cni_result_free(out);
+		out = NULL;
+		cached = false;
+		if ((r = ipam_add(&ipam, &ipres, ce)) < 0)
+			goto fail;
+		ipam_added = true;
+	}
+	if (!cached) {
+		json_t *mtu = json_object_get(alloc, "mtu");
+		out = nc->prev ? cni_result_dup(nc->prev) : cni_result_new();
+		if (!out ||
+		        (idx = cni_result_add_iface(out, env->ifname,
+		                 agentcall_alloc_str(alloc, "mac"), env->netns,
+		                 json_is_integer(mtu) ? json_integer_value(mtu) : 0,
+		                 agentcall_alloc_socket(alloc), agentcall_alloc_pci(alloc))) < 0 ||
+		        (ipres && cni_result_merge_ipam(out, ipres, idx) < 0)) {
+			r = cni_err_set(
+			        ce, CNI_ERR_INTERNAL, ENOMEM, "building the result: out of memory");
+			goto fail;
+		}
+	}
+	if (agentcall_alloc_is_netdev(alloc) && out->n_ips &&
+	        (r = ifcfg_apply(env->netns, env->ifname, out, idx, &err)) < 0) {
+		cni_err_set(ce, CNI_ERR_INTERNAL, r, "configuring %s: %s", env->ifname, err.msg);
+		goto fail;
+	}
+	if (nc->devinfo_file) {
+		json_t *di = json_object_get(alloc, "deviceInfo");
+		if (di && (r = devinfo_write(nc->devinfo_file, di, &err)) < 0) {
+			cni_err_set(ce, CNI_ERR_IO, r, "writing the device-info file: %s", err.msg);
+			goto fail;
+		}
+	}
+	if (nc->ipam && !cached &&
+	        rescache_store(nc->cache_dir, nc->name, env->container_id, env->ifname, nc->ipam,
+	                out, &err) < 0)
+		warn("caching the result", err.msg);
+	print_json(cni_result_to_json(out, nc->version));
+	cni_result_free(out);
+	cni_result_free(ipres);
+	json_decref(reply);
+	return 0;
+fail:
+	rollback(nc, env, &ipam, ipam_added, !existing);
+	cni_result_free(out);
+	cni_result_free(ipres);
+	json_decref(reply);
+	return r;
+}
+
+/* ---- DEL ---- */
+
+static int cmd_del(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
+{
+	struct cni_err agent_ce = {0};
+	struct ipam_ctx ipam;
+	struct kb_err err = {0};
+	json_t *args;
+	int r_agent, r;
+
+	args = json_pack("{s:s, s:s}", "containerID", env->container_id, "ifname", env->ifname);
+	if (args && env->netns[0])
+		json_object_set_new(args, "netns", json_string(env->netns));
+	if (!args)
+		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
+	/* "released": false (nothing held) is success: DEL is idempotent. */
+	r_agent = agentcall(nc, API_OP_DETACH, args, NULL, &agent_ce);
+	json_decref(args);
+	/*
+	 * IPAM is released even when the agent is down: the lease is ours to free, and the agent
+	 * failure below makes the runtime retry DEL (code 11), which then frees the device.
+	 */
+	if (nc->ipam) {
+		if ((r = ipam_init(&ipam, nc, env, ce)) < 0 ||
+		        (r = ipam_del(&ipam, NULL, NULL, ce)) < 0)
+			return r;
+	}
+	if (nc->devinfo_file && devinfo_remove(nc->devinfo_file, &err) < 0)
+		warn("removing the device-info file", err.msg);
+	if (rescache_remove(nc->cache_dir, nc->name, env->container_id, env->ifname, &err) < 0)
+		warn("removing the cached result", err.msg);
+	if (r_agent < 0) {
+		*ce = agent_ce;
+		return r_agent;
+	}
+	return 0;
+}
+
+/* ---- CHECK ---- */
+
+static int cmd_check(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
+{
+	const struct cni_iface *f;
+	json_t *args, *reply = NULL, *alloc;
+	struct ipam_ctx ipam;
+	struct kb_err err = {0};
+	const char *have;
+	int idx, r;
+
+	idx = cni_result_find_iface(nc->prev, env->ifname, env->netns);
+	if (idx < 0)
+		return cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, ENOENT,
+		        "prevResult has no interface %s in sandbox %s", env->ifname, env->netns);
+	f = &nc->prev->ifaces[idx];
+	args = json_pack("{s:s, s:s}", "containerID", env->container_id, "ifname", env->ifname);
+	if (args && f->mac)
+		json_object_set_new(args, "mac", json_string(f->mac));
+	if (!args)
+		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
+	r = agentcall(nc, API_OP_CHECK, args, &reply, ce);
+	json_decref(args);
+	if (r < 0) {
+		/* No allocation, or it fails its check: the attachment is not as ADD left it. */
+		if (ce->code != CNI_ERR_TRY_AGAIN && (r == -ENOENT || r == -EIO))
+			ce->code = KB_CNI_ERR_CHECK_FAILED;
+		return r;
+	}
+	alloc = json_object_get(reply, "allocation");
+	if (f->socket_path && (have = agentcall_alloc_socket(alloc)) &&
+	        strcmp(have, f->socket_path) != 0) {
+		r = cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, EIO,
+		        "%s: prevResult socketPath %s differs from the allocation's %s",
+		        env->ifname, f->socket_path, have);
+		goto out;
+	}
+	if (f->pci_id && (have = agentcall_alloc_pci(alloc)) && strcmp(have, f->pci_id) != 0) {
+		r = cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, EIO,
+		        "%s: prevResult pciID %s differs from the allocation's %s", env->ifname,
+		        f->pci_id, have);
+		goto out;
+	}
+	if (nc->ipam &&
+	        ((r = ipam_init(&ipam, nc, env, ce)) < 0 || (r = ipam_check(&ipam, ce)) < 0))
+		goto out;
+	if (agentcall_alloc_is_netdev(alloc) &&
+	        (r = ifcfg_check(env->netns, env->ifname, nc->prev, idx, &err)) < 0) {
+		cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, r, "%s", err.msg);
+		goto out;
+	}
+	r = 0;
+out:
+	json_decref(reply);
+	return r;
+}
+
+/* ---- GC ---- */
+
+struct gc_state {
+	const struct netconf *nc;
+	struct ipam_ctx *ipam; /* NULL without IPAM */
+	unsigned failures;
+	struct cni_err first;
+};
+
+static void gc_failed(struct gc_state *gs, const struct cni_err *ce)
+{
+	if (!gs->failures++)
+		gs->first = *ce;
+	warn("GC", ce->e.msg);
+}
+
+/* Release the IPAM lease and cache entry of one stale attachment. */
+static void gc_release(struct gc_state *gs, const char *cid, const char *ifname)
+{
+	struct cni_err ce = {0};
+	struct kb_err err = {0};
+
+	if (gs->ipam && ipam_del(gs->ipam, cid, ifname, &ce) < 0) {
+		gc_failed(gs, &ce);
+		return; /* keep the entry: the next GC tries again */
+	}
+	if (rescache_remove(gs->nc->cache_dir, gs->nc->name, cid, ifname, &err) < 0)
+		warn("GC", err.msg);
+}
+
+static bool gc_is_valid(const struct netconf *nc, const char *cid, const char *ifname)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach (nc->valid_attachments, i, item) {
+		if (!strcmp(json_string_value(json_object_get(item, "containerID")), cid) &&
+		        !strcmp(json_string_value(json_object_get(item, "ifname")), ifname))
+			return true;
+	}
+	return false;
+}
+
+static int gc_cached(const char *cid, const char *ifname, void *arg)
+{
+	struct gc_state *gs = arg;
+
+	if (!gc_is_valid(gs->nc, cid, ifname))
+		gc_release(gs, cid, ifname);
+	return 0;
+}
+
+static int cmd_gc(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
+{
+	struct gc_state gs = {.nc = nc};
+	struct cni_err one = {0};
+	struct ipam_ctx ipam;
+	struct kb_err err = {0};
+	json_t *args, *reply = NULL, *item;
+	bool ran;
+	size_t i;
+
+	if (nc->ipam) {
+		if (ipam_init(&ipam, nc, env, &one) < 0)
+			gc_failed(&gs, &one);
+		else
+			gs.ipam = &ipam;
+	}
+	args = json_pack("{s:s, s:O}", "network", nc->name, "valid", nc->valid_attachments);
+	if (!args)
+		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
+	if (agentcall(nc, API_OP_GC, args, &reply, &one) < 0)
+		gc_failed(&gs, &one);
+	json_decref(args);
+	json_array_foreach (json_object_get(reply, "released"), i, item) {
+		const char *cid = agentcall_alloc_str(item, "containerID");
+		const char *ifname = agentcall_alloc_str(item, "ifname");
+		if (val_container_id(cid, NULL) && val_ifname(ifname, NULL))
+			gc_release(&gs, cid, ifname);
+	}
+	json_decref(reply);
+	/* Leases of attachments the agent no longer knows (its state lost) are found here. */
+	if (rescache_foreach(nc->cache_dir, nc->name, gc_cached, &gs, &err) < 0)
+		warn("GC: listing cached results", err.msg);
+	if (gs.ipam && ipam_gc(gs.ipam, &ran, &one) < 0)
+		gc_failed(&gs, &one);
+	if (gs.failures) {
+		*ce = gs.first;
+		if (gs.failures > 1)
+			cni_err_details(
+			        ce, "%u failures; the others were logged on stderr", gs.failures);
+		return -ce->e.errnum;
+	}
+	return 0;
+}
+
+/* ---- STATUS ---- */
+
+/* A pool serves this network when it is the one named, or has the device type. */
+static bool pool_matches(const struct netconf *nc, json_t *pool)
+{
+	const char *name = json_string_value(json_object_get(pool, "name"));
+	const char *rn = json_string_value(json_object_get(pool, "resourceName"));
+	const char *type = json_string_value(json_object_get(pool, "type"));
+
+	if (nc->pool)
+		return (name && !strcmp(name, nc->pool)) || (rn && !strcmp(rn, nc->pool));
+	return type && !strcmp(type, nc->device_type);
+}
+
+static int cmd_status(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
+{
+	json_t *args, *reply = NULL, *pool;
+	json_int_t free_devs = 0;
+	size_t i, matched = 0;
+	struct ipam_ctx ipam;
+	bool ran;
+	int r;
+
+	if ((r = agentcall(nc, API_OP_STATUS, NULL, NULL, ce)) < 0) {
+		ce->code = CNI_ERR_NOT_AVAILABLE;
+		return r;
+	}
+	/* The spec asks for an error when the resources ADD needs are exhausted. */
+	args = json_pack("{s:s}", "what", "pools");
+	r = agentcall(nc, API_OP_LIST, args, &reply, ce);
+	json_decref(args);
+	if (r < 0) {
+		ce->code = CNI_ERR_NOT_AVAILABLE;
+		return r;
+	}
+	json_array_foreach (json_object_get(reply, "pools"), i, pool) {
+		if (!pool_matches(nc, pool))
+			continue;
+		matched++;
+		free_devs += json_integer_value(json_object_get(pool, "free"));
+	}
+	json_decref(reply);
+	if (!matched)
+		return cni_err_set(ce, CNI_ERR_NOT_AVAILABLE, ENODEV,
+		        "the kbnet agent has no pool for %s %s",
+		        nc->pool ? "resourceName" : "deviceType",
+		        nc->pool ? nc->pool : nc->device_type);
+	if (!free_devs)
+		return cni_err_set(ce, CNI_ERR_NOT_AVAILABLE, ENOSPC,
+		        "no free device in the kbnet pool for %s",
+		        nc->pool ? nc->pool : nc->device_type);
+	if (nc->ipam &&
+	        ((r = ipam_init(&ipam, nc, env, ce)) < 0 || (r = ipam_status(&ipam, &ran, ce)) < 0))
+		return r;
+	return 0;
+}
+
+int main(void)
+{
+	struct cni_env env = {0};
+	struct cni_err ce = {0};
+	struct netconf *nc = NULL;
+	enum cni_version ver = CNI_V_NONE;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	/* A delegated plugin may exit without reading its stdin: a write error, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	r = netconf_env_load(&env, &ce);
+	if (r == 0 && env.cmd == CNI_CMD_VERSION) {
+		print_json(cni_version_info());
+		return 0;
+	}
+	/* The configuration first, so that even environment errors use the caller's version. */
+	if (netconf_read(STDIN_FILENO, NETCONF_MAX_STDIN, &buf, &len, r < 0 ? NULL : &ce) == 0)
+		ver = netconf_peek_version(buf, len);
+	else if (r == 0)
+		r = -1;
+	if (r == 0)
+		r = netconf_parse(buf, len, env.cmd, &nc, &ce);
+	if (r == 0)
+		r = netconf_check_env(nc, &env, &ce);
+	if (r == 0) {
+		ver = nc->version;
+		switch (env.cmd) {
+		case CNI_CMD_ADD:
+			r = cmd_add(nc, &env, &ce);
+			break;
+		case CNI_CMD_DEL:
+			r = cmd_del(nc, &env, &ce);
+			break;
+		case CNI_CMD_CHECK:
+			r = cmd_check(nc, &env, &ce);
+			break;
+		case CNI_CMD_GC:
+			r = cmd_gc(nc, &env, &ce);
+			break;
+		case CNI_CMD_STATUS:
+			r = cmd_status(nc, &env, &ce);
+			break;
+		default:
+			r = cni_err_set(&ce, CNI_ERR_INVALID_ENV, EINVAL, "unexpected CNI_COMMAND");
+		}
+	}
+	if (r < 0)
+		print_json(cni_err_to_json(&ce, ver));
+	netconf_free(nc);
+	netconf_env_free(&env);
+	return r < 0 ? 1 : 0;
+}
