@@ -345,6 +345,7 @@ void inv_hold(struct device *d, struct alloc *a)
 }
 
 static void pool_free(struct pool *p);
+static void pool_discover(struct pool *p);
 
 void inv_release(struct device *d)
 {
@@ -355,9 +356,14 @@ void inv_release(struct device *d)
 		p->n_allocated--;
 	}
 	if (d->gone || p->removed) {
+		struct pool *np = p->removed ? inv_pool_find(p->name) : NULL;
 		device_drop(d);
 		if (p->removed && p->n_devs == 0)
 			pool_free(p);
+		/* The pool was configured again while this device was held by its old
+		 * incarnation: the new one can have the device now. */
+		if (np)
+			pool_discover(np);
 		return;
 	}
 	free_list_update(d);

@@ -147,7 +147,9 @@ size_t inv_device_count(void);
 struct device *inv_device_find(const char *id);
 
 /* Provider discovery: report one device present now. Returns it (new or existing), or NULL
- * on allocation failure. Devices not reported between inv_sync_begin/end turn gone. */
+ * on allocation failure or when another pool already has a device with this ID (then
+ * inv_device_find(id) finds it: skip it rather than fail the scan). Devices not reported
+ * between inv_sync_begin/end turn gone. */
 void inv_sync_begin(struct pool *p);
 struct device *inv_sync_device(struct pool *p, const char *id, int numa, void *priv);
 void inv_sync_end(struct pool *p);

@@ -133,7 +133,10 @@ static int discover(struct pool *p, struct kb_err *err)
 	for (unsigned i = 0; i < c->count; i++) {
 		if (str_printf(id, sizeof(id), "%s-%u", p->name, i) < 0)
 			return kb_err_set(err, ENAMETOOLONG, "device id too long");
-		if (!inv_sync_device(p, id, c->numa, NULL))
+		if (inv_sync_device(p, id, c->numa, NULL))
+			continue;
+		/* Still held by a removed pool of the same name: this pool gets it on release. */
+		if (!inv_device_find(id))
 			return kb_err_set(err, ENOMEM, "out of memory");
 	}
 	return 0;
