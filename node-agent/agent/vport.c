@@ -18,6 +18,9 @@
 
 /* socket path -> the allocation that owns it */
 static struct hmap sockets = HMAP_INITIALIZER(&sockets);
+/* Last claim handed out; restore raises it past every persisted claim. */
+static uint64_t last_claim;
+static struct devtype_ops vport_ops;
 
 static struct vport_alloc *socket_owner(const char *path)
 {
@@ -33,20 +36,41 @@ static void socket_claim(struct vport_alloc *v)
 {
 	struct vport_alloc *old = socket_owner(v->socket_path);
 
+	if (old == v)
+		return;
 	if (old) {
 		hmap_remove(&sockets, &old->by_path);
 		old->owns_socket = false;
+		old->shared = v->shared = true;
 	}
 	hmap_insert(&sockets, &v->by_path, hash_str(v->socket_path, 0));
 	v->owns_socket = true;
 }
 
-static void socket_unclaim(struct vport_alloc *v)
+/* Returns true when another attachment took the path over. */
+static bool socket_unclaim(struct vport_alloc *v)
 {
-	if (v->owns_socket) {
-		hmap_remove(&sockets, &v->by_path);
-		v->owns_socket = false;
+	struct vport_alloc *next = NULL;
+
+	if (!v->owns_socket)
+		return false;
+	hmap_remove(&sockets, &v->by_path);
+	v->owns_socket = false;
+	if (!v->shared)
+		return false;
+	/* The path goes back to the newest other attachment still using it: an attach that
+	 * failed after taking the path over, or a new sandbox gone before the old one, must
+	 * not leave the path without an owner to clean it up. */
+	for (struct alloc *oa = alloc_first(); oa; oa = alloc_next(oa)) {
+		struct vport_alloc *o = oa->priv;
+		if (oa->ops != &vport_ops || o == v || strcmp(o->socket_path, v->socket_path))
+			continue;
+		if (!next || o->claim > next->claim)
+			next = o;
 	}
+	if (next)
+		socket_claim(next);
+	return next != NULL;
 }
 
 const char *vport_mode_name(enum vport_mode m)
@@ -201,6 +225,7 @@ static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *
 			strerror(errno));
 	v->mode = c->mode;
 	v->queues = c->queues;
+	v->claim = ++last_claim;
 	socket_claim(v);
 	if (mac_is_zero(&a->mac))
 		vport_default_mac(a->device_id, &a->mac);
@@ -212,16 +237,18 @@ static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *
 static int detach(struct alloc *a, struct kb_err *err)
 {
 	struct vport_alloc *v = a->priv;
+	bool passed_on;
 	int r = 0;
 
 	if (!v->socket_path[0] || !v->owns_socket)
 		return 0;
-	socket_unclaim(v);
+	passed_on = socket_unclaim(v);
 	if (unlink(v->socket_path) < 0 && errno != ENOENT)
 		r = kb_err_set(err, errno, "removing %s: %s", v->socket_path, strerror(errno));
-	/* Another interface of the same pod may still use the directory: only remove it empty. */
-	if (rmdir(v->socket_dir) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST &&
-		r == 0)
+	/* Another interface of the same pod may still use the directory: only remove it empty,
+	 * and keep it for the attachment the path went back to. */
+	if (!passed_on && rmdir(v->socket_dir) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
+		errno != EEXIST && r == 0)
 		r = kb_err_set(err, errno, "removing %s: %s", v->socket_dir, strerror(errno));
 	return r;
 }
@@ -251,9 +278,15 @@ static int restore(struct alloc *a, struct kb_err *err)
 	struct vport_alloc *v = a->priv;
 	int r;
 
-	/* Restored in no particular order: the most recent allocation of a path owns it. */
+	/* Restored in no particular order: the most recent claim of a path owns it (records
+	 * without a claim fall back to their creation time). */
 	struct vport_alloc *old = v->socket_path[0] ? socket_owner(v->socket_path) : NULL;
-	if (!old || old_is_older(old, a))
+	if (v->claim > last_claim)
+		last_claim = v->claim;
+	if (old)
+		old->shared = v->shared = true;
+	if (v->socket_path[0] &&
+		(!old || old->claim < v->claim || (old->claim == v->claim && old_is_older(old, a))))
 		socket_claim(v);
 	/* /run is a tmpfs: after a node reboot the directory may be gone. */
 	if (v->socket_dir[0] && (r = fs_mkdir_p(v->socket_dir, 0770)) < 0)
@@ -271,9 +304,10 @@ static void vport_alloc_to_json(const struct alloc *a, json_t *obj)
 	const struct vport_alloc *v = a->priv;
 
 	json_object_set_new(obj, "vhostUser",
-		json_pack("{s:s, s:s, s:s, s:s, s:i}", "socketPath", v->socket_path, "socketDir",
-			v->socket_dir, "agentMode", vport_mode_name(v->mode), "podMode",
-			vport_pod_mode_name(v->mode), "queues", v->queues));
+		json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "socketPath", v->socket_path,
+			"socketDir", v->socket_dir, "agentMode", vport_mode_name(v->mode), "podMode",
+			vport_pod_mode_name(v->mode), "queues", v->queues, "claim",
+			(json_int_t)v->claim));
 }
 
 static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
@@ -291,6 +325,7 @@ static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *er
 		return kb_err_set(err, EINVAL, "bad vhostUser socket path");
 	v->mode = mode && strcmp(mode, "server") == 0 ? VPORT_AGENT_SERVER : VPORT_AGENT_CLIENT;
 	v->queues = json_integer_value(json_object_get(vu, "queues"));
+	v->claim = json_integer_value(json_object_get(vu, "claim"));
 	if (v->queues < 1 || v->queues > 16)
 		v->queues = 1;
 	return 0;

@@ -15,6 +15,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "common/hmap.h"
@@ -47,6 +48,10 @@ struct vport_alloc {
 	/* A new sandbox of the same pod reuses the path: only the newest holder removes it. */
 	bool owns_socket;
 	struct hmap_node by_path;
+	/* Order of claims on socket paths (persisted): the highest claim owns a shared path,
+	 * also after a restart, whatever order allocations are restored in. */
+	uint64_t claim;
+	bool shared; /* another attachment has had the same path */
 };
 
 const char *vport_mode_name(enum vport_mode m);          /* the agent's role */
