@@ -29,7 +29,7 @@
 struct store {
 	json_t *kv;
 	unsigned applies; /* apply() calls, puts and deletions */
-	int fail_at;	  /* apply number that fails (0: never) */
+	int fail_at;      /* apply number that fails (0: never) */
 };
 
 struct fixture {
@@ -59,7 +59,7 @@ static int dump(void *ctx, state_emit_fn emit, void *ectx)
 	json_t *v;
 	int r;
 
-	json_object_foreach(s->kv, key, v)
+	json_object_foreach (s->kv, key, v)
 		if ((r = emit(ectx, key, v)) < 0)
 			return r;
 	return 0;
@@ -620,8 +620,8 @@ static void test_no_auto_compaction_for_large_live_set(void **state)
 
 /* Write a valid snapshot, damage it with `mutate`, and check it is moved aside together with
  * its journal, load reports -EBADMSG and why. */
-static void corrupt_snapshot_case(struct fixture *f, void (*mutate)(char *data, size_t *len),
-	const char *why)
+static void corrupt_snapshot_case(
+        struct fixture *f, void (*mutate)(char *data, size_t *len), const char *why)
 {
 	struct state_load_info info;
 	struct kb_err err = {0};
@@ -875,32 +875,33 @@ static void test_record_too_big(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uncommitted_is_lost, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_dir_and_empty_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_dir_created, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_tail_complete_line_bad_crc, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_middle_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal_sequence_gap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal_record_without_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_apply_failure_aborts_load, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compact_without_dumper, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_between_snapshot_and_truncate, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(test_crash_before_snapshot_rename, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_auto_compaction, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_auto_compaction_for_large_live_set, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_snapshot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_commit_failure_keeps_buffer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_commit_partial_write_rolled_back, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(test_snapshot_failure_keeps_journal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_record_too_big, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_uncommitted_is_lost, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_empty_dir_and_empty_commit, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_state_dir_created, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_torn_tail_complete_line_bad_crc, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_corrupt_middle_record, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_journal_sequence_gap, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_journal_record_without_key, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_apply_failure_aborts_load, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_compact_without_dumper, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_crash_between_snapshot_and_truncate, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_crash_before_snapshot_rename, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_auto_compaction, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_no_auto_compaction_for_large_live_set, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_corrupt_snapshot, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_commit_failure_keeps_buffer, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_commit_partial_write_rolled_back, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_snapshot_failure_keeps_journal, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_record_too_big, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
