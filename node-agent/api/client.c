@@ -91,7 +91,7 @@ int apicl_call(struct apicl *c, const char *op, json_t *args, json_t **ret_resul
 	int r;
 
 	c->remote_error = false;
-	req = json_pack("{s:i, s:i, s:s}", "version", API_VERSION, "id", (json_int_t)id, "op", op);
+	req = json_pack("{s:i, s:I, s:s}", "version", API_VERSION, "id", (json_int_t)id, "op", op);
 	if (!req)
 		return kb_err_set(err, ENOMEM, "out of memory");
 	if (args)
