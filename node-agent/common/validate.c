@@ -91,6 +91,12 @@ static bool check_dns(const char *s, size_t max, bool dots, const char **why)
 	}
 	if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
 		return fail(why, "must start and end with a letter or digit");
+	/* DNS-1123: each dot-separated label starts and ends alphanumeric (no "a..b", "a.-b"). */
+	for (size_t i = 1; i < n; i++)
+		if (s[i] == '.' && (!isalnum((unsigned char)s[i - 1]) ||
+					   !isalnum((unsigned char)s[i + 1])))
+			return fail(why, "each '.'-separated part must start and end with a letter "
+					 "or digit");
 	return true;
 }
 
