@@ -134,7 +134,10 @@ json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed)
 		seq0 = persist_seq();
 		r = h->fn(&call, args ? args : empty, &result);
 		json_decref(empty);
-		*changed = persist_seq() != seq0;
+		/* A changing operation's answer reports state even when it changed nothing itself
+		 * (an attach answering "existing", a detach finding nothing): state that an
+		 * earlier request may have changed without its commit having succeeded yet. */
+		*changed = persist_seq() != seq0 || (h->needs_root && r == 0);
 	}
 	STAILQ_FOREACH(o, &observers, next)
 		if (o->request_done)

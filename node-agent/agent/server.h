@@ -62,7 +62,9 @@ void srv_stop(void);
 void srv_commit_soon(void);
 json_t *srv_status(void);
 
-/* Dispatch one decoded request as the server does (used by tests and in-process callers). */
+/* Dispatch one decoded request as the server does (used by tests and in-process callers).
+ * *changed is true when the reply must wait until pending state changes are durable: the
+ * request changed state, or it is a changing operation whose answer reports state. */
 json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed);
 
 #endif
