@@ -37,6 +37,7 @@ struct client {
 	struct bufferevent *bev;
 	uid_t uid;
 	pid_t pid;
+	uint64_t partial_since_us; /* when the buffered incomplete frame began, 0: none */
 	bool closing;
 	bool in_commit_list;
 	STAILQ_HEAD(, held) held;
@@ -288,6 +289,32 @@ static void close_after_flush(struct client *c)
 	bufferevent_disable(c->bev, EV_READ);
 }
 
+/*
+ * Every byte read restarts libevent's read timeout, so a peer dribbling a frame would hold
+ * its connection forever. An incomplete frame gets idleTimeoutMs as a whole: the read timeout
+ * is shortened to what is left of it, and restored once no partial frame is buffered.
+ */
+static void track_partial_frame(struct client *c)
+{
+	uint64_t idle_us = (uint64_t)srv.idle.tv_sec * 1000000 + srv.idle.tv_usec, now, left;
+	struct timeval tv;
+
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+		if (c->partial_since_us) {
+			c->partial_since_us = 0;
+			bufferevent_set_timeouts(c->bev, &srv.idle, &srv.idle);
+		}
+		return;
+	}
+	now = now_us();
+	if (!c->partial_since_us)
+		c->partial_since_us = now;
+	left = now - c->partial_since_us >= idle_us ? 1 : idle_us - (now - c->partial_since_us);
+	tv.tv_sec = left / 1000000;
+	tv.tv_usec = left % 1000000;
+	bufferevent_set_timeouts(c->bev, &tv, &srv.idle);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
@@ -335,6 +362,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 			break;
 		}
 	}
+	if (!c->closing)
+		track_partial_frame(c);
 	if (srv.n_held >= MAX_HELD_REPLIES)
 		do_commit();
 }
