@@ -386,9 +386,16 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct client *c = arg;
 
-	(void)bev;
 	if (what & BEV_EVENT_TIMEOUT)
 		LOG_DEBUG("api: closing idle connection (pid %d)", (int)c->pid);
+	/* End of file after the requests (a half-closing client such as `socat`): answer what
+	 * was asked, held replies included, then close (on_write). The write timeout still
+	 * bounds a peer that never reads. */
+	if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) &&
+		(!STAILQ_EMPTY(&c->held) || evbuffer_get_length(bufferevent_get_output(bev)))) {
+		close_after_flush(c);
+		return;
+	}
 	client_free(c);
 }
 
