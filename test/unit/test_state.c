@@ -353,7 +353,7 @@ static void test_corrupt_middle_record(void **state)
 
 	assert_int_equal(reopen(f, &info), 0);
 	for (int i = 0; i < 5; i++) {
-		char key[16];
+		char key[32];
 		snprintf(key, sizeof(key), "k%d/net1", i);
 		put(f, key, i);
 	}
