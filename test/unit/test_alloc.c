@@ -960,6 +960,56 @@ static void test_bad_state_record_refuses_start(void **state)
 	core_start(NULL);
 }
 
+/* Rewrite every journal line with `from` replaced by `to`, checksums recomputed: state that
+ * is well-formed but wrong, as a bug elsewhere could have written it. */
+static void rewrite_journal(const char *from, const char *to)
+{
+	char path[PATH_MAX], *data = NULL, *out, *line, *save = NULL;
+	size_t len, off = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", F.state_dir, STATE_JOURNAL);
+	assert_int_equal(fs_read_file(path, 1 << 20, &data, &len), 0);
+	out = calloc(1, 2 * len + 4096);
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char js[8192], *hit;
+		snprintf(js, sizeof(js), "%s", line + 9);
+		while ((hit = strstr(js, from))) {
+			char rest[8192];
+			snprintf(rest, sizeof(rest), "%s", hit + strlen(from));
+			snprintf(hit, sizeof(js) - (hit - js), "%s%s", to, rest);
+		}
+		off += sprintf(out + off, "%08lx %s\n",
+		        crc32(0, (const unsigned char *)js, strlen(js)), js);
+	}
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, out, off), (ssize_t)off);
+	close(fd);
+	free(out);
+	free(data);
+}
+
+static void test_restore_never_binds_a_device_twice(void **state)
+{
+	struct alloc *a, *b;
+
+	(void)state;
+	attach_ok(REQ(.container_id = "c1", .ifname = "net1", .device_id = "vu-3"), false);
+	attach_ok(REQ(.container_id = "c2", .ifname = "net1", .device_id = "vu-4"), false);
+	core_stop();
+	rewrite_journal("vu-4", "vu-3"); /* both records now claim vu-3 */
+	core_start(NULL);
+	check_invariants();
+	a = alloc_find("c1", "net1");
+	b = alloc_find("c2", "net1");
+	assert_non_null(a);
+	assert_non_null(b);
+	/* One holds it, the other is an orphan; vu-4 is free again. */
+	assert_true((a->dev != NULL) != (b->dev != NULL));
+	assert_null(dev("vu-4")->holder);
+	assert_true(dev("vu-4")->on_free_list);
+}
+
 /* ---- rediscovery and reload ---- */
 
 static void test_device_gone_while_held(void **state)
@@ -1345,6 +1395,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_corrupt_state_starts_empty, setup, teardown),
 	        cmocka_unit_test_setup_teardown(
 	                test_bad_state_record_refuses_start, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_restore_never_binds_a_device_twice, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_device_gone_while_held, setup, teardown),
 	        cmocka_unit_test_setup_teardown(
 	                test_failed_discovery_keeps_devices, setup, teardown),
