@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/sriov/select.h"
+#include "agent/sriov/pci.h"
+#include "common/str.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SEL_MAX_ITEMS  256
+#define SEL_MAX_RANGES 64
+
+const char *const sel_keys_vf[] = {"vendors", "devices", "drivers", "pfNames", "rootDevices",
+        "pciAddresses", "linkTypes", NULL};
+const char *const sel_keys_vdpa[] = {"vendors", "devices", "drivers", "pfNames", "rootDevices",
+        "pciAddresses", "linkTypes", "vdpaType", NULL};
+
+struct sel_range {
+	unsigned lo, hi;
+};
+
+/* A pfNames / rootDevices item: a name (or regex) and optional VF index ranges. */
+struct sel_pf {
+	char *name;
+	bool has_re;
+	regex_t re;
+	struct sel_range ranges[SEL_MAX_RANGES];
+	size_t n_ranges; /* 0: every VF */
+};
+
+struct sel {
+	char **vendors, **devices, **drivers, **pci_addrs, **link_types; /* NULL: any */
+	struct sel_pf *pf_names, *root_devs;
+	size_t n_pf_names, n_root_devs;
+	char vdpa_type[8]; /* "" any */
+};
+
+static void pf_items_free(struct sel_pf *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		if (v[i].has_re)
+			regfree(&v[i].re);
+	}
+	free(v);
+}
+
+void sel_free(struct sel *s)
+{
+	if (!s)
+		return;
+	cfg_strv_free(s->vendors);
+	cfg_strv_free(s->devices);
+	cfg_strv_free(s->drivers);
+	cfg_strv_free(s->pci_addrs);
+	cfg_strv_free(s->link_types);
+	pf_items_free(s->pf_names, s->n_pf_names);
+	pf_items_free(s->root_devs, s->n_root_devs);
+	free(s);
+}
+
+static int key_error(const struct cfg_node *pool, const char *key, struct kb_err *err,
+        const char *fmt, const char *item, const char *why)
+{
+	struct cfg_node k;
+
+	cfg_map_get(pool, key, &k);
+	return cfg_node_error(&k, key, err, fmt, item, why);
+}
+
+/* "0x8086" / "8086" -> "8086" */
+static int normalize_ids(const struct cfg_node *pool, const char *key, char **v, struct kb_err *err)
+{
+	for (; v && *v; v++) {
+		char *s = *v;
+		size_t off = (!strncmp(s, "0x", 2) || !strncmp(s, "0X", 2)) ? 2 : 0;
+		size_t len = strlen(s + off);
+		if (len == 0 || len > 4)
+			return key_error(pool, key, err, "'%s': %s", s, "must be a 4-digit hex ID");
+		for (size_t i = 0; i < len; i++) {
+			if (!isxdigit((unsigned char)s[off + i]))
+				return key_error(
+				        pool, key, err, "'%s': %s", s, "must be a 4-digit hex ID");
+			s[i] = tolower((unsigned char)s[off + i]);
+		}
+		s[len] = '\0';
+	}
+	return 0;
+}
+
+/* "0-3,7" */
+static int parse_ranges(const char *s, struct sel_pf *it)
+{
+	const char *p = s;
+
+	if (!*p)
+		return -EINVAL;
+	while (*p) {
+		char *end;
+		unsigned long lo, hi;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		lo = strtoul(p, &end, 10);
+		hi = lo;
+		p = end;
+		if (*p == '-') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return -EINVAL;
+			hi = strtoul(p, &end, 10);
+			p = end;
+		}
+		if (lo > hi || hi >= PCI_MAX_VFS || it->n_ranges == SEL_MAX_RANGES)
+			return -EINVAL;
+		it->ranges[it->n_ranges++] = (struct sel_range){lo, hi};
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return -EINVAL;
+		else
+			break;
+		if (!*p)
+			return -EINVAL; /* trailing comma */
+	}
+	return 0;
+}
+
+static int parse_pf_items(const struct cfg_node *pool, const char *key, bool pci,
+        struct sel_pf **ret, size_t *ret_n, struct kb_err *err)
+{
+	char **v = NULL;
+	struct sel_pf *items;
+	size_t n;
+	int r;
+
+	r = cfg_get_strv(pool, key, 128, &v, &n, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (n == 0 || n > SEL_MAX_ITEMS) {
+		cfg_strv_free(v);
+		return key_error(pool, key, err, "%s%s", "", "needs 1 to 256 items");
+	}
+	if (!(items = calloc(n, sizeof(*items)))) {
+		cfg_strv_free(v);
+		return kb_err_set(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sel_pf *it = &items[i];
+		char *hash = strchr(v[i], '#');
+		if (hash) {
+			*hash = '\0';
+			if (parse_ranges(hash + 1, it) < 0) {
+				*hash = '#';
+				r = key_error(pool, key, err, "'%s': %s", v[i],
+				        "VF indexes must look like name#0-3,7");
+				goto fail;
+			}
+		}
+		if (!*v[i]) {
+			r = key_error(pool, key, err, "'%s': %s", v[i], "empty name");
+			goto fail;
+		}
+		if (pci) {
+			if (!pci_addr_valid(v[i])) {
+				r = key_error(pool, key, err, "'%s': %s", v[i],
+				        "must be a PCI address dddd:bb:dd.f");
+				goto fail;
+			}
+		} else if (regcomp(&it->re, v[i], REG_EXTENDED | REG_NOSUB) == 0) {
+			it->has_re = true;
+		} else {
+			r = key_error(pool, key, err, "'%s': %s", v[i],
+			        "neither a plain name nor a valid regular expression");
+			goto fail;
+		}
+		if (!(it->name = strdup(v[i]))) {
+			r = kb_err_set(err, ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	cfg_strv_free(v);
+	*ret = items;
+	*ret_n = n;
+	return 0;
+fail:
+	cfg_strv_free(v);
+	pf_items_free(items, n);
+	return r;
+}
+
+static int get_list(const struct cfg_node *pool, const char *key, char ***ret, struct kb_err *err)
+{
+	size_t n;
+	int r = cfg_get_strv(pool, key, 64, ret, &n, err);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (n == 0) {
+		cfg_strv_free(*ret);
+		*ret = NULL;
+		return key_error(pool, key, err, "%s%s", "",
+		        "an empty list would match nothing; remove the key to match all");
+	}
+	return 0;
+}
+
+int sel_parse(const struct cfg_node *pool, bool vdpa, struct sel **ret, struct kb_err *err)
+{
+	struct sel *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return kb_err_set(err, ENOMEM, "out of memory");
+	if ((r = get_list(pool, "vendors", &s->vendors, err)) < 0 ||
+	        (r = normalize_ids(pool, "vendors", s->vendors, err)) < 0 ||
+	        (r = get_list(pool, "devices", &s->devices, err)) < 0 ||
+	        (r = normalize_ids(pool, "devices", s->devices, err)) < 0 ||
+	        (r = get_list(pool, "drivers", &s->drivers, err)) < 0 ||
+	        (r = get_list(pool, "pciAddresses", &s->pci_addrs, err)) < 0 ||
+	        (r = get_list(pool, "linkTypes", &s->link_types, err)) < 0 ||
+	        (r = parse_pf_items(pool, "pfNames", false, &s->pf_names, &s->n_pf_names, err)) <
+	                0 ||
+	        (r = parse_pf_items(
+	                 pool, "rootDevices", true, &s->root_devs, &s->n_root_devs, err)) < 0)
+		goto fail;
+	for (char **a = s->pci_addrs; a && *a; a++) {
+		if (!pci_addr_valid(*a)) {
+			r = key_error(pool, "pciAddresses", err, "'%s': %s", *a,
+			        "must be a PCI address dddd:bb:dd.f");
+			goto fail;
+		}
+	}
+	if (vdpa) {
+		r = cfg_get_str(pool, "vdpaType", s->vdpa_type, sizeof(s->vdpa_type), err);
+		if (r < 0 && r != -ENOENT)
+			goto fail;
+		if (r == 0 && strcmp(s->vdpa_type, "vhost") && strcmp(s->vdpa_type, "virtio")) {
+			r = key_error(pool, "vdpaType", err, "'%s': %s", s->vdpa_type,
+			        "must be vhost or virtio");
+			goto fail;
+		}
+	}
+	*ret = s;
+	return 0;
+fail:
+	sel_free(s);
+	return r < 0 ? r : -EINVAL;
+}
+
+static bool in_list(char **v, const char *s, bool icase)
+{
+	if (!v)
+		return true;
+	if (!s)
+		return false;
+	for (; *v; v++)
+		if (icase ? !strcasecmp(*v, s) : !strcmp(*v, s))
+			return true;
+	return false;
+}
+
+static bool in_ranges(const struct sel_pf *it, int idx)
+{
+	if (it->n_ranges == 0)
+		return true;
+	if (idx < 0)
+		return false;
+	for (size_t i = 0; i < it->n_ranges; i++)
+		if ((unsigned)idx >= it->ranges[i].lo && (unsigned)idx <= it->ranges[i].hi)
+			return true;
+	return false;
+}
+
+/* As the Go plugin: the first item whose name matches decides (ranges included). */
+static bool match_pf(const struct sel_pf *v, size_t n, const char *name, int idx)
+{
+	if (!v)
+		return true;
+	if (!name || !*name)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool hit = !strcasecmp(v[i].name, name) ||
+		           (v[i].has_re && regexec(&v[i].re, name, 0, NULL, 0) == 0);
+		if (hit)
+			return in_ranges(&v[i], idx);
+	}
+	return false;
+}
+
+bool sel_match(const struct sel *s, const struct sel_dev *d)
+{
+	return in_list(s->vendors, d->vendor, true) && in_list(s->devices, d->device, true) &&
+	       in_list(s->drivers, d->driver, false) && in_list(s->pci_addrs, d->pci_addr, true) &&
+	       in_list(s->link_types, d->link_type, true) &&
+	       match_pf(s->pf_names, s->n_pf_names, d->pf_name, d->vf_index) &&
+	       match_pf(s->root_devs, s->n_root_devs, d->pf_addr, d->vf_index) &&
+	       (!s->vdpa_type[0] || (d->vdpa_type && !strcmp(s->vdpa_type, d->vdpa_type)));
+}

@@ -1,0 +1,656 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/sriov/sriov.h"
+#include "agent/alloc.h"
+#include "agent/inventory.h"
+#include "agent/sriov/select.h"
+#include "agent/sriov/sriovcfg.h"
+#include "agent/sriov/sysfs.h"
+#include "agent/sriov/vfconf.h"
+#include "api/api.h"
+#include "common/str.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *sriov_mode_name(enum vf_mode m)
+{
+	switch (m) {
+	case VF_MODE_NETDEV:
+		return "netdev";
+	case VF_MODE_VFIO:
+		return "vfio";
+	case VF_MODE_UIO:
+		return "uio";
+	default:
+		return "none";
+	}
+}
+
+enum vf_mode sriov_mode_of_driver(const char *driver)
+{
+	if (!driver || !*driver)
+		return VF_MODE_NONE;
+	if (!strcmp(driver, "vfio-pci"))
+		return VF_MODE_VFIO;
+	if (!strcmp(driver, "igb_uio") || !strcmp(driver, "uio_pci_generic"))
+		return VF_MODE_UIO;
+	return VF_MODE_NETDEV;
+}
+
+static const char *sysfs_root(void)
+{
+	return cfg_core(inv_config())->sysfs_root;
+}
+
+static const char *dev_root(void)
+{
+	return cfg_core(inv_config())->dev_root;
+}
+
+static bool dev_node_exists(const char *rel)
+{
+	char path[PATH_MAX];
+
+	return str_printf(path, sizeof(path), "%s/%s", dev_root(), rel) >= 0 &&
+	       access(path, F_OK) == 0;
+}
+
+/* ---- PF-level settings (shared with vdpa) ---- */
+
+/* Defaults to restore when the PF did not report the original value. */
+static void restore_value(const struct sriov_alloc *sa, enum vf_attr a, struct vf_state *st)
+{
+	if (sa->orig.mask & VF_BIT(a)) {
+		*st = sa->orig;
+		return;
+	}
+	memset(st, 0, sizeof(*st));
+	st->proto = VF_PROTO_8021Q;
+	st->spoofchk = true; /* the drivers' default */
+	st->link_state = VF_LINK_AUTO;
+}
+
+static int pf_ifindex(const char *pf_name, struct kb_err *err)
+{
+	unsigned idx;
+
+	if (!pf_name[0])
+		return kb_err_set(err, ENODEV,
+		        "the VF's PF has no netdev in the host namespace: VF settings cannot be "
+		        "applied");
+	if (!(idx = if_nametoindex(pf_name)))
+		return kb_err_set(
+		        err, ENODEV, "PF netdev %s not found in the host namespace", pf_name);
+	return idx;
+}
+
+int sriov_pf_apply(struct sriov_alloc *sa, const struct vf_state *want, unsigned rate_given,
+        struct kb_err *err)
+{
+	const char *target = sriovcfg_get(inv_config())->pf_netlink;
+	struct vf_state w = *want;
+	struct vfnl *v;
+	int r, ifx;
+
+	sa->applied.mask = 0;
+	if ((ifx = pf_ifindex(sa->pf_name, err)) < 0)
+		return ifx;
+	if (sa->vf_index < 0)
+		return kb_err_set(err, ENODEV, "VF %s has no index on its PF", sa->pci);
+	if ((r = vfnl_open(target, &v, err)) < 0)
+		return r;
+	if ((r = vfnl_get(v, ifx, sa->pf_name, sa->vf_index, &sa->orig, err)) < 0)
+		goto out;
+	/* A rate half that was not asked for keeps its current value. */
+	if ((w.mask & VF_BIT(VF_ATTR_RATE)) && (sa->orig.mask & VF_BIT(VF_ATTR_RATE))) {
+		if (!(rate_given & 1))
+			w.min_tx_rate = sa->orig.min_tx_rate;
+		if (!(rate_given & 2))
+			w.max_tx_rate = sa->orig.max_tx_rate;
+	}
+	if ((w.mask & VF_BIT(VF_ATTR_RATE)) && w.max_tx_rate && w.min_tx_rate > w.max_tx_rate) {
+		r = kb_err_set(err, EINVAL, "min_tx_rate %u would exceed max_tx_rate %u",
+		        w.min_tx_rate, w.max_tx_rate);
+		goto out;
+	}
+	for (enum vf_attr a = 0; a < VF_ATTR_COUNT; a++) {
+		if (!(w.mask & VF_BIT(a)))
+			continue;
+		if ((r = vfnl_set(v, ifx, sa->pf_name, sa->vf_index, a, &w, err)) < 0) {
+			struct kb_err e2 = {0};
+			vfnl_close(v);
+			v = NULL;
+			if (sriov_pf_restore(sa, &e2) < 0)
+				kb_err_prefix(err, "(undoing: %s)", e2.msg);
+			goto out;
+		}
+		sa->applied.mask |= VF_BIT(a);
+	}
+	w.mask = sa->applied.mask;
+	sa->applied = w;
+out:
+	vfnl_close(v);
+	return r;
+}
+
+int sriov_pf_restore(struct sriov_alloc *sa, struct kb_err *err)
+{
+	const char *target = sriovcfg_get(inv_config())->pf_netlink;
+	struct vfnl *v;
+	int r, ret = 0, ifx;
+
+	if (!sa->applied.mask)
+		return 0;
+	if ((ifx = pf_ifindex(sa->pf_name, err)) < 0)
+		return ifx;
+	if ((r = vfnl_open(target, &v, err)) < 0)
+		return r;
+	/* Reverse order; a failure does not stop the others. */
+	for (int a = VF_ATTR_COUNT - 1; a >= 0; a--) {
+		struct vf_state st;
+		struct kb_err e = {0};
+		if (!(sa->applied.mask & VF_BIT(a)))
+			continue;
+		restore_value(sa, a, &st);
+		if ((r = vfnl_set(v, ifx, sa->pf_name, sa->vf_index, a, &st, &e)) < 0) {
+			if (!ret) {
+				*err = e;
+				ret = r;
+			}
+			continue;
+		}
+		sa->applied.mask &= ~VF_BIT(a);
+	}
+	vfnl_close(v);
+	return ret;
+}
+
+/* ---- pool configuration and discovery ---- */
+
+static void *pool_cfg_parse(const struct cfg_node *node, struct kb_err *err)
+{
+	struct sel *s;
+
+	return sel_parse(node, false, &s, err) < 0 ? NULL : s;
+}
+
+static void pool_cfg_free(void *c)
+{
+	sel_free(c);
+}
+
+/* Health of a VF now. Static strings: the inventory keeps the pointer. */
+static bool vf_healthy(const struct device *d, const struct sriov_dev *v, const char **why)
+{
+	char rel[64];
+
+	switch (v->mode) {
+	case VF_MODE_NONE:
+		*why = "no driver bound to the VF";
+		return false;
+	case VF_MODE_VFIO:
+		if (v->fn.iommu_group < 0) {
+			*why = "VF on vfio-pci has no IOMMU group";
+			return false;
+		}
+		snprintf(rel, sizeof(rel), "vfio/%d", v->fn.iommu_group);
+		if (!dev_node_exists(rel) || !dev_node_exists("vfio/vfio")) {
+			*why = "VFIO device node missing under devRoot";
+			return false;
+		}
+		return true;
+	case VF_MODE_UIO:
+		if (!v->uio[0] || !dev_node_exists(v->uio)) {
+			*why = "uio device node missing under devRoot";
+			return false;
+		}
+		return true;
+	case VF_MODE_NETDEV:
+		/* A free VF's netdev must be ours to hand out; one missing has leaked somewhere. */
+		if (!d->holder && (!v->netdev[0] || !if_nametoindex(v->netdev))) {
+			*why = "VF netdev is not in the host namespace";
+			return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+static int discover(struct pool *p, struct kb_err *err)
+{
+	const struct sel *sel = p->cfg.type_cfg;
+	const char *root = sysfs_root();
+	char **pfs = NULL;
+	size_t n_pfs = 0;
+	int r;
+
+	if ((r = pci_list_pfs(root, &pfs, &n_pfs, err)) < 0)
+		return r;
+	for (size_t i = 0; i < n_pfs; i++) {
+		char pfdir[PATH_MAX], pf_name[PCI_MAX_NETDEVS][IFNAMSIZ], link_type[16] = "";
+		struct pci_vf_ref *vfs = NULL;
+		size_t n_vfs = 0;
+		int n_pf_net;
+
+		if (pci_dir(root, pfs[i], pfdir, sizeof(pfdir)) < 0)
+			continue;
+		n_pf_net = pci_netdevs(pfdir, pf_name, PCI_MAX_NETDEVS);
+		if (n_pf_net > 0)
+			pci_link_type(pfdir, pf_name[0], link_type, sizeof(link_type));
+		if (pci_list_vfs(root, pfs[i], &vfs, &n_vfs, err) < 0) {
+			/* One unreadable PF must not hide the others. */
+			kb_err_clear(err);
+			continue;
+		}
+		for (size_t j = 0; j < n_vfs; j++) {
+			char vfdir[PATH_MAX], net[1][IFNAMSIZ];
+			struct kb_err e = {0};
+			struct sriov_dev *v;
+			struct sel_dev sd;
+			struct pci_fn fn;
+			struct device *d;
+			const char *why = NULL;
+			bool ok;
+
+			if (pci_read(root, vfs[j].addr, &fn, &e) < 0)
+				continue;
+			fn.vf_index = vfs[j].index;
+			str_copy(fn.pf_addr, sizeof(fn.pf_addr), pfs[i]);
+			sd = (struct sel_dev){
+			        .vendor = fn.vendor,
+			        .device = fn.device,
+			        .driver = fn.driver,
+			        .pci_addr = fn.addr,
+			        .pf_name = n_pf_net > 0 ? pf_name[0] : NULL,
+			        .pf_addr = fn.pf_addr,
+			        .link_type = link_type[0] ? link_type : NULL,
+			        .vf_index = fn.vf_index,
+			};
+			if (!sel_match(sel, &sd))
+				continue;
+			if (!(v = calloc(1, sizeof(*v)))) {
+				free(vfs);
+				sysfs_names_free(pfs);
+				return kb_err_set(err, ENOMEM, "out of memory");
+			}
+			v->fn = fn;
+			if (n_pf_net > 0)
+				str_copy(v->pf_name, sizeof(v->pf_name), pf_name[0]);
+			str_copy(v->link_type, sizeof(v->link_type), link_type);
+			v->mode = sriov_mode_of_driver(fn.driver);
+			if (pci_dir(root, fn.addr, vfdir, sizeof(vfdir)) == 0) {
+				if (pci_netdevs(vfdir, net, 1) == 1)
+					str_copy(v->netdev, sizeof(v->netdev), net[0]);
+				if (v->mode == VF_MODE_UIO)
+					pci_uio_name(vfdir, v->uio, sizeof(v->uio));
+			}
+			if (!(d = inv_sync_device(p, fn.addr, fn.numa, v)))
+				continue; /* claimed by an earlier pool, or out of memory */
+			ok = vf_healthy(d, v, &why);
+			inv_device_set_health(d, ok, why);
+		}
+		free(vfs);
+	}
+	sysfs_names_free(pfs);
+	return 0;
+}
+
+/* ---- attach / detach ---- */
+
+static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *err)
+{
+	const struct sriov_dev *v = a->dev->priv;
+	struct sriov_alloc *sa = a->priv;
+	struct vf_state want;
+	unsigned rate_given;
+	struct kb_err e2 = {0};
+	int r;
+
+	str_copy(sa->pci, sizeof(sa->pci), v->fn.addr);
+	str_copy(sa->pf_pci, sizeof(sa->pf_pci), v->fn.pf_addr);
+	str_copy(sa->pf_name, sizeof(sa->pf_name), v->pf_name);
+	str_copy(sa->driver, sizeof(sa->driver), v->fn.driver);
+	sa->vf_index = v->fn.vf_index;
+	sa->iommu_group = v->fn.iommu_group;
+	sa->mode = v->mode;
+	if (v->mode == VF_MODE_NONE)
+		return kb_err_set(err, ENODEV, "VF %s has no driver bound", sa->pci);
+	if ((r = vfconf_parse(req->config, req->has_mac ? &req->mac : NULL, req->vlan, &want,
+	             &rate_given, err)) < 0)
+		return r;
+	if (v->mode == VF_MODE_NETDEV) {
+		if (!req->netns || !*req->netns)
+			return kb_err_set(err, EINVAL,
+			        "netns is required: VF %s moves its netdev into the pod", sa->pci);
+		if (!v->netdev[0])
+			return kb_err_set(
+			        err, ENODEV, "VF %s has no netdev in the host namespace", sa->pci);
+	} else if (req->mtu) {
+		return kb_err_set(err, EINVAL,
+		        "mtu cannot be set on VF %s: it is bound to %s and has no kernel netdev "
+		        "(set it in the application)",
+		        sa->pci, sa->driver);
+	}
+	if (want.mask) {
+		if ((r = sriov_pf_apply(sa, &want, rate_given, err)) < 0)
+			return r;
+	} else if (sa->pf_name[0] && sa->vf_index >= 0) {
+		/* Nothing to change; the current settings are still worth reporting. */
+		const char *target = sriovcfg_get(inv_config())->pf_netlink;
+		struct vfnl *nl;
+		int ifx = if_nametoindex(sa->pf_name);
+		if (ifx > 0 && vfnl_open(target, &nl, &e2) == 0) {
+			if (vfnl_get(nl, ifx, sa->pf_name, sa->vf_index, &sa->orig, &e2) < 0)
+				sa->orig.mask = 0;
+			vfnl_close(nl);
+		}
+	}
+	if (v->mode == VF_MODE_NETDEV) {
+		struct podnet_req pr = {
+		        .host_name = v->netdev,
+		        .netns = req->netns,
+		        .ifname = a->ifname,
+		        .mac = req->has_mac ? &req->mac : NULL,
+		        .mtu = req->mtu,
+		};
+		if ((r = podnet_attach(&pr, &sa->pn, &a->mac, &a->mtu, err)) < 0) {
+			if (sriov_pf_restore(sa, &e2) < 0)
+				kb_err_prefix(err, "(undoing VF settings: %s)", e2.msg);
+			return r;
+		}
+	} else if (!req->has_mac && (sa->orig.mask & VF_BIT(VF_ATTR_MAC))) {
+		a->mac = sa->orig.mac;
+	}
+	return 0;
+}
+
+static void dev_dir_of(const struct sriov_alloc *sa, char *buf, size_t size)
+{
+	if (pci_dir(sysfs_root(), sa->pci, buf, size) < 0)
+		buf[0] = '\0';
+}
+
+static int detach(struct alloc *a, struct kb_err *err)
+{
+	struct sriov_alloc *sa = a->priv;
+	struct kb_err e2 = {0};
+	char dir[PATH_MAX];
+	int r = 0, r2;
+
+	if (sa->mode == VF_MODE_NETDEV && sa->pn.moved) {
+		dev_dir_of(sa, dir, sizeof(dir));
+		r = podnet_detach(&sa->pn, a->netns, a->ifname, dir[0] ? dir : NULL, err);
+		/* Lost: never hand it out again until rediscovery sees it back. */
+		if (r == -ENODEV && a->dev)
+			inv_device_set_health(
+			        a->dev, false, "VF netdev did not come back from the pod");
+	}
+	if ((r2 = sriov_pf_restore(sa, &e2)) < 0 && !err->errnum) {
+		*err = e2;
+		r = r ? r : r2;
+	}
+	return r;
+}
+
+/* CHECK failures are EIO whatever the cause (the API's contract). */
+static int check_failed(struct kb_err *err, const char *what)
+{
+	kb_err_prefix(err, "%s", what);
+	err->errnum = EIO;
+	return -EIO;
+}
+
+static int check(const struct alloc *a, struct kb_err *err)
+{
+	const struct sriov_alloc *sa = a->priv;
+	const char *target = sriovcfg_get(inv_config())->pf_netlink;
+	struct vf_state now;
+	struct vfnl *v;
+	int r, ifx;
+
+	if (sa->mode == VF_MODE_NETDEV && podnet_check(&sa->pn, a->netns, a->ifname, err) < 0)
+		return check_failed(err, "VF netdev");
+	if (sa->mode == VF_MODE_VFIO) {
+		char rel[32];
+		snprintf(rel, sizeof(rel), "vfio/%d", sa->iommu_group);
+		if (!dev_node_exists(rel))
+			return kb_err_set(err, EIO, "%s/%s is missing", dev_root(), rel);
+	}
+	if (!sa->applied.mask)
+		return 0;
+	/* The VF settings this attachment asked for are still in force. */
+	if ((ifx = pf_ifindex(sa->pf_name, err)) < 0 || (r = vfnl_open(target, &v, err)) < 0)
+		return check_failed(err, "checking VF settings");
+	r = vfnl_get(v, ifx, sa->pf_name, sa->vf_index, &now, err);
+	vfnl_close(v);
+	if (r < 0)
+		return check_failed(err, "checking VF settings");
+	for (enum vf_attr at = 0; at < VF_ATTR_COUNT; at++) {
+		const struct vf_state *w = &sa->applied;
+		bool same = true;
+		if (!(w->mask & VF_BIT(at)) || !(now.mask & VF_BIT(at)))
+			continue;
+		switch (at) {
+		case VF_ATTR_MAC:
+			same = !memcmp(&w->mac, &now.mac, sizeof(now.mac));
+			break;
+		case VF_ATTR_VLAN:
+			same = w->vlan == now.vlan && w->qos == now.qos && w->proto == now.proto;
+			break;
+		case VF_ATTR_SPOOFCHK:
+			same = w->spoofchk == now.spoofchk;
+			break;
+		case VF_ATTR_TRUST:
+			same = w->trust == now.trust;
+			break;
+		case VF_ATTR_LINK_STATE:
+			same = w->link_state == now.link_state;
+			break;
+		case VF_ATTR_RATE:
+			same = w->min_tx_rate == now.min_tx_rate &&
+			       w->max_tx_rate == now.max_tx_rate;
+			break;
+		default:
+			break;
+		}
+		if (!same)
+			return kb_err_set(err, EIO, "VF %s: %s was changed behind our back",
+			        sa->pci, vf_attr_name(at));
+	}
+	return 0;
+}
+
+static int restore(struct alloc *a, struct kb_err *err)
+{
+	(void)err;
+	/* Discovery ran before the allocations were loaded and judged this device as free (its
+	 * netdev is in the pod, not here): judge it again now that it has its holder. */
+	if (a->dev && a->dev->priv) {
+		const char *why = NULL;
+		bool ok = vf_healthy(a->dev, a->dev->priv, &why);
+		inv_device_set_health(a->dev, ok, why);
+	}
+	/* Nothing else lives in the agent's memory: the netdev and VF settings survive. */
+	return 0;
+}
+
+/* ---- JSON ---- */
+
+static void vf_to_json(const struct alloc *a, json_t *obj)
+{
+	const struct sriov_alloc *sa = a->priv;
+	json_t *vf = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "pciAddress", sa->pci,
+	        "pfPciAddress", sa->pf_pci, "pfName", sa->pf_name, "vfIndex", sa->vf_index,
+	        "driver", sa->driver, "mode", sriov_mode_name(sa->mode), "netdev",
+	        sa->mode == VF_MODE_NETDEV);
+	json_t *orig = json_object();
+
+	if (!vf || !orig) {
+		json_decref(vf);
+		json_decref(orig);
+		return;
+	}
+	if (sa->mode == VF_MODE_VFIO) {
+		char g[16];
+		snprintf(g, sizeof(g), "%d", sa->iommu_group);
+		json_object_set_new(vf, "vfioGroup", json_string(g));
+	}
+	json_object_set_new(vf, "settings", vfconf_to_json(&sa->applied));
+	json_object_set_new(orig, "vf", vfconf_to_json(&sa->orig));
+	if (sa->mode == VF_MODE_NETDEV)
+		podnet_to_json(&sa->pn, orig, vf);
+	json_object_set_new(vf, "original", orig);
+	json_object_set_new(obj, "vf", vf);
+}
+
+static int vf_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
+{
+	struct sriov_alloc *sa = a->priv;
+	json_t *vf = json_object_get(obj, "vf"), *orig = json_object_get(vf, "original");
+	const char *pci = json_string_value(json_object_get(vf, "pciAddress"));
+	const char *pf = json_string_value(json_object_get(vf, "pfPciAddress"));
+	const char *pfn = json_string_value(json_object_get(vf, "pfName"));
+	const char *drv = json_string_value(json_object_get(vf, "driver"));
+	const char *mode = json_string_value(json_object_get(vf, "mode"));
+	const char *grp = json_string_value(json_object_get(vf, "vfioGroup"));
+	json_t *idx = json_object_get(vf, "vfIndex");
+	int r;
+
+	if (!pci || !pci_addr_valid(pci) || !pf || (*pf && !pci_addr_valid(pf)) || !pfn ||
+	        str_copy(sa->pf_name, sizeof(sa->pf_name), pfn) < 0 || !drv ||
+	        str_copy(sa->driver, sizeof(sa->driver), drv) < 0 || !mode ||
+	        !json_is_integer(idx) || json_integer_value(idx) < -1 ||
+	        json_integer_value(idx) >= PCI_MAX_VFS || !json_is_object(orig))
+		return kb_err_set(err, EINVAL, "bad 'vf' object");
+	str_copy(sa->pci, sizeof(sa->pci), pci);
+	str_copy(sa->pf_pci, sizeof(sa->pf_pci), pf);
+	sa->vf_index = json_integer_value(idx);
+	if (!strcmp(mode, "netdev"))
+		sa->mode = VF_MODE_NETDEV;
+	else if (!strcmp(mode, "vfio"))
+		sa->mode = VF_MODE_VFIO;
+	else if (!strcmp(mode, "uio"))
+		sa->mode = VF_MODE_UIO;
+	else
+		return kb_err_set(err, EINVAL, "bad VF mode '%s'", mode);
+	sa->iommu_group = -1;
+	if (sa->mode == VF_MODE_VFIO) {
+		uint64_t g;
+		if (!grp || str_to_u64(grp, 0, INT_MAX, &g) < 0)
+			return kb_err_set(err, EINVAL, "bad vfioGroup");
+		sa->iommu_group = g;
+	}
+	if ((r = vfconf_from_json(json_object_get(vf, "settings"), &sa->applied, err)) < 0 ||
+	        (r = vfconf_from_json(json_object_get(orig, "vf"), &sa->orig, err)) < 0)
+		return kb_err_prefix(err, "vf");
+	if (sa->mode == VF_MODE_NETDEV && (r = podnet_from_json(orig, vf, &sa->pn, err)) < 0)
+		return kb_err_prefix(err, "vf");
+	return 0;
+}
+
+static void device_to_json(const struct device *d, json_t *obj)
+{
+	const struct sriov_dev *v = d->priv;
+
+	if (!v)
+		return;
+	json_object_set_new(obj, "pciAddress", json_string(v->fn.addr));
+	json_object_set_new(obj, "pfName", json_string(v->pf_name));
+	json_object_set_new(obj, "pfPciAddress", json_string(v->fn.pf_addr));
+	json_object_set_new(obj, "vfIndex", json_integer(v->fn.vf_index));
+	json_object_set_new(obj, "vendor", json_string(v->fn.vendor));
+	json_object_set_new(obj, "device", json_string(v->fn.device));
+	json_object_set_new(obj, "driver", json_string(v->fn.driver));
+	json_object_set_new(obj, "mode", json_string(sriov_mode_name(v->mode)));
+	if (v->netdev[0])
+		json_object_set_new(obj, "netdev", json_string(v->netdev));
+	if (v->fn.iommu_group >= 0)
+		json_object_set_new(obj, "iommuGroup", json_integer(v->fn.iommu_group));
+	if (v->link_type[0])
+		json_object_set_new(obj, "linkType", json_string(v->link_type));
+	if (d->holder) {
+		const struct sriov_alloc *sa = d->holder->priv;
+		json_object_set_new(obj, "settings", vfconf_to_json(&sa->applied));
+		if (sa->mode == VF_MODE_NETDEV)
+			json_object_set_new(obj, "podIfname", json_string(d->holder->ifname));
+	}
+}
+
+static json_t *device_info(const struct device *d, const struct alloc *a)
+{
+	const struct sriov_dev *v = d->priv;
+	const struct sriov_alloc *sa = a ? a->priv : NULL;
+	const char *pci = sa ? sa->pci : v ? v->fn.addr : d->id;
+	const char *pf = sa ? sa->pf_pci : v ? v->fn.pf_addr : "";
+	json_t *o = json_pack("{s:s}", "pci-address", pci);
+
+	if (o && pf[0])
+		json_object_set_new(o, "pf-pci-address", json_string(pf));
+	return json_pack("{s:s, s:s, s:o*}", "type", "pci", "version", "1.1.0", "pci", o);
+}
+
+int sriov_env_name(const struct device *d, char *buf, size_t size)
+{
+	if (str_printf(buf, size, "PCIDEVICE_%s_%s", inv_resource_prefix(), d->pool->name) < 0)
+		return -ENAMETOOLONG;
+	for (char *p = buf; *p; p++)
+		*p = isalnum((unsigned char)*p) ? toupper((unsigned char)*p) : '_';
+	return 0;
+}
+
+static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, struct kb_err *err)
+{
+	const struct sriov_dev *v = d->priv;
+	char env[256], host[PATH_MAX], cont[64];
+	int r;
+
+	if (sriov_env_name(d, env, sizeof(env)) < 0)
+		return kb_err_set(err, ENAMETOOLONG, "environment variable name too long");
+	/* One value per device; the device plugin joins several with ',' like the SR-IOV
+	 * plugin does. */
+	if ((r = spec->env(spec, env, d->id)) < 0)
+		return kb_err_set(err, -r, "setting %s", env);
+	if (!v)
+		return 0;
+	if (v->mode == VF_MODE_VFIO) {
+		if (str_printf(host, sizeof(host), "%s/vfio/vfio", dev_root()) < 0 ||
+		        (r = spec->device(spec, "/dev/vfio/vfio", host, "rw")) < 0)
+			return kb_err_set(err, r < 0 ? -r : ENAMETOOLONG, "adding /dev/vfio/vfio");
+		snprintf(cont, sizeof(cont), "/dev/vfio/%d", v->fn.iommu_group);
+		if (str_printf(host, sizeof(host), "%s/vfio/%d", dev_root(), v->fn.iommu_group) <
+		                0 ||
+		        (r = spec->device(spec, cont, host, "rw")) < 0)
+			return kb_err_set(err, r < 0 ? -r : ENAMETOOLONG, "adding %s", cont);
+	} else if (v->mode == VF_MODE_UIO && v->uio[0]) {
+		snprintf(cont, sizeof(cont), "/dev/%s", v->uio);
+		if (str_printf(host, sizeof(host), "%s/%s", dev_root(), v->uio) < 0 ||
+		        (r = spec->device(spec, cont, host, "rw")) < 0)
+			return kb_err_set(err, r < 0 ? -r : ENAMETOOLONG, "adding %s", cont);
+	}
+	return 0;
+}
+
+static struct devtype_ops sriov_ops = {
+        .name = API_DEVTYPE_SRIOV_VF,
+        .pool_keys = sel_keys_vf,
+        .pool_cfg_parse = pool_cfg_parse,
+        .pool_cfg_free = pool_cfg_free,
+        .discover = discover,
+        .attach = attach,
+        .detach = detach,
+        .check = check,
+        .restore = restore,
+        .alloc_to_json = vf_to_json,
+        .alloc_from_json = vf_from_json,
+        .device_to_json = device_to_json,
+        .device_info = device_info,
+        .dp_allocate = dp_allocate,
+        .device_priv_free = free,
+        .alloc_priv_size = sizeof(struct sriov_alloc),
+};
+DEVTYPE_REGISTER(sriov_ops)
