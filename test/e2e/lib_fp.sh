@@ -1,0 +1,155 @@
+# shellcheck shell=bash
+# Fast-path e2e helpers (sourced after test/lib.sh): real dpdk-testpmd processes as pods
+# (net_virtio_user), driven through their interactive prompt on a FIFO.
+#
+# CPU layout on small machines: the agent's worker gets the last CPU, pods share CPU 0, so a
+# busy-polling pod never starves the switch. Functional checks count frames, never rates.
+
+KBAPI=${KBAPI:-$ROOT/test/e2e/kbapi.py}
+FP_NCPU=$(nproc)
+FP_WORKER_CPU=$((FP_NCPU - 1))
+FP_POD_CPU=0
+FP_PREFIX=kb$$
+declare -A FP_POD_PID=() FP_POD_FD=()
+
+fp_require() {
+	kb_require_root
+	command -v dpdk-testpmd >/dev/null || kb_skip "dpdk-testpmd not installed (Debian package dpdk)"
+	command -v jq >/dev/null || kb_skip "jq not installed"
+	kb_defer "rm -rf /var/run/dpdk/$FP_PREFIX-*"
+	if [ "${SANITIZE:-0}" = 1 ]; then
+		# DPDK's EAL and ASan both want to own large parts of the address space; leak checks
+		# would flag DPDK's process-lifetime allocations.
+		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+	fi
+}
+
+# fp_config FILE [EXTRA_FASTPATH_YAML] [POOLS_YAML]: agent config with the fast path enabled
+# (no-huge memory so that parallel runs need no hugepages).
+fp_config() {
+	local f=$1 extra=${2:-} pools=${3:-}
+	kb_agent_config "$f" "$pools"
+	cat >>"$f" <<-YAML
+	fastpath:
+	  workers: [$FP_WORKER_CPU]
+	  memory: no-huge
+	  memoryMB: 256
+	  mbufs: 8191
+	  filePrefix: $FP_PREFIX-agent
+	  idlePolls: 64
+	  idleSleepMaxUs: 200
+	YAML
+	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$f"
+}
+
+fp_api() { "$KBAPI" "$KB_SOCK" "$@"; }
+
+# fp_attach CID NETWORK MAC [VLAN] [MTU]: prints the vhost-user socket path.
+fp_attach() {
+	local cid=$1 net=$2 mac=$3 vlan=${4:-} mtu=${5:-} extra=""
+	[ -z "$vlan" ] || extra+=",\"vlan\":$vlan"
+	[ -z "$mtu" ] || extra+=",\"mtu\":$mtu"
+	fp_api attach "{\"containerID\":\"$cid\",\"ifname\":\"net1\",\"network\":\"$net\",\"deviceType\":\"virtio-user\",\"mac\":\"$mac\"$extra}" |
+		jq -r .allocation.vhostUser.socketPath
+}
+fp_detach() { fp_api detach "{\"containerID\":\"$1\",\"ifname\":\"net1\"}" >/dev/null; }
+
+# fp_port CID: the agent's view of the pod's port (JSON), "null" when absent.
+fp_port() { fp_api ports | jq -c --arg c "$1" '[.ports[] | select(.containerID == $c)][0]'; }
+# fp_port_stat CID PATH: one counter, e.g. fp_port_stat a .stats.rxPackets
+fp_port_stat() { fp_port "$1" | jq -r "$2"; }
+fp_uplink_stat() { fp_api ports | jq -r "[.ports[] | select(.kind == \"uplink\")][0] | $1"; }
+
+# fp_wait_connected CID [TIMEOUT_S]
+fp_wait_connected() {
+	local i
+	for i in $(seq 1 $((${2:-15} * 10))); do
+		[ "$(fp_port_stat "$1" .connected)" = true ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# fp_pod_start NAME SOCKET MAC [server|client] [TESTPMD ARGS...]: a testpmd pod with its
+# prompt on $T/NAME.in; output in $T/NAME.log. Forwarding starts in rxonly mode.
+fp_pod_start() {
+	local name=$1 sock=$2 mac=$3 mode=${4:-server} srv=1
+	shift 4 || shift $#
+	[ "$mode" = server ] || srv=0
+	mkfifo "$T/$name.in"
+	# Unbuffered: the prompt's replies are read from the log as they come.
+	stdbuf -o0 -e0 dpdk-testpmd --lcores="0@$FP_POD_CPU,1@$FP_POD_CPU" --no-huge -m 128 --no-shconf \
+		--file-prefix "$FP_PREFIX-$name" --no-pci \
+		--vdev "net_virtio_user0,path=$sock,server=$srv,queues=1,mac=$mac" -- -i \
+		--no-mlockall --total-num-mbufs=2048 --forward-mode=rxonly --burst=16 "$@" \
+		<"$T/$name.in" >"$T/$name.log" 2>&1 &
+	FP_POD_PID[$name]=$!
+	exec {fd}>"$T/$name.in"
+	FP_POD_FD[$name]=$fd
+	kb_defer "fp_pod_stop $name"
+	fp_pod_wait "$name" 'testpmd> ' 20 || { tail -20 "$T/$name.log"; return 1; }
+	fp_pod_cmd "$name" start
+}
+
+fp_pod_stop() {
+	local name=$1 pid=${FP_POD_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	echo quit >&"${FP_POD_FD[$name]}" 2>/dev/null || true
+	for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	eval "exec ${FP_POD_FD[$name]}>&-" 2>/dev/null || true
+	unset "FP_POD_PID[$name]"
+}
+
+fp_pod_cmd() { echo "$2" >&"${FP_POD_FD[$1]}"; }
+
+# fp_pod_wait NAME PATTERN [TIMEOUT_S]: wait until the log has PATTERN.
+fp_pod_wait() {
+	local i
+	for i in $(seq 1 $((${3:-10} * 10))); do
+		grep -qF -- "$2" "$T/$1.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# fp_pod_stats NAME: "RX TX" packet counters of the pod's port 0.
+fp_pod_stats() {
+	local name=$1 log=$T/$1.log before
+	before=$(wc -l <"$log")
+	fp_pod_cmd "$name" "show port stats 0"
+	for _ in $(seq 1 50); do
+		if tail -n +"$((before + 1))" "$log" | grep -q 'TX-packets'; then break; fi
+		sleep 0.1
+	done
+	tail -n +"$((before + 1))" "$log" | awk '/RX-packets:/ {rx=$2} /TX-packets:/ {tx=$2} END {print rx+0, tx+0}'
+}
+fp_pod_rx() { fp_pod_stats "$1" | cut -d' ' -f1; }
+fp_pod_tx() { fp_pod_stats "$1" | cut -d' ' -f2; }
+
+# fp_pod_send NAME DST_MAC BURSTS [FRAME_LEN]: send BURSTS x 16 frames (testpmd txonly
+# frames: UDP/IPv4, src = the pod's MAC) to DST_MAC, then go back to receiving. Keep
+# BURSTS <= 10: a vring holds 256 frames, and a sleeping switch or a descheduled receiver
+# must not turn a functional check into a ring-overflow test.
+fp_pod_send() {
+	local name=$1 dst=$2 n=$3 len=${4:-64}
+	fp_pod_cmd "$name" stop
+	fp_pod_cmd "$name" "set eth-peer 0 $dst"
+	# testpmd's length excludes the 4-byte CRC.
+	fp_pod_cmd "$name" "set txpkts $((len - 4))"
+	fp_pod_cmd "$name" "start tx_first $n"
+	sleep 0.5
+}
+
+# fp_settle: wait until the agent's counters stop moving.
+fp_settle() {
+	local a b
+	a=$(fp_api ports | jq -c '[.ports[].stats]')
+	for _ in $(seq 1 30); do
+		sleep 0.3
+		b=$(fp_api ports | jq -c '[.ports[].stats]')
+		[ "$a" = "$b" ] && return 0
+		a=$b
+	done
+}
