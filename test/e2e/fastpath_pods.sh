@@ -3,7 +3,7 @@
 # agent's switch. Exact frame counts: unicast delivered, spoofed and oversized frames dropped
 # and counted, broadcast flooded within the network only, detach removes the port.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/lib_fp.sh"
+source "$(dirname "$0")/lib_fp.bash"
 fp_require
 
 MA=02:00:00:00:00:0a MB=02:00:00:00:00:0b MC=02:00:00:00:00:0c MD=02:00:00:00:00:0d

@@ -5,7 +5,7 @@
 # uplink -> pod by (VLAN, MAC) with the tag popped, unknown VLAN/MAC dropped, flooding both
 # ways, oversize from the uplink dropped.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/lib_fp.sh"
+source "$(dirname "$0")/lib_fp.bash"
 fp_require
 command -v tcpdump >/dev/null || kb_skip "tcpdump not installed"
 
