@@ -121,4 +121,10 @@ done
 kb_assert_eq "$(code "http://$ADDR/metrics")" 000 "listener closed after reload"
 kb_assert_eq "$(kb_ctl -o json status | jq -r .metrics.enabled)" false "status: metrics off"
 
+# Shut down cleanly (sanitizer builds report leaks and errors at exit).
+kb_agent_stop
+if grep -E 'Sanitizer|runtime error' "$T/agent.log" >/dev/null; then
+	kb_fail "sanitizer report in the agent log"
+	grep -E -A20 'Sanitizer|runtime error' "$T/agent.log" | head -40
+fi
 kb_done
