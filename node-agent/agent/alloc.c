@@ -352,7 +352,9 @@ int alloc_init(struct state *st, struct kb_err *err)
 		/* Corrupt snapshot: start empty (the caller logs where the files went). */
 		alloc_fini();
 		state = st;
-		kb_err_set(err, EBADMSG, "state snapshot corrupt (%s); moved aside to %s%s%s",
+		kb_err_set(err, EBADMSG,
+			"state snapshot corrupt (%s); moved aside to %s%s%s; starting with no "
+			"allocations",
 			info.why, info.snapshot_aside, info.journal_aside[0] ? " and " : "",
 			info.journal_aside);
 		r = 0;

@@ -192,8 +192,10 @@ int main(int argc, char **argv)
 		LOG_ERR("loading state: %s", err.msg);
 		goto out_inv;
 	}
+	/* Damaged state (snapshot or journal) loses allocations: an error; a torn tail loses
+	 * only an unacknowledged change: a warning. The message says what was kept. */
 	if (err.errnum == EBADMSG)
-		LOG_ERR("%s; starting with no allocations", err.msg);
+		LOG_ERR("%s", err.msg);
 	else if (err.errnum)
 		LOG_WARN("state: %s", err.msg);
 	kb_err_clear(&err);
