@@ -41,6 +41,9 @@ AGENT_EXTRA_LIBS :=
 CNI_EXTRA_LIBS :=
 TOOLS :=
 
+# build.mk files define rules before `all`: keep `all` the default goal.
+.DEFAULT_GOAL := all
+
 # Components extend the build here (packages, per-directory flags, test tools) so that adding
 # one does not mean editing this file.
 -include $(sort $(wildcard node-agent/*/build.mk node-agent/agent/*/build.mk cni-plugin/build.mk \

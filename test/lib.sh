@@ -85,6 +85,12 @@ kb_netns() {
 KB_SOCK=$T/run/agent.sock
 KB_STATE=$T/state
 KB_RUN=$T/run
+# kubelet's paths as the agent's device-plugin module sees them: under $T, so no test ever
+# touches the host's /var/lib/kubelet. Nothing is there unless a suite starts
+# test/tools/kubelet-standin; the module then just waits. KB_DP_EXTRA: more devicePlugin keys
+# (indented two spaces), e.g. "  gracePeriodMs: 500".
+KB_KUBELET=$T/kubelet
+KB_DP_EXTRA=${KB_DP_EXTRA:-}
 
 # kb_agent_config FILE [POOLS_YAML]: a test configuration; pools default to one virtio-user
 # pool "vu" of 8 ports. Extra top-level YAML can be appended by the caller.
@@ -101,6 +107,11 @@ kb_agent_config() {
 	runDir: $KB_RUN
 	resourcePrefix: kbnet.io
 	logLevel: debug
+	devicePlugin:
+	  pluginDir: $KB_KUBELET/device-plugins
+	  podResourcesSocket: $KB_KUBELET/pod-resources/kubelet.sock
+	  deviceInfoDir: $T/devinfo
+	$KB_DP_EXTRA
 	pools:
 	$pools
 	YAML

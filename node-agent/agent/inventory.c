@@ -360,6 +360,8 @@ void inv_release(struct device *d)
 		device_drop(d);
 		if (p->removed && p->n_devs == 0)
 			pool_free(p);
+		else
+			NOTIFY(pool_changed, p); /* one device fewer in the pool */
 		/* The pool was configured again while this device was held by its old
 		 * incarnation: the new one can have the device now. */
 		if (np)

@@ -26,9 +26,15 @@ struct pool;
 
 /*
  * What a container needs to use a device, filled by a device type for the kubelet device
- * plugin's Allocate (the device-plugin module supplies the callbacks).
+ * plugin's Allocate (the device-plugin module supplies the callbacks). One spec collects every
+ * device of one container request: env() with a name already set appends ",value" (so
+ * PCIDEVICE_<PREFIX>_<POOL> lists all the container's devices), an identical device() or
+ * mount() is kept once, a conflicting one is an error.
  */
 struct devtype_alloc_spec {
+	/* "<kind>_<PREFIX>_<POOL>" for the device's pool, named the way
+	 * sriov-network-device-plugin names PCIDEVICE_*: upper case, '.' and '/' as '_'. */
+	int (*env_name)(struct devtype_alloc_spec *s, const char *kind, char *buf, size_t size);
 	int (*env)(struct devtype_alloc_spec *s, const char *name, const char *value);
 	int (*mount)(struct devtype_alloc_spec *s, const char *container_path,
 		const char *host_path, bool read_only);

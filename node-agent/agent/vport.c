@@ -348,6 +348,41 @@ static json_t *device_info(const struct device *d, const struct alloc *a)
 		"vhost-user", "mode", vport_pod_mode_name(c->mode), "path", path);
 }
 
+/*
+ * Device-plugin Allocate: the device's own socket directory, created now so the runtime can
+ * bind-mount it, at the same path inside the container, so the path in the env, in the
+ * device-info file and in the network-status annotation means the same thing on both sides.
+ * The env lists, index-aligned across the container's devices of this pool, the socket, the
+ * MAC the port gets unless the attachment asks for another, and the pod's vhost-user role.
+ */
+static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec,
+	struct kb_err *err)
+{
+	const struct vport_pool_cfg *c = vport_pool_cfg(d->pool);
+	char dir[PATH_MAX], sock[108], name[256], macs[MAC_STR_LEN];
+	struct mac mac;
+	int r;
+
+	if (vport_device_dir(d, dir, sizeof(dir)) < 0 ||
+		vport_device_socket(d, sock, sizeof(sock)) < 0)
+		return kb_err_set(err, ENAMETOOLONG,
+			"the socket path of %s is over the sun_path limit: use a shorter runDir",
+			d->id);
+	if ((r = fs_mkdir_p(dir, 0770)) < 0)
+		return kb_err_set(err, -r, "creating %s: %s", dir, strerror(-r));
+	vport_default_mac(d->id, &mac);
+	mac_format(&mac, macs);
+	if ((r = spec->mount(spec, dir, dir, false)) < 0 ||
+		(r = spec->env_name(spec, "VHOST_USER_SOCKET", name, sizeof(name))) < 0 ||
+		(r = spec->env(spec, name, sock)) < 0 ||
+		(r = spec->env_name(spec, "VHOST_USER_MAC", name, sizeof(name))) < 0 ||
+		(r = spec->env(spec, name, macs)) < 0 ||
+		(r = spec->env_name(spec, "VHOST_USER_MODE", name, sizeof(name))) < 0 ||
+		(r = spec->env(spec, name, vport_pod_mode_name(c->mode))) < 0)
+		return r;
+	return 0;
+}
+
 static void device_to_json(const struct device *d, json_t *obj)
 {
 	struct mac m;
@@ -376,6 +411,7 @@ static struct devtype_ops vport_ops = {
 	.alloc_from_json = vport_alloc_from_json,
 	.device_to_json = device_to_json,
 	.device_info = device_info,
+	.dp_allocate = dp_allocate,
 	.alloc_priv_size = sizeof(struct vport_alloc),
 };
 DEVTYPE_REGISTER(vport_ops)

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/devplugin/dp_config.h"
+#include "common/str.h"
+#include "common/validate.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SECTION "devicePlugin"
+
+static const char *const keys[] = {"enabled", "pluginDir", "kubeletSocket", "podResourcesSocket",
+        "deviceInfoDir", "registerTimeoutMs", "checkIntervalMs", "reconcileIntervalMs",
+        "gracePeriodMs", "maxConnections", "maxStreams", "maxMessageBytes", "idleTimeoutMs", NULL};
+
+static int get_path(
+        const struct cfg_node *n, const char *key, char *buf, size_t size, struct kb_err *err)
+{
+	struct cfg_node k;
+	const char *why;
+	int r = cfg_get_str(n, key, buf, size, err);
+
+	if (r < 0)
+		return r;
+	if (!val_abs_path(buf, &why)) {
+		cfg_map_get(n, key, &k);
+		return cfg_node_error(&k, key, err, "%s", why);
+	}
+	return 0;
+}
+
+static int get_uint(const struct cfg_node *n, const char *key, uint64_t min, uint64_t max,
+        unsigned *ret, struct kb_err *err)
+{
+	uint64_t v;
+	int r = cfg_get_uint(n, key, min, max, &v, err);
+
+	if (r == 0)
+		*ret = v;
+	return r == -ENOENT ? 0 : r;
+}
+
+static void *parse(const struct cfg_node *n, struct kb_err *err)
+{
+	struct dp_config *c = calloc(1, sizeof(*c));
+	char kubelet[PATH_MAX] = "";
+	int r;
+
+	if (!c) {
+		kb_err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	c->enabled = true;
+	str_copy(c->plugin_dir, sizeof(c->plugin_dir), DP_DEFAULT_PLUGIN_DIR);
+	str_copy(c->podres_socket, sizeof(c->podres_socket), DP_DEFAULT_PODRES_SOCKET);
+	str_copy(c->devinfo_dir, sizeof(c->devinfo_dir), DP_DEFAULT_DEVINFO_DIR);
+	c->register_timeout_ms = 5000;
+	c->check_interval_ms = 5000;
+	c->reconcile_interval_ms = 30000;
+	c->grace_period_ms = 60000;
+	c->max_conns = 32;
+	c->max_streams = 128;
+	c->max_msg = 4 * 1024 * 1024;
+	c->idle_timeout_ms = 300000;
+	if (n) {
+		if ((r = cfg_map_check(n, SECTION, keys, err)) < 0)
+			goto fail;
+		if ((r = cfg_get_bool(n, "enabled", &c->enabled, err)) < 0 && r != -ENOENT)
+			goto fail;
+		if (((r = get_path(n, "pluginDir", c->plugin_dir, sizeof(c->plugin_dir), err)) <
+		                    0 &&
+		            r != -ENOENT) ||
+		        ((r = get_path(n, "kubeletSocket", kubelet, sizeof(kubelet), err)) < 0 &&
+		                r != -ENOENT) ||
+		        ((r = get_path(n, "podResourcesSocket", c->podres_socket,
+		                  sizeof(c->podres_socket), err)) < 0 &&
+		                r != -ENOENT) ||
+		        ((r = get_path(n, "deviceInfoDir", c->devinfo_dir, sizeof(c->devinfo_dir),
+		                  err)) < 0 &&
+		                r != -ENOENT))
+			goto fail;
+		if ((r = get_uint(n, "registerTimeoutMs", 100, 600000, &c->register_timeout_ms,
+		             err)) < 0 ||
+		        (r = get_uint(n, "checkIntervalMs", 100, 3600000, &c->check_interval_ms,
+		                 err)) < 0 ||
+		        (r = get_uint(n, "reconcileIntervalMs", 0, 86400000,
+		                 &c->reconcile_interval_ms, err)) < 0 ||
+		        (r = get_uint(n, "gracePeriodMs", 0, 86400000, &c->grace_period_ms, err)) <
+		                0 ||
+		        (r = get_uint(n, "maxConnections", 1, 4096, &c->max_conns, err)) < 0 ||
+		        (r = get_uint(n, "maxStreams", 1, 4096, &c->max_streams, err)) < 0 ||
+		        (r = get_uint(n, "maxMessageBytes", 1024, 64 * 1024 * 1024, &c->max_msg,
+		                 err)) < 0 ||
+		        (r = get_uint(n, "idleTimeoutMs", 0, 86400000, &c->idle_timeout_ms, err)) <
+		                0)
+			goto fail;
+	}
+	if (kubelet[0])
+		r = str_copy(c->kubelet_socket, sizeof(c->kubelet_socket), kubelet);
+	else
+		r = str_printf(c->kubelet_socket, sizeof(c->kubelet_socket), "%s/%s", c->plugin_dir,
+		        DP_DEFAULT_KUBELET_SOCK);
+	if (r < 0) {
+		kb_err_set(err, ENAMETOOLONG, "%s: kubeletSocket: path too long", SECTION);
+		goto fail;
+	}
+	return c;
+fail:
+	free(c);
+	return NULL;
+}
+
+static struct cfg_section dp_section = {
+        .key = SECTION,
+        .parse = parse,
+        .free = free,
+};
+CFG_SECTION_REGISTER(dp_section)
+
+const struct dp_config *dp_config_get(const struct cfg *cfg)
+{
+	return cfg_section_data(cfg, SECTION);
+}
+
+bool dp_config_equal(const struct dp_config *a, const struct dp_config *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}

@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/devplugin/dp_reconcile.h"
+#include "agent/devplugin/dp_client.h"
+#include "agent/devplugin/dp_module.h"
+#include "agent/devplugin/dp_plugin.h"
+#include "agent/inventory.h"
+#include "agent/loop.h"
+#include "agent/server.h"
+#include "common/hmap.h"
+#include "common/log.h"
+#include "common/str.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* PodResources replies list every pod on the node; 64 MiB is far beyond any real node. */
+#define MAX_REPLY (64 * 1024 * 1024)
+
+/* ---- the index over one List reply ---- */
+
+struct pr_entry {
+	struct hmap_node node;
+	const char *a, *b; /* (resource, device) or (namespace, pod) or (ns/pod, resource) */
+	const char *c;
+};
+
+struct dp_podres {
+	struct hmap assigned; /* resource + device -> a live pod holds it */
+	struct hmap pods;     /* namespace + name */
+	struct hmap pod_res;  /* namespace + name + resource: the pod holds some of it */
+	struct pr_entry *entries;
+	size_t n, cap;
+};
+
+static uint32_t hash3(const char *a, const char *b, const char *c)
+{
+	return hash_str(c ? c : "", hash_str(b, hash_str(a, 0)));
+}
+
+static struct pr_entry *pr_find(const struct hmap *h, const char *a, const char *b, const char *c)
+{
+	struct pr_entry *e;
+
+	HMAP_FOR_EACH_WITH_HASH (e, node, hash3(a, b, c), h)
+		if (!strcmp(e->a, a) && !strcmp(e->b, b) && !strcmp(e->c ? e->c : "", c ? c : ""))
+			return e;
+	return NULL;
+}
+
+/* Entries point into the reply, which outlives the index. */
+static void pr_add(
+        struct dp_podres *pr, struct hmap *h, const char *a, const char *b, const char *c)
+{
+	struct pr_entry *e;
+
+	if (pr_find(h, a, b, c))
+		return;
+	e = &pr->entries[pr->n++];
+	e->a = a;
+	e->b = b;
+	e->c = c;
+	hmap_insert(h, &e->node, hash3(a, b, c));
+}
+
+int dp_podres_new(const V1__ListPodResourcesResponse *r, struct dp_podres **ret)
+{
+	struct dp_podres *pr = calloc(1, sizeof(*pr));
+	size_t n = 0;
+
+	if (!pr)
+		return -ENOMEM;
+	hmap_init(&pr->assigned);
+	hmap_init(&pr->pods);
+	hmap_init(&pr->pod_res);
+	for (size_t i = 0; i < r->n_pod_resources; i++) {
+		const V1__PodResources *p = r->pod_resources[i];
+		n++;
+		for (size_t j = 0; j < p->n_containers; j++)
+			for (size_t k = 0; k < p->containers[j]->n_devices; k++)
+				n += 1 + p->containers[j]->devices[k]->n_device_ids;
+	}
+	if (!(pr->entries = calloc(n ? n : 1, sizeof(*pr->entries)))) {
+		dp_podres_free(pr);
+		return -ENOMEM;
+	}
+	pr->cap = n;
+	for (size_t i = 0; i < r->n_pod_resources; i++) {
+		const V1__PodResources *p = r->pod_resources[i];
+		pr_add(pr, &pr->pods, p->namespace_, p->name, NULL);
+		for (size_t j = 0; j < p->n_containers; j++) {
+			for (size_t k = 0; k < p->containers[j]->n_devices; k++) {
+				const V1__ContainerDevices *cd = p->containers[j]->devices[k];
+				if (cd->n_device_ids)
+					pr_add(pr, &pr->pod_res, p->namespace_, p->name,
+					        cd->resource_name);
+				for (size_t l = 0; l < cd->n_device_ids; l++)
+					pr_add(pr, &pr->assigned, cd->resource_name,
+					        cd->device_ids[l], NULL);
+			}
+		}
+	}
+	*ret = pr;
+	return 0;
+}
+
+void dp_podres_free(struct dp_podres *pr)
+{
+	if (!pr)
+		return;
+	hmap_destroy(&pr->assigned);
+	hmap_destroy(&pr->pods);
+	hmap_destroy(&pr->pod_res);
+	free(pr->entries);
+	free(pr);
+}
+
+bool dp_podres_assigned(const struct dp_podres *pr, const char *resource, const char *id)
+{
+	return pr_find(&pr->assigned, resource, id, NULL) != NULL;
+}
+
+enum dp_verdict dp_reconcile_verdict(
+        const struct dp_podres *pr, const struct alloc *a, const char *resource)
+{
+	if (dp_podres_assigned(pr, resource, a->device_id))
+		return DP_KEEP_ASSIGNED;
+	if (a->pod.ns && a->pod.name && pr_find(&pr->pods, a->pod.ns, a->pod.name, NULL) &&
+	        !pr_find(&pr->pod_res, a->pod.ns, a->pod.name, resource))
+		return DP_KEEP_UNMANAGED;
+	return DP_STALE;
+}
+
+/* ---- the periodic reconcile ---- */
+
+struct stale {
+	struct hmap_node node;
+	uint64_t since_ms;
+	bool seen;
+	char key[]; /* "<containerID>/<ifname>" */
+};
+
+static struct {
+	bool active;
+	char socket[PATH_MAX];
+	unsigned interval_ms, grace_ms, timeout_ms;
+	struct event *timer;
+	struct dp_rpc *rpc;
+	struct hmap stale;
+	uint64_t lists, list_failures, released, devinfo_removed;
+	time_t last_ok;
+	char last_error[256];
+	size_t last_pods;
+} rc = {.stale = HMAP_INITIALIZER(&rc.stale)};
+
+static struct stale *stale_find(const char *key)
+{
+	struct stale *s;
+
+	HMAP_FOR_EACH_WITH_HASH (s, node, hash_str(key, 0), &rc.stale)
+		if (strcmp(s->key, key) == 0)
+			return s;
+	return NULL;
+}
+
+static void stale_clear(void)
+{
+	struct stale *s;
+
+	HMAP_FOR_EACH_SAFE (s, node, &rc.stale) {
+		hmap_remove(&rc.stale, &s->node);
+		free(s);
+	}
+}
+
+/* Mark as seen stale now; returns how long it has been stale. */
+static uint64_t stale_mark(const char *key, uint64_t now)
+{
+	struct stale *s = stale_find(key);
+	size_t len = strlen(key) + 1;
+
+	if (!s) {
+		if (!(s = calloc(1, sizeof(*s) + len)))
+			return 0;
+		memcpy(s->key, key, len);
+		s->since_ms = now;
+		hmap_insert(&rc.stale, &s->node, hash_str(key, 0));
+	}
+	s->seen = true;
+	return now - s->since_ms;
+}
+
+static void schedule(unsigned ms)
+{
+	struct timeval tv = {ms / 1000, ms % 1000 * 1000};
+
+	if (rc.timer)
+		evtimer_add(rc.timer, &tv);
+}
+
+static bool reconcilable(const struct pool *p)
+{
+	const struct dp_plugin *pl = dp_plugin_of(p);
+
+	/* Until kubelet has heard of the resource, it cannot have assigned any of it. */
+	return pl && pl->ever_registered;
+}
+
+static void reconcile_allocs(const struct dp_podres *pr, uint64_t now)
+{
+	char key[VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2];
+	struct alloc *a, *next;
+	struct stale *s;
+	bool changed = false;
+
+	HMAP_FOR_EACH (s, node, &rc.stale)
+		s->seen = false;
+	for (a = alloc_first(); a; a = next) {
+		next = alloc_next(a);
+		if (!a->dev || !reconcilable(a->dev->pool))
+			continue;
+		if (dp_reconcile_verdict(pr, a, a->dev->pool->resource_name) != DP_STALE)
+			continue;
+		snprintf(key, sizeof(key), "%s/%s", a->container_id, a->ifname);
+		uint64_t age = stale_mark(key, now);
+		if (age < rc.grace_ms || age == 0)
+			continue;
+		struct kb_err err = {0};
+		LOG_WARN("device plugins: releasing %s held by %s/%s (pod %s/%s): kubelet assigns "
+		         "it "
+		         "to no live pod since %llu ms",
+		        a->device_id, a->container_id, a->ifname, a->pod.ns ? a->pod.ns : "?",
+		        a->pod.name ? a->pod.name : "?", (unsigned long long)age);
+		/* Removing `a` leaves `next` valid (hmap removal does not move other nodes). */
+		alloc_detach(a->container_id, a->ifname, NULL, &err);
+		if (err.errnum)
+			LOG_WARN("device plugins: releasing: %s", err.msg);
+		rc.released++;
+		changed = true;
+		if ((s = stale_find(key)))
+			s->seen = false; /* dropped below */
+	}
+	HMAP_FOR_EACH_SAFE (s, node, &rc.stale) {
+		if (s->seen)
+			continue;
+		hmap_remove(&rc.stale, &s->node);
+		free(s);
+	}
+	if (changed)
+		srv_commit_soon();
+}
+
+/* Device-info files of devices kubelet no longer assigns (and no attachment holds). */
+static void reconcile_devinfo(const struct dp_podres *pr, uint64_t now)
+{
+	for (struct dp_plugin *pl = dp_plugin_first(); pl; pl = dp_plugin_next(pl)) {
+		struct dp_devinfo_rec *rec;
+		if (!pl->ever_registered)
+			continue;
+		HMAP_FOR_EACH_SAFE (rec, node, &pl->devinfo) {
+			struct device *d = inv_device_find(rec->id);
+			if (dp_podres_assigned(pr, pl->resource, rec->id) || (d && d->holder)) {
+				rec->stale_since_ms = 0;
+				continue;
+			}
+			if (!rec->stale_since_ms) {
+				rec->stale_since_ms = now;
+				continue;
+			}
+			if (now - rec->stale_since_ms < rc.grace_ms)
+				continue;
+			LOG_INFO("device plugin %s: removing the device-info file of %s (no longer "
+			         "assigned)",
+			        pl->pool->name, rec->id);
+			dp_plugin_devinfo_drop(pl, rec);
+			rc.devinfo_removed++;
+		}
+	}
+}
+
+static void list_done(const struct dp_rpc_result *res, void *ctx)
+{
+	const V1__ListPodResourcesResponse *r = (const void *)res->reply;
+	struct dp_podres *pr;
+	uint64_t now = dp_now_ms();
+
+	(void)ctx;
+	rc.rpc = NULL;
+	schedule(rc.interval_ms);
+	if (res->err || res->grpc_status) {
+		rc.list_failures++;
+		if (strcmp(rc.last_error, res->message))
+			LOG_WARN("device plugins: PodResources List on %s failed: %s", rc.socket,
+			        res->message);
+		snprintf(rc.last_error, sizeof(rc.last_error), "%s", res->message);
+		return;
+	}
+	if (dp_podres_new(r, &pr) < 0) {
+		snprintf(rc.last_error, sizeof(rc.last_error), "out of memory");
+		return;
+	}
+	rc.lists++;
+	rc.last_ok = time(NULL);
+	rc.last_error[0] = '\0';
+	rc.last_pods = r->n_pod_resources;
+	reconcile_allocs(pr, now);
+	reconcile_devinfo(pr, now);
+	dp_podres_free(pr);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	V1__ListPodResourcesRequest req = V1__LIST_POD_RESOURCES_REQUEST__INIT;
+	struct kb_err err = {0};
+	bool any = false;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (rc.rpc)
+		return;
+	for (struct dp_plugin *pl = dp_plugin_first(); pl && !any; pl = dp_plugin_next(pl))
+		any = pl->ever_registered;
+	if (!any) {
+		schedule(rc.interval_ms);
+		return;
+	}
+	if (dp_rpc_start(rc.socket, DP_PATH_PODRES_LIST, &req.base,
+	            &v1__list_pod_resources_response__descriptor, rc.timeout_ms, MAX_REPLY,
+	            list_done, NULL, &rc.rpc, &err) < 0) {
+		snprintf(rc.last_error, sizeof(rc.last_error), "%.255s", err.msg);
+		schedule(rc.interval_ms);
+	}
+}
+
+void dp_reconcile_soon(void)
+{
+	if (rc.active && !rc.rpc)
+		schedule(0);
+}
+
+int dp_reconcile_init(const struct dp_config *cfg, struct kb_err *err)
+{
+	rc.active = cfg->reconcile_interval_ms > 0;
+	if (!rc.active)
+		return 0;
+	str_copy(rc.socket, sizeof(rc.socket), cfg->podres_socket);
+	rc.interval_ms = cfg->reconcile_interval_ms;
+	rc.grace_ms = cfg->grace_period_ms;
+	rc.timeout_ms = cfg->register_timeout_ms;
+	if (!(rc.timer = evtimer_new(loop_base(), on_timer, NULL))) {
+		rc.active = false;
+		return kb_err_set(err, ENOMEM, "out of memory");
+	}
+	schedule(rc.interval_ms);
+	return 0;
+}
+
+void dp_reconcile_fini(void)
+{
+	dp_rpc_cancel(rc.rpc);
+	rc.rpc = NULL;
+	if (rc.timer)
+		event_free(rc.timer);
+	rc.timer = NULL;
+	rc.active = false;
+	stale_clear();
+	hmap_destroy(&rc.stale);
+	hmap_init(&rc.stale);
+}
+
+json_t *dp_reconcile_status(void)
+{
+	char ts[32] = "";
+	struct tm tm;
+
+	if (!rc.active)
+		return json_pack("{s:b}", "enabled", 0);
+	if (rc.last_ok) {
+		gmtime_r(&rc.last_ok, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?}", "enabled", 1,
+	        "socket", rc.socket, "intervalMs", (json_int_t)rc.interval_ms, "gracePeriodMs",
+	        (json_int_t)rc.grace_ms, "lists", (json_int_t)rc.lists, "listFailures",
+	        (json_int_t)rc.list_failures, "released", (json_int_t)rc.released, "podsLastSeen",
+	        (json_int_t)rc.last_pods, "lastList", ts[0] ? ts : NULL, "lastError",
+	        rc.last_error[0] ? rc.last_error : NULL);
+}
