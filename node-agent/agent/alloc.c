@@ -383,6 +383,13 @@ int alloc_init(struct state *st, struct kb_err *err)
 		}
 		notify_restored(a);
 	}
+	for (struct pool *p = inv_pool_first(); p; p = inv_pool_next(p)) {
+		struct pool *q = inv_pool_first();
+		while (q != p && q->ops != p->ops)
+			q = inv_pool_next(q);
+		if (q == p && p->ops->sweep) /* first pool of its type */
+			p->ops->sweep();
+	}
 	return 0;
 }
 

@@ -74,6 +74,9 @@ struct devtype_ops {
 	int (*check)(const struct alloc *a, struct kb_err *err);
 	/* After a restart: re-establish what attach set up (a->dev may be NULL if gone). */
 	int (*restore)(struct alloc *a, struct kb_err *err);
+	/* After every allocation was restored: remove what an attach cut short by a crash left
+	 * behind and no allocation uses. Optional; called once per type with a pool. */
+	void (*sweep)(void);
 	/* The allocation leaves memory without a detach (agent shutdown): drop references. */
 	void (*forget)(struct alloc *a);
 	void (*alloc_to_json)(const struct alloc *a, json_t *obj);

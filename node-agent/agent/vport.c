@@ -7,6 +7,7 @@
 #include "common/mac.h"
 #include "common/str.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,67 @@ static int restore(struct alloc *a, struct kb_err *err)
 	return 0;
 }
 
+struct used_dir {
+	struct hmap_node node;
+	const char *path;
+};
+
+/*
+ * An attach creates <runDir>/pods/<key>/ before its allocation is committed; an agent killed
+ * in between restarts without the allocation, and no DEL will ever remove the directory.
+ * Remove pod directories no restored allocation uses: their sockets, then the directory if
+ * that empties it (anything else in it is not ours and stays). Device directories are left
+ * alone: the device plugin may have mounted them into a pod before any attach.
+ */
+static void sweep(void)
+{
+	struct hmap used = HMAP_INITIALIZER(&used);
+	struct used_dir *u, *all = calloc(alloc_count() + 1, sizeof(*all));
+	char pods[PATH_MAX], path[PATH_MAX];
+	size_t n = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	if (!all || str_printf(pods, sizeof(pods), "%s/pods", run_dir()) < 0 ||
+		!(dir = opendir(pods))) {
+		free(all);
+		return;
+	}
+	for (struct alloc *a = alloc_first(); a; a = alloc_next(a)) {
+		const struct vport_alloc *v = a->priv;
+		if (a->ops != &vport_ops || !v->socket_dir[0])
+			continue;
+		all[n].path = v->socket_dir;
+		hmap_insert(&used, &all[n].node, hash_str(v->socket_dir, 0));
+		n++;
+	}
+	while ((de = readdir(dir))) {
+		bool in_use = false;
+		struct stat sb;
+		DIR *sub;
+
+		if (de->d_name[0] == '.' ||
+			str_printf(path, sizeof(path), "%s/%s", pods, de->d_name) < 0 ||
+			lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+			continue;
+		HMAP_FOR_EACH_WITH_HASH(u, node, hash_str(path, 0), &used)
+			in_use = in_use || strcmp(u->path, path) == 0;
+		if (in_use || !(sub = opendir(path)))
+			continue;
+		for (struct dirent *se; (se = readdir(sub));) {
+			char sock[PATH_MAX];
+			if (str_printf(sock, sizeof(sock), "%s/%s", path, se->d_name) >= 0 &&
+				lstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode))
+				unlink(sock);
+		}
+		closedir(sub);
+		rmdir(path); /* fails, harmlessly, when something else is in it */
+	}
+	closedir(dir);
+	hmap_destroy(&used);
+	free(all);
+}
+
 static void forget(struct alloc *a)
 {
 	socket_unclaim(a->priv);
@@ -406,6 +468,7 @@ static struct devtype_ops vport_ops = {
 	.detach = detach,
 	.check = check,
 	.restore = restore,
+	.sweep = sweep,
 	.forget = forget,
 	.alloc_to_json = vport_alloc_to_json,
 	.alloc_from_json = vport_alloc_from_json,
