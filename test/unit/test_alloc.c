@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -232,6 +234,18 @@ static void core_restart(const char *pools)
 	core_start(pools);
 }
 
+/* kill -9: nothing is committed, nothing undone; then a start. */
+static void core_crash_restart(void)
+{
+	alloc_fini();
+	inv_fini();
+	state_close(F.st); /* the uncommitted buffer is lost with it */
+	cfg_free(F.cfg);
+	F.st = NULL;
+	F.cfg = NULL;
+	core_start(NULL);
+}
+
 /* SIGHUP: new configuration applied to the running inventory. */
 static void core_reload(const char *pools)
 {
@@ -398,6 +412,18 @@ static void touch(const char *path)
 	int fd = open(path, O_WRONLY | O_CREAT, 0600);
 
 	assert_true(fd >= 0);
+	close(fd);
+}
+
+/* A Unix socket file, as a pod's vhost-user server leaves it. */
+static void make_socket(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(fd);
 }
 
@@ -1339,6 +1365,44 @@ static void test_vport_takeover_new_goes_first(void **state)
 	assert_false(exists(dir));
 }
 
+/* The agent died between an attach preparing the pod's directory and the commit of the
+ * allocation: after the restart no allocation knows the directory, and no DEL will remove
+ * it. The restart cleans it (and only it). */
+static void test_vport_crash_leftovers_swept(void **state)
+{
+	char lost[PATH_MAX], kept[PATH_MAX], foreign[PATH_MAX], file[PATH_MAX + 16], dev[PATH_MAX];
+
+	(void)state;
+	str_copy(kept, sizeof(kept),
+	        vport_alloc_data(attach_ok(REQ(.container_id = "kept", .ifname = "net1",
+	                                           .pod = {.uid = "uid-kept"}),
+	                                 false))
+	                ->socket_dir);
+	commit();
+	str_copy(lost, sizeof(lost),
+	        vport_alloc_data(attach_ok(REQ(.container_id = "lost", .ifname = "net1",
+	                                           .pod = {.uid = "uid-lost"}),
+	                                 false))
+	                ->socket_dir);
+	attach_ok(REQ(.container_id = "lostdev", .ifname = "net1", .device_id = "vu-6"), false);
+	snprintf(file, sizeof(file), "%s/net1.sock", lost);
+	make_socket(file); /* the pod's stale socket */
+	/* Something that is not ours in the pods directory is left alone. */
+	snprintf(foreign, sizeof(foreign), "%s/pods/not-a-socket-dir", F.run);
+	fs_mkdir_p(foreign, 0700);
+	snprintf(file, sizeof(file), "%s/keep.txt", foreign);
+	touch(file);
+	core_crash_restart();
+	assert_null(alloc_find("lost", "net1"));
+	assert_non_null(alloc_find("kept", "net1"));
+	assert_true(exists(kept));
+	assert_false(exists(lost));
+	assert_true(exists(file));
+	/* Device directories may be mounted into pods by the device plugin: never swept. */
+	snprintf(dev, sizeof(dev), "%s/devices/vu-6", F.run);
+	assert_true(exists(dev));
+}
+
 static void test_vport_mac_stable(void **state)
 {
 	struct mac want, other;
@@ -1411,6 +1475,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_vport_takeover_failed_attach, setup, teardown),
 	        cmocka_unit_test_setup_teardown(
 	                test_vport_takeover_new_goes_first, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_vport_crash_leftovers_swept, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_vport_mac_stable, setup, teardown),
 	};
 
