@@ -155,4 +155,14 @@ kb_assert_eq "$(kb_ctl -o json status | jq -r '.devicePlugin.podResources.lastEr
 kb_standin_start
 if kb_wait_for 15 allocs_are c2; then kb_pass "released once kubelet answers again"; else
 	kb_fail "allocations: $(allocs)"; fi
+
+# Device-info files go with their plugin (not with an agent restart: see above).
+kb_wait_for 10 kb_state_is '.resources["kbnet.io/vu"].connected' true || true
+kb_standin POST /admit '{"namespace":"default","name":"web-2","resource":"kbnet.io/vu","count":1}' >"$T/admit2.json"
+f=$T/devinfo/kbnet.io-vu-$(jq -r '.devices[0]' "$T/admit2.json")-device.json
+kb_assert_eq "$([ -f "$f" ] && echo yes)" yes "device-info file written"
+sed -i '/name: vu$/a\    devicePlugin: false' "$T/agent.yaml"
+kill -HUP "$KB_AGENT_PID"
+if kb_wait_for 10 test ! -e "$f"; then kb_pass "plugin switched off: its device-info files removed"; else
+	kb_fail "$f left behind"; fi
 kb_done

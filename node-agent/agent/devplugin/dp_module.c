@@ -45,11 +45,19 @@ struct dp_plugin *dp_plugin_of(const struct pool *p)
 	return NULL;
 }
 
-static void plugin_drop(struct dp_plugin *pl)
+/* remove_files: the pool or its plugin is gone for good, not just the agent stopping (pods
+ * keep their device-info files across agent restarts: Multus reads them again when a sandbox
+ * is re-created). */
+static void plugin_drop(struct dp_plugin *pl, bool remove_files)
 {
+	struct dp_devinfo_rec *rec;
+
 	LOG_INFO("device plugin %s: stopping (%s)", pl->pool->name, pl->resource);
 	LIST_REMOVE(pl, link);
 	dm.n_plugins--;
+	if (remove_files)
+		HMAP_FOR_EACH_SAFE (rec, node, &pl->devinfo)
+			dp_plugin_devinfo_drop(pl, rec);
 	dp_plugin_free(pl);
 }
 
@@ -62,7 +70,7 @@ static void sync_pool(struct pool *p)
 
 	/* A new resource name is a different extended resource to kubelet. */
 	if (pl && (!want || strcmp(pl->resource, p->resource_name))) {
-		plugin_drop(pl);
+		plugin_drop(pl, true);
 		pl = NULL;
 	}
 	if (pl) {
@@ -98,7 +106,7 @@ static void on_pool_removed(struct pool *p)
 	struct dp_plugin *pl = dp_plugin_of(p);
 
 	if (pl)
-		plugin_drop(pl);
+		plugin_drop(pl, true);
 }
 
 static void on_pool_to_json(const struct pool *p, json_t *obj)
@@ -133,7 +141,7 @@ static void stop(void)
 	struct dp_plugin *pl;
 
 	while ((pl = LIST_FIRST(&dm.plugins)))
-		plugin_drop(pl);
+		plugin_drop(pl, false);
 	dp_reconcile_fini();
 	dp_register_fini();
 	dp_client_fini();

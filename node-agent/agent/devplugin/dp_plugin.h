@@ -52,6 +52,7 @@ struct dp_plugin {
 	dev_t kubelet_dev, pending_dev;
 	ino_t kubelet_ino, pending_ino;
 	time_t registered_at;
+	uint64_t registered_ms; /* monotonic */
 	uint64_t registrations, reg_failures;
 	char reg_error[256];
 

@@ -20,6 +20,8 @@
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
+/* kubelet dials a plugin within 10 s of accepting its registration (devicemanager). */
+#define STREAM_WAIT_MS 15000
 
 static struct {
 	int ifd;
@@ -75,6 +77,7 @@ static void reg_done(const struct dp_rpc_result *res, void *ctx)
 		pl->ever_registered = true;
 		pl->registrations++;
 		pl->registered_at = time(NULL);
+		pl->registered_ms = dp_now_ms();
 		pl->kubelet_dev = pl->pending_dev;
 		pl->kubelet_ino = pl->pending_ino;
 		pl->backoff_ms = 0;
@@ -292,8 +295,18 @@ static void on_check(evutil_socket_t fd, short what, void *arg)
 		}
 		if (pl->reg_rpc || (pl->retry_ev && evtimer_pending(pl->retry_ev, NULL)))
 			continue;
-		if (!pl->registered || pl->kubelet_ino != st.st_ino || pl->kubelet_dev != st.st_dev)
+		if (!pl->registered || pl->kubelet_ino != st.st_ino ||
+		        pl->kubelet_dev != st.st_dev) {
 			dp_register_plugin(pl);
+		} else if (!dp_plugin_streams(pl) &&
+		           dp_now_ms() - pl->registered_ms > STREAM_WAIT_MS) {
+			/* kubelet accepted us but never opened ListAndWatch (it could not dial
+			 * our socket, say): without a stream it counts no devices. */
+			LOG_WARN("device plugin %s: registered %u s ago but kubelet never opened "
+			         "ListAndWatch; registering again",
+			        pl->pool->name, STREAM_WAIT_MS / 1000);
+			dp_register_plugin(pl);
+		}
 	}
 	evtimer_add(rg.check_ev, &tv);
 }
