@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 /* libmnl's buffer macros are sysconf()-sized: fixed sizes keep these off VLAs. */
 #define IFCFG_MSG_SIZE  8192
 #define IFCFG_RECV_SIZE 32768
+#define IFCFG_TIMEOUT_S 5
 
 struct nl {
 	struct mnl_socket *sock;
@@ -60,17 +62,23 @@ static int nl_open_in(const char *netns, struct nl *nl, struct kb_err *err)
 		return kb_err_set(err, saved, "netlink bind: %s", strerror(saved));
 	}
 	nl->portid = mnl_socket_get_portid(nl->sock);
+	/* The kernel answers at once; a bound keeps a surprise from hanging the runtime. */
+	struct timeval tv = {.tv_sec = IFCFG_TIMEOUT_S};
+	setsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return 0;
 }
 
 /* Send one request (acked) and run cb on each reply message; -errno from the kernel's ack. */
-static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data)
 {
 	char buf[IFCFG_RECV_SIZE];
 	int r;
 
-	/* Dumps end with NLMSG_DONE; everything else is acked so errors come back. */
-	nlh->nlmsg_flags |= NLM_F_REQUEST | (nlh->nlmsg_flags & NLM_F_DUMP ? 0 : NLM_F_ACK);
+	/*
+	 * Dumps end with NLMSG_DONE; everything else is acked so errors come back. (The flag bits
+	 * overlap: NLM_F_REPLACE is NLM_F_ROOT, so the caller says which it is.)
+	 */
+	nlh->nlmsg_flags |= NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK);
 	nlh->nlmsg_seq = ++nl->seq;
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
@@ -111,7 +119,7 @@ static int link_get(struct nl *nl, const char *ifname, struct link_info *li)
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
 	li->index = 0;
-	int r = nl_talk(nl, nlh, link_cb, li);
+	int r = nl_talk(nl, nlh, false, link_cb, li);
 	if (r == 0 && !li->index)
 		r = -ENODEV;
 	return r;
@@ -129,7 +137,7 @@ static int link_up(struct nl *nl, int index)
 	ifi->ifi_index = index;
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
-	return nl_talk(nl, nlh, NULL, NULL);
+	return nl_talk(nl, nlh, false, NULL, NULL);
 }
 
 static int addr_add(struct nl *nl, int index, const struct cni_ip *ip)
@@ -160,7 +168,7 @@ static int addr_add(struct nl *nl, int index, const struct cni_ip *ip)
 		v4 |= ~mask;
 		mnl_attr_put(nlh, IFA_BROADCAST, 4, &v4);
 	}
-	return nl_talk(nl, nlh, NULL, NULL);
+	return nl_talk(nl, nlh, false, NULL, NULL);
 }
 
 /* Zero the host bits, as the kernel wants a network for a route destination. */
@@ -228,7 +236,7 @@ static int route_add(struct nl *nl, int index, const struct cni_route *rt, const
 			mnl_attr_put_u32(nlh, RTAX_ADVMSS, rt->advmss);
 		mnl_attr_nest_end(nlh, metrics);
 	}
-	return nl_talk(nl, nlh, NULL, NULL);
+	return nl_talk(nl, nlh, false, NULL, NULL);
 }
 
 static bool ip_is_ours(const struct cni_ip *ip, int iface)
@@ -348,10 +356,9 @@ int ifcfg_check(const char *netns, const char *ifname, const struct cni_result *
 	l->index = li.index;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETADDR;
-	nlh->nlmsg_flags = NLM_F_DUMP;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->rtgen_family = AF_UNSPEC;
-	if ((rc = nl_talk(&nl, nlh, addr_cb, l)) < 0) {
+	if ((rc = nl_talk(&nl, nlh, true, addr_cb, l)) < 0) {
 		kb_err_set(err, rc, "listing addresses in %s: %s", netns, strerror(-rc));
 		goto out;
 	}

@@ -548,6 +548,7 @@ int netconf_parse(
 {
 	struct netconf *nc;
 	json_error_t jerr;
+	const char *vs;
 	json_t *ver;
 	int r;
 
@@ -566,16 +567,16 @@ int netconf_parse(
 		goto fail;
 	}
 	ver = json_object_get(nc->root, "cniVersion");
-	if (ver && !json_is_string(ver)) {
+	if (ver && !json_is_string(ver) && !json_is_null(ver)) {
 		r = cni_err_set(ce, CNI_ERR_DECODE, EBADMSG, "cniVersion must be a string");
 		goto fail;
 	}
-	if (!(nc->version = cni_version_parse(json_string_value(ver)))) {
+	vs = json_string_value(ver);
+	if (!(nc->version = cni_version_parse(vs))) {
 		r = cni_err_set(ce, CNI_ERR_INCOMPATIBLE, EPROTONOSUPPORT,
 		        "incompatible CNI versions: config is %s%s%s, kbnet supports 0.3.0, 0.3.1, "
 		        "0.4.0, 1.0.0, 1.1.0",
-		        ver ? "\"" : "", ver ? json_string_value(ver) : "missing cniVersion",
-		        ver ? "\"" : "");
+		        vs ? "\"" : "", vs ? vs : "missing cniVersion", vs ? "\"" : "");
 		goto fail;
 	}
 	if (cmd == CNI_CMD_CHECK && nc->version < CNI_V_0_4_0) {
