@@ -354,7 +354,7 @@ static void test_conf_precedence(void **state)
 	assert_string_equal(nc->device_id, "0000:00:01.0");
 	netconf_free(nc);
 	nc = conf_ok(CNI_CMD_ADD, "{" BASE ",\"mac\":\"02:00:00:00:00:01\",\"args\":{\"cni\":{"
-	                                   "\"mac\":\"02:00:00:00:00:02\"}}}");
+	                          "\"mac\":\"02:00:00:00:00:02\"}}}");
 	assert_string_equal(nc->mac, "02:00:00:00:00:02");
 	netconf_free(nc);
 	nc = conf_ok(CNI_CMD_ADD, "{" BASE ",\"mac\":\"02:00:00:00:00:01\",\"args\":{}}");
