@@ -22,6 +22,12 @@ kb_agent_config "$T/agent.yaml" '  - name: vu
     type: virtio-user
     count: 2
     devicePlugin: false'
+cat >>"$T/agent.yaml" <<-YAML
+metrics:
+  enabled: true
+  address: 127.0.0.1
+  port: 0
+YAML
 # The agent first: kubelet is not there yet, and that is fine.
 kb_agent_start "$T/agent.yaml"
 agent_pid=$KB_AGENT_PID
@@ -56,6 +62,14 @@ kb_assert_eq "$([ -S "$KB_DP_DIR/kbnet-vo.sock" ] && echo yes || echo no)" no \
 	"no socket for devicePlugin: false"
 kb_assert_eq "$(kb_dpclient options "$KB_DP_DIR/kbnet-vu.sock" | jq -r .getPreferredAllocationAvailable)" \
 	true "python3-grpcio client: GetDevicePluginOptions"
+
+addr=$(kb_ctl -o json status | jq -r .metrics.address)
+curl -sS --max-time 5 "http://$addr/metrics" >"$T/metrics.txt"
+kb_assert_eq "$(grep -c '^kbnet_device_plugin_registered{pool="vu",resource="kbnet.io/vu"} 1$' "$T/metrics.txt")" 1 \
+	"/metrics: kbnet_device_plugin_registered"
+kb_assert_eq "$(grep -c '^kbnet_device_plugin_streams{pool="vt",resource="kbnet.io/vt"} 1$' "$T/metrics.txt")" 1 \
+	"/metrics: one ListAndWatch stream"
+kb_assert_eq "$(grep -c '^kbnet_metrics_dropped_samples_total 0$' "$T/metrics.txt")" 1 "no sample dropped"
 
 kb_ctl pools >"$T/pools.txt"
 kb_assert_eq "$(awk '$1=="vu" {print $NF}' "$T/pools.txt")" registered "agentctl pools: vu registered"

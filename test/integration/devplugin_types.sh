@@ -14,23 +14,26 @@ kb_require_standin
 
 # The standard fixture, plus three more vfio-pci VFs on the NUMA-1 PF: the pool "dpdk" then
 # holds two VFs on node 0 (groups 62, 63) and three on node 1 (74-76).
-fx_default "$T"
+HOST=$(kb_netns host)
+fx_default "$T" "$HOST"
 fx_vf "$T" 0000:5e:00.0 4 0000:5e:00.6 15b3 101e vfio-pci 1 74
 fx_vf "$T" 0000:5e:00.0 5 0000:5e:00.7 15b3 101e vfio-pci 1 75
 fx_vf "$T" 0000:5e:00.0 6 0000:5e:01.0 15b3 101e vfio-pci 1 76
-HOST=$(kb_netns host)
 KB_DP_EXTRA="  checkIntervalMs: 300"
 fx_agent_config "$T/agent.yaml" '  - name: dpdk
     type: sriov-vf
     drivers: [vfio-pci]
   - name: vhost
     type: vdpa
-    vdpaType: vhost' 200
+    vdpaType: vhost
+  - name: netdev
+    type: sriov-vf
+    drivers: [iavf]' 200
 mkdir -p "$KB_KUBELET"
 kb_standin_start
 kb_agent_start "$T/agent.yaml" "$HOST"
-kb_wait_for 10 kb_state_is '[.resources[] | select(.connected)] | length' 2 ||
-	kb_fail "both pools should register: $(kb_standin GET /state)"
+kb_wait_for 10 kb_state_is '[.resources[] | select(.connected)] | length' 3 ||
+	kb_fail "all three pools should register: $(kb_standin GET /state)"
 
 kb_standin GET /state >"$T/state.json"
 kb_assert_jq "$T/state.json" '.resources["kbnet.io/dpdk"].devices | map("\(.id)@\(.numa[0])") | sort | join(",")' \
@@ -73,6 +76,11 @@ kb_assert_jq "$T/vdpa.json" '.response.devices | map("\(.containerPath)=\(.hostP
 	"/dev/vhost-vdpa-0=$T/dev/vhost-vdpa-0" "/dev/vhost-vdpa-0 handed to the container"
 kb_assert_jq "$T/devinfo/kbnet.io-vhost-vdpa0-device.json" '"\(.type) \(.vdpa.driver) \(.vdpa.path)"' \
 	"vdpa vhost /dev/vhost-vdpa-0" "device-info file for the vDPA device"
+
+# ---- Allocate: a VF on its kernel driver (the CNI moves the netdev; nothing to mount) ----
+kb_standin POST /admit '{"namespace":"default","name":"net-0","resource":"kbnet.io/netdev","count":1}' >"$T/netdev.json"
+kb_assert_jq "$T/netdev.json" '"\(.response.envs.PCIDEVICE_KBNET_IO_NETDEV) \(.response.devices | length) \(.response.mounts | length)"' \
+	"$(jq -r '.devices[0]' "$T/netdev.json") 0 0" "netdev VF: PCIDEVICE env only"
 
 # ---- health from the provider reaches kubelet ----
 health() { kb_state ".resources[\"kbnet.io/dpdk\"].devices[] | select(.id==\"$1\") | .health"; }
