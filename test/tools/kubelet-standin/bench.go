@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io/ioutil"
 	"log"
 	"os"
 	"sort"
@@ -22,7 +23,10 @@ import (
 	pluginapi "kbnet/api/deviceplugin/v1beta1"
 )
 
-func rssKiB(pid int) int64 {
+func rssKiB(pid int) int64 { return statusKiB(pid, "VmRSS:") }
+
+// statusKiB: a "Name:   N kB" line of /proc/PID/status.
+func statusKiB(pid int, name string) int64 {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return -1
@@ -30,7 +34,7 @@ func rssKiB(pid int) int64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "VmRSS:") {
+		if strings.HasPrefix(sc.Text(), name) {
 			fields := strings.Fields(sc.Text())
 			if len(fields) >= 2 {
 				v, _ := strconv.ParseInt(fields[1], 10, 64)
@@ -39,6 +43,21 @@ func rssKiB(pid int) int64 {
 		}
 	}
 	return -1
+}
+
+// cpuNs: CPU time the process has run, in ns (/proc/PID/schedstat, first field). Unlike the
+// latency it does not depend on how busy the machine is with other work.
+func cpuNs(pid int) int64 {
+	data, err := ioutil.ReadFile("/proc/" + strconv.Itoa(pid) + "/schedstat")
+	if err != nil {
+		return -1
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return -1
+	}
+	v, _ := strconv.ParseInt(fields[0], 10, 64)
+	return v
 }
 
 func pct(sorted []time.Duration, p float64) float64 {
@@ -105,7 +124,11 @@ func bench() {
 		log.Fatal("the plugin lists no devices")
 	}
 	lat := make([]time.Duration, 0, *n)
+	var cpu0 int64 = -1
 	for i := 0; i < *warmup+*n; i++ {
+		if i == *warmup && *pid > 0 {
+			cpu0 = cpuNs(*pid)
+		}
 		req := &pluginapi.AllocateRequest{ContainerRequests: []*pluginapi.ContainerAllocateRequest{
 			{DevicesIds: []string{ids[i%len(ids)]}}}}
 		start := time.Now()
@@ -116,9 +139,13 @@ func bench() {
 			lat = append(lat, time.Since(start))
 		}
 	}
-	rss := int64(-1)
+	rss, anon, cpuPerCall := int64(-1), int64(-1), float64(-1)
 	if *pid > 0 {
 		rss = rssKiB(*pid)
+		anon = statusKiB(*pid, "RssAnon:")
+		if cpu1 := cpuNs(*pid); cpu0 >= 0 && cpu1 >= 0 {
+			cpuPerCall = float64(cpu1-cpu0) / 1000 / float64(*n)
+		}
 	}
 	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
 	var sum time.Duration
@@ -128,8 +155,9 @@ func bench() {
 	json.NewEncoder(os.Stdout).Encode(map[string]interface{}{
 		"calls": len(lat), "streams": *nstreams, "devices": len(ids),
 		"p50_us": pct(lat, 0.50), "p90_us": pct(lat, 0.90), "p99_us": pct(lat, 0.99),
-		"max_us":  float64(lat[len(lat)-1].Nanoseconds()) / 1000,
-		"mean_us": float64(sum.Nanoseconds()) / 1000 / float64(len(lat)),
-		"rss_kib_before": rssBase, "rss_kib": rss,
+		"max_us":         float64(lat[len(lat)-1].Nanoseconds()) / 1000,
+		"mean_us":        float64(sum.Nanoseconds()) / 1000 / float64(len(lat)),
+		"rss_kib_before": rssBase, "rss_kib": rss, "rss_anon_kib": anon,
+		"agent_cpu_us_per_call": cpuPerCall,
 	})
 }

@@ -52,8 +52,8 @@ const (
 
 // One device as the plugin last reported it.
 type device struct {
-	ID     string `json:"id"`
-	Health string `json:"health"`
+	ID     string  `json:"id"`
+	Health string  `json:"health"`
 	NUMA   []int64 `json:"numa"`
 }
 
