@@ -202,7 +202,9 @@ static void device_free(struct device *d)
 }
 
 /* Unlink a device from its pool and the index (it must not be held). */
-static void device_drop(struct device *d)
+/* Take a device out of the free list and the index, and free it; the caller removes it from
+ * p->devs (one device: device_drop; many: a single compaction pass, never O(n^2)). */
+static void device_unlink(struct device *d)
 {
 	struct pool *p = d->pool;
 
@@ -211,14 +213,22 @@ static void device_drop(struct device *d)
 		p->n_free--;
 	}
 	hmap_remove(&devices, &d->by_id);
-	for (size_t i = 0; i < p->n_devs; i++) {
+	device_free(d);
+}
+
+/* Unlink one device from its pool and the index (it must not be held). */
+static void device_drop(struct device *d)
+{
+	struct pool *p = d->pool;
+
+	for (size_t i = p->n_devs; i-- > 0;) {
 		if (p->devs[i] == d) {
 			memmove(&p->devs[i], &p->devs[i + 1], (p->n_devs - i - 1) * sizeof(*p->devs));
 			p->n_devs--;
 			break;
 		}
 	}
-	device_free(d);
+	device_unlink(d);
 }
 
 void inv_sync_begin(struct pool *p)
@@ -284,22 +294,24 @@ nomem:
 
 void inv_sync_end(struct pool *p)
 {
-	for (size_t i = 0; i < p->n_devs;) {
+	size_t kept = 0;
+
+	/* One compaction pass: a rescan that loses many devices stays linear. */
+	for (size_t i = 0; i < p->n_devs; i++) {
 		struct device *d = p->devs[i];
-		if (d->seen) {
-			i++;
+		if (!d->seen && !d->holder) {
+			device_unlink(d);
 			continue;
 		}
-		if (!d->holder) {
-			device_drop(d); /* shifts p->devs */
-			continue;
+		if (!d->seen) {
+			d->gone = true;
+			d->healthy = false;
+			d->why = "device disappeared";
+			free_list_update(d);
 		}
-		d->gone = true;
-		d->healthy = false;
-		d->why = "device disappeared";
-		free_list_update(d);
-		i++;
+		p->devs[kept++] = d;
 	}
+	p->n_devs = kept;
 	NOTIFY(pool_changed, p);
 }
 
@@ -425,13 +437,14 @@ const struct cfg *inv_config(void)
 static void pool_free(struct pool *p)
 {
 	NOTIFY(pool_removed, p);
-	while (p->n_devs) {
-		struct device *d = p->devs[p->n_devs - 1];
+	for (size_t i = 0; i < p->n_devs; i++) {
+		struct device *d = p->devs[i];
 		if (d->holder)
 			alloc_orphan(d->holder); /* only at shutdown: holders keep their record */
 		d->holder = NULL;
-		device_drop(d);
+		device_unlink(d);
 	}
+	p->n_devs = 0;
 	TAILQ_REMOVE(&pools, p, next);
 	n_pools--;
 	free(p->devs);
