@@ -12,7 +12,11 @@ for c in openssl curl jq; do command -v $c >/dev/null || kb_skip "$c not install
 
 GRACE=3
 standin_certs "$T/pki"
-standin_start --token dev-token
+# The stand-in enforces the chart's ClusterRole: the agent must manage with exactly that.
+[ -x "$TOOLS/helm-render" ] || kb_skip "helm-render not built (make tests)"
+"$TOOLS/helm-render" template "$ROOT/charts/kbnet" -o json |
+	jq '.[] | select(.kind == "ClusterRole")' >"$T/clusterrole.json"
+standin_start --token dev-token --rbac "$T/clusterrole.json"
 mkdir -p "$T/kube"
 echo dev-token >"$T/kube/token"
 # A kubeconfig as kubectl writes it: CA inline, token in a file named relative to it.
@@ -138,6 +142,14 @@ kwait '.events.failedAttempts >= 1' || kb_fail "event refused"
 sctl POST /config '{"forbidden": false}' >/dev/null
 kwait '.events.posted == 2' 10 || kb_fail "event posted after 403"
 kb_assert_eq "$(sctl GET /events | jq -r '.[1].involvedObject.name')" pe "second event on pe"
+
+# Every rule of the ClusterRole was needed, and nothing was refused by it.
+kb_assert_eq "$(sctl GET /state | jq -r '.rulesUsed | join(" ")')" \
+	"0:pods:list 0:pods:watch 1:events:create" "every ClusterRole rule used"
+kb_assert_eq "$(sreq '[.[] | select(.forbiddenBy == "rbac")] | length')" 0 \
+	"no request outside the ClusterRole"
+kb_assert_eq "$(sreq '[.[] | select(.forbiddenBy == "test")] | length > 0')" true \
+	"(the outage above was the test's)"
 
 # No pod, no event.
 agent_call attach '{"containerID":"ci","ifname":"net1","network":"dpdk","deviceType":"virtio-user","pool":"nope"}' >/dev/null || true

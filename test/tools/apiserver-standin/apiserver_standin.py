@@ -189,6 +189,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.store
         user = "system:serviceaccount:kbnet:kbnet-agent"
         if st.cfg["forbidden"] or not st.allowed(verb, resource):
+            self.record["forbiddenBy"] = "test" if st.cfg["forbidden"] else "rbac"
             self.send_status(403, "Forbidden",
                              'pods is forbidden: User "%s" cannot %s resource "%s" in API group "" %s'
                              % (user, verb, resource, scope) if resource == "pods" else

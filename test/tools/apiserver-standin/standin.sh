@@ -32,6 +32,7 @@ standin_start() {
 		kill -0 "$STANDIN_PID" 2>/dev/null || { cat "$T/standin.log"; return 1; }
 		sleep 0.05
 	done
+	# shellcheck disable=SC2034 # used by the suites that source this file
 	STANDIN_PORT=$(jq -r .port "$T/standin.json")
 	STANDIN_CTL=$(jq -r .controlPort "$T/standin.json")
 }

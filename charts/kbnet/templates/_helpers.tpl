@@ -1,0 +1,50 @@
+{{/* Names and labels shared by every object. */}}
+{{- define "kbnet.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "kbnet.agentName" -}}
+{{- printf "%s-agent" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "kbnet.labels" -}}
+app.kubernetes.io/name: {{ include "kbnet.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: kbnet
+{{- end -}}
+
+{{- define "kbnet.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kbnet.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: agent
+{{- end -}}
+
+{{- define "kbnet.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The agent's configuration file (agent.yaml), from the values. */}}
+{{- define "kbnet.agentConfig" -}}
+apiSocket: {{ .Values.hostPaths.run }}/agent.sock
+stateDir: {{ .Values.hostPaths.state }}
+runDir: {{ .Values.hostPaths.run }}
+resourcePrefix: {{ .Values.resourcePrefix }}
+logLevel: {{ .Values.logLevel }}
+pools:
+{{ toYaml .Values.pools | indent 2 }}
+fastpath:
+{{ toYaml .Values.fastpath | indent 2 }}
+{{- with .Values.sriov }}
+sriov:
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- with .Values.devicePlugin }}
+devicePlugin:
+{{ toYaml . | indent 2 }}
+{{- end }}
+metrics:
+{{ toYaml .Values.metrics | indent 2 }}
+kubernetes:
+{{ toYaml .Values.kubernetes | indent 2 }}
+{{- end -}}
