@@ -99,6 +99,13 @@ kb_assert_eq "$(ds "$C.volumeMounts[] | select(.mountPath == \"/var/run/netns\")
 kb_assert_eq "$(dirname "$(cfg .apiSocket)")" "$(cfg .runDir)" "API socket in runDir"
 kb_assert_eq "$(host_of "$(mount_of "$(cfg .runDir)")")" "$(cfg .runDir)" "runDir is the mounted host dir"
 kb_assert_eq "$(host_of "$(mount_of "$(cfg .stateDir)")")" "$(cfg .stateDir)" "stateDir is the mounted host dir"
+kb_assert_eq "$(cfg .devicePlugin.enabled)" true "device plugins enabled"
+kb_assert_eq "$(host_of "$(mount_of "$(cfg .devicePlugin.pluginDir)")")" "$(cfg .devicePlugin.pluginDir)" \
+	"device-plugin dir is the kubelet's, mounted"
+kb_assert_eq "$(host_of "$(mount_of "$(dirname "$(cfg .devicePlugin.podResourcesSocket)")")")" \
+	"$(dirname "$(cfg .devicePlugin.podResourcesSocket)")" "pod-resources socket dir mounted"
+kb_assert_eq "$(host_of "$(mount_of "$(dirname "$(cfg .devicePlugin.deviceInfoDir)")")")" \
+	"$(dirname "$(cfg .devicePlugin.deviceInfoDir)")" "Multus device-info dir mounted"
 kb_assert_eq "$(ds "$C.args | join(\" \")")" "--config /etc/kbnet/agent.yaml" "agent reads the ConfigMap"
 kb_assert_eq "$(ds "$C.volumeMounts[] | select(.name == \"config\") | .mountPath")" /etc/kbnet "ConfigMap mounted"
 # Probes reach the metrics listener of agent.yaml.

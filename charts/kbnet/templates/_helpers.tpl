@@ -39,10 +39,9 @@ fastpath:
 sriov:
 {{ toYaml . | indent 2 }}
 {{- end }}
-{{- with .Values.devicePlugin }}
 devicePlugin:
-{{ toYaml . | indent 2 }}
-{{- end }}
+{{- $dpPaths := dict "pluginDir" .Values.hostPaths.devicePlugins "podResourcesSocket" (printf "%s/kubelet.sock" .Values.hostPaths.podResources) "deviceInfoDir" (printf "%s/dp" .Values.hostPaths.multusDevinfo) }}
+{{ toYaml (merge (deepCopy .Values.devicePlugin) $dpPaths) | indent 2 }}
 metrics:
 {{ toYaml .Values.metrics | indent 2 }}
 kubernetes:
