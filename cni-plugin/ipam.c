@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "ipam.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/str.h"
 
 #include <errno.h>
@@ -15,6 +16,73 @@
 #include <unistd.h>
 
 extern char **environ;
+
+/*
+ * The versions a plugin speaks, remembered under <cacheDir>/ipam/<type>.versions so a 1.1.0
+ * configuration does not pay two extra execs (the refusal and VERSION) on every call. The
+ * entry names the binary by device, inode, size and mtime: an upgraded plugin is asked again.
+ */
+static int hint_path(const struct ipam_ctx *ctx, char *buf, size_t size)
+{
+	return str_printf(buf, size, "%s/ipam/%s.versions", ctx->nc->cache_dir, ctx->nc->ipam_type);
+}
+
+static void plugin_id(const struct stat *st, char *buf, size_t size)
+{
+	snprintf(buf, size, "%llu:%llu:%lld:%lld.%09ld", (unsigned long long)st->st_dev,
+	        (unsigned long long)st->st_ino, (long long)st->st_size,
+	        (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+}
+
+static void hint_load(struct ipam_ctx *ctx, const struct stat *st)
+{
+	char path[PATH_MAX], id[128], line[256], *sp;
+	unsigned mask;
+	FILE *f;
+
+	if (hint_path(ctx, path, sizeof(path)) < 0 || !(f = fopen(path, "re")))
+		return;
+	plugin_id(st, id, sizeof(id));
+	if (fgets(line, sizeof(line), f) && (sp = strchr(line, ' '))) {
+		*sp = '\0';
+		if (!strcmp(line, id) && sscanf(sp + 1, "%x", &mask) == 1 && mask) {
+			for (int v = CNI_V_0_3_0; v <= CNI_V_LATEST; v++)
+				ctx->supported[v] = mask & (1u << v);
+			ctx->probed = true;
+			/* Start at the highest version both speak, as negotiation would end up. */
+			while (ctx->version > CNI_V_NONE && !ctx->supported[ctx->version])
+				ctx->version--;
+			if (ctx->version == CNI_V_NONE)
+				ctx->version = ctx->nc->version;
+		}
+	}
+	fclose(f);
+}
+
+static void hint_store(const struct ipam_ctx *ctx)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 16], dir[PATH_MAX], id[128];
+	unsigned mask = 0;
+	struct stat st;
+	FILE *f;
+
+	if (stat(ctx->plugin, &st) < 0 || hint_path(ctx, path, sizeof(path)) < 0 ||
+	        str_printf(dir, sizeof(dir), "%s/ipam", ctx->nc->cache_dir) < 0 ||
+	        fs_mkdir_p(dir, 0700) < 0)
+		return;
+	for (int v = CNI_V_0_3_0; v <= CNI_V_LATEST; v++)
+		mask |= ctx->supported[v] ? 1u << v : 0;
+	if (!mask)
+		return;
+	plugin_id(&st, id, sizeof(id));
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	unlink(tmp);
+	if (!(f = fopen(tmp, "wxe")))
+		return;
+	fprintf(f, "%s %x\n", id, mask);
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		unlink(tmp);
+}
 
 int ipam_init(struct ipam_ctx *ctx, const struct netconf *nc, const struct cni_env *env,
         struct cni_err *ce)
@@ -34,8 +102,10 @@ int ipam_init(struct ipam_ctx *ctx, const struct netconf *nc, const struct cni_e
 		        str_printf(ctx->plugin, sizeof(ctx->plugin), "%.*s/%s", (int)(end - p), p,
 		                nc->ipam_type) >= 0 &&
 		        stat(ctx->plugin, &st) == 0 && S_ISREG(st.st_mode) &&
-		        access(ctx->plugin, X_OK) == 0)
+		        access(ctx->plugin, X_OK) == 0) {
+			hint_load(ctx, &st);
 			return 0;
+		}
 		p = *end ? end + 1 : end;
 	}
 	ctx->plugin[0] = '\0';
@@ -319,6 +389,7 @@ int ipam_supports(struct ipam_ctx *ctx, enum cni_version v, bool *ret, struct cn
 		ctx->supported[CNI_V_NONE] = false;
 		ctx->probed = true;
 		json_decref(info);
+		hint_store(ctx);
 	}
 	*ret = ctx->supported[v];
 	return 0;

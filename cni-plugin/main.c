@@ -183,6 +183,53 @@ static int cmd_del(const struct netconf *nc, const struct cni_env *env, struct c
 
 /* ---- CHECK ---- */
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The addresses of interface idx, sorted and comma-separated. */
+static void iface_addrs(const struct cni_result *r, int idx, char *buf, size_t size)
+{
+	const char *v[CNI_RESULT_MAX_IPS];
+	size_t n = 0, off = 0;
+
+	for (size_t i = 0; i < r->n_ips; i++)
+		if (r->ips[i].interface == idx)
+			v[n++] = r->ips[i].address;
+	qsort(v, n, sizeof(v[0]), cmp_str);
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < size; i++)
+		off += snprintf(buf + off, size - off, "%s%s", i ? "," : "", v[i]);
+}
+
+/* prevResult's addresses for our interface must be those our ADD got from IPAM. */
+static int check_addrs(
+        const struct netconf *nc, const struct cni_env *env, int idx, struct cni_err *ce)
+{
+	struct cni_result *added = NULL;
+	struct kb_err err = {0};
+	char want[2048], have[2048];
+	int aidx, r = 0;
+
+	/* Without the cached ADD result there is nothing to compare with (IPAM CHECK still runs).
+	 */
+	if (rescache_load(nc->cache_dir, nc->name, env->container_id, env->ifname, nc->ipam, &added,
+	            &err) < 0)
+		return 0;
+	aidx = cni_result_find_iface(added, env->ifname, env->netns);
+	if (aidx >= 0) {
+		iface_addrs(added, aidx, want, sizeof(want));
+		iface_addrs(nc->prev, idx, have, sizeof(have));
+		if (strcmp(want, have) != 0)
+			r = cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, EIO,
+			        "%s: prevResult addresses [%s] differ from those ADD assigned [%s]",
+			        env->ifname, have, want);
+	}
+	cni_result_free(added);
+	return r;
+}
+
 static int cmd_check(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
 {
 	const struct cni_iface *f;
@@ -225,7 +272,8 @@ static int cmd_check(const struct netconf *nc, const struct cni_env *env, struct
 		goto out;
 	}
 	if (nc->ipam &&
-	        ((r = ipam_init(&ipam, nc, env, ce)) < 0 || (r = ipam_check(&ipam, ce)) < 0))
+	        ((r = check_addrs(nc, env, idx, ce)) < 0 ||
+	                (r = ipam_init(&ipam, nc, env, ce)) < 0 || (r = ipam_check(&ipam, ce)) < 0))
 		goto out;
 	if (agentcall_alloc_is_netdev(alloc) &&
 	        (r = ifcfg_check(env->netns, env->ifname, nc->prev, idx, &err)) < 0) {
@@ -385,7 +433,7 @@ static int cmd_status(const struct netconf *nc, const struct cni_env *env, struc
 		return cni_err_set(ce, CNI_ERR_NOT_AVAILABLE, ENOSPC,
 		        "no free device in the kbnet pool for %s",
 		        nc->pool ? nc->pool : nc->device_type);
-	if (nc->ipam &&
+	if (nc->ipam && env->cni_path &&
 	        ((r = ipam_init(&ipam, nc, env, ce)) < 0 || (r = ipam_status(&ipam, &ran, ce)) < 0))
 		return r;
 	return 0;

@@ -533,8 +533,15 @@ static int parse_body(struct netconf *nc, enum cni_cmd cmd, struct cni_err *ce)
 	nc->mac = rc_mac ? rc_mac : args_mac ? args_mac : mac;
 
 	if ((prev = json_object_get(root, "prevResult")) && !json_is_null(prev)) {
-		if ((r = cni_result_parse(prev, nc->version, &nc->prev, ce)) < 0)
-			return cni_err_prefix(ce, "prevResult");
+		struct cni_err pce = {0};
+		if (cni_result_parse(prev, nc->version, &nc->prev, &pce) < 0) {
+			/* DEL needs no prevResult: a damaged one must not keep resources held. */
+			if (cmd != CNI_CMD_DEL) {
+				*ce = pce;
+				return cni_err_prefix(ce, "prevResult");
+			}
+			json_object_del(root, "prevResult");
+		}
 	}
 	if (cmd == CNI_CMD_CHECK && !nc->prev)
 		return CFG_ERR(ce, "prevResult is required for CHECK");
@@ -612,7 +619,9 @@ void netconf_free(struct netconf *nc)
 
 int netconf_check_env(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
 {
-	if (nc->ipam_type && env->cmd != CNI_CMD_VERSION && !env->cni_path)
+	/* STATUS takes CNI_PATH as optional: without it, IPAM is just not asked. */
+	if (nc->ipam_type && env->cmd != CNI_CMD_VERSION && env->cmd != CNI_CMD_STATUS &&
+	        !env->cni_path)
 		return cni_err_set(ce, CNI_ERR_INVALID_ENV, EINVAL,
 		        "CNI_PATH is required to run the IPAM plugin '%s'", nc->ipam_type);
 	return 0;

@@ -104,13 +104,14 @@ enum cni_version netconf_peek_version(const char *buf, size_t len);
 /*
  * Parse and validate the configuration for `cmd`. Strings in the struct point into root.
  * Checks the version rules too: CHECK needs >= 0.4.0 and a prevResult, GC and STATUS need
- * 1.1.0, and GC needs cni.dev/valid-attachments.
+ * 1.1.0, and GC needs cni.dev/valid-attachments. On DEL a prevResult that does not parse is
+ * dropped (from root too) rather than refused: DEL does not need it.
  */
 int netconf_parse(
         const char *buf, size_t len, enum cni_cmd cmd, struct netconf **ret, struct cni_err *ce);
 void netconf_free(struct netconf *nc);
 
-/* Cross-checks between both inputs: CNI_PATH is needed when IPAM is delegated. */
+/* Cross-checks between both inputs: CNI_PATH is needed when IPAM is delegated (but STATUS). */
 int netconf_check_env(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce);
 
 #endif

@@ -139,12 +139,25 @@ run_err 103 "does not match" "CHECK with another MAC" CHECK c3 "$NETNS" net1 "$T
 run_err 103 "no allocation" "CHECK of an unknown attachment" CHECK c9 "$NETNS" net1 \
 	"$(jq --slurpfile p "$T/prev.json" '. + {prevResult: $p[0]}' "$ok" | tee "$T/chk9.json" >/dev/null; echo "$T/chk9.json")"
 run_err 103 "prevResult has no interface net2" "CHECK of an interface not in prevResult" CHECK c3 "$NETNS" net2 "$T/chk.json"
+ipc=$(conf ipc.json "{\"ipam\":{\"type\":\"host-local\",\"subnet\":\"10.90.1.0/24\",\"dataDir\":\"$T/ipam\"}}")
+kb_cni DEL c3 "$NETNS" net1 "$ok"
+kb_assert_rc 0 "ADD c3 with host-local" kb_cni ADD c3 "$NETNS" net1 "$ipc"
+jq '.ips[0].address = "10.90.1.200/24"' "$T/cni.out" >"$T/prev-ip.json"
+jq --slurpfile p "$T/prev-ip.json" '. + {prevResult: $p[0]}' "$ipc" >"$T/chk-ip.json"
+run_err 103 "prevResult addresses [10.90.1.200/24] differ from those ADD assigned [10.90.1.2/24]" \
+	"CHECK with another address" CHECK c3 "$NETNS" net1 "$T/chk-ip.json"
+kb_assert_rc 0 "DEL c3 with an unreadable prevResult" kb_cni DEL c3 "$NETNS" net1 \
+	"$(jq '. + {prevResult: {cniVersion: "0.1.0", ip4: {ip: "x"}}}' "$ipc" >"$T/del-bad.json"; echo "$T/del-bad.json")"
+kb_assert_eq "$( (ls "$T/ipam/net-a" 2>/dev/null || true) | grep -c '^10\.' || true)" 0 "its lease was released"
+kb_assert_rc 0 "ADD c3 again" kb_cni ADD c3 "$NETNS" net1 "$ok"
 
 kb_log "code 50: STATUS"
 st=$(conf st.json '{"cniVersion":"1.1.0"}')
 run_err 50 "no free device" "STATUS with the pool exhausted" STATUS "" "" "" "$st"
 kb_assert_rc 0 "DEL c3" kb_cni DEL c3 "$NETNS" net1 "$ok"
 kb_assert_rc 0 "STATUS with a free device" kb_cni STATUS "" "" "" "$st"
+jq ".ipam = {type: \"host-local\", subnet: \"10.90.2.0/24\", dataDir: \"$T/ipam\"}" "$st" >"$T/raw.json"
+kb_assert_rc 0 "STATUS with IPAM and no CNI_PATH (IPAM not asked)" raw CNI_COMMAND=STATUS
 run_err 50 "no pool" "STATUS for a pool that does not exist" STATUS "" "" "" \
 	"$(conf st2.json '{"cniVersion":"1.1.0","resourceName":"kbnet.io/nopool"}')"
 

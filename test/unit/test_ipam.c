@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,7 @@ static int setup(void **state)
 	/* Accepts at most 1.0.0, like containernetworking-plugins 1.1.1. */
 	write_script(bin, "fake-old",
 	        SAVE "v=$(jq -r .cniVersion \"$KBT_DIR/fake-old-$CNI_COMMAND.in\")\n"
+	             "echo \"$CNI_COMMAND $v\" >>\"$KBT_DIR/fake-old.calls\"\n"
 	             "if [ \"$CNI_COMMAND\" = VERSION ]; then echo "
 	             "'{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"0.3.1\",\"0.4.0\",\"1.0."
 	             "0\"]}'; exit 0; fi\n"
@@ -123,11 +125,12 @@ static void fixture_init(
 	char *json, path[300];
 	struct cni_err ce = {0};
 
+	/* cacheDir under the test's directory: the IPAM version hints are written there. */
 	assert_true(asprintf(&json,
-	                    "{\"cniVersion\":\"%s\",\"name\":\"net-a\",\"type\":\"kbnet\",\"ipam\":"
-	                    "{\"type\":\"%s\","
+	                    "{\"cniVersion\":\"%s\",\"name\":\"net-a\",\"type\":\"kbnet\","
+	                    "\"cacheDir\":\"%s/cache\",\"ipam\":{\"type\":\"%s\","
 	                    "\"subnet\":\"10.66.0.0/24\",\"dataDir\":\"%s/hl\"}%s}",
-	                    version, ipam_type, dir, extra ? extra : "") > 0);
+	                    version, dir, ipam_type, dir, extra ? extra : "") > 0);
 	memset(fx, 0, sizeof(*fx));
 	if (netconf_parse(json, strlen(json), CNI_CMD_ADD, &fx->nc, &ce) < 0)
 		fail_msg("netconf: %s", ce.e.msg);
@@ -282,6 +285,79 @@ static void test_negotiation(void **state)
 	fixture_fini(&fx);
 }
 
+/* The calls fake-old saw since the last reset, "CMD version;..." */
+static char *calls(bool reset)
+{
+	static char buf[1024];
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/fake-old.calls", dir);
+	buf[0] = '\0';
+	if ((f = fopen(path, "r"))) {
+		char line[64];
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = ';';
+			strncat(buf, line, sizeof(buf) - strlen(buf) - 1);
+		}
+		fclose(f);
+	}
+	if (reset)
+		unlink(path);
+	return buf;
+}
+
+static void test_version_hint(void **state)
+{
+	struct cni_result *r = NULL;
+	struct fixture fx;
+	struct cni_err ce = {0};
+	char plugin[256], hint[256];
+	FILE *f;
+
+	(void)state;
+	snprintf(plugin, sizeof(plugin), "%s/fake-old", bin);
+	snprintf(hint, sizeof(hint), "%s/cache/ipam/fake-old.versions", dir);
+	unlink(hint);
+	calls(true);
+	fixture_init(&fx, "1.1.0", "fake-old", NULL);
+	assert_int_equal(ipam_add(&fx.ctx, &r, &ce), 0);
+	cni_result_free(r);
+	assert_string_equal(calls(true), "ADD 1.1.0;VERSION 1.1.0;ADD 1.0.0;");
+	assert_int_equal(access(hint, F_OK), 0);
+	fixture_fini(&fx);
+
+	/* Known now: the next invocation goes straight to 1.0.0, one exec. */
+	fixture_init(&fx, "1.1.0", "fake-old", NULL);
+	assert_int_equal(fx.ctx.version, CNI_V_1_0_0);
+	assert_int_equal(ipam_add(&fx.ctx, &r, &ce), 0);
+	cni_result_free(r);
+	assert_string_equal(calls(true), "ADD 1.0.0;");
+	fixture_fini(&fx);
+	/* A 0.4.0 configuration is not raised by the hint. */
+	fixture_init(&fx, "0.4.0", "fake-old", NULL);
+	assert_int_equal(fx.ctx.version, CNI_V_0_4_0);
+	fixture_fini(&fx);
+
+	/* Another binary (here: new mtime) is asked again. */
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = 1000000000}};
+	assert_int_equal(utimensat(AT_FDCWD, plugin, ts, 0), 0);
+	fixture_init(&fx, "1.1.0", "fake-old", NULL);
+	assert_int_equal(fx.ctx.version, CNI_V_1_1_0);
+	assert_int_equal(ipam_del(&fx.ctx, NULL, NULL, &ce), 0);
+	assert_string_equal(calls(true), "DEL 1.1.0;VERSION 1.1.0;DEL 1.0.0;");
+	fixture_fini(&fx);
+
+	/* A damaged hint is ignored. */
+	assert_non_null(f = fopen(hint, "w"));
+	fputs("garbage\n", f);
+	fclose(f);
+	fixture_init(&fx, "1.1.0", "fake-old", NULL);
+	assert_int_equal(fx.ctx.version, CNI_V_1_1_0);
+	assert_false(fx.ctx.probed);
+	fixture_fini(&fx);
+}
+
 static void test_errors(void **state)
 {
 	struct cni_result *r = NULL;
@@ -420,6 +496,7 @@ int main(void)
 	        cmocka_unit_test(test_lookup),
 	        cmocka_unit_test(test_add_converts),
 	        cmocka_unit_test(test_negotiation),
+	        cmocka_unit_test(test_version_hint),
 	        cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_noread),
 	        cmocka_unit_test(test_gc_overrides_and_v11),

@@ -504,6 +504,21 @@ static void test_conf_commands(void **state)
 	netconf_free(nc);
 	nc = conf_ok(CNI_CMD_STATUS, "{" GC_BASE "}");
 	netconf_free(nc);
+
+	/* DEL drops a prevResult it cannot read instead of failing (and keeps nothing of it). */
+	nc = conf_ok(
+	        CNI_CMD_DEL, "{" BASE ",\"prevResult\":{\"cniVersion\":\"0.1.0\",\"ip4\":{}}}");
+	assert_null(nc->prev);
+	assert_null(json_object_get(nc->root, "prevResult"));
+	netconf_free(nc);
+	nc = conf_ok(CNI_CMD_DEL, "{" BASE ",\"prevResult\":{\"ips\":[{\"address\":\"x\"}]}}");
+	assert_null(nc->prev);
+	netconf_free(nc);
+	nc = conf_ok(CNI_CMD_DEL, "{" BASE ",\"prevResult\":{\"cniVersion\":\"1.0.0\"}}");
+	assert_non_null(nc->prev);
+	netconf_free(nc);
+	conf_err(CNI_CMD_CHECK, "{" BASE ",\"prevResult\":{\"ips\":[{\"address\":\"x\"}]}}",
+	        CNI_ERR_DECODE, "prevResult: ips[0]");
 }
 
 static void test_check_env(void **state)
@@ -518,6 +533,12 @@ static void test_check_env(void **state)
 	assert_non_null(strstr(ce.e.msg, "CNI_PATH is required"));
 	env.cni_path = (char *)"/usr/lib/cni";
 	assert_int_equal(netconf_check_env(nc, &env, &ce), 0);
+	/* STATUS may come without CNI_PATH: IPAM is then not asked. */
+	env.cni_path = NULL;
+	env.cmd = CNI_CMD_STATUS;
+	assert_int_equal(netconf_check_env(nc, &env, &ce), 0);
+	env.cmd = CNI_CMD_GC;
+	assert_true(netconf_check_env(nc, &env, &ce) < 0);
 	netconf_free(nc);
 	nc = conf_ok(CNI_CMD_ADD, "{" BASE "}");
 	env.cni_path = NULL;
