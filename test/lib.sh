@@ -22,6 +22,10 @@ kb_cleanup() {
 	for ((i = ${#KB_DEFERRED[@]} - 1; i >= 0; i--)); do
 		eval "${KB_DEFERRED[$i]}" >/dev/null 2>&1
 	done
+	# kb_netns usually runs in a $(...) subshell, where its kb_defer is lost: sweep by prefix.
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$KB_NS_PREFIX-"); do
+		ip netns delete "$ns" >/dev/null 2>&1
+	done
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -f "$T/agent.log" ]; then
 		echo "---- agent log (last 30 lines) ----"
 		tail -n 30 "$T/agent.log"
@@ -72,7 +76,8 @@ kb_assert_rc() {
 	kb_assert_eq "$rc" "$want" "$msg (exit status)"
 }
 
-# kb_netns NAME: create namespace kb<pid>-NAME (removed at exit); prints its name.
+# kb_netns NAME: create namespace kb<pid>-NAME (removed at exit, also when created in a
+# subshell as in NS=$(kb_netns x)); prints its name.
 kb_netns() {
 	local ns=$KB_NS_PREFIX-$1
 	ip netns add "$ns"
