@@ -75,7 +75,7 @@ int fp_table_build(const struct fp_port_desc *ports, size_t n, uint16_t n_worker
 	struct fp_table *t;
 	size_t fdb_size = 16, n_rxq = 0, w = 0;
 	uint16_t max_slot = 0;
-	int r;
+	int r = -EINVAL; /* set on every path to fail; gcc -O1 cannot tell */
 
 	if (n_workers == 0)
 		return kb_err_set(err, EINVAL, "no workers");
