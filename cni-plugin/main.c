@@ -83,7 +83,7 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 		if ((r = ipam_init(&ipam, nc, env, ce)) < 0)
 			goto fail;
 		if (existing && rescache_load(nc->cache_dir, nc->name, env->container_id,
-		                        env->ifname, nc->ipam, &out, &err) == 0) {
+		                        env->ifname, nc->ipam, &out, &ipres, &err) == 0) {
 			cached = true;
 		} else {
 			if ((r = ipam_add(&ipam, &ipres, ce)) < 0)
@@ -94,7 +94,8 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 	if (cached && (idx = cni_result_find_iface(out, env->ifname, env->netns)) < 0) {
 		/* A cached result for another netns is stale: start again from IPAM. */
 		cni_result_free(out);
-		out = NULL;
+		cni_result_free(ipres);
+		out = ipres = NULL;
 		cached = false;
 		if ((r = ipam_add(&ipam, &ipres, ce)) < 0)
 			goto fail;
@@ -114,8 +115,9 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 			goto fail;
 		}
 	}
-	if (agentcall_alloc_is_netdev(alloc) && out->n_ips &&
-	        (r = ifcfg_apply(env->netns, env->ifname, out, idx, &err)) < 0) {
+	/* Only IPAM's addresses and routes are ours to set (prevResult's belong to others). */
+	if (agentcall_alloc_is_netdev(alloc) && ipres && (ipres->n_ips || ipres->n_routes) &&
+	        (r = ifcfg_apply(env->netns, env->ifname, ipres, -1, &err)) < 0) {
 		cni_err_set(ce, CNI_ERR_INTERNAL, r, "configuring %s: %s", env->ifname, err.msg);
 		goto fail;
 	}
@@ -128,7 +130,7 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 	}
 	if (nc->ipam && !cached &&
 	        rescache_store(nc->cache_dir, nc->name, env->container_id, env->ifname, nc->ipam,
-	                out, &err) < 0)
+	                out, ipres, &err) < 0)
 		warn("caching the result", err.msg);
 	print_json(cni_result_to_json(out, nc->version));
 	cni_result_free(out);
@@ -215,7 +217,7 @@ static int check_addrs(
 	/* Without the cached ADD result there is nothing to compare with (IPAM CHECK still runs).
 	 */
 	if (rescache_load(nc->cache_dir, nc->name, env->container_id, env->ifname, nc->ipam, &added,
-	            &err) < 0)
+	            NULL, &err) < 0)
 		return 0;
 	aidx = cni_result_find_iface(added, env->ifname, env->netns);
 	if (aidx >= 0) {

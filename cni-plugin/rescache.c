@@ -27,7 +27,8 @@ static int entry_path(const char *dir, const char *network, const char *cid, con
 }
 
 int rescache_store(const char *dir, const char *network, const char *cid, const char *ifname,
-        json_t *ipam, const struct cni_result *r, struct kb_err *err)
+        json_t *ipam, const struct cni_result *r, const struct cni_result *ipres,
+        struct kb_err *err)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 16], sub[PATH_MAX];
 	_cleanup_free_ char *text = NULL;
@@ -40,8 +41,9 @@ int rescache_store(const char *dir, const char *network, const char *cid, const 
 	snprintf(sub, sizeof(sub), "%s/%s", dir, network);
 	if ((rc = fs_mkdir_p(sub, 0700)) < 0)
 		return kb_err_set(err, rc, "creating %s: %s", sub, strerror(-rc));
-	o = json_pack("{s:s, s:s, s:s, s:O?, s:o}", "network", network, "containerID", cid,
-	        "ifname", ifname, "ipam", ipam, "result", cni_result_to_json(r, CNI_V_LATEST));
+	o = json_pack("{s:s, s:s, s:s, s:O?, s:o, s:o}", "network", network, "containerID", cid,
+	        "ifname", ifname, "ipam", ipam, "result", cni_result_to_json(r, CNI_V_LATEST),
+	        "ipamResult", cni_result_to_json(ipres, CNI_V_LATEST));
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)
@@ -72,8 +74,9 @@ int rescache_store(const char *dir, const char *network, const char *cid, const 
 }
 
 int rescache_load(const char *dir, const char *network, const char *cid, const char *ifname,
-        json_t *ipam, struct cni_result **ret, struct kb_err *err)
+        json_t *ipam, struct cni_result **ret, struct cni_result **ret_ipres, struct kb_err *err)
 {
+	struct cni_result *res = NULL, *ipres = NULL;
 	char path[PATH_MAX];
 	_cleanup_free_ char *text = NULL;
 	struct cni_err ce = {0};
@@ -89,11 +92,18 @@ int rescache_load(const char *dir, const char *network, const char *cid, const c
 	if (!json_is_object(o) ||
 	        !json_equal(json_object_get(o, "ipam") ? json_object_get(o, "ipam") : json_null(),
 	                ipam ? ipam : json_null()) ||
-	        cni_result_parse(json_object_get(o, "result"), CNI_V_NONE, ret, &ce) < 0) {
+	        cni_result_parse(json_object_get(o, "result"), CNI_V_NONE, &res, &ce) < 0 ||
+	        cni_result_parse(json_object_get(o, "ipamResult"), CNI_V_NONE, &ipres, &ce) < 0) {
+		cni_result_free(res);
 		json_decref(o);
 		return kb_err_set(err, ENOENT, "cached result does not match");
 	}
 	json_decref(o);
+	*ret = res;
+	if (ret_ipres)
+		*ret_ipres = ipres;
+	else
+		cni_result_free(ipres);
 	return 0;
 }
 

@@ -16,15 +16,19 @@
 
 #define RESCACHE_MAX_FILE (1024 * 1024)
 
-/* Store r (in 1.1.0 form) with the ipam section it came from. */
-int rescache_store(const char *dir, const char *network, const char *cid, const char *ifname,
-        json_t *ipam, const struct cni_result *r, struct kb_err *err);
 /*
- * The stored result if it was made with the same ipam section; -ENOENT when there is none or
- * it does not match (a damaged entry counts as none).
+ * Store r (in 1.1.0 form) with the ipam section and the IPAM plugin's own result (`ipres`, the
+ * part of r that is ours to configure: r also carries prevResult's interfaces and routes).
+ */
+int rescache_store(const char *dir, const char *network, const char *cid, const char *ifname,
+        json_t *ipam, const struct cni_result *r, const struct cni_result *ipres,
+        struct kb_err *err);
+/*
+ * Both results if they were made with the same ipam section; -ENOENT when there is none or it
+ * does not match (a damaged entry counts as none).
  */
 int rescache_load(const char *dir, const char *network, const char *cid, const char *ifname,
-        json_t *ipam, struct cni_result **ret, struct kb_err *err);
+        json_t *ipam, struct cni_result **ret, struct cni_result **ret_ipres, struct kb_err *err);
 /* Remove the entry; missing is fine. */
 int rescache_remove(const char *dir, const char *network, const char *cid, const char *ifname,
         struct kb_err *err);

@@ -74,6 +74,25 @@ kb_assert_eq "$(fx_link "$HOST" kbvfa0)" "kbvfa0 02:00:00:00:a0:00 1500 down" "V
 kb_assert_eq "$(allocs)" 0 "released"
 kb_assert_rc 0 "DEL again" kb_cni DEL c1 "" net1 "$c"
 
+kb_log "chained ADD: only our IPAM routes go on our interface"
+ip -n "$POD" link add eth0 type veth peer name eth0p
+ip -n "$POD" addr add 192.168.9.2/24 dev eth0
+ip -n "$POD" link set eth0 up
+ch=$(conf ch.json 1.0.0 '{"prevResult":{"cniVersion":"1.0.0",
+	"interfaces":[{"name":"eth0","sandbox":"'"$NETNS"'"}],
+	"ips":[{"address":"192.168.9.2/24","gateway":"192.168.9.1","interface":0}],
+	"routes":[{"dst":"0.0.0.0/0"},{"dst":"192.168.50.0/24","gw":"192.168.9.1"}]}}')
+kb_assert_rc 0 "ADD after another plugin" kb_cni ADD c4 "$NETNS" net1 "$ch"
+kb_assert_jq "$T/cni.out" '[.routes[].dst] | join(",")' "0.0.0.0/0,192.168.50.0/24,10.97.0.0/16" "all routes in the result"
+kb_assert_eq "$(route 10.97.0.0/16)" "10.96.0.1 net1" "our IPAM route on net1"
+kb_assert_eq "$(ip -n "$POD" -j route show dev net1 | jq -r '[.[].dst] | sort | join(",")')" "10.96.0.0/24,10.97.0.0/16" \
+	"nothing of the previous plugin's routes on net1"
+kb_assert_rc 0 "repeated ADD (from the cache)" kb_cni ADD c4 "$NETNS" net1 "$ch"
+kb_assert_eq "$(ip -n "$POD" -j route show dev net1 | jq -r '[.[].dst] | sort | join(",")')" "10.96.0.0/24,10.97.0.0/16" \
+	"still only ours"
+kb_assert_rc 0 "DEL" kb_cni DEL c4 "$NETNS" net1 "$ch"
+ip -n "$POD" link del eth0
+
 kb_log "the pod-side configuration fails: device and lease released"
 jq --arg t "$T" '.ipam = {type: "host-local", subnet: "10.96.1.0/24", dataDir: ($t + "/ipam"),
 	routes: [{dst: "10.98.0.0/16", gw: "192.0.2.1"}]}' "$(conf bad0.json 1.0.0)" >"$T/bad.json"

@@ -132,6 +132,9 @@ static void test_rescache(void **state)
 	        "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"net1\",\"mtu\":1500,"
 	        "\"sandbox\":\"/n\",\"socketPath\":\"/s\"}],\"ips\":[{\"address\":\"10.0.0.2/24\","
 	        "\"interface\":0}]}");
+	struct cni_result *ipres =
+	        result("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}],"
+	               "\"routes\":[{\"dst\":\"10.9.0.0/16\"}]}");
 	json_t *ipam = json_pack("{s:s, s:s}", "type", "host-local", "subnet", "10.0.0.0/24");
 	json_t *other = json_pack("{s:s, s:s}", "type", "host-local", "subnet", "10.1.0.0/24");
 	struct cni_result *back = NULL;
@@ -141,33 +144,48 @@ static void test_rescache(void **state)
 
 	(void)state;
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	assert_int_equal(rescache_load(cache, "net-a", "c1", "net1", ipam, &back, &err), -ENOENT);
-	if (rescache_store(cache, "net-a", "c1", "net1", ipam, r, &err) < 0)
+	assert_int_equal(
+	        rescache_load(cache, "net-a", "c1", "net1", ipam, &back, NULL, &err), -ENOENT);
+	if (rescache_store(cache, "net-a", "c1", "net1", ipam, r, ipres, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_int_equal(rescache_store(cache, "net-a", "c2", "net1.5", NULL, r, &err), 0);
-	assert_int_equal(rescache_store(cache, "net-b", "c3", "net1", ipam, r, &err), 0);
+	assert_int_equal(rescache_store(cache, "net-a", "c2", "net1.5", NULL, r, ipres, &err), 0);
+	assert_int_equal(rescache_store(cache, "net-b", "c3", "net1", ipam, r, ipres, &err), 0);
 
-	assert_int_equal(rescache_load(cache, "net-a", "c1", "net1", ipam, &back, &err), 0);
+	assert_int_equal(rescache_load(cache, "net-a", "c1", "net1", ipam, &back, NULL, &err), 0);
 	json_t *a = cni_result_to_json(r, CNI_V_1_1_0), *b = cni_result_to_json(back, CNI_V_1_1_0);
 	assert_true(json_equal(a, b));
 	json_decref(a);
 	json_decref(b);
 	cni_result_free(back);
+	struct cni_result *back_ipres = NULL;
+	assert_int_equal(
+	        rescache_load(cache, "net-a", "c1", "net1", ipam, &back, &back_ipres, &err), 0);
+	assert_int_equal(back_ipres->n_ips, 1);
+	assert_int_equal(back_ipres->ips[0].interface, -1); /* IPAM's own: no interface index */
+	assert_int_equal(back_ipres->n_routes, 1);
+	assert_int_equal(back_ipres->n_ifaces, 0);
+	cni_result_free(back);
+	cni_result_free(back_ipres);
 	/* Another ipam section: not a match (a changed network must not reuse old addresses). */
-	assert_int_equal(rescache_load(cache, "net-a", "c1", "net1", other, &back, &err), -ENOENT);
-	assert_int_equal(rescache_load(cache, "net-a", "c1", "net1", NULL, &back, &err), -ENOENT);
-	assert_int_equal(rescache_load(cache, "net-a", "c2", "net1.5", NULL, &back, &err), 0);
+	assert_int_equal(
+	        rescache_load(cache, "net-a", "c1", "net1", other, &back, NULL, &err), -ENOENT);
+	assert_int_equal(
+	        rescache_load(cache, "net-a", "c1", "net1", NULL, &back, NULL, &err), -ENOENT);
+	assert_int_equal(rescache_load(cache, "net-a", "c2", "net1.5", NULL, &back, NULL, &err), 0);
 	cni_result_free(back);
 
 	/* Names that would escape the directory are refused. */
-	assert_int_equal(rescache_store(cache, "../x", "c1", "net1", ipam, r, &err), -EINVAL);
-	assert_int_equal(rescache_store(cache, "net-a", "../c1", "net1", ipam, r, &err), -EINVAL);
+	assert_int_equal(
+	        rescache_store(cache, "../x", "c1", "net1", ipam, r, ipres, &err), -EINVAL);
+	assert_int_equal(
+	        rescache_store(cache, "net-a", "../c1", "net1", ipam, r, ipres, &err), -EINVAL);
 	assert_int_equal(rescache_remove(cache, "net-a", "c1", "a/b", &err), -EINVAL);
 
 	/* A damaged entry counts as none; stray files are not entries. */
 	snprintf(path, sizeof(path), "%s/net-a/c9:net1.json", cache);
 	assert_int_equal(fs_write_atomic(path, "{garbage", 8, 0600), 0);
-	assert_int_equal(rescache_load(cache, "net-a", "c9", "net1", ipam, &back, &err), -ENOENT);
+	assert_int_equal(
+	        rescache_load(cache, "net-a", "c9", "net1", ipam, &back, NULL, &err), -ENOENT);
 	snprintf(path, sizeof(path), "%s/net-a/c8:net1.json.tmp.99", cache);
 	assert_int_equal(fs_write_atomic(path, "x", 1, 0600), 0);
 	snprintf(path, sizeof(path), "%s/net-a/-bad:net1.json", cache);
@@ -188,8 +206,10 @@ static void test_rescache(void **state)
 
 	assert_int_equal(rescache_remove(cache, "net-a", "c1", "net1", &err), 0);
 	assert_int_equal(rescache_remove(cache, "net-a", "c1", "net1", &err), 0);
-	assert_int_equal(rescache_load(cache, "net-a", "c1", "net1", ipam, &back, &err), -ENOENT);
+	assert_int_equal(
+	        rescache_load(cache, "net-a", "c1", "net1", ipam, &back, NULL, &err), -ENOENT);
 	cni_result_free(r);
+	cni_result_free(ipres);
 	json_decref(ipam);
 	json_decref(other);
 }
