@@ -51,6 +51,7 @@ cat >"$D/net.json" <<JSON
   "name": "dpdk-net",
   "type": "kbnet",
   "deviceType": "virtio-user",
+  "cacheDir": "$D/cache",
   "resourceName": "kbnet.io/virtio_user",
   "ipam": {"type": "host-local", "dataDir": "$D/ipam",
            "ranges": [[{"subnet": "10.56.0.0/24"}]]},
