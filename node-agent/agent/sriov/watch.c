@@ -35,7 +35,8 @@ static struct {
 	int ino_fd, uev_fd;
 	unsigned n_watches;
 	uint64_t rescans, events;
-	bool active; /* some pool is of our types */
+	int ino_errno; /* why there is no inotify instance (EMFILE: per-user limit), or 0 */
+	bool active;   /* some pool is of our types */
 } w = {.ino_fd = -1, .uev_fd = -1};
 
 uint64_t watch_rescans(void)
@@ -91,8 +92,13 @@ static void inotify_rearm(void)
 	w.n_watches = 0;
 	if (!w.cfg.watch || !w.active)
 		return;
-	if ((w.ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+	/* Failing (fs.inotify.max_user_instances is shared by every process of the user) is
+	 * not fatal: uevents and the periodic rescan remain; status says so. */
+	if ((w.ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
+		w.ino_errno = errno;
 		return;
+	}
+	w.ino_errno = 0;
 	if (str_printf(dir, sizeof(dir), "%s/bus/pci/devices", w.sysfs_root) >= 0) {
 		watch_dir(dir);
 		watch_children(dir, NULL); /* PF dirs: virtfnN links; VF dirs: driver, net */
@@ -117,10 +123,13 @@ static void do_rescan(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	w.rescans++;
+	/* Watches first, then the scan: a change made after the directories were listed is an
+	 * event on the new watches and brings another rescan; re-arming after the scan would
+	 * drop the events queued in between. */
+	inotify_rearm();
 	inv_rescan();
 	/* Health changes may have to reach the device plugin and the state journal. */
 	srv_commit_soon();
-	inotify_rearm();
 }
 
 static void schedule_rescan(void)
