@@ -270,6 +270,14 @@ struct spec_rec {
 	size_t off;
 };
 
+/* The device plugin's naming (devplugin/dp_alloc.c): "<kind>_<resource>", '.' and '/' as '_'. */
+static int rec_env_name(struct devtype_alloc_spec *s, const char *kind, char *buf, size_t size)
+{
+	(void)s;
+	snprintf(buf, size, "%s_%s", kind, "EXAMPLE_COM_POOL");
+	return 0;
+}
+
 static int rec_env(struct devtype_alloc_spec *s, const char *name, const char *value)
 {
 	struct spec_rec *r = s->ctx;
@@ -290,7 +298,8 @@ static int rec_device(
 static void test_device_plugin_and_info(void **state)
 {
 	struct spec_rec rec = {.off = 0};
-	struct devtype_alloc_spec spec = {.env = rec_env, .device = rec_device, .ctx = &rec};
+	struct devtype_alloc_spec spec = {
+	        .env_name = rec_env_name, .env = rec_env, .device = rec_device, .ctx = &rec};
 	struct kb_err err = {0};
 	struct device *d;
 	struct cfg *cfg;
@@ -305,10 +314,10 @@ static void test_device_plugin_and_info(void **state)
 	assert_int_equal(d->pool->ops->dp_allocate(d, &spec, &err), 0);
 	d = inv_device_find("vdpa0");
 	assert_int_equal(d->pool->ops->dp_allocate(d, &spec, &err), 0);
-	assert_string_equal(rec.text, "env PCIDEVICE_EXAMPLE_COM_SRIOV_DPDK=0000:3b:02.3\n"
+	assert_string_equal(rec.text, "env PCIDEVICE_EXAMPLE_COM_POOL=0000:3b:02.3\n"
 	                              "dev /dev/vfio/vfio <- /dev/vfio/vfio rw\n"
 	                              "dev /dev/vfio/63 <- /dev/vfio/63 rw\n"
-	                              "env PCIDEVICE_EXAMPLE_COM_VHOST=vdpa0\n"
+	                              "env PCIDEVICE_EXAMPLE_COM_POOL=vdpa0\n"
 	                              "dev /dev/vhost-vdpa-0 <- /dev/vhost-vdpa-0 rw\n");
 
 	di = d->pool->ops->device_info(d, NULL);

@@ -594,25 +594,16 @@ static json_t *device_info(const struct device *d, const struct alloc *a)
 	return json_pack("{s:s, s:s, s:o*}", "type", "pci", "version", "1.1.0", "pci", o);
 }
 
-int sriov_env_name(const struct device *d, char *buf, size_t size)
-{
-	if (str_printf(buf, size, "PCIDEVICE_%s_%s", inv_resource_prefix(), d->pool->name) < 0)
-		return -ENAMETOOLONG;
-	for (char *p = buf; *p; p++)
-		*p = isalnum((unsigned char)*p) ? toupper((unsigned char)*p) : '_';
-	return 0;
-}
-
 static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, struct kb_err *err)
 {
 	const struct sriov_dev *v = d->priv;
 	char env[256], host[PATH_MAX], cont[64];
 	int r;
 
-	if (sriov_env_name(d, env, sizeof(env)) < 0)
-		return kb_err_set(err, ENAMETOOLONG, "environment variable name too long");
-	/* One value per device; the device plugin joins several with ',' like the SR-IOV
-	 * plugin does. */
+	/* PCIDEVICE_<PREFIX>_<POOL> lists the container's devices: the spec joins the values. */
+	if (!spec->env_name || spec->env_name(spec, "PCIDEVICE", env, sizeof(env)) < 0)
+		return kb_err_set(
+		        err, EINVAL, "no PCIDEVICE variable name for pool %s", d->pool->name);
 	if ((r = spec->env(spec, env, d->id)) < 0)
 		return kb_err_set(err, -r, "setting %s", env);
 	if (!v)

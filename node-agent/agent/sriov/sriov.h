@@ -58,9 +58,4 @@ int sriov_pf_apply(struct sriov_alloc *sa, const struct vf_state *want, unsigned
 /* Undo what sriov_pf_apply did (reverse order). */
 int sriov_pf_restore(struct sriov_alloc *sa, struct kb_err *err);
 
-/* PCIDEVICE_<PREFIX>_<POOL>: upper case, other characters as '_' (the SR-IOV device plugin's
- * variable, e.g. PCIDEVICE_INTEL_COM_SRIOV_NET for intel.com/sriov_net). */
-struct device;
-int sriov_env_name(const struct device *d, char *buf, size_t size);
-
 #endif

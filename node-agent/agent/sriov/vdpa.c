@@ -416,8 +416,9 @@ static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, 
 	char env[256], host[PATH_MAX], cont[64];
 	int r;
 
-	if (sriov_env_name(d, env, sizeof(env)) < 0)
-		return kb_err_set(err, ENAMETOOLONG, "environment variable name too long");
+	if (!spec->env_name || spec->env_name(spec, "PCIDEVICE", env, sizeof(env)) < 0)
+		return kb_err_set(
+		        err, EINVAL, "no PCIDEVICE variable name for pool %s", d->pool->name);
 	if ((r = spec->env(spec, env, d->id)) < 0)
 		return kb_err_set(err, -r, "setting %s", env);
 	if (!v || v->kind != VDPA_VHOST)
