@@ -10,10 +10,10 @@ ARG BASE=debian:bookworm-slim
 
 FROM ${BASE} AS build
 ENV DEBIAN_FRONTEND=noninteractive
-# The "# build" section of hack/deps.txt: the packages CI builds with, in one place.
+# hack/deps.txt from "# build" to "# run and test": the packages CI builds with, in one place.
 COPY hack/deps.txt /tmp/deps.txt
 RUN apt-get update \
- && sed -n '/^# build$/,/^# /{/^#/d;/^$/d;p}' /tmp/deps.txt \
+ && sed -n '/^# build$/,/^# run and test$/{/^#/d;/^$/d;p}' /tmp/deps.txt \
     | xargs apt-get install -y -q --no-install-recommends \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
