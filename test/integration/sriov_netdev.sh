@@ -139,4 +139,33 @@ fx_detach c1 net1
 kb_assert_jq "$T/out.json" .released false "a second DEL is a no-op"
 kb_assert_jq <(fx_call list '{"what": "pools"}') \
 	'.pools[] | select(.name == "intel_vf") | "\(.healthy) \(.free)"' "2 2" "both VFs free and healthy"
+
+kb_log "the PF cannot be reached at release: the VF is quarantined, then restored by rediscovery"
+fx_attach c3 net1 intel_vf "$NS1" '{"deviceID": "0000:3b:02.0", "vlan": 77, "config": {"trust": "on"}}'
+kb_assert_eq "$FX_RC" 0 "attach with VF settings"
+kill "$FX_PFSIM_PID"
+wait "$FX_PFSIM_PID" || true
+fx_detach c3 net1
+kb_assert_jq "$T/out.json" '"\(.released) \(.warning | test("connecting to PF netlink stand-in"))"' \
+	"true true" "DEL succeeds and says the VF settings were not restored"
+kb_assert_eq "$(fx_link "$HOST" kbvfa0)" "kbvfa0 02:00:00:00:a0:00 1500 down" "the netdev is home"
+kb_assert_jq <(fx_call list '{"what": "devices"}') \
+	'.devices[] | select(.id == "0000:3b:02.0") | "\(.health) \(.reason)"' \
+	"Unhealthy VF settings could not be restored at release (retried at each rescan)" \
+	"the VF is kept out of service"
+fx_attach c4 net1 intel_vf "$NS1" '{"deviceID": "0000:3b:02.0"}'
+kb_assert_jq "$T/out.json" .code ENODEV "not handed out with the last pod's VLAN"
+kb_assert_eq "$(fx_vf_state kbpfa0 0 | jq -c '[.vlan, .trust]')" "[77,true]" "(the PF still has them)"
+n=$(fx_pfsim_n)
+fx_pfsim_start "$T" "$HOST"
+kill -HUP "$KB_AGENT_PID"
+for _ in $(seq 50); do
+	h=$(fx_call list '{"what": "devices"}' | jq -r '.devices[] | select(.id == "0000:3b:02.0") | .health')
+	[ "$h" = Healthy ] && break
+	sleep 0.1
+done
+kb_assert_eq "$h" Healthy "Healthy once the restore went through"
+kb_assert_eq "$(fx_pfsim_sets "$n" | tr '\n' ';')" "trust vf=0 0 ok;vlan vf=0 0/0/802.1Q ok;" \
+	"the retry restored exactly what was applied"
+kb_assert_eq "$(jq -c . "$FX_PFSIM_STATE")" "$initial_state" "every VF as before the suite"
 kb_done

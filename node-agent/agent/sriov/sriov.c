@@ -170,6 +170,59 @@ int sriov_pf_restore(struct sriov_alloc *sa, struct kb_err *err)
 	return ret;
 }
 
+/*
+ * VFs whose settings could not be restored when they were released (the PF refused, or could
+ * not be reached). Handing one out would give the next pod the last pod's VLAN or trust, so it
+ * stays Unhealthy and the restore is retried at every rediscovery. Kept in memory only: after
+ * an agent restart the VF is judged by sysfs alone.
+ */
+struct pending_restore {
+	struct sriov_alloc sa;
+	struct pending_restore *next;
+};
+static struct pending_restore *pending;
+
+static struct pending_restore **pending_find(const char *pci)
+{
+	struct pending_restore **pp;
+
+	for (pp = &pending; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->sa.pci, pci))
+			return pp;
+	return NULL;
+}
+
+static void pending_add(const struct sriov_alloc *sa)
+{
+	struct pending_restore **pp = pending_find(sa->pci), *p;
+
+	if (pp) {
+		(*pp)->sa = *sa;
+		return;
+	}
+	if (!(p = calloc(1, sizeof(*p))))
+		return; /* the health mark still keeps the VF out until the next rescan */
+	p->sa = *sa;
+	p->next = pending;
+	pending = p;
+}
+
+/* Retry a pending restore; true while the VF still has settings to restore. */
+static bool pending_retry(const char *pci)
+{
+	struct pending_restore **pp = pending_find(pci), *p;
+	struct kb_err err = {0};
+
+	if (!pp)
+		return false;
+	p = *pp;
+	if (sriov_pf_restore(&p->sa, &err) < 0)
+		return true;
+	*pp = p->next;
+	free(p);
+	return false;
+}
+
 /* ---- pool configuration and discovery ---- */
 
 static void *pool_cfg_parse(const struct cfg_node *node, struct kb_err *err)
@@ -189,6 +242,10 @@ static bool vf_healthy(const struct device *d, const struct sriov_dev *v, const 
 {
 	char rel[64];
 
+	if (pending_find(v->fn.addr)) {
+		*why = "VF settings could not be restored at release (retried at each rescan)";
+		return false;
+	}
 	switch (v->mode) {
 	case VF_MODE_NONE:
 		*why = "no driver bound to the VF";
@@ -291,6 +348,8 @@ static int discover(struct pool *p, struct kb_err *err)
 			}
 			if (!(d = inv_sync_device(p, fn.addr, fn.numa, v)))
 				continue; /* claimed by an earlier pool, or out of memory */
+			if (!d->holder)
+				pending_retry(fn.addr);
 			ok = vf_healthy(d, v, &why);
 			inv_device_set_health(d, ok, why);
 		}
@@ -390,8 +449,16 @@ static int detach(struct alloc *a, struct kb_err *err)
 			inv_device_set_health(
 			        a->dev, false, "VF netdev did not come back from the pod");
 	}
-	if ((r2 = sriov_pf_restore(sa, &e2)) < 0 && !err->errnum) {
-		*err = e2;
+	if ((r2 = sriov_pf_restore(sa, &e2)) < 0) {
+		pending_add(sa);
+		if (a->dev)
+			inv_device_set_health(a->dev, false,
+			        "VF settings could not be restored at release (retried at each "
+			        "rescan)");
+		if (!err->errnum)
+			*err = e2;
+		else
+			kb_err_prefix(err, "%s; also", e2.msg);
 		r = r ? r : r2;
 	}
 	return r;

@@ -16,6 +16,7 @@
  * tests check the sequence of settings and their restore by content.
  *
  * Usage: pfsim --socket PATH --config FILE --log FILE --state FILE
+ * (when the state file exists, pfsim starts from it: a restart keeps the VF settings)
  * Config: {"pfs": [{"name": "ens1f0", "numVfs": 4, "minTxRate": true, "qinq": true,
  *          "trust": true, "vfs": [{"mac": "..", "vlan": 0, "qos": 0, "proto": "802.1Q",
  *          "spoofchk": true, "trust": false, "linkState": 0, "minTxRate": 0, "maxTxRate": 0},
@@ -158,8 +159,10 @@ static void write_state(void)
 			                v->spoofchk, "trust", v->trust, "linkState", v->link_state,
 			                "minTxRate", v->min_rate, "maxTxRate", v->max_rate));
 		}
-		json_array_append_new(arr, json_pack("{s:s, s:i, s:o}", "name", pfs[i].name,
-		                                   "numVfs", pfs[i].num_vfs, "vfs", vfs));
+		json_array_append_new(arr,
+		        json_pack("{s:s, s:i, s:b, s:b, s:b, s:o}", "name", pfs[i].name, "numVfs",
+		                pfs[i].num_vfs, "minTxRate", pfs[i].cap_min_rate, "qinq",
+		                pfs[i].cap_qinq, "trust", pfs[i].cap_trust, "vfs", vfs));
 	}
 	json_object_set_new(root, "pfs", arr);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", state_path);
@@ -563,9 +566,14 @@ int main(int argc, char **argv)
 	}
 	if (!sock || !config || !log_path || !state_path)
 		die("%s", "usage: pfsim --socket PATH --config FILE --log FILE --state FILE");
-	load_config(config);
-	if (!(log_file = fopen(log_path, "a")))
+	/* A restart keeps the VF table, as the hardware would: the state file wins. */
+	load_config(access(state_path, F_OK) == 0 ? state_path : config);
+	if (!(log_file = fopen(log_path, "a+")))
 		die("cannot open %s", log_path);
+	/* After a restart, number on from the requests already logged. */
+	rewind(log_file);
+	for (int ch; (ch = fgetc(log_file)) != EOF;)
+		n_msgs += ch == '\n';
 	write_state();
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
