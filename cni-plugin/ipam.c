@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,13 +168,23 @@ static int plugin_env_build(struct plugin_env *pe, const struct env_override *ov
 	return 0;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
  * Run the plugin: write `in` to its stdin while collecting its stdout (both through poll, so
- * a plugin that writes before reading cannot deadlock us). *status is its wait status.
+ * a plugin that writes before reading cannot deadlock us). *status is its wait status. A plugin
+ * still running after timeout_ms is killed: the runtime must not hang on a stuck IPAM.
  */
-static int run(const char *plugin, char **envp, const char *in, size_t inlen, char **ret_out,
-        size_t *ret_len, int *status, struct cni_err *ce)
+static int run(const char *plugin, char **envp, const char *in, size_t inlen, int timeout_ms,
+        char **ret_out, size_t *ret_len, int *status, struct cni_err *ce)
 {
+	int64_t deadline = mono_ms() + timeout_ms;
 	int to_child[2] = {-1, -1}, from_child[2] = {-1, -1};
 	posix_spawn_file_actions_t fa;
 	char *argv[] = {(char *)plugin, NULL};
@@ -210,12 +221,24 @@ static int run(const char *plugin, char **envp, const char *in, size_t inlen, ch
 		        {.fd = to_child[1], .events = POLLOUT}};
 		ssize_t n;
 
-		if (poll(pfd, to_child[1] >= 0 ? 2 : 1, -1) < 0) {
+		int64_t left = deadline - mono_ms();
+		int np;
+
+		if (left <= 0) {
+			r = cni_err_set(ce, CNI_ERR_TRY_AGAIN, ETIMEDOUT,
+			        "%s did not finish within %d ms (ipamTimeoutMs); killed", plugin,
+			        timeout_ms);
+			break;
+		}
+		np = poll(pfd, to_child[1] >= 0 ? 2 : 1, (int)left);
+		if (np < 0) {
 			if (errno == EINTR)
 				continue;
 			r = cni_err_set(ce, CNI_ERR_INTERNAL, errno, "poll: %s", strerror(errno));
 			break;
 		}
+		if (np == 0)
+			continue; /* the deadline check above ends it */
 		if (to_child[1] >= 0 && pfd[1].revents) {
 			n = write(to_child[1], in + off, inlen - off);
 			if (n > 0)
@@ -328,7 +351,8 @@ static int call(struct ipam_ctx *ctx, const char *cmd, const char *cid, const ch
 	}
 	if (!in || plugin_env_build(&pe, ov, n_ov) < 0)
 		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
-	r = run(ctx->plugin, pe.envp, in, inlen, &out, &outlen, &status, ce);
+	r = run(ctx->plugin, pe.envp, in, inlen, ctx->nc->ipam_timeout_ms, &out, &outlen, &status,
+	        ce);
 	plugin_env_free(&pe);
 	if (r < 0)
 		return r;

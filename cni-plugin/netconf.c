@@ -493,6 +493,9 @@ static int parse_body(struct netconf *nc, enum cni_cmd cmd, struct cni_err *ce)
 	if ((r = cfg_int(root, "", "agentTimeoutMs", 1, 600000, &n, &have, ce)) < 0)
 		return r;
 	nc->agent_timeout_ms = have ? n : NETCONF_DEFAULT_TIMEOUT_MS;
+	if ((r = cfg_int(root, "", "ipamTimeoutMs", 1, 600000, &n, &have, ce)) < 0)
+		return r;
+	nc->ipam_timeout_ms = have ? n : NETCONF_DEFAULT_IPAM_TIMEOUT_MS;
 	if ((r = cfg_int(root, "", "mtu", 68, 65535, &n, &have, ce)) < 0)
 		return r;
 	nc->mtu = have ? n : 0;

@@ -15,14 +15,15 @@
 #include "common/validate.h"
 #include "result.h"
 
-#define NETCONF_MAX_STDIN          (1024 * 1024) /* bytes of network configuration */
-#define NETCONF_MAX_ARGS           16384         /* bytes of CNI_ARGS */
-#define NETCONF_MAX_CNI_PATH       65536         /* bytes of CNI_PATH */
-#define NETCONF_MAX_VALID          65536         /* GC: entries of cni.dev/valid-attachments */
+#define NETCONF_MAX_STDIN               (1024 * 1024) /* bytes of network configuration */
+#define NETCONF_MAX_ARGS                16384         /* bytes of CNI_ARGS */
+#define NETCONF_MAX_CNI_PATH            65536         /* bytes of CNI_PATH */
+#define NETCONF_MAX_VALID               65536         /* GC: entries of cni.dev/valid-attachments */
 
-#define NETCONF_DEFAULT_TIMEOUT_MS 10000
-#define NETCONF_DEFAULT_CACHE_DIR  "/var/lib/cni/kbnet"
-#define NETCONF_SOCKET_MAX         107 /* sun_path */
+#define NETCONF_DEFAULT_TIMEOUT_MS      10000
+#define NETCONF_DEFAULT_IPAM_TIMEOUT_MS 60000
+#define NETCONF_DEFAULT_CACHE_DIR       "/var/lib/cni/kbnet"
+#define NETCONF_SOCKET_MAX              107 /* sun_path */
 
 enum cni_cmd {
 	CNI_CMD_NONE = 0,
@@ -81,10 +82,11 @@ struct netconf {
 	const char *device_id; /* runtimeConfig.deviceID > deviceID > pciBusID, or NULL */
 	const char *agent_socket;
 	int agent_timeout_ms;
-	const char *mac; /* runtimeConfig.mac > args.cni.mac > mac, or NULL */
-	int mtu;         /* 0 when not set */
-	int vlan;        /* -1 when not set */
-	json_t *ipam;    /* NULL when there is no IPAM */
+	int ipam_timeout_ms; /* each IPAM plugin run: killed past it */
+	const char *mac;     /* runtimeConfig.mac > args.cni.mac > mac, or NULL */
+	int mtu;             /* 0 when not set */
+	int vlan;            /* -1 when not set */
+	json_t *ipam;        /* NULL when there is no IPAM */
 	const char *ipam_type;
 	const char *devinfo_file; /* runtimeConfig.CNIDeviceInfoFile, or NULL */
 	const char *cache_dir;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -99,6 +100,8 @@ static int setup(void **state)
 	write_script(bin, "fake-badresult",
 	        "echo '{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"nope\"}]}'", 0755);
 	write_script(bin, "fake-noread", "echo '{\"cniVersion\":\"1.0.0\"}'", 0755);
+	/* Hangs with stdout open (a stuck datastore): only the deadline ends it. */
+	write_script(bin, "fake-hang", "exec sleep 30", 0755);
 	/* Not executable here, executable in the second directory. */
 	write_script(bin, "fake-second", "exit 1", 0644);
 	write_script(bin2, "fake-second", "echo '{\"cniVersion\":\"1.0.0\"}'", 0755);
@@ -424,6 +427,29 @@ static void test_noread(void **state)
 	free(extra);
 }
 
+/* A stuck IPAM plugin is killed at ipamTimeoutMs and the call says "try again later". */
+static void test_timeout(void **state)
+{
+	struct cni_result *r = NULL;
+	struct fixture fx;
+	struct cni_err ce = {0};
+	struct timespec t0, t1;
+	long ms;
+
+	(void)state;
+	fixture_init(&fx, "1.0.0", "fake-hang", ",\"ipamTimeoutMs\":300");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_true(ipam_add(&fx.ctx, &r, &ce) < 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_int_equal(ce.code, CNI_ERR_TRY_AGAIN);
+	assert_non_null(strstr(ce.e.msg, "ipamTimeoutMs"));
+	/* Killed, not waited for: far less than the plugin's 30 s sleep. */
+	assert_true(ms >= 300 && ms < 20000);
+	assert_null(r);
+	fixture_fini(&fx);
+}
+
 static void test_gc_overrides_and_v11(void **state)
 {
 	struct fixture fx;
@@ -499,6 +525,7 @@ int main(void)
 	        cmocka_unit_test(test_version_hint),
 	        cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_noread),
+	        cmocka_unit_test(test_timeout),
 	        cmocka_unit_test(test_gc_overrides_and_v11),
 	        cmocka_unit_test(test_host_local),
 	};
