@@ -87,4 +87,5 @@ kb_assert_eq "$(fx_link "$HOST" kbvfa0)" "kbvfa0 02:00:00:00:a0:00 1500 down" "V
 kb_assert_eq "$(ip -n "$HOST" -o addr show dev kbvfa0 | grep -c inet || true)" 0 "no pod address left on it"
 kb_assert_eq "$(kb_ctl -o json allocations | jq length)" 0 "nothing held"
 kb_assert_eq "$(jq -c . "$FX_PFSIM_STATE")" "$initial_state" "every VF as before"
+fx_agent_stop_clean
 kb_done

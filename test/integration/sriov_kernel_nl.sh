@@ -36,4 +36,5 @@ kb_assert_eq "$(fx_link "$POD" net1)" "net1 02:00:00:00:a0:00 1300 up" "netdev m
 fx_detach k1 net1
 kb_assert_jq "$T/out.json" '"\(.released) \(.warning)"' "true null" "DEL"
 kb_assert_eq "$(fx_link "$HOST" kbvfa0)" "kbvfa0 02:00:00:00:a0:00 1500 down" "restored"
+fx_agent_stop_clean
 kb_done

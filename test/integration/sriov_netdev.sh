@@ -168,4 +168,5 @@ kb_assert_eq "$h" Healthy "Healthy once the restore went through"
 kb_assert_eq "$(fx_pfsim_sets "$n" | tr '\n' ';')" "trust vf=0 0 ok;vlan vf=0 0/0/802.1Q ok;" \
 	"the retry restored exactly what was applied"
 kb_assert_eq "$(jq -c . "$FX_PFSIM_STATE")" "$initial_state" "every VF as before the suite"
+fx_agent_stop_clean
 kb_done

@@ -81,4 +81,5 @@ for _ in $(seq 50); do
 done
 kb_assert_eq "$h" Healthy "healthy again once its netdev is back (rediscovery)"
 kb_assert_eq "$(jq -c . "$FX_PFSIM_STATE")" "$initial_state" "every VF as before"
+fx_agent_stop_clean
 kb_done

@@ -95,4 +95,5 @@ fx_detach "$ok" net1
 kb_assert_eq "$(fx_link "$HOST" kbvfa0)" "kbvfa0 02:00:00:00:a0:00 1500 down" "VF netdev home"
 kb_assert_eq "$(jq -c . "$FX_PFSIM_STATE")" "$initial_state" "VF settings as before"
 kb_assert_jq <(fx_call list '{"what": "allocations"}') '.allocations | length' 0 "no allocation left"
+fx_agent_stop_clean
 kb_done

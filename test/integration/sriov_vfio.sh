@@ -58,4 +58,5 @@ kb_assert_eq "$(fx_pfsim_sets "$before" | tail -4 | tr '\n' ';')" \
 	"trust vf=2 0 ok;spoofchk vf=2 1 ok;vlan vf=2 0/0/802.1Q ok;mac vf=2 00:00:00:00:00:00 ok;" \
 	"restored in reverse order"
 kb_assert_eq "$(jq -c . "$FX_PFSIM_STATE")" "$initial_state" "PF state as before"
+fx_agent_stop_clean
 kb_done

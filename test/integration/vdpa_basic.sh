@@ -58,4 +58,5 @@ kb_assert_jq "$T/out.json" '"\(.released) \(.warning)"' "true null" "released af
 kb_assert_eq "$(fx_link "$HOST" kbvd1)" "kbvd1 02:00:00:00:d0:01 1500 down" "back in the host as it was"
 kb_assert_eq "$(jq -c 'select(.op == "setlink")' "$FX_PFSIM_LOG" | wc -l)" 0 "no VF settings for vDPA"
 kb_assert_jq <(fx_call list '{"what": "pools"}') '[.pools[] | .free] | add' 2 "both free"
+fx_agent_stop_clean
 kb_done
