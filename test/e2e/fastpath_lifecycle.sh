@@ -126,4 +126,5 @@ fp_pod_send m1 02:00:00:00:00:62 4
 fp_settle
 kb_assert_eq "$(fp_pod_tx m1)" 128 "m1 sent 4 bursts on each of 2 queues"
 kb_assert_eq "$(fp_pod_rx m2)" 128 "m2 received all of them"
+fp_agent_finish
 kb_done

@@ -97,4 +97,5 @@ fp_settle
 kb_assert_eq "$(fp_pod_rx c)" 80 "detached pod gets no more frames"
 kb_assert_eq "$(fp_pod_rx b)" $((416 + 16)) "others still get the flood"
 kb_assert_eq "$(kb_ctl -o json status | jq -r .healthy)" true "agent healthy"
+fp_agent_finish
 kb_done

@@ -83,4 +83,5 @@ ext_send $MB $EXT 100 10 1600
 fp_settle
 kb_assert_eq "$(fp_uplink_stat .stats.drops.oversize)" 10 "oversize uplink frames dropped"
 kb_assert_eq "$(fp_pod_rx b)" 90 "none reached b"
+fp_agent_finish
 kb_done

@@ -17,10 +17,19 @@ fp_require() {
 	command -v dpdk-testpmd >/dev/null || kb_skip "dpdk-testpmd not installed (Debian package dpdk)"
 	command -v jq >/dev/null || kb_skip "jq not installed"
 	kb_defer "rm -rf /var/run/dpdk/$FP_PREFIX-*"
-	if [ "${SANITIZE:-0}" = 1 ]; then
-		# DPDK's EAL and ASan both want to own large parts of the address space; leak checks
-		# would flag DPDK's process-lifetime allocations.
-		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+}
+
+# fp_agent_finish: stop the agent and check it exited cleanly (under SANITIZE=1 this is where
+# ASan/LeakSanitizer findings turn into a failure).
+fp_agent_finish() {
+	local pid=$KB_AGENT_PID rc=0
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	KB_AGENT_PID=
+	kb_assert_eq "$rc" 0 "agent exited cleanly"
+	if grep -q 'Sanitizer' "$T/agent.log"; then
+		kb_fail "sanitizer report: $(grep -m3 -A5 'Sanitizer' "$T/agent.log")"
 	fi
 }
 

@@ -155,29 +155,29 @@ static void test_from_pod(void **state)
 
 	(void)state;
 	frame(f, m2, m1, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 60, &out), FP_FWD_UNICAST);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 60, &out), FP_FWD_UNICAST);
 	assert_int_equal(out, 2);
 	/* unknown unicast goes to the uplink */
 	frame(f, m9, m1, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 60, &out), FP_FWD_UPLINK);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 60, &out), FP_FWD_UPLINK);
 	/* a pod in another network is unknown here: uplink too */
 	frame(f, m4, m1, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 60, &out), FP_FWD_UPLINK);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 60, &out), FP_FWD_UPLINK);
 	/* broadcast and multicast flood */
 	frame(f, bcast, m1, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 60, &out), FP_FWD_FLOOD);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 60, &out), FP_FWD_FLOOD);
 	frame(f, mcast, m1, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 60, &out), FP_FWD_FLOOD);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 60, &out), FP_FWD_FLOOD);
 	/* spoofed source: another pod's MAC, or a multicast source */
 	frame(f, m2, m3, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 60, &out), FP_DROP_SPOOF);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 60, &out), FP_DROP_SPOOF);
 	frame(f, m2, bcast, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 60, &out), FP_DROP_SPOOF);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 60, &out), FP_DROP_SPOOF);
 	/* to itself */
 	frame(f, m1, m1, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 60, &out), FP_DROP_UNKNOWN);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 60, &out), FP_DROP_UNKNOWN);
 	/* runt */
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 13, &out), FP_DROP_RUNT);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 13, &out), FP_DROP_RUNT);
 	fp_table_free(t);
 }
 
@@ -189,19 +189,19 @@ static void test_mtu(void **state)
 
 	(void)state;
 	frame(f, m2, m1, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 1514, &out), FP_FWD_UNICAST);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 1515, &out), FP_DROP_OVERSIZE);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 1514, &out), FP_FWD_UNICAST);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 1515, &out), FP_DROP_OVERSIZE);
 	/* a tag the pod adds itself does not count against its MTU */
 	frame(f, m2, m1, 5);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 1518, &out), FP_FWD_UNICAST);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 1519, &out), FP_DROP_OVERSIZE);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 1518, &out), FP_FWD_UNICAST);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 1519, &out), FP_DROP_OVERSIZE);
 	/* slot 2 has MTU 1000: a 1514-byte frame does not fit it */
 	assert_true(fp_fits(t, 2, 1014));
 	assert_false(fp_fits(t, 2, 1015));
 	/* jumbo pod */
 	frame(f, bcast, m5, -1);
-	assert_int_equal(fp_switch_from_pod(t, 5, f, 9014, &out), FP_FWD_FLOOD);
-	assert_int_equal(fp_switch_from_pod(t, 5, f, 9015, &out), FP_DROP_OVERSIZE);
+	assert_int_equal(fp_switch_from_pod(t, 5, &t->slots[5], f, 9014, &out), FP_FWD_FLOOD);
+	assert_int_equal(fp_switch_from_pod(t, 5, &t->slots[5], f, 9015, &out), FP_DROP_OVERSIZE);
 	fp_table_free(t);
 }
 
@@ -268,9 +268,9 @@ static void test_no_uplink(void **state)
 	(void)state;
 	assert_int_equal(fp_table_build(p, 2, 1, &t, &err), 0);
 	frame(f, m9, m1, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 60, &out), FP_DROP_UNKNOWN);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 60, &out), FP_DROP_UNKNOWN);
 	frame(f, m2, m1, -1);
-	assert_int_equal(fp_switch_from_pod(t, 1, f, 60, &out), FP_FWD_UNICAST);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 60, &out), FP_FWD_UNICAST);
 	assert_int_equal(out, 2);
 	fp_table_free(t);
 }

@@ -131,11 +131,12 @@ int fp_table_build(const struct fp_port_desc *ports, size_t n, uint16_t n_worker
 			t->uplink = p->slot;
 			t->uplink_max_len = s->max_len;
 		} else {
-			if (!p->network || (r = domain_of(t, p->network, p->vlan, err)) < 0) {
-				if (!p->network)
-					r = kb_err_set(err, EINVAL, "pod port without network");
+			if (!p->network) {
+				r = kb_err_set(err, EINVAL, "pod port without network");
 				goto fail;
 			}
+			if ((r = domain_of(t, p->network, p->vlan, err)) < 0)
+				goto fail;
 			s->domain = r;
 			s->mac = fp_mac_key(p->mac);
 		}

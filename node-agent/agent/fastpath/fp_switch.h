@@ -95,10 +95,24 @@ int fp_table_build(const struct fp_port_desc *ports, size_t n, uint16_t n_worker
         struct fp_table **ret, struct kb_err *err);
 void fp_table_free(struct fp_table *t);
 
+/* A MAC as a 48-bit key, in memory byte order (one unaligned 8-byte load and a mask: the
+ * datapath reads addresses inside frames, which always have bytes to spare after them). */
+#define FP_MAC_MASK 0x0000ffffffffffffull
+static inline uint64_t fp_frame_mac(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v & FP_MAC_MASK;
+}
+
+/* The same key from a bare 6-byte address (control plane, tests). */
 static inline uint64_t fp_mac_key(const uint8_t *m)
 {
-	return (uint64_t)m[0] << 40 | (uint64_t)m[1] << 32 | (uint64_t)m[2] << 24 |
-	       (uint64_t)m[3] << 16 | (uint64_t)m[4] << 8 | m[5];
+	uint8_t b[8] = {0};
+
+	memcpy(b, m, 6);
+	return fp_frame_mac(b);
 }
 
 static inline uint32_t fp_fdb_hash(uint64_t key)
@@ -140,18 +154,17 @@ static inline bool fp_is_multicast(const uint8_t *dst)
 	return dst[0] & 1;
 }
 
-/* A frame received from pod port `in`. */
-static inline enum fp_verdict fp_switch_from_pod(
-        const struct fp_table *t, uint16_t in, const uint8_t *frame, uint32_t len, uint16_t *out)
+/* A frame received from pod port `in`, whose slot the caller passes (`s`: a copy it keeps in
+ * registers for a whole burst). The frame has at least 14 readable bytes when len >= 14. */
+static inline enum fp_verdict fp_switch_from_pod(const struct fp_table *t, uint16_t in,
+        const struct fp_slot *s, const uint8_t *frame, uint32_t len, uint16_t *out)
 {
-	const struct fp_slot *s = &t->slots[in];
 	uint32_t max = s->max_len;
-	uint64_t dst;
 	uint16_t o;
 
 	if (len < FP_ETH_HLEN)
 		return FP_DROP_RUNT;
-	if (fp_mac_key(frame + 6) != s->mac)
+	if (fp_frame_mac(frame + 6) != s->mac)
 		return FP_DROP_SPOOF;
 	/* A pod may tag its frames itself: the tag does not count against its MTU. */
 	if (frame[12] == (FP_ETH_P_8021Q >> 8) && frame[13] == (FP_ETH_P_8021Q & 0xff))
@@ -160,8 +173,7 @@ static inline enum fp_verdict fp_switch_from_pod(
 		return FP_DROP_OVERSIZE;
 	if (fp_is_multicast(frame))
 		return FP_FWD_FLOOD;
-	dst = fp_mac_key(frame);
-	o = fp_fdb_lookup(t, s->domain, dst);
+	o = fp_fdb_lookup(t, s->domain, fp_frame_mac(frame));
 	if (o == FP_SLOT_NONE)
 		return t->uplink != FP_SLOT_NONE ? FP_FWD_UPLINK : FP_DROP_UNKNOWN;
 	if (o == in)
@@ -196,7 +208,7 @@ static inline enum fp_verdict fp_switch_from_uplink(const struct fp_table *t, co
 	*domain = d;
 	if (fp_is_multicast(frame))
 		return FP_FWD_FLOOD;
-	o = fp_fdb_lookup(t, d, fp_mac_key(frame));
+	o = fp_fdb_lookup(t, d, fp_frame_mac(frame));
 	if (o == FP_SLOT_NONE)
 		return FP_DROP_UNKNOWN;
 	*out = o;

@@ -172,7 +172,8 @@ static inline void from_pod(
         struct worker *w, const struct fp_table *t, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct fp_stats *st = &w->port[in];
-	uint16_t domain = t->slots[in].domain;
+	const struct fp_slot slot = t->slots[in]; /* one copy per burst, kept in registers */
+	uint16_t domain = slot.domain;
 	uint64_t bytes = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -187,7 +188,7 @@ static inline void from_pod(
 			v = FP_DROP_RUNT;
 		else
 			v = fp_switch_from_pod(
-			        t, in, rte_pktmbuf_mtod(m, const uint8_t *), len, &out);
+			        t, in, &slot, rte_pktmbuf_mtod(m, const uint8_t *), len, &out);
 		switch (v) {
 		case FP_FWD_UNICAST:
 			if (likely(fp_fits(t, out, len))) {
