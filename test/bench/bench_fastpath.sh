@@ -39,21 +39,18 @@ RESULTS=$T/results.txt
 
 # ---- memory: hugepages when they can be had, else --no-huge everywhere ----
 HUGE=0
-HP_ADDED=0
-HP_NEED=900 # 2 MiB pages: agent or testpmd switch (~300 MiB), pods (~300 MiB), OVS (~1 GiB)
-hp_free() { awk '/HugePages_Free/ {print $2}' /proc/meminfo; }
-hp_total() { awk '/HugePages_Total/ {print $2}' /proc/meminfo; }
-if [ "${BENCH_HUGEPAGES:-auto}" != no ] && [ "$(awk '/Hugepagesize/ {print $2}' /proc/meminfo)" = 2048 ]; then
-	free=$(hp_free)
+HP_NEED=600 # 2 MiB pages: a switch (agent, testpmd or OVS) and the pods, never all at once
+hp() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
+if [ "${BENCH_HUGEPAGES:-auto}" != no ] && [ "$(hp Hugepagesize)" = 2048 ]; then
+	free=$(hp HugePages_Free)
 	if [ "$free" -lt "$HP_NEED" ]; then
-		want=$(($(hp_total) + HP_NEED - free))
-		echo "$want" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
-		HP_ADDED=$(($(hp_total) - want + HP_NEED - free))
-		[ "$HP_ADDED" -gt 0 ] || HP_ADDED=0
-		# Give back what this run added (only pages still free are released).
-		kb_defer "echo \$(( \$(awk '/HugePages_Total/ {print \$2}' /proc/meminfo) - $HP_ADDED )) >/proc/sys/vm/nr_hugepages"
+		old=$(hp HugePages_Total)
+		echo $((old + HP_NEED - free)) >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+		added=$(($(hp HugePages_Total) - old))
+		# Give back what this run added (the kernel releases only pages that are free).
+		[ "$added" -le 0 ] || kb_defer "echo \$(( \$(awk '/HugePages_Total/ {print \$2}' /proc/meminfo) - $added )) >/proc/sys/vm/nr_hugepages"
 	fi
-	[ "$(hp_free)" -ge "$HP_NEED" ] && HUGE=1
+	[ "$(hp HugePages_Free)" -ge "$HP_NEED" ] && HUGE=1
 fi
 if [ $HUGE = 1 ]; then
 	MEM_DESC="hugepages (2 MiB, in-memory)"
@@ -219,19 +216,19 @@ ovs_start() { # SCENARIO
 	ip netns exec "$NS" "$OVS_VSWITCHD" "unix:$OVS_D/db.sock" --unixctl="$OVS_D/vswitchd.ctl" \
 		--log-file="$OVS_D/vswitchd.log" >"$OVS_D/vswitchd.out" 2>&1 &
 	OVS_PID=$!
-	ovs_vsctl --timeout=30 add-br br0 -- set bridge br0 datapath_type=netdev
+	ovs_vsctl --timeout=30 add-br br0 -- set bridge br0 datapath_type=netdev || return 1
 	ovs_vsctl --timeout=30 add-port br0 va -- set Interface va type=dpdkvhostuserclient \
-		options:vhost-server-path="$T/a.sock"
+		options:vhost-server-path="$T/a.sock" || return 1
 	if [ "$1" = pod-to-pod ]; then
 		ovs_vsctl --timeout=30 add-port br0 vb -- set Interface vb type=dpdkvhostuserclient \
-			options:vhost-server-path="$T/b.sock"
+			options:vhost-server-path="$T/b.sock" || return 1
 	else
 		ovs_vsctl --timeout=30 add-port br0 vb -- set Interface vb type=dpdk \
-			'options:dpdk-devargs="net_null0,no-rx=1"'
+			'options:dpdk-devargs="net_null0,no-rx=1"' || return 1
 	fi
-	ovs-ofctl del-flows br0
-	ovs-ofctl add-flow br0 in_port=va,actions=output:vb
-	ovs-ofctl add-flow br0 in_port=vb,actions=output:va
+	ovs-ofctl del-flows br0 &&
+		ovs-ofctl add-flow br0 in_port=va,actions=output:vb &&
+		ovs-ofctl add-flow br0 in_port=vb,actions=output:va
 }
 ovs_sockets() { A_SOCK=$T/a.sock; B_SOCK=$T/b.sock; }
 ovs_ready() {
