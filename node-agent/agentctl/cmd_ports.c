@@ -122,21 +122,27 @@ static void workers_table(json_t *st, json_t *prev)
 	json_array_foreach (json_object_get(st, "workers"), i, w) {
 		json_t *p = pw ? json_array_get(pw, i) : NULL;
 		uint64_t busy = jint(w, "busyCycles") - (p ? jint(p, "busyCycles") : 0);
+		uint64_t work = jint(w, "workCycles") - (p ? jint(p, "workCycles") : 0);
 		uint64_t idle = jint(w, "idleCycles") - (p ? jint(p, "idleCycles") : 0);
 		uint64_t pkts = jint(w, "packets") - (p ? jint(p, "packets") : 0);
 		uint64_t sleeps = jint(w, "sleeps") - (p ? jint(p, "sleeps") : 0);
-		char id[8], lc[8], cpu[8], pk[24], bp[16], cpp[24], sl[24];
+		char id[8], lc[8], cpu[8], pk[24], bp[16], cpp[24], lcpp[24], sl[24];
 		u64(id, sizeof(id), jint(w, "id"));
 		u64(lc, sizeof(lc), jint(w, "lcore"));
 		u64(cpu, sizeof(cpu), jint(w, "cpu"));
 		u64(pk, sizeof(pk), pkts);
 		snprintf(bp, sizeof(bp), "%.1f", busy + idle ? 100.0 * busy / (busy + idle) : 0.0);
-		if (pkts)
-			snprintf(cpp, sizeof(cpp), "%.1f", (double)busy / pkts);
-		else
+		/* work: polls that returned packets; loop: whole loops that did (with empty polls)
+		 */
+		if (pkts) {
+			snprintf(cpp, sizeof(cpp), "%.1f", (double)work / pkts);
+			snprintf(lcpp, sizeof(lcpp), "%.1f", (double)busy / pkts);
+		} else {
 			snprintf(cpp, sizeof(cpp), "-");
+			snprintf(lcpp, sizeof(lcpp), "-");
+		}
 		u64(sl, sizeof(sl), sleeps);
-		const char *row[] = {id, lc, cpu, pk, bp, cpp, sl};
+		const char *row[] = {id, lc, cpu, pk, bp, cpp, lcpp, sl};
 		table_row(t, row);
 	}
 	table_print(t, stdout);

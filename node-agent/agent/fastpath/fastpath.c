@@ -88,7 +88,6 @@ static void fail(const char *fmt, ...)
 	F.state = FP_FAILED;
 	LOG_ERR("fastpath: %s; virtio-user devices are unhealthy", F.error);
 	apply_health();
-	srv_commit_soon();
 }
 
 /* ---- table ---- */
@@ -422,15 +421,17 @@ static json_t *workers_json(void)
 	for (unsigned w = 0; w < fp_worker_count(); w++) {
 		struct fp_wstats s;
 		fp_worker_stats(w, &s);
-		json_array_append_new(
-		        arr, json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "id",
-		                     w, "lcore", fp_worker_lcore(w), "cpu", F.eal.worker_cpu[w],
-		                     "busyCycles", (json_int_t)s.busy_cycles, "idleCycles",
-		                     (json_int_t)s.idle_cycles, "sleepCycles",
-		                     (json_int_t)s.sleep_cycles, "packets", (json_int_t)s.packets,
-		                     "loops", (json_int_t)s.loops, "sleeps", (json_int_t)s.sleeps,
-		                     "cyclesPerPacket",
-		                     s.packets ? (double)s.busy_cycles / s.packets : 0.0));
+		json_array_append_new(arr,
+		        json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+		                "id", w, "lcore", fp_worker_lcore(w), "cpu", F.eal.worker_cpu[w],
+		                "busyCycles", (json_int_t)s.busy_cycles, "workCycles",
+		                (json_int_t)s.work_cycles, "idleCycles", (json_int_t)s.idle_cycles,
+		                "sleepCycles", (json_int_t)s.sleep_cycles, "packets",
+		                (json_int_t)s.packets, "loops", (json_int_t)s.loops, "sleeps",
+		                (json_int_t)s.sleeps, "cyclesPerPacket",
+		                s.packets ? (double)s.work_cycles / s.packets : 0.0,
+		                "busyCyclesPerPacket",
+		                s.packets ? (double)s.busy_cycles / s.packets : 0.0));
 	}
 	return arr;
 }
@@ -558,17 +559,19 @@ static void collect(struct telemetry_sink *sink)
 		}
 	}
 	static const char *const wn[] = {"fastpath_worker_busy_cycles",
-	        "fastpath_worker_idle_cycles", "fastpath_worker_packets"};
+	        "fastpath_worker_idle_cycles", "fastpath_worker_packets",
+	        "fastpath_worker_work_cycles"};
 	static const char *const wh[] = {"TSC cycles in loops that moved packets.",
-	        "TSC cycles in empty loops and sleeps.", "Frames handled by the worker."};
-	for (unsigned k = 0; k < 3; k++) {
+	        "TSC cycles in empty loops and sleeps.", "Frames handled by the worker.",
+	        "TSC cycles in polls that returned packets (receive to transmit)."};
+	for (unsigned k = 0; k < 4; k++) {
 		for (unsigned w = 0; w < fp_worker_count(); w++) {
 			struct fp_wstats s;
 			char id[16];
 			fp_worker_stats(w, &s);
 			snprintf(id, sizeof(id), "%u", w);
 			const struct telemetry_label labels[] = {{"worker", id}, {NULL, NULL}};
-			double v[] = {s.busy_cycles, s.idle_cycles, s.packets};
+			double v[] = {s.busy_cycles, s.idle_cycles, s.packets, s.work_cycles};
 			sink->emit(sink, TELEMETRY_COUNTER, wn[k], wh[k], labels, v[k]);
 		}
 	}

@@ -36,7 +36,8 @@ struct fp_stats {
 
 /* Per-worker cycle accounting (rte_rdtsc). */
 struct fp_wstats {
-	uint64_t busy_cycles;  /* loops that moved packets */
+	uint64_t busy_cycles;  /* whole loops that moved packets (OVS: processing cycles) */
+	uint64_t work_cycles;  /* polls that returned packets, receive to transmit (testpmd) */
 	uint64_t idle_cycles;  /* empty loops, sleeps included */
 	uint64_t sleep_cycles; /* part of idle spent asleep */
 	uint64_t packets;      /* frames received and handled */
