@@ -42,6 +42,7 @@ static struct {
 	const struct fp_cfg *cfg; /* the running configuration's section */
 	struct fp_eal_info eal;
 	char error[512];
+	char stalled[160]; /* non-empty while a worker makes no progress */
 	struct event *timer;
 	uint64_t last_loops[FP_MAX_WORKERS];
 	struct timespec last_progress[FP_MAX_WORKERS];
@@ -65,7 +66,7 @@ static bool is_vport(const struct alloc *a)
  * off: then they are control-plane only, as configured). */
 static void apply_health(void)
 {
-	bool ok = F.state != FP_FAILED;
+	bool ok = F.state != FP_FAILED && !F.stalled[0];
 	const char *why = ok ? NULL : "fast path down";
 
 	for (struct pool *p = inv_pool_first(); p; p = inv_pool_next(p)) {
@@ -199,11 +200,33 @@ static struct inv_observer inv_obs = {
 
 /* ---- watchdog ---- */
 
+static void stall_set(const char *msg)
+{
+	bool was = F.stalled[0] != '\0';
+
+	if (msg) {
+		str_copy(F.stalled, sizeof(F.stalled), msg);
+		if (!was)
+			LOG_ERR("fastpath: %s; virtio-user devices are unhealthy until it recovers",
+			        msg);
+	} else {
+		F.stalled[0] = '\0';
+		if (was)
+			LOG_INFO("fastpath: workers make progress again; devices healthy");
+	}
+	if (was != (msg != NULL))
+		apply_health();
+}
+
+/* Watchdog: a worker lcore that exits fails the fast path for good; one that makes no
+ * progress for watchdogMs (a deadlock, or starved of CPU) makes devices unhealthy until it
+ * moves again. */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct timespec now;
-	/* A worker sleeps at most idleSleepMaxUs; allow for a busy machine on top. */
-	double limit = 2.0 + 3.0 * F.cfg->idle_sleep_max_us / 1e6;
+	/* A sleeping worker is quiet for at most idleSleepMaxUs. */
+	double limit = F.cfg->watchdog_ms / 1e3 + 3.0 * F.cfg->idle_sleep_max_us / 1e6;
+	char msg[160];
 
 	(void)fd;
 	(void)what;
@@ -224,11 +247,14 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		} else if ((now.tv_sec - F.last_progress[w].tv_sec) +
 		                   (now.tv_nsec - F.last_progress[w].tv_nsec) / 1e9 >
 		           limit) {
-			fail("worker %u (lcore %u) made no progress for %.1fs", w,
+			snprintf(msg, sizeof(msg),
+			        "worker %u (lcore %u) made no progress for %.1fs", w,
 			        fp_worker_lcore(w), limit);
+			stall_set(msg);
 			return;
 		}
 	}
+	stall_set(NULL);
 }
 
 /* ---- module ---- */
@@ -477,7 +503,7 @@ SRV_HANDLER_REGISTER(h_stats)
 static json_t *fp_status(void)
 {
 	json_t *o = json_pack("{s:b, s:s, s:b}", "enabled", F.state != FP_DISABLED, "state",
-	        state_name(F.state), "healthy", F.state != FP_FAILED);
+	        state_name(F.state), "healthy", F.state != FP_FAILED && !F.stalled[0]);
 	size_t connected = 0;
 
 	if (!o)
@@ -490,6 +516,8 @@ static json_t *fp_status(void)
 	}
 	if (F.state == FP_FAILED)
 		json_object_set_new(o, "error", json_string(F.error));
+	if (F.stalled[0])
+		json_object_set_new(o, "error", json_string(F.stalled));
 	if (F.eal.memory_desc[0]) {
 		json_object_set_new(o, "memory", json_string(F.eal.memory_desc));
 		json_object_set_new(o, "hugepages", json_boolean(F.eal.hugepages));

@@ -7,8 +7,8 @@
 #include <string.h>
 
 static const char *const keys[] = {"enabled", "workers", "memory", "memoryMB", "mbufs", "mbufCache",
-        "burst", "idlePolls", "idleSleepMaxUs", "maxPorts", "statsIntervalMs", "filePrefix", "eal",
-        "uplink", NULL};
+        "burst", "idlePolls", "idleSleepMaxUs", "maxPorts", "statsIntervalMs", "watchdogMs",
+        "filePrefix", "eal", "uplink", NULL};
 static const char *const uplink_keys[] = {"devargs", "mtu", "rxDesc", "txDesc", NULL};
 
 const char *fp_memory_name(enum fp_memory m)
@@ -87,6 +87,7 @@ static void *fp_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	c->idle_sleep_max_us = 1000;
 	c->max_ports = 256;
 	c->stats_interval_ms = 500;
+	c->watchdog_ms = 5000;
 	c->uplink.mtu = 1500;
 	c->uplink.rx_desc = 1024;
 	c->uplink.tx_desc = 1024;
@@ -108,7 +109,8 @@ static void *fp_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	        (r = get_u(node, "idlePolls", 0, 100000000, &c->idle_polls, err)) < 0 ||
 	        (r = get_u(node, "idleSleepMaxUs", 1, 1000000, &c->idle_sleep_max_us, err)) < 0 ||
 	        (r = get_u(node, "maxPorts", 1, FP_MAX_PORTS - 1, &c->max_ports, err)) < 0 ||
-	        (r = get_u(node, "statsIntervalMs", 50, 60000, &c->stats_interval_ms, err)) < 0)
+	        (r = get_u(node, "statsIntervalMs", 50, 60000, &c->stats_interval_ms, err)) < 0 ||
+	        (r = get_u(node, "watchdogMs", 500, 600000, &c->watchdog_ms, err)) < 0)
 		goto fail;
 	if ((r = cfg_get_str(node, "memory", mem, sizeof(mem), err)) == 0) {
 		if (!strcmp(mem, "auto")) {

@@ -31,6 +31,7 @@ struct fp_cfg {
 	unsigned idle_sleep_max_us; /* back-off ceiling */
 	unsigned max_ports;
 	unsigned stats_interval_ms; /* health and watchdog timer */
+	unsigned watchdog_ms;       /* a worker without progress this long: devices unhealthy */
 	char file_prefix[64];       /* "" : kbnet-<pid> */
 	char **eal;                 /* extra EAL arguments, NULL-terminated (may be NULL) */
 	size_t n_eal;

@@ -12,7 +12,8 @@
 #include <rte_ethdev.h>
 #include <rte_vhost.h>
 
-#define MAX_VIDS 1024 /* rte_vhost's device limit */
+#define MAX_VIDS        1024 /* rte_vhost's device limit */
+#define DESTROY_WAIT_MS 200
 
 struct fp_port {
 	uint16_t slot;
@@ -214,7 +215,15 @@ static int on_new_device(int vid)
 }
 
 /* rte_vhost thread (or the event loop inside rte_vhost_driver_unregister): the device is
- * going away. Workers must be done with the vid before we return. */
+ * going away. Workers must be done with the vid before rte_vhost frees it.
+ *
+ * rte_vhost calls this from two places: when the connection closes (no vring lock held; the
+ * device is freed next, so we must wait for every worker), and while handling
+ * GET_VRING_BASE with every vring's access lock held (the device stays allocated). In the
+ * second case a worker may be spinning on that lock inside rte_vhost_enqueue_burst and cannot
+ * report a quiescent state until we return: waiting forever would deadlock the worker and the
+ * vhost thread. So wait with a bound; a worker that has not passed by then is blocked on the
+ * lock of this very device, which stays valid, and sees it disabled once the lock is free. */
 static void on_destroy_device(int vid)
 {
 	uint16_t slot;
@@ -225,7 +234,7 @@ static void on_destroy_device(int vid)
 	if (slot == FP_SLOT_NONE)
 		return;
 	__atomic_store_n(&fp_worker_rt(slot)->vid, -1, __ATOMIC_RELEASE);
-	fp_worker_sync();
+	fp_worker_sync_timeout(DESTROY_WAIT_MS);
 	__atomic_store_n(&P.slot_of_vid[vid], FP_SLOT_NONE, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&P.lock);
 	if (P.slots[slot])

@@ -481,6 +481,22 @@ void fp_worker_sync(void)
 		rte_rcu_qsbr_synchronize(W.qsv, RTE_QSBR_THRID_INVALID);
 }
 
+bool fp_worker_sync_timeout(unsigned ms)
+{
+	struct timespec ts = {0, 100000};
+	uint64_t token;
+
+	if (!W.qsv || !W.started)
+		return true;
+	token = rte_rcu_qsbr_start(W.qsv);
+	for (unsigned i = 0; i < ms * 10; i++) {
+		if (rte_rcu_qsbr_check(W.qsv, token, false) == 1)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return rte_rcu_qsbr_check(W.qsv, token, false) == 1;
+}
+
 void fp_worker_publish(struct fp_table *t)
 {
 	struct fp_table *old = __atomic_exchange_n(&W.table, t, __ATOMIC_ACQ_REL);

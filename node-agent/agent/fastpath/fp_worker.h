@@ -76,6 +76,8 @@ void fp_worker_publish(struct fp_table *t);
 const struct fp_table *fp_worker_table(void);
 /* Wait until every worker has passed a quiescent state (after a vhost device went away). */
 void fp_worker_sync(void);
+/* The same, giving up after `ms` milliseconds: false when some worker did not pass. */
+bool fp_worker_sync_timeout(unsigned ms);
 
 unsigned fp_worker_count(void);
 unsigned fp_worker_lcore(unsigned w);
