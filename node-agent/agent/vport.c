@@ -198,26 +198,28 @@ static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *
 {
 	const struct vport_pool_cfg *c = vport_pool_cfg(a->dev->pool);
 	struct vport_alloc *v = a->priv;
+	char dir[PATH_MAX], path[PATH_MAX + 64];
 	int r, n;
 
+	/* Built at full length first so that the error can say how long the path would be. */
 	if (req->device_id) {
-		if (vport_device_dir(a->dev, v->socket_dir, sizeof(v->socket_dir)) < 0)
+		if (vport_device_dir(a->dev, dir, sizeof(dir)) < 0)
 			return kb_err_set(err, ENAMETOOLONG, "runDir too long");
-		n = snprintf(v->socket_path, sizeof(v->socket_path), "%s/%s", v->socket_dir,
-			VPORT_SOCK_NAME);
+		n = snprintf(path, sizeof(path), "%s/%s", dir, VPORT_SOCK_NAME);
 	} else {
 		const char *key = a->pod.uid ? a->pod.uid : a->container_id;
-		if (str_printf(v->socket_dir, sizeof(v->socket_dir), "%s/pods/%s", run_dir(), key) <
-			0)
+		if (str_printf(dir, sizeof(dir), "%s/pods/%s", run_dir(), key) < 0)
 			return kb_err_set(err, ENAMETOOLONG, "runDir too long");
-		n = snprintf(v->socket_path, sizeof(v->socket_path), "%s/%s.sock", v->socket_dir,
-			a->ifname);
+		n = snprintf(path, sizeof(path), "%s/%s.sock", dir, a->ifname);
 	}
 	if (n < 0 || (size_t)n >= sizeof(v->socket_path))
 		return kb_err_set(err, ENAMETOOLONG,
 			"vhost-user socket path %s/... would be %d bytes, over the %zu-byte sun_path "
 			"limit: use a shorter runDir",
-			v->socket_dir, n, sizeof(v->socket_path) - 1);
+			dir, n, sizeof(v->socket_path) - 1);
+	/* The directory is a prefix of the socket path: it fits too. */
+	str_copy(v->socket_dir, sizeof(v->socket_dir), dir);
+	str_copy(v->socket_path, sizeof(v->socket_path), path);
 	if ((r = fs_mkdir_p(v->socket_dir, 0770)) < 0)
 		return kb_err_set(err, -r, "creating %s: %s", v->socket_dir, strerror(-r));
 	/* A socket left by an earlier holder would confuse the pod's server bind. */

@@ -42,7 +42,9 @@ struct vport_pool_cfg {
 
 struct vport_alloc {
 	char socket_path[108];
-	char socket_dir[PATH_MAX];
+	/* The socket's directory: a prefix of socket_path, so sun_path-sized too (this struct
+	 * is per allocation: 10,000 of them must stay small). */
+	char socket_dir[108];
 	enum vport_mode mode;
 	unsigned queues;
 	/* A new sandbox of the same pod reuses the path: only the newest holder removes it. */
