@@ -22,6 +22,14 @@ int fs_mkdir_p(const char *path, mode_t mode)
 
 	if (str_copy(buf, sizeof(buf), path) < 0)
 		return -ENAMETOOLONG;
+	/* The parent usually exists (one attach = one pod directory): one mkdir, not one per
+	 * path component. */
+	if (mkdir(buf, mode) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return stat(buf, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (errno != ENOENT)
+		return -errno;
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
