@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,6 +24,9 @@
 
 /* Commit inline instead of waiting for the loop to go idle once this many replies wait. */
 #define MAX_HELD_REPLIES 512
+/* Replies this large (a full listing of thousands of allocations) leave tens of MB of freed
+ * JSON nodes scattered in the heap: give them back to the system afterwards. */
+#define TRIM_AFTER_BYTES (1024 * 1024)
 
 static STAILQ_HEAD(, srv_handler) handlers = STAILQ_HEAD_INITIALIZER(handlers);
 static STAILQ_HEAD(, srv_observer) observers = STAILQ_HEAD_INITIALIZER(observers);
@@ -57,6 +61,7 @@ static struct {
 	unsigned n_clients;
 	unsigned n_held;
 	uint64_t requests, errors, refused, commits, commit_failures;
+	bool big_reply; /* a reply over TRIM_AFTER_BYTES was built since the last trim */
 } srv = {
 	.clients = TAILQ_HEAD_INITIALIZER(srv.clients),
 	.commit_list = TAILQ_HEAD_INITIALIZER(srv.commit_list),
@@ -183,6 +188,8 @@ static int send_frame(struct client *c, json_t *reply)
 	if (!js)
 		return -ENOMEM;
 	n = strlen(js);
+	if (n > TRIM_AFTER_BYTES)
+		srv.big_reply = true;
 	if (n > API_MAX_REPLY) {
 		json_t *e = error_reply(json_integer_value(json_object_get(reply, "id")), EMSGSIZE,
 			"reply too large: use filters");
@@ -197,6 +204,17 @@ static int send_frame(struct client *c, json_t *reply)
 	if (evbuffer_add(out, hdr, sizeof(hdr)) < 0 || evbuffer_add(out, js, n) < 0)
 		return -ENOMEM;
 	return 0;
+}
+
+/* After the reply's JSON tree is freed (the frame itself is in the output buffer). */
+static void trim_after_big_reply(void)
+{
+	if (!srv.big_reply)
+		return;
+	srv.big_reply = false;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 static void flush_held(struct client *c, int commit_err, const char *msg)
@@ -217,6 +235,7 @@ static void flush_held(struct client *c, int commit_err, const char *msg)
 		json_decref(h->reply);
 		free(h);
 	}
+	trim_after_big_reply();
 }
 
 static void do_commit(void)
@@ -281,6 +300,7 @@ static void emit_reply(struct client *c, json_t *reply, bool changed)
 	if (reply)
 		send_frame(c, reply);
 	json_decref(reply);
+	trim_after_big_reply();
 }
 
 static void close_after_flush(struct client *c)
