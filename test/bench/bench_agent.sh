@@ -47,7 +47,7 @@ for rep in $(seq "$REPS"); do
 	done
 done
 live=$(kb_ctl -o json status | jq .allocations)
-fs=$(stat -f -c %T "$KB_STATE")
+fs=$(findmnt -no FSTYPE -T "$KB_STATE" 2>/dev/null || stat -f -c %T "$KB_STATE")
 : >"$T/fsync.txt"
 for rep in $(seq "$REPS"); do
 	"$AB" fsync "$KB_STATE" 2000 | jq .syncs_per_s >>"$T/fsync.txt"
