@@ -38,9 +38,10 @@ say "fast path: $(ctl -o json status | jq -r .fastpath.memory)"
 mkdir -p "$W/cni-bin"
 ln -s "$BIN/kbnet-cni" "$W/cni-bin/kbnet"
 cni() { # COMMAND POD MAC
-	jq -n --arg mac "$3" --arg dir "$W" '{cniVersion: "1.1.0", name: "dpdk-net", type: "kbnet",
-		deviceType: "virtio-user", mac: $mac, cacheDir: ($dir + "/cache")}' >"$W/net-$2.json"
-	env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="fpdemo$$$2" \
+	jq -n --arg mac "$3" --arg dir "$W" --arg sock "$KBNET_AGENT_SOCKET" '{cniVersion: "1.1.0",
+		name: "dpdk-net", type: "kbnet", deviceType: "virtio-user", mac: $mac,
+		agentSocket: $sock, cacheDir: ($dir + "/cache")}' >"$W/net-$2.json"
+	env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="$2-fpdemo$$" \
 		CNI_NETNS="/run/netns/$NSP-$2" CNI_IFNAME=net1 CNI_PATH="$W/cni-bin:/usr/lib/cni" \
 		CNI_ARGS="IgnoreUnknown=true;K8S_POD_NAMESPACE=default;K8S_POD_NAME=fp-$2" \
 		"$W/cni-bin/kbnet" <"$W/net-$2.json"
@@ -94,8 +95,8 @@ pod_stats pod2
 run ctl ports
 run ctl stats
 
-say "a spoofed frame: pod1 pretends to be someone else (dropped and counted)"
-cmd pod1 stop; cmd pod1 "mac_addr set 0 02:6b:62:00:00:66"; cmd pod1 "start tx_first 1"
+say "pod1 sends 2 x 16 frames to a MAC nobody has: no uplink here, so dropped and counted"
+cmd pod1 stop; cmd pod1 "set eth-peer 0 02:6b:62:00:00:99"; cmd pod1 "start tx_first 2"
 sleep 1
 run ctl ports
 

@@ -114,7 +114,7 @@ CTL_CMD_REGISTER(ports_cmd)
 static void workers_table(json_t *st, json_t *prev)
 {
 	static const char *const hdr[] = {
-	        "WORKER", "LCORE", "CPU", "PACKETS", "BUSY%", "CYCLES/PKT", "SLEEPS", NULL};
+	        "WORKER", "LCORE", "CPU", "PACKETS", "BUSY%", "CYCLES/PKT", "LOOP-CYC/PKT", "SLEEPS", NULL};
 	json_t *w, *pw = prev ? json_object_get(prev, "workers") : NULL;
 	struct table *t = table_new(hdr);
 	size_t i;
