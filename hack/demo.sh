@@ -86,6 +86,9 @@ echo "$ CNI_COMMAND=DEL kbnet"; cni DEL && echo "DEL ok"
 echo "$ CNI_COMMAND=DEL kbnet"; cni DEL && echo "DEL ok (nothing left to release)"
 run "$BIN/agentctl" pools
 
+# The fast path (node-agent/agent/fastpath): two DPDK pods exchange frames through the agent.
+ROOT=$ROOT BUILD=$BUILD BIN=$BIN "$ROOT/hack/demo_fastpath.sh"
+
 say "stopping the agent"
 kill "$AGENT_PID"
 wait "$AGENT_PID" || true
