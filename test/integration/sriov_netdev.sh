@@ -140,6 +140,27 @@ kb_assert_jq "$T/out.json" .released false "a second DEL is a no-op"
 kb_assert_jq <(fx_call list '{"what": "pools"}') \
 	'.pools[] | select(.name == "intel_vf") | "\(.healthy) \(.free)"' "2 2" "both VFs free and healthy"
 
+kb_log "the original name is taken on the host at DEL: the VF comes back under another name"
+fx_attach c5 net1 intel_vf "$NS1" '{"deviceID": "0000:3b:02.0", "mtu": 1400}'
+kb_assert_eq "$FX_RC" 0 "attach"
+fallback=kbr$(jq -r .allocation.vf.podIfindex "$T/out.json")
+ip -n "$HOST" link add kbvfa0 type veth peer name squat0
+fx_detach c5 net1
+kb_assert_jq "$T/out.json" '"\(.released) \(.warning)"' \
+	"true the name kbvfa0 is taken in the host namespace: the netdev came back as $fallback" \
+	"released, with a warning naming the fallback"
+kb_assert_eq "$(fx_link "$HOST" "$fallback")" "$fallback 02:00:00:00:a0:00 1500 down" \
+	"MAC and MTU restored all the same"
+ip -n "$HOST" link del kbvfa0
+ip -n "$HOST" link set "$fallback" name kbvfa0
+# A rescan between those two commands rightly saw VF0 without its netdev: wait for the next.
+for _ in $(seq 50); do
+	h=$(fx_call list '{"what": "devices"}' | jq -r '.devices[] | select(.id == "0000:3b:02.0") | .health')
+	[ "$h" = Healthy ] && break
+	sleep 0.1
+done
+kb_assert_eq "$h" Healthy "VF0 healthy with its netdev renamed back"
+
 kb_log "the PF cannot be reached at release: the VF is quarantined, then restored by rediscovery"
 fx_attach c3 net1 intel_vf "$NS1" '{"deviceID": "0000:3b:02.0", "vlan": 77, "config": {"trust": "on"}}'
 kb_assert_eq "$FX_RC" 0 "attach with VF settings"
