@@ -26,8 +26,8 @@ const struct devtype_ops *devtype_find(const char *name)
 	struct devtype_ops *ops;
 
 	STAILQ_FOREACH(ops, &devtypes, next)
-		if (strcmp(ops->name, name) == 0)
-			return ops;
+	if (strcmp(ops->name, name) == 0)
+		return ops;
 	return NULL;
 }
 
@@ -36,12 +36,12 @@ void inv_observer_register(struct inv_observer *obs)
 	STAILQ_INSERT_TAIL(&observers, obs, next);
 }
 
-#define NOTIFY(cb, ...)                                                                            \
-	do {                                                                                       \
-		struct inv_observer *o_;                                                           \
-		STAILQ_FOREACH(o_, &observers, next)                                               \
-			if (o_->cb)                                                                \
-				o_->cb(__VA_ARGS__);                                               \
+#define NOTIFY(cb, ...)                              \
+	do {                                         \
+		struct inv_observer *o_;             \
+		STAILQ_FOREACH(o_, &observers, next) \
+		if (o_->cb)                          \
+			o_->cb(__VA_ARGS__);         \
 	} while (0)
 
 /* ---- "pools" configuration section ---- */
@@ -143,7 +143,7 @@ static void *pools_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(pc->v[j].name, pc->v[i].name) == 0) {
 				cfg_node_error(&it, "name", err, "duplicate pool name '%s'",
-					pc->v[i].name);
+				        pc->v[i].name);
 				goto fail;
 			}
 		}
@@ -155,9 +155,9 @@ fail:
 }
 
 static struct cfg_section pools_section = {
-	.key = "pools",
-	.parse = pools_cfg_parse,
-	.free = pools_cfg_free,
+        .key = "pools",
+        .parse = pools_cfg_parse,
+        .free = pools_cfg_free,
 };
 CFG_SECTION_REGISTER(pools_section)
 
@@ -172,7 +172,7 @@ struct device *inv_device_find(const char *id)
 {
 	struct device *d;
 
-	HMAP_FOR_EACH_WITH_HASH(d, by_id, id_hash(id), &devices)
+	HMAP_FOR_EACH_WITH_HASH (d, by_id, id_hash(id), &devices)
 		if (strcmp(d->id, id) == 0)
 			return d;
 	return NULL;
@@ -223,7 +223,8 @@ static void device_drop(struct device *d)
 
 	for (size_t i = p->n_devs; i-- > 0;) {
 		if (p->devs[i] == d) {
-			memmove(&p->devs[i], &p->devs[i + 1], (p->n_devs - i - 1) * sizeof(*p->devs));
+			memmove(&p->devs[i], &p->devs[i + 1],
+			        (p->n_devs - i - 1) * sizeof(*p->devs));
 			p->n_devs--;
 			break;
 		}
@@ -233,6 +234,7 @@ static void device_drop(struct device *d)
 
 void inv_sync_begin(struct pool *p)
 {
+	p->sync_changed = false;
 	for (size_t i = 0; i < p->n_devs; i++)
 		p->devs[i]->seen = false;
 }
@@ -249,6 +251,8 @@ struct device *inv_sync_device(struct pool *p, const char *id, int numa, void *p
 	}
 	if (d) {
 		d->seen = true;
+		if (d->numa != numa)
+			p->sync_changed = true;
 		d->numa = numa;
 		if (priv) {
 			if (p->ops->device_priv_free && d->priv)
@@ -259,6 +263,7 @@ struct device *inv_sync_device(struct pool *p, const char *id, int numa, void *p
 			d->gone = false;
 			d->healthy = true;
 			d->why = NULL;
+			p->sync_changed = true;
 		}
 		free_list_update(d);
 		return d;
@@ -282,6 +287,7 @@ struct device *inv_sync_device(struct pool *p, const char *id, int numa, void *p
 	d->healthy = true;
 	d->priv = priv;
 	d->seen = true;
+	p->sync_changed = true;
 	p->devs[p->n_devs++] = d;
 	hmap_insert(&devices, &d->by_id, id_hash(id));
 	free_list_update(d);
@@ -301,9 +307,11 @@ void inv_sync_end(struct pool *p)
 		struct device *d = p->devs[i];
 		if (!d->seen && !d->holder) {
 			device_unlink(d);
+			p->sync_changed = true;
 			continue;
 		}
-		if (!d->seen) {
+		if (!d->seen && !d->gone) {
+			p->sync_changed = true;
 			d->gone = true;
 			d->healthy = false;
 			d->why = "device disappeared";
@@ -312,7 +320,9 @@ void inv_sync_end(struct pool *p)
 		p->devs[kept++] = d;
 	}
 	p->n_devs = kept;
-	NOTIFY(pool_changed, p);
+	/* Periodic rescans usually find nothing new: do not wake ListAndWatch streams for that. */
+	if (p->sync_changed)
+		NOTIFY(pool_changed, p);
 }
 
 void inv_device_set_health(struct device *d, bool healthy, const char *why)
@@ -398,7 +408,7 @@ struct pool *inv_pool_find(const char *name)
 {
 	struct pool *p;
 
-	TAILQ_FOREACH(p, &pools, next)
+	TAILQ_FOREACH (p, &pools, next)
 		if (!p->removed && strcmp(p->name, name) == 0)
 			return p;
 	return NULL;
@@ -507,7 +517,7 @@ int inv_reload(const struct cfg *cfg, struct kb_err *err)
 
 	cur_cfg = cfg;
 	/* A pool whose type changed is a different pool: drop and re-add. */
-	TAILQ_FOREACH_SAFE(p, &pools, next, tmp) {
+	TAILQ_FOREACH_SAFE (p, &pools, next, tmp) {
 		const struct pool_cfg *keep = NULL;
 		for (size_t i = 0; i < pc->n && !keep; i++)
 			if (strcmp(pc->v[i].name, p->name) == 0 && pc->v[i].ops == p->ops)
@@ -544,9 +554,9 @@ int inv_reload(const struct cfg *cfg, struct kb_err *err)
 			return -ENOMEM;
 		NOTIFY(pool_added, p);
 	}
-	TAILQ_FOREACH(p, &pools, next) {
+	TAILQ_FOREACH (p, &pools, next) {
 		str_printf(p->resource_name, sizeof(p->resource_name), "%s/%s", resource_prefix,
-			p->name);
+		        p->name);
 		if (!p->removed)
 			pool_discover(p);
 	}
@@ -557,7 +567,7 @@ void inv_rescan(void)
 {
 	struct pool *p;
 
-	TAILQ_FOREACH(p, &pools, next)
+	TAILQ_FOREACH (p, &pools, next)
 		if (!p->removed)
 			pool_discover(p);
 }
@@ -578,22 +588,22 @@ json_t *inv_pool_to_json(const struct pool *p)
 	size_t healthy = pool_healthy_count(p);
 	struct inv_observer *o;
 	json_t *obj = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:b}", "name", p->name,
-		"type", p->ops->name, "resourceName", p->resource_name, "capacity",
-		(json_int_t)p->n_devs, "healthy", (json_int_t)healthy, "allocated",
-		(json_int_t)p->n_allocated, "free", (json_int_t)p->n_free,
-		"devicePlugin", p->cfg.device_plugin, "removed", p->removed);
+	        "type", p->ops->name, "resourceName", p->resource_name, "capacity",
+	        (json_int_t)p->n_devs, "healthy", (json_int_t)healthy, "allocated",
+	        (json_int_t)p->n_allocated, "free", (json_int_t)p->n_free, "devicePlugin",
+	        p->cfg.device_plugin, "removed", p->removed);
 
 	STAILQ_FOREACH(o, &observers, next)
-		if (o->pool_to_json)
-			o->pool_to_json(p, obj);
+	if (o->pool_to_json)
+		o->pool_to_json(p, obj);
 	return obj;
 }
 
 json_t *inv_device_to_json(const struct device *d)
 {
 	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:i}", "id", d->id, "pool", d->pool->name,
-		"type", d->pool->ops->name, "health", d->healthy ? "Healthy" : "Unhealthy", "numa",
-		d->numa);
+	        "type", d->pool->ops->name, "health", d->healthy ? "Healthy" : "Unhealthy", "numa",
+	        d->numa);
 
 	if (!obj)
 		return NULL;

@@ -126,6 +126,7 @@ struct pool {
 	size_t n_allocated;
 	size_t n_free; /* devices on free_list */
 	bool removed; /* dropped from config, kept while devices are held */
+	bool sync_changed; /* a rescan added, lost or moved a device: observers are told */
 	TAILQ_ENTRY(pool) next;
 };
 

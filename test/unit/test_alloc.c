@@ -1087,6 +1087,46 @@ static void test_device_gone_while_held(void **state)
 	check_invariants();
 }
 
+/* Pool-change notifications (what wakes ListAndWatch streams) only for real changes. */
+static unsigned pool_changes;
+static void count_pool_changed(struct pool *p)
+{
+	(void)p;
+	pool_changes++;
+}
+static struct inv_observer change_counter = {.pool_changed = count_pool_changed};
+
+static void test_rescan_notifies_only_changes(void **state)
+{
+	static bool registered;
+
+	(void)state;
+	if (!registered) {
+		inv_observer_register(&change_counter);
+		registered = true;
+	}
+	core_restart("  - name: hw\n    type: fake-dev\n    count: 4\n");
+	pool_changes = 0;
+	inv_rescan();
+	inv_rescan();
+	assert_int_equal(pool_changes, 0); /* nothing appeared, vanished or moved */
+	fake.absent[1] = true;
+	inv_rescan();
+	assert_int_equal(pool_changes, 1); /* a device vanished */
+	inv_rescan();
+	assert_int_equal(pool_changes, 1);
+	fake.absent[1] = false;
+	inv_rescan();
+	assert_int_equal(pool_changes, 2); /* and came back */
+	/* Health changes notify on their own, once per change. */
+	inv_device_set_health(dev("hw-f0"), false, "link down");
+	inv_device_set_health(dev("hw-f0"), false, "link down");
+	assert_int_equal(pool_changes, 3);
+	inv_device_set_health(dev("hw-f0"), true, NULL);
+	assert_int_equal(pool_changes, 4);
+	check_invariants();
+}
+
 static void test_failed_discovery_keeps_devices(void **state)
 {
 	(void)state;
@@ -1462,6 +1502,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(
 	                test_restore_never_binds_a_device_twice, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_device_gone_while_held, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_rescan_notifies_only_changes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(
 	                test_failed_discovery_keeps_devices, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reload_removes_pool, setup, teardown),
