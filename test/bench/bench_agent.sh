@@ -30,6 +30,20 @@ start() { # POOL-SIZE: a fresh agent (new state) with one pool, no device-plugin
 	sed -i 's/^logLevel: debug/logLevel: info/' "$T/agent.yaml"
 	kb_agent_start "$T/agent.yaml" >&2
 }
+# Start the agent (stopped before) and set START_MS to the milliseconds from exec to the
+# first answered status. Not in a subshell: KB_AGENT_PID must reach kb_agent_stop.
+timed_start() {
+	local t0 t1
+	t0=$(date +%s%N)
+	"$BIN/kbnet-agent" --config "$T/agent.yaml" >>"$T/agent.log" 2>&1 &
+	KB_AGENT_PID=$!
+	until "$BIN/agentctl" -s "$KB_SOCK" status >/dev/null 2>&1; do
+		kill -0 "$KB_AGENT_PID" || return 1
+		sleep 0.005
+	done
+	t1=$(date +%s%N)
+	START_MS=$(((t1 - t0) / 1000000))
+}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$KB_AGENT_PID/stat"; }
 kb_of() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$KB_AGENT_PID/status"; }
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
@@ -99,7 +113,16 @@ for rep in $(seq "$REPS"); do
 	# What an operator's `agentctl allocations` costs at this size (about 7.6 MB of JSON).
 	kb_ctl -o json allocations >/dev/null
 	listed="$(kb_of VmRSS) $(kb_of RssAnon) $(kb_of VmHWM)"
-	echo "$base $filled $listed" >>"$T/mem.txt"
+	# Restart after kill -9: replay of 10,000 journal records, against an empty start.
+	kb_agent_stop KILL >&2
+	timed_start || exit 1
+	full_ms=$START_MS
+	[ "$(kb_ctl -o json status | jq .allocations)" = 10000 ] || exit 1
+	kb_agent_stop TERM >&2
+	rm -rf "$KB_STATE"
+	timed_start || exit 1
+	empty_ms=$START_MS
+	echo "$base $filled $listed $full_ms $empty_ms" >>"$T/mem.txt"
 done
 col() { awk -v i="$1" '{print $i}' "$T/mem.txt" | median; }
 mb() { echo "scale=1; $1 / 1024" | bc; }
@@ -118,4 +141,6 @@ echo "per allocation: $((($(col 5) - $(col 2)) * 1024 / 10000)) bytes of heap; s
 echo "goal: <= 20 MB with 10,000 allocations: VmRSS $(mb "$(col 4)") MB (VmHWM $(mb "$(col 6)") MB)," \
 	"$([ "$(col 6)" -le 20480 ] && echo met || echo "NOT met");" \
 	"VmHWM after a full listing $(mb "$(col 9)") MB"
+echo "start to first answer after kill -9 with 10,000 allocations (journal replay): $(col 10) ms;" \
+	"with empty state (peer): $(col 11) ms"
 kb_agent_stop >&2

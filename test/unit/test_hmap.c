@@ -36,9 +36,9 @@ static struct item *find(struct hmap *m, int key, uint32_t mask)
 {
 	struct item *it;
 
-	HMAP_FOR_EACH_WITH_HASH(it, node, item_hash(key, mask), m)
-	if (it->key == key)
-		return it;
+	HMAP_FOR_EACH_WITH_HASH (it, node, item_hash(key, mask), m)
+		if (it->key == key)
+			return it;
 	return NULL;
 }
 

@@ -48,9 +48,9 @@ static void die(const char *what, const char *msg)
 
 static json_t *attach_args(const char *cid)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "containerID", cid, "ifname",
-		"net1", "network", "bench", "deviceType", API_DEVTYPE_VIRTIO_USER, "pod", "namespace",
-		"bench", "name", cid);
+	return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "containerID", cid, "ifname", "net1",
+	        "network", "bench", "deviceType", API_DEVTYPE_VIRTIO_USER, "pod", "namespace",
+	        "bench", "name", cid);
 }
 
 /* ---- fill: pipelined attaches ---- */
@@ -85,7 +85,7 @@ static void *fill_thread(void *arg)
 			char *js;
 			snprintf(cid, sizeof(cid), "%s%zu", j->prefix, next);
 			req = json_pack("{s:i, s:I, s:s, s:o}", "version", API_VERSION, "id",
-				(json_int_t)next, "op", API_OP_ATTACH, "args", attach_args(cid));
+			        (json_int_t)next, "op", API_OP_ATTACH, "args", attach_args(cid));
 			js = json_dumps(req, JSON_COMPACT);
 			if (frame_send(fd, js, strlen(js), -1) < 0)
 				die("send", strerror(errno));
@@ -127,8 +127,10 @@ static int cmd_fill(int argc, char **argv)
 		return 2;
 	t0 = now_s();
 	for (size_t i = 0; i < conns; i++) {
-		jobs[i] = (struct fill_job){
-			.sock = argv[2], .prefix = argv[4], .from = n * i / conns, .to = n * (i + 1) / conns};
+		jobs[i] = (struct fill_job){.sock = argv[2],
+		        .prefix = argv[4],
+		        .from = n * i / conns,
+		        .to = n * (i + 1) / conns};
 		pthread_create(&th[i], NULL, fill_thread, &jobs[i]);
 	}
 	for (size_t i = 0; i < conns; i++)
@@ -228,8 +230,8 @@ static int cmd_pairs(int argc, char **argv)
 	qsort(all, total, sizeof(*all), cmp_double);
 	printf("{\"connections\": %zu, \"pairs\": %zu, \"seconds\": %.3f, \"pairs_per_s\": %.0f, "
 	       "\"p50_us\": %.0f, \"p99_us\": %.0f}\n",
-		conns, total, t1 - t0, total / (t1 - t0), total ? all[total / 2] * 1e6 : 0,
-		total ? all[(size_t)(0.99 * (total - 1))] * 1e6 : 0);
+	        conns, total, t1 - t0, total / (t1 - t0), total ? all[total / 2] * 1e6 : 0,
+	        total ? all[(size_t)(0.99 * (total - 1))] * 1e6 : 0);
 	free(all);
 	return 0;
 }
@@ -275,6 +277,6 @@ int main(int argc, char **argv)
 		r = cmd_fsync(argc, argv);
 	if (r == 2)
 		fprintf(stderr, "usage: apibench fill SOCKET N PREFIX [CONNS] | pairs SOCKET CONNS "
-				"SECONDS | fsync DIR N\n");
+		                "SECONDS | fsync DIR N\n");
 	return r;
 }

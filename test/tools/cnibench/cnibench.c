@@ -42,12 +42,12 @@ static double now_ms(void)
 
 /* One plugin exec; returns its duration in ms, exits on failure. */
 static double exec_cni(const struct bcase *c, const char *cmd, const char *cid,
-	const char *cni_path, const char *out)
+        const char *cni_path, const char *out)
 {
 	char e_cmd[64], e_cid[128], e_ns[512], e_path[4096], e_args[256];
 	char *const argv[] = {(char *)c->plugin, NULL};
 	char *envp[] = {e_cmd, e_cid, e_ns, "CNI_IFNAME=net1", e_path, e_args,
-		"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	        "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
 	posix_spawn_file_actions_t fa;
 	double t0, t1;
 	pid_t pid;
@@ -58,7 +58,7 @@ static double exec_cni(const struct bcase *c, const char *cmd, const char *cid,
 	snprintf(e_ns, sizeof(e_ns), "CNI_NETNS=%s", c->netns);
 	snprintf(e_path, sizeof(e_path), "CNI_PATH=%s", cni_path);
 	snprintf(e_args, sizeof(e_args),
-		"CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=%s", cid);
+	        "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=%s", cid);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, c->conf, O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -78,7 +78,7 @@ static double exec_cni(const struct bcase *c, const char *cmd, const char *cid,
 			fclose(f);
 		}
 		fprintf(stderr, "cnibench: %s %s %s failed (%s): %s\n", c->name, cmd, cid,
-			r ? strerror(r) : "exit status", buf);
+		        r ? strerror(r) : "exit status", buf);
 		exit(1);
 	}
 	return t1 - t0;
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 			n++;
 		} else {
 			fprintf(stderr, "usage: cnibench --runs N --rounds R --cni-path P "
-					"--case 'NAME|PLUGIN|CONF|NETNS'...\n");
+			                "--case 'NAME|PLUGIN|CONF|NETNS'...\n");
 			return 2;
 		}
 	}
@@ -150,10 +150,12 @@ int main(int argc, char **argv)
 		}
 		for (size_t k = 0; k < n; k++) {
 			struct bcase *c = &cases[k];
-			printf("{\"case\": \"%s\", \"round\": %zu, \"runs\": %zu, \"add_p50_ms\": %.2f, "
-			       "\"add_p99_ms\": %.2f, \"del_p50_ms\": %.2f, \"del_p99_ms\": %.2f}\n",
-				c->name, r, runs, pct(c->add, runs, 50), pct(c->add, runs, 99),
-				pct(c->del, runs, 50), pct(c->del, runs, 99));
+			printf("{\"case\": \"%s\", \"round\": %zu, \"runs\": %zu, \"add_p50_ms\": "
+			       "%.2f, "
+			       "\"add_p99_ms\": %.2f, \"del_p50_ms\": %.2f, \"del_p99_ms\": "
+			       "%.2f}\n",
+			        c->name, r, runs, pct(c->add, runs, 50), pct(c->add, runs, 99),
+			        pct(c->del, runs, 50), pct(c->del, runs, 99));
 			fflush(stdout);
 		}
 	}
