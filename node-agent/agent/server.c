@@ -62,6 +62,9 @@ static struct {
 	unsigned n_held;
 	uint64_t requests, errors, refused, commits, commit_failures;
 	bool big_reply; /* a reply over TRIM_AFTER_BYTES was built since the last trim */
+	struct event *resume_ev; /* re-enables accepting after a pause (out of descriptors) */
+	bool accept_paused;	 /* since the last successful accept: log once per episode */
+	uint64_t accept_errors;
 } srv = {
 	.clients = TAILQ_HEAD_INITIALIZER(srv.clients),
 	.commit_list = TAILQ_HEAD_INITIALIZER(srv.commit_list),
@@ -448,6 +451,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)sa;
 	(void)salen;
 	(void)arg;
+	if (srv.accept_paused) {
+		LOG_INFO("api: accepting connections again");
+		srv.accept_paused = false;
+	}
 	if (srv.n_clients >= srv.max_clients) {
 		srv.refused++;
 		refuse(fd, "too many connections to the agent");
@@ -480,12 +487,33 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	srv.n_clients++;
 }
 
+#define ACCEPT_PAUSE_MS 100
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (srv.listener)
+		evconnlistener_enable(srv.listener);
+}
+
 static void on_listener_error(struct evconnlistener *l, void *arg)
 {
-	(void)l;
+	static const struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
+	int e = EVUTIL_SOCKET_ERROR();
+
 	(void)arg;
-	/* EMFILE and friends: keep serving the clients we have. */
-	LOG_WARN("api: accept failed: %s", strerror(errno));
+	srv.accept_errors++;
+	/* Out of descriptors (or memory): the connection stays in the backlog, so the listener
+	 * would fire again at once: a busy loop at full CPU with a log line per turn. Keep
+	 * serving the clients we have and retry in a moment; waiting clients stay queued. */
+	if (!srv.accept_paused)
+		LOG_WARN("api: accept failed: %s; retrying every %d ms", strerror(e),
+			ACCEPT_PAUSE_MS);
+	srv.accept_paused = true;
+	if (srv.resume_ev && evconnlistener_disable(l) == 0)
+		event_add(srv.resume_ev, &pause);
 }
 
 /* Is someone answering on this socket path? */
@@ -539,9 +567,16 @@ int srv_start(const struct cfg_core *core, const struct srv_persist *persist,
 	if (!srv.commit_ev)
 		return kb_err_set(err, ENOMEM, "out of memory");
 	event_priority_set(srv.commit_ev, LOOP_PRIO_LATE);
+	srv.resume_ev = evtimer_new(loop_base(), on_resume, NULL);
 	srv.listener = evconnlistener_new(loop_base(), on_accept, NULL,
 		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (!srv.listener) {
+	if (!srv.listener || !srv.resume_ev) {
+		if (srv.listener)
+			evconnlistener_free(srv.listener);
+		srv.listener = NULL;
+		if (srv.resume_ev)
+			event_free(srv.resume_ev);
+		srv.resume_ev = NULL;
 		event_free(srv.commit_ev);
 		srv.commit_ev = NULL;
 		return kb_err_set(err, ENOMEM, "cannot listen on %s", srv.path);
@@ -561,6 +596,9 @@ void srv_stop(void)
 		client_free(TAILQ_FIRST(&srv.clients));
 	evconnlistener_free(srv.listener);
 	srv.listener = NULL;
+	event_free(srv.resume_ev);
+	srv.resume_ev = NULL;
+	srv.accept_paused = false;
 	event_free(srv.commit_ev);
 	srv.commit_ev = NULL;
 	unlink(srv.path);
@@ -568,8 +606,9 @@ void srv_stop(void)
 
 json_t *srv_status(void)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "socket", srv.path, "clients",
-		(json_int_t)srv.n_clients, "requests", (json_int_t)srv.requests, "errors",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "socket", srv.path,
+		"clients", (json_int_t)srv.n_clients, "requests", (json_int_t)srv.requests, "errors",
 		(json_int_t)srv.errors, "refused", (json_int_t)srv.refused, "commits",
-		(json_int_t)srv.commits, "commitFailures", (json_int_t)srv.commit_failures);
+		(json_int_t)srv.commits, "commitFailures", (json_int_t)srv.commit_failures,
+		"acceptErrors", (json_int_t)srv.accept_errors);
 }

@@ -306,6 +306,35 @@ grep -q rootc "$T/ctl-nobody.out" && kb_pass "agentctl as nobody shows the holde
 chgrp 0 "$KB_SOCK"
 alive "non-root peers"
 
+kb_log "out of file descriptors: no busy loop, recovery once descriptors are free"
+# A second agent limited to 24 descriptors, 40 clients connecting at once: accept() fails
+# with EMFILE while the connections wait in the backlog.
+sed -e "s|$KB_SOCK|$T/run2/agent.sock|" -e "s|$KB_STATE|$T/state2|" -e "s|^runDir: .*|runDir: $T/run2|" \
+	-e "s|maxClients: 8|maxClients: 64|" "$T/agent.yaml" >"$T/agent2.yaml"
+prlimit --nofile=24:24 "$BIN/kbnet-agent" --config "$T/agent2.yaml" >"$T/agent2.log" 2>&1 &
+PID2=$!
+kb_defer "kill $PID2"
+for i in $(seq 100); do [ -S "$T/run2/agent.sock" ] && break; sleep 0.05; done
+SOCK2=$T/run2/agent.sock py "fd exhaustion" <<EOF
+$PRELUDE
+S = os.environ["SOCK2"]
+held = [k.connect(S) for _ in range(40)]
+time.sleep(1.5)
+for s in held[:35]:
+    s.close()
+time.sleep(0.5)
+r = k.call(S, "status", timeout=10)
+expect(r and r["ok"], "served again once descriptors are free: %s" % r)
+expect(r["result"]["api"]["acceptErrors"] > 0, "accept errors counted")
+for s in held[35:]:
+    s.close()
+EOF
+n=$(grep -c 'accept failed' "$T/agent2.log" || true)
+kb_assert_eq "$((n >= 1 && n <= 5))" 1 "accept failure logged once per episode, not once per retry ($n lines)"
+kb_assert_eq "$(kill -0 $PID2 && echo alive)" alive "agent with few descriptors still running"
+kill $PID2
+wait $PID2 || true
+
 kb_log "nothing leaked"
 sleep 1.5 # idle connections from the checks above time out
 kb_assert_eq "$(( $(nfds) <= FDS0 ))" 1 "agent file descriptors back to $FDS0 (now $(nfds))"
