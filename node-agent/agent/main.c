@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static struct {
 	const char *config_path;
@@ -92,6 +93,21 @@ static void on_reload(int sig, void *arg)
 	srv_commit_soon();
 	LOG_INFO("reloaded configuration from %s: %zu pools, %zu devices", cfg_source(cfg),
 		inv_pool_count(), inv_device_count());
+}
+
+/* Every vhost-user port costs descriptors (its socket, kick and call eventfds per queue) and
+ * so does every API client: the usual soft limit of 1024 (systemd's default) is reached on a
+ * busy node. The event loop is epoll, with no FD_SETSIZE ceiling: use the hard limit. */
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		LOG_WARN("cannot raise the open files limit to %llu: %s",
+			(unsigned long long)rl.rlim_max, strerror(errno));
 }
 
 static bool persist_pending(void *ctx)
@@ -176,6 +192,7 @@ int main(int argc, char **argv)
 	LOG_INFO("kbnet-agent %s starting, configuration %s", KBNET_VERSION,
 		cfg_source(agent.cfg));
 
+	raise_nofile_limit();
 	if (loop_init(&err) < 0) {
 		LOG_ERR("%s", err.msg);
 		goto out_cfg;

@@ -16,6 +16,9 @@ cat >>"$T/agent.yaml" <<-YAML
 	  maxClients: 8
 	  idleTimeoutMs: 1000
 YAML
+# Start from a soft open-files limit below the hard one (as under systemd: 1024 / 524288).
+hard_nofile=$(ulimit -Hn)
+[ "$hard_nofile" = unlimited ] || [ "$hard_nofile" -gt 512 ] && ulimit -Sn 512
 kb_agent_start "$T/agent.yaml"
 PID=$KB_AGENT_PID
 
@@ -42,6 +45,10 @@ py() {
 	fi
 	alive "$name"
 }
+
+# The agent runs with its hard open-files limit (vhost-user ports cost descriptors).
+kb_assert_eq "$(awk '/Max open files/ {print ($4 == $5)}' "/proc/$PID/limits")" 1 \
+	"soft open-files limit raised to the hard one ($(awk '/Max open files/ {print $4 "/" $5}' "/proc/$PID/limits"))"
 
 nfds() { ls "/proc/$PID/fd" | wc -l; }
 # Baseline once the state journal is open (it is opened by the first change).
