@@ -239,7 +239,7 @@ kb_log "SIGHUP with a broken configuration keeps the running one"
 cp "$T/agent.yaml" "$T/agent.good"
 echo "bogus: 1" >>"$T/agent.yaml"
 kill -HUP "$KB_AGENT_PID"
-sleep 0.3
+for i in $(seq 100); do grep -q 'keeping the running configuration' "$T/agent.log" && break; sleep 0.05; done
 kb_assert_eq "$(grep -c 'reload: .*bogus: unknown key (keeping the running configuration)' "$T/agent.log")" \
 	1 "reload error logged"
 kb_assert_eq "$(kb_ctl -o json pools | jq '.[0].capacity')" 64 "pools unchanged"

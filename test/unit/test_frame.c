@@ -495,7 +495,7 @@ static void test_client_transport_errors(void **state)
 	t0 = frame_now_ms();
 	assert_int_equal(client_call(p, "-", 0, 300, NULL, NULL, &err, &remote), -ETIMEDOUT);
 	assert_true(frame_now_ms() - t0 >= 300);
-	assert_true(frame_now_ms() - t0 < 3000);
+	assert_true(frame_now_ms() - t0 < 10000); /* ended by the budget, not by the peer */
 	assert_false(remote);
 }
 
