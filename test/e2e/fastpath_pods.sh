@@ -7,7 +7,9 @@ source "$(dirname "$0")/lib_fp.bash"
 fp_require
 
 MA=02:00:00:00:00:0a MB=02:00:00:00:00:0b MC=02:00:00:00:00:0c MD=02:00:00:00:00:0d
-fp_config "$T/agent.yaml"
+fp_config "$T/agent.yaml" "metrics:
+  enabled: true
+  port: 0"
 kb_agent_start "$T/agent.yaml"
 kb_assert_eq "$(kb_ctl -o json status | jq -r .fastpath.state)" running "fast path running"
 kb_assert_eq "$(kb_ctl -o json status | jq -r .fastpath.hugepages)" false "no-huge memory reported"
@@ -87,6 +89,14 @@ busy=$(fp_api stats | jq '.workers[0].busyCycles')
 pk=$(fp_api stats | jq '.workers[0].packets')
 [ "$busy" -gt 0 ] && [ "$pk" -ge 500 ] && kb_pass "worker cycles and packets reported" ||
 	kb_fail "worker stats busy=$busy packets=$pk"
+
+# the same counters reach the metrics exporter (telemetry source)
+addr=$(kb_ctl -o json status | jq -r .metrics.address)
+python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen('http://$addr/metrics').read().decode())" >"$T/metrics.txt" || true
+kb_assert_eq "$(awk '/^kbnet_fastpath_port_tx_packets\{.*port="pb\/net1"/ {print $NF}' "$T/metrics.txt" | head -1)" \
+	"$(fp_port_stat pb .stats.txPackets)" "/metrics has the port's tx counter"
+grep -q '^kbnet_fastpath_port_drop_spoof{.*port="pd/net1".*} 48' "$T/metrics.txt" &&
+	kb_pass "/metrics has the spoof drops" || kb_fail "/metrics spoof drops: $(grep drop_spoof "$T/metrics.txt" | head -3)"
 
 # detach removes the port and its socket; the pod's link goes down
 fp_detach pc
