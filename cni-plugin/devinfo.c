@@ -13,21 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 int devinfo_write(const char *path, json_t *info, struct kb_err *err)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
@@ -50,7 +35,8 @@ int devinfo_write(const char *path, json_t *info, struct kb_err *err)
 	if (fd < 0)
 		return kb_err_set(err, errno, "creating %s: %s", tmp, strerror(errno));
 	/* Exactly 0644 whatever the runtime's umask: Multus may read it unprivileged. */
-	if (fchmod(fd, 0644) < 0 || (r = write_all(fd, text, strlen(text))) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0644) < 0 || (r = fs_write_all(fd, text, strlen(text))) < 0 ||
+	        fsync(fd) < 0) {
 		r = errno;
 		unlink(tmp);
 		return kb_err_set(err, r, "writing %s: %s", tmp, strerror(r));

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +68,8 @@ unsigned cfg_node_line(const struct cfg_node *n)
 	return n->node ? N(n)->start_mark.line + 1 : 0;
 }
 
-int cfg_node_error(const struct cfg_node *n, const char *key, struct kb_err *err,
-	const char *fmt, ...)
+int cfg_node_error(
+        const struct cfg_node *n, const char *key, struct kb_err *err, const char *fmt, ...)
 {
 	char why[256];
 	va_list ap;
@@ -79,7 +80,7 @@ int cfg_node_error(const struct cfg_node *n, const char *key, struct kb_err *err
 	if (!n->node)
 		return kb_err_set(err, EINVAL, "%s: %s: %s", n->cfg->source, key ? key : "-", why);
 	return kb_err_set(err, EINVAL, "%s:%zu:%zu: %s: %s", n->cfg->source,
-		N(n)->start_mark.line + 1, N(n)->start_mark.column + 1, key ? key : "-", why);
+	        N(n)->start_mark.line + 1, N(n)->start_mark.column + 1, key ? key : "-", why);
 }
 
 static yaml_node_t *doc_node(const struct cfg *cfg, int idx)
@@ -88,7 +89,7 @@ static yaml_node_t *doc_node(const struct cfg *cfg, int idx)
 }
 
 int cfg_map_check(const struct cfg_node *map, const char *what, const char *const *allowed,
-	struct kb_err *err)
+        struct kb_err *err)
 {
 	yaml_node_pair_t *p;
 
@@ -135,7 +136,7 @@ int cfg_map_get(const struct cfg_node *map, const char *key, struct cfg_node *re
 }
 
 static int get_scalar(const struct cfg_node *map, const char *key, struct cfg_node *n,
-	const char **ret, struct kb_err *err)
+        const char **ret, struct kb_err *err)
 {
 	if (cfg_map_get(map, key, n) < 0)
 		return -ENOENT;
@@ -144,8 +145,8 @@ static int get_scalar(const struct cfg_node *map, const char *key, struct cfg_no
 	return 0;
 }
 
-int cfg_get_str(const struct cfg_node *map, const char *key, char *buf, size_t size,
-	struct kb_err *err)
+int cfg_get_str(
+        const struct cfg_node *map, const char *key, char *buf, size_t size, struct kb_err *err)
 {
 	struct cfg_node n;
 	const char *s;
@@ -160,7 +161,7 @@ int cfg_get_str(const struct cfg_node *map, const char *key, char *buf, size_t s
 }
 
 int cfg_get_uint(const struct cfg_node *map, const char *key, uint64_t min, uint64_t max,
-	uint64_t *ret, struct kb_err *err)
+        uint64_t *ret, struct kb_err *err)
 {
 	struct cfg_node n;
 	const char *s;
@@ -171,13 +172,13 @@ int cfg_get_uint(const struct cfg_node *map, const char *key, uint64_t min, uint
 		return r;
 	if (str_to_u64(s, min, max, &v) < 0)
 		return cfg_node_error(&n, key, err,
-			"must be an integer between %" PRIu64 " and %" PRIu64, min, max);
+		        "must be an integer between %" PRIu64 " and %" PRIu64, min, max);
 	*ret = v;
 	return 0;
 }
 
-int cfg_get_int(const struct cfg_node *map, const char *key, int64_t min, int64_t max,
-	int64_t *ret, struct kb_err *err)
+int cfg_get_int(const struct cfg_node *map, const char *key, int64_t min, int64_t max, int64_t *ret,
+        struct kb_err *err)
 {
 	struct cfg_node n;
 	const char *s;
@@ -189,9 +190,9 @@ int cfg_get_int(const struct cfg_node *map, const char *key, int64_t min, int64_
 		return r;
 	neg = s[0] == '-';
 	if (str_to_u64(s + neg, 0, (uint64_t)INT64_MAX, &v) < 0 ||
-		(neg ? -(int64_t)v < min : (int64_t)v > max))
+	        (neg ? -(int64_t)v < min : (int64_t)v > max))
 		return cfg_node_error(&n, key, err,
-			"must be an integer between %" PRId64 " and %" PRId64, min, max);
+		        "must be an integer between %" PRId64 " and %" PRId64, min, max);
 	*ret = neg ? -(int64_t)v : (int64_t)v;
 	return 0;
 }
@@ -223,7 +224,7 @@ void cfg_strv_free(char **v)
 }
 
 int cfg_get_strv(const struct cfg_node *map, const char *key, size_t max_len, char ***ret,
-	size_t *ret_n, struct kb_err *err)
+        size_t *ret_n, struct kb_err *err)
 {
 	struct cfg_node seq;
 	char **v;
@@ -243,7 +244,7 @@ int cfg_get_strv(const struct cfg_node *map, const char *key, size_t max_len, ch
 		if (!(s = cfg_node_scalar(&it)) || strlen(s) > max_len || !*s) {
 			cfg_strv_free(v);
 			return cfg_node_error(&it, key, err,
-				"items must be non-empty strings of at most %zu bytes", max_len);
+			        "items must be non-empty strings of at most %zu bytes", max_len);
 		}
 		if (!(v[i] = strdup(s))) {
 			cfg_strv_free(v);
@@ -253,6 +254,50 @@ int cfg_get_strv(const struct cfg_node *map, const char *key, size_t max_len, ch
 	*ret = v;
 	if (ret_n)
 		*ret_n = n;
+	return 0;
+}
+
+int cfg_opt_uint(const struct cfg_node *map, const char *key, uint64_t min, uint64_t max,
+        unsigned *ret, struct kb_err *err)
+{
+	uint64_t v = 0;
+	int r = cfg_get_uint(map, key, min, max > UINT_MAX ? UINT_MAX : max, &v, err);
+
+	if (r == 0)
+		*ret = v;
+	return r == -ENOENT ? 0 : r;
+}
+
+int cfg_opt_bool(const struct cfg_node *map, const char *key, bool *ret, struct kb_err *err)
+{
+	int r = cfg_get_bool(map, key, ret, err);
+
+	return r == -ENOENT ? 0 : r;
+}
+
+int cfg_opt_str(
+        const struct cfg_node *map, const char *key, char *buf, size_t size, struct kb_err *err)
+{
+	int r = cfg_get_str(map, key, buf, size, err);
+
+	return r == -ENOENT ? 0 : r;
+}
+
+int cfg_opt_path(const struct cfg_node *map, const char *key, char *buf, size_t size,
+        bool allow_empty, struct kb_err *err)
+{
+	struct cfg_node n;
+	const char *why;
+	int r = cfg_get_str(map, key, buf, size, err);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if ((buf[0] || !allow_empty) && !val_abs_path(buf, &why)) {
+		cfg_map_get(map, key, &n);
+		return cfg_node_error(&n, key, err, "%s", why);
+	}
 	return 0;
 }
 
@@ -270,25 +315,7 @@ void cfg_seq_at(const struct cfg_node *seq, size_t i, struct cfg_node *ret)
 }
 
 static const char *const core_keys[] = {"apiSocket", "stateDir", "runDir", "resourcePrefix",
-	"sysfsRoot", "devRoot", "logLevel", "api", NULL};
-
-static int get_path(const struct cfg_node *root, const char *key, char *buf, size_t size,
-	struct kb_err *err)
-{
-	const char *why;
-	struct cfg_node n;
-	int r = cfg_get_str(root, key, buf, size, err);
-
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	if (!val_abs_path(buf, &why)) {
-		cfg_map_get(root, key, &n);
-		return cfg_node_error(&n, key, err, "%s", why);
-	}
-	return 0;
-}
+        "sysfsRoot", "devRoot", "logLevel", "api", NULL};
 
 static int parse_core(struct cfg *cfg, const struct cfg_node *root, struct kb_err *err)
 {
@@ -296,7 +323,6 @@ static int parse_core(struct cfg *cfg, const struct cfg_node *root, struct kb_er
 	char level[16];
 	struct cfg_node n, api;
 	const char *why;
-	uint64_t v;
 	int r;
 
 	str_copy(c->api_socket, sizeof(c->api_socket), API_DEFAULT_SOCKET);
@@ -309,15 +335,19 @@ static int parse_core(struct cfg *cfg, const struct cfg_node *root, struct kb_er
 	c->api_max_clients = 64;
 	c->api_idle_timeout_ms = 30000;
 
-	if ((r = get_path(root, "apiSocket", c->api_socket, sizeof(c->api_socket), err)) < 0 ||
-		(r = get_path(root, "stateDir", c->state_dir, sizeof(c->state_dir), err)) < 0 ||
-		(r = get_path(root, "runDir", c->run_dir, sizeof(c->run_dir), err)) < 0 ||
-		(r = get_path(root, "sysfsRoot", c->sysfs_root, sizeof(c->sysfs_root), err)) < 0 ||
-		(r = get_path(root, "devRoot", c->dev_root, sizeof(c->dev_root), err)) < 0)
+	if ((r = cfg_opt_path(
+	             root, "apiSocket", c->api_socket, sizeof(c->api_socket), false, err)) < 0 ||
+	        (r = cfg_opt_path(
+	                 root, "stateDir", c->state_dir, sizeof(c->state_dir), false, err)) < 0 ||
+	        (r = cfg_opt_path(root, "runDir", c->run_dir, sizeof(c->run_dir), false, err)) <
+	                0 ||
+	        (r = cfg_opt_path(root, "sysfsRoot", c->sysfs_root, sizeof(c->sysfs_root), false,
+	                 err)) < 0 ||
+	        (r = cfg_opt_path(root, "devRoot", c->dev_root, sizeof(c->dev_root), false, err)) <
+	                0)
 		return r;
-	r = cfg_get_str(root, "resourcePrefix", c->resource_prefix, sizeof(c->resource_prefix),
-		err);
-	if (r < 0 && r != -ENOENT)
+	if ((r = cfg_opt_str(root, "resourcePrefix", c->resource_prefix, sizeof(c->resource_prefix),
+	             err)) < 0)
 		return r;
 	/* A DNS subdomain: it becomes the first half of an extended resource name. */
 	if (!val_k8s_name(c->resource_prefix, &why)) {
@@ -335,15 +365,9 @@ static int parse_core(struct cfg *cfg, const struct cfg_node *root, struct kb_er
 		static const char *const keys[] = {"maxClients", "idleTimeoutMs", NULL};
 		if ((r = cfg_map_check(&api, "api", keys, err)) < 0)
 			return r;
-		r = cfg_get_uint(&api, "maxClients", 1, 4096, &v, err);
-		if (r == 0)
-			c->api_max_clients = v;
-		else if (r != -ENOENT)
-			return r;
-		r = cfg_get_uint(&api, "idleTimeoutMs", 100, 3600000, &v, err);
-		if (r == 0)
-			c->api_idle_timeout_ms = v;
-		else if (r != -ENOENT)
+		if ((r = cfg_opt_uint(&api, "maxClients", 1, 4096, &c->api_max_clients, err)) < 0 ||
+		        (r = cfg_opt_uint(&api, "idleTimeoutMs", 100, 3600000,
+		                 &c->api_idle_timeout_ms, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -366,7 +390,7 @@ static int check_top_keys(const struct cfg_node *root, struct kb_err *err)
 		for (size_t i = 0; core_keys[i] && !ok; i++)
 			ok = strcmp(core_keys[i], key) == 0;
 		STAILQ_FOREACH(sec, &sections, next)
-			ok = ok || strcmp(sec->key, key) == 0;
+		ok = ok || strcmp(sec->key, key) == 0;
 		if (!ok)
 			return cfg_node_error(&k, key, err, "unknown key");
 		for (yaml_node_pair_t *q = N(root)->data.mapping.pairs.start; q < p; q++) {
@@ -388,8 +412,8 @@ static int parse_yaml(struct cfg *cfg, const char *text, size_t len, struct kb_e
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &cfg->doc)) {
 		r = kb_err_set(err, EINVAL, "%s:%zu:%zu: YAML syntax error: %s", cfg->source,
-			parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-			parser.problem ? parser.problem : "unknown");
+		        parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		        parser.problem ? parser.problem : "unknown");
 	} else {
 		cfg->doc_loaded = true;
 	}
@@ -424,12 +448,13 @@ int cfg_load_string(const char *text, const char *name, struct cfg **ret, struct
 	if ((r = check_top_keys(&root, err)) < 0 || (r = parse_core(cfg, &root, err)) < 0)
 		goto fail;
 	STAILQ_FOREACH(sec, &sections, next)
-		n++;
+	n++;
 	if (!(cfg->data = calloc(n ? n : 1, sizeof(*cfg->data)))) {
 		r = kb_err_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}
-	STAILQ_FOREACH(sec, &sections, next) {
+	STAILQ_FOREACH(sec, &sections, next)
+	{
 		struct cfg_node sn = {cfg, NULL};
 		void *data;
 		cfg_map_get(&root, sec->key, &sn);

@@ -17,7 +17,7 @@
 #include "common/log.h"
 
 #define CFG_DEFAULT_PATH "/etc/kbnet/agent.yaml"
-#define CFG_MAX_FILE	 (1024 * 1024)
+#define CFG_MAX_FILE     (1024 * 1024)
 
 struct cfg_core {
 	char api_socket[108]; /* sun_path */
@@ -50,10 +50,10 @@ struct cfg_section {
 
 /* Called from constructors: a module's section becomes a valid top-level key. */
 void cfg_section_register(struct cfg_section *sec);
-#define CFG_SECTION_REGISTER(sec)                                                                  \
-	static void __attribute__((constructor)) cfg_register_##sec(void)                          \
-	{                                                                                          \
-		cfg_section_register(&(sec));                                                      \
+#define CFG_SECTION_REGISTER(sec)                                         \
+	static void __attribute__((constructor)) cfg_register_##sec(void) \
+	{                                                                 \
+		cfg_section_register(&(sec));                             \
 	}
 
 /* Embedded default configuration (node-agent/agent/default.yaml). */
@@ -76,28 +76,39 @@ bool cfg_node_is_scalar(const struct cfg_node *n);
 /* NULL unless a scalar. */
 const char *cfg_node_scalar(const struct cfg_node *n);
 unsigned cfg_node_line(const struct cfg_node *n);
-int cfg_node_error(const struct cfg_node *n, const char *key, struct kb_err *err,
-	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int cfg_node_error(const struct cfg_node *n, const char *key, struct kb_err *err, const char *fmt,
+        ...) __attribute__((format(printf, 4, 5)));
 
 /* Every key of map must be in allowed (NULL-terminated); a map is required. */
 int cfg_map_check(const struct cfg_node *map, const char *what, const char *const *allowed,
-	struct kb_err *err);
+        struct kb_err *err);
 /* 0 and *ret when key present, -ENOENT when absent. */
 int cfg_map_get(const struct cfg_node *map, const char *key, struct cfg_node *ret);
 
 /* Typed getters: -ENOENT when absent (output untouched), -EINVAL with err on a bad value. */
-int cfg_get_str(const struct cfg_node *map, const char *key, char *buf, size_t size,
-	struct kb_err *err);
+int cfg_get_str(
+        const struct cfg_node *map, const char *key, char *buf, size_t size, struct kb_err *err);
 int cfg_get_uint(const struct cfg_node *map, const char *key, uint64_t min, uint64_t max,
-	uint64_t *ret, struct kb_err *err);
-int cfg_get_int(const struct cfg_node *map, const char *key, int64_t min, int64_t max,
-	int64_t *ret, struct kb_err *err);
+        uint64_t *ret, struct kb_err *err);
+int cfg_get_int(const struct cfg_node *map, const char *key, int64_t min, int64_t max, int64_t *ret,
+        struct kb_err *err);
 int cfg_get_bool(const struct cfg_node *map, const char *key, bool *ret, struct kb_err *err);
 /* A sequence of scalars, each at most max_len bytes; *ret is a NULL-terminated malloc'd
  * array of malloc'd strings (free with cfg_strv_free). */
 int cfg_get_strv(const struct cfg_node *map, const char *key, size_t max_len, char ***ret,
-	size_t *ret_n, struct kb_err *err);
+        size_t *ret_n, struct kb_err *err);
 void cfg_strv_free(char **v);
+
+/* Optional keys: absent leaves *ret (the default) untouched and returns 0; a bad value returns
+ * -EINVAL with err naming key, line and column. */
+int cfg_opt_uint(const struct cfg_node *map, const char *key, uint64_t min, uint64_t max,
+        unsigned *ret, struct kb_err *err);
+int cfg_opt_bool(const struct cfg_node *map, const char *key, bool *ret, struct kb_err *err);
+int cfg_opt_str(
+        const struct cfg_node *map, const char *key, char *buf, size_t size, struct kb_err *err);
+/* An absolute path without ".."; allow_empty also accepts "" (a feature switched off). */
+int cfg_opt_path(const struct cfg_node *map, const char *key, char *buf, size_t size,
+        bool allow_empty, struct kb_err *err);
 
 size_t cfg_seq_len(const struct cfg_node *seq);
 void cfg_seq_at(const struct cfg_node *seq, size_t i, struct cfg_node *ret);

@@ -99,9 +99,8 @@ static int parse_pool(const struct cfg_node *node, struct pool_cfg *pc, struct k
 		return r;
 	pc->device_plugin = true;
 	pc->topology = true;
-	if ((r = cfg_get_bool(node, "devicePlugin", &pc->device_plugin, err)) < 0 && r != -ENOENT)
-		return r;
-	if ((r = cfg_get_bool(node, "topology", &pc->topology, err)) < 0 && r != -ENOENT)
+	if ((r = cfg_opt_bool(node, "devicePlugin", &pc->device_plugin, err)) < 0 ||
+	        (r = cfg_opt_bool(node, "topology", &pc->topology, err)) < 0)
 		return r;
 	if (pc->ops->pool_cfg_parse && !(pc->type_cfg = pc->ops->pool_cfg_parse(node, err)))
 		return -(err->errnum ? err->errnum : EINVAL);

@@ -27,7 +27,7 @@ static struct vport_alloc *socket_owner(const char *path)
 {
 	struct vport_alloc *v;
 
-	HMAP_FOR_EACH_WITH_HASH(v, by_path, hash_str(path, 0), &sockets)
+	HMAP_FOR_EACH_WITH_HASH (v, by_path, hash_str(path, 0), &sockets)
 		if (strcmp(v->socket_path, path) == 0)
 			return v;
 	return NULL;
@@ -100,7 +100,6 @@ static void *pool_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 {
 	struct vport_pool_cfg *c = calloc(1, sizeof(*c));
 	char mode[16];
-	uint64_t v;
 	int64_t i;
 	int r;
 
@@ -113,17 +112,9 @@ static void *pool_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	c->queues = 1;
 	c->mtu = 1500;
 	c->numa = -1;
-	if ((r = cfg_get_uint(node, "count", 1, VPORT_MAX_COUNT, &v, err)) == 0)
-		c->count = v;
-	else if (r != -ENOENT)
-		goto fail;
-	if ((r = cfg_get_uint(node, "queues", 1, 16, &v, err)) == 0)
-		c->queues = v;
-	else if (r != -ENOENT)
-		goto fail;
-	if ((r = cfg_get_uint(node, "mtu", 68, 9600, &v, err)) == 0)
-		c->mtu = v;
-	else if (r != -ENOENT)
+	if (cfg_opt_uint(node, "count", 1, VPORT_MAX_COUNT, &c->count, err) < 0 ||
+	        cfg_opt_uint(node, "queues", 1, 16, &c->queues, err) < 0 ||
+	        cfg_opt_uint(node, "mtu", 68, 9600, &c->mtu, err) < 0)
 		goto fail;
 	if ((r = cfg_get_int(node, "numaNode", -1, 63, &i, err)) == 0)
 		c->numa = i;
@@ -138,7 +129,7 @@ static void *pool_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 			struct cfg_node k;
 			cfg_map_get(node, "mode", &k);
 			cfg_node_error(&k, "mode", err,
-				"must be client (agent connects to the pod) or server");
+			        "must be client (agent connects to the pod) or server");
 			goto fail;
 		}
 	} else if (r != -ENOENT) {
@@ -179,9 +170,9 @@ int vport_device_dir(const struct device *d, char *buf, size_t size)
 
 int vport_device_socket(const struct device *d, char *buf, size_t size)
 {
-	return str_printf(buf, size, "%s/devices/%s/%s", run_dir(), d->id, VPORT_SOCK_NAME) < 0 ?
-		-ENAMETOOLONG :
-		0;
+	return str_printf(buf, size, "%s/devices/%s/%s", run_dir(), d->id, VPORT_SOCK_NAME) < 0
+	               ? -ENAMETOOLONG
+	               : 0;
 }
 
 void vport_default_mac(const char *device_id, struct mac *ret)
@@ -214,9 +205,10 @@ static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *
 	}
 	if (n < 0 || (size_t)n >= sizeof(v->socket_path))
 		return kb_err_set(err, ENAMETOOLONG,
-			"vhost-user socket path %s/... would be %d bytes, over the %zu-byte sun_path "
-			"limit: use a shorter runDir",
-			dir, n, sizeof(v->socket_path) - 1);
+		        "vhost-user socket path %s/... would be %d bytes, over the %zu-byte "
+		        "sun_path "
+		        "limit: use a shorter runDir",
+		        dir, n, sizeof(v->socket_path) - 1);
 	/* The directory is a prefix of the socket path: it fits too. */
 	str_copy(v->socket_dir, sizeof(v->socket_dir), dir);
 	str_copy(v->socket_path, sizeof(v->socket_path), path);
@@ -224,8 +216,8 @@ static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *
 		return kb_err_set(err, -r, "creating %s: %s", v->socket_dir, strerror(-r));
 	/* A socket left by an earlier holder would confuse the pod's server bind. */
 	if (unlink(v->socket_path) < 0 && errno != ENOENT)
-		return kb_err_set(err, errno, "removing stale %s: %s", v->socket_path,
-			strerror(errno));
+		return kb_err_set(
+		        err, errno, "removing stale %s: %s", v->socket_path, strerror(errno));
 	v->mode = c->mode;
 	v->queues = c->queues;
 	v->claim = ++last_claim;
@@ -251,7 +243,7 @@ static int detach(struct alloc *a, struct kb_err *err)
 	/* Another interface of the same pod may still use the directory: only remove it empty,
 	 * and keep it for the attachment the path went back to. */
 	if (!passed_on && rmdir(v->socket_dir) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
-		errno != EEXIST && r == 0)
+	        errno != EEXIST && r == 0)
 		r = kb_err_set(err, errno, "removing %s: %s", v->socket_dir, strerror(errno));
 	return r;
 }
@@ -289,7 +281,7 @@ static int restore(struct alloc *a, struct kb_err *err)
 	if (old)
 		old->shared = v->shared = true;
 	if (v->socket_path[0] &&
-		(!old || old->claim < v->claim || (old->claim == v->claim && old_is_older(old, a))))
+	        (!old || old->claim < v->claim || (old->claim == v->claim && old_is_older(old, a))))
 		socket_claim(v);
 	/* /run is a tmpfs: after a node reboot the directory may be gone. */
 	if (v->socket_dir[0] && (r = fs_mkdir_p(v->socket_dir, 0770)) < 0)
@@ -319,7 +311,7 @@ static void sweep(void)
 	DIR *dir;
 
 	if (!all || str_printf(pods, sizeof(pods), "%s/pods", run_dir()) < 0 ||
-		!(dir = opendir(pods))) {
+	        !(dir = opendir(pods))) {
 		free(all);
 		return;
 	}
@@ -337,17 +329,17 @@ static void sweep(void)
 		DIR *sub;
 
 		if (de->d_name[0] == '.' ||
-			str_printf(path, sizeof(path), "%s/%s", pods, de->d_name) < 0 ||
-			lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		        str_printf(path, sizeof(path), "%s/%s", pods, de->d_name) < 0 ||
+		        lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
 			continue;
-		HMAP_FOR_EACH_WITH_HASH(u, node, hash_str(path, 0), &used)
+		HMAP_FOR_EACH_WITH_HASH (u, node, hash_str(path, 0), &used)
 			in_use = in_use || strcmp(u->path, path) == 0;
 		if (in_use || !(sub = opendir(path)))
 			continue;
 		for (struct dirent *se; (se = readdir(sub));) {
 			char sock[PATH_MAX];
 			if (str_printf(sock, sizeof(sock), "%s/%s", path, se->d_name) >= 0 &&
-				lstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode))
+			        lstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode))
 				unlink(sock);
 		}
 		closedir(sub);
@@ -368,10 +360,10 @@ static void vport_alloc_to_json(const struct alloc *a, json_t *obj)
 	const struct vport_alloc *v = a->priv;
 
 	json_object_set_new(obj, "vhostUser",
-		json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "socketPath", v->socket_path,
-			"socketDir", v->socket_dir, "agentMode", vport_mode_name(v->mode), "podMode",
-			vport_pod_mode_name(v->mode), "queues", v->queues, "claim",
-			(json_int_t)v->claim));
+	        json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "socketPath", v->socket_path,
+	                "socketDir", v->socket_dir, "agentMode", vport_mode_name(v->mode),
+	                "podMode", vport_pod_mode_name(v->mode), "queues", v->queues, "claim",
+	                (json_int_t)v->claim));
 }
 
 static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
@@ -384,8 +376,8 @@ static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *er
 	const char *why;
 
 	if (!path || !dir || !val_abs_path(path, &why) || !val_abs_path(dir, &why) ||
-		str_copy(v->socket_path, sizeof(v->socket_path), path) < 0 ||
-		str_copy(v->socket_dir, sizeof(v->socket_dir), dir) < 0)
+	        str_copy(v->socket_path, sizeof(v->socket_path), path) < 0 ||
+	        str_copy(v->socket_dir, sizeof(v->socket_dir), dir) < 0)
 		return kb_err_set(err, EINVAL, "bad vhostUser socket path");
 	v->mode = mode && strcmp(mode, "server") == 0 ? VPORT_AGENT_SERVER : VPORT_AGENT_CLIENT;
 	v->queues = json_integer_value(json_object_get(vu, "queues"));
@@ -404,12 +396,12 @@ static json_t *device_info(const struct device *d, const struct alloc *a)
 
 	if (v)
 		return json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "vhost-user", "version",
-			"1.1.0", "vhost-user", "mode", vport_pod_mode_name(v->mode), "path",
-			v->socket_path);
+		        "1.1.0", "vhost-user", "mode", vport_pod_mode_name(v->mode), "path",
+		        v->socket_path);
 	if (!c || vport_device_socket(d, path, sizeof(path)) < 0)
 		return NULL;
 	return json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "vhost-user", "version", "1.1.0",
-		"vhost-user", "mode", vport_pod_mode_name(c->mode), "path", path);
+	        "vhost-user", "mode", vport_pod_mode_name(c->mode), "path", path);
 }
 
 /*
@@ -419,8 +411,7 @@ static json_t *device_info(const struct device *d, const struct alloc *a)
  * The env lists, index-aligned across the container's devices of this pool, the socket, the
  * MAC the port gets unless the attachment asks for another, and the pod's vhost-user role.
  */
-static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec,
-	struct kb_err *err)
+static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, struct kb_err *err)
 {
 	const struct vport_pool_cfg *c = vport_pool_cfg(d->pool);
 	char dir[PATH_MAX], sock[108], name[256], macs[MAC_STR_LEN];
@@ -428,21 +419,21 @@ static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec,
 	int r;
 
 	if (vport_device_dir(d, dir, sizeof(dir)) < 0 ||
-		vport_device_socket(d, sock, sizeof(sock)) < 0)
+	        vport_device_socket(d, sock, sizeof(sock)) < 0)
 		return kb_err_set(err, ENAMETOOLONG,
-			"the socket path of %s is over the sun_path limit: use a shorter runDir",
-			d->id);
+		        "the socket path of %s is over the sun_path limit: use a shorter runDir",
+		        d->id);
 	if ((r = fs_mkdir_p(dir, 0770)) < 0)
 		return kb_err_set(err, -r, "creating %s: %s", dir, strerror(-r));
 	vport_default_mac(d->id, &mac);
 	mac_format(&mac, macs);
 	if ((r = spec->mount(spec, dir, dir, false)) < 0 ||
-		(r = spec->env_name(spec, "VHOST_USER_SOCKET", name, sizeof(name))) < 0 ||
-		(r = spec->env(spec, name, sock)) < 0 ||
-		(r = spec->env_name(spec, "VHOST_USER_MAC", name, sizeof(name))) < 0 ||
-		(r = spec->env(spec, name, macs)) < 0 ||
-		(r = spec->env_name(spec, "VHOST_USER_MODE", name, sizeof(name))) < 0 ||
-		(r = spec->env(spec, name, vport_pod_mode_name(c->mode))) < 0)
+	        (r = spec->env_name(spec, "VHOST_USER_SOCKET", name, sizeof(name))) < 0 ||
+	        (r = spec->env(spec, name, sock)) < 0 ||
+	        (r = spec->env_name(spec, "VHOST_USER_MAC", name, sizeof(name))) < 0 ||
+	        (r = spec->env(spec, name, macs)) < 0 ||
+	        (r = spec->env_name(spec, "VHOST_USER_MODE", name, sizeof(name))) < 0 ||
+	        (r = spec->env(spec, name, vport_pod_mode_name(c->mode))) < 0)
 		return r;
 	return 0;
 }
@@ -461,22 +452,22 @@ static void device_to_json(const struct device *d, json_t *obj)
 }
 
 static struct devtype_ops vport_ops = {
-	.name = API_DEVTYPE_VIRTIO_USER,
-	.pool_keys = pool_keys,
-	.pool_cfg_parse = pool_cfg_parse,
-	.pool_cfg_free = free,
-	.discover = discover,
-	.attach = attach,
-	.detach = detach,
-	.check = check,
-	.restore = restore,
-	.sweep = sweep,
-	.forget = forget,
-	.alloc_to_json = vport_alloc_to_json,
-	.alloc_from_json = vport_alloc_from_json,
-	.device_to_json = device_to_json,
-	.device_info = device_info,
-	.dp_allocate = dp_allocate,
-	.alloc_priv_size = sizeof(struct vport_alloc),
+        .name = API_DEVTYPE_VIRTIO_USER,
+        .pool_keys = pool_keys,
+        .pool_cfg_parse = pool_cfg_parse,
+        .pool_cfg_free = free,
+        .discover = discover,
+        .attach = attach,
+        .detach = detach,
+        .check = check,
+        .restore = restore,
+        .sweep = sweep,
+        .forget = forget,
+        .alloc_to_json = vport_alloc_to_json,
+        .alloc_from_json = vport_alloc_from_json,
+        .device_to_json = device_to_json,
+        .device_info = device_info,
+        .dp_allocate = dp_allocate,
+        .alloc_priv_size = sizeof(struct vport_alloc),
 };
 DEVTYPE_REGISTER(vport_ops)

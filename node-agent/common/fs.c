@@ -54,7 +54,7 @@ int fs_fsync_dir(const char *dir)
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+int fs_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -77,12 +77,12 @@ int fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode)
 	int fd, r;
 
 	if (str_printf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) < 0 ||
-		str_copy(dir, sizeof(dir), path) < 0)
+	        str_copy(dir, sizeof(dir), path) < 0)
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, buf, len);
+	r = fs_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

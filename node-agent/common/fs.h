@@ -10,6 +10,8 @@
 int fs_mkdir_p(const char *path, mode_t mode);
 /* fsync the directory that holds `path` (or `path` itself when it is a directory). */
 int fs_fsync_dir(const char *dir);
+/* write() all of buf, retrying short writes and EINTR. */
+int fs_write_all(int fd, const void *buf, size_t len);
 /* Write a whole file crash-safely: temp file, fsync, rename, fsync the directory. */
 int fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode);
 /* Read at most `max` bytes; -EFBIG when the file is larger. *ret is NUL-terminated. */

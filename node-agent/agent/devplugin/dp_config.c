@@ -14,33 +14,6 @@ static const char *const keys[] = {"enabled", "pluginDir", "kubeletSocket", "pod
         "deviceInfoDir", "registerTimeoutMs", "checkIntervalMs", "reconcileIntervalMs",
         "gracePeriodMs", "maxConnections", "maxStreams", "maxMessageBytes", "idleTimeoutMs", NULL};
 
-static int get_path(
-        const struct cfg_node *n, const char *key, char *buf, size_t size, struct kb_err *err)
-{
-	struct cfg_node k;
-	const char *why;
-	int r = cfg_get_str(n, key, buf, size, err);
-
-	if (r < 0)
-		return r;
-	if (!val_abs_path(buf, &why)) {
-		cfg_map_get(n, key, &k);
-		return cfg_node_error(&k, key, err, "%s", why);
-	}
-	return 0;
-}
-
-static int get_uint(const struct cfg_node *n, const char *key, uint64_t min, uint64_t max,
-        unsigned *ret, struct kb_err *err)
-{
-	uint64_t v;
-	int r = cfg_get_uint(n, key, min, max, &v, err);
-
-	if (r == 0)
-		*ret = v;
-	return r == -ENOENT ? 0 : r;
-}
-
 static void *parse(const struct cfg_node *n, struct kb_err *err)
 {
 	struct dp_config *c = calloc(1, sizeof(*c));
@@ -66,34 +39,30 @@ static void *parse(const struct cfg_node *n, struct kb_err *err)
 	if (n) {
 		if ((r = cfg_map_check(n, SECTION, keys, err)) < 0)
 			goto fail;
-		if ((r = cfg_get_bool(n, "enabled", &c->enabled, err)) < 0 && r != -ENOENT)
+		if ((r = cfg_opt_bool(n, "enabled", &c->enabled, err)) < 0 ||
+		        (r = cfg_opt_path(n, "pluginDir", c->plugin_dir, sizeof(c->plugin_dir),
+		                 false, err)) < 0 ||
+		        (r = cfg_opt_path(
+		                 n, "kubeletSocket", kubelet, sizeof(kubelet), false, err)) < 0 ||
+		        (r = cfg_opt_path(n, "podResourcesSocket", c->podres_socket,
+		                 sizeof(c->podres_socket), false, err)) < 0 ||
+		        (r = cfg_opt_path(n, "deviceInfoDir", c->devinfo_dir,
+		                 sizeof(c->devinfo_dir), false, err)) < 0)
 			goto fail;
-		if (((r = get_path(n, "pluginDir", c->plugin_dir, sizeof(c->plugin_dir), err)) <
-		                    0 &&
-		            r != -ENOENT) ||
-		        ((r = get_path(n, "kubeletSocket", kubelet, sizeof(kubelet), err)) < 0 &&
-		                r != -ENOENT) ||
-		        ((r = get_path(n, "podResourcesSocket", c->podres_socket,
-		                  sizeof(c->podres_socket), err)) < 0 &&
-		                r != -ENOENT) ||
-		        ((r = get_path(n, "deviceInfoDir", c->devinfo_dir, sizeof(c->devinfo_dir),
-		                  err)) < 0 &&
-		                r != -ENOENT))
-			goto fail;
-		if ((r = get_uint(n, "registerTimeoutMs", 100, 600000, &c->register_timeout_ms,
+		if ((r = cfg_opt_uint(n, "registerTimeoutMs", 100, 600000, &c->register_timeout_ms,
 		             err)) < 0 ||
-		        (r = get_uint(n, "checkIntervalMs", 100, 3600000, &c->check_interval_ms,
+		        (r = cfg_opt_uint(n, "checkIntervalMs", 100, 3600000, &c->check_interval_ms,
 		                 err)) < 0 ||
-		        (r = get_uint(n, "reconcileIntervalMs", 0, 86400000,
+		        (r = cfg_opt_uint(n, "reconcileIntervalMs", 0, 86400000,
 		                 &c->reconcile_interval_ms, err)) < 0 ||
-		        (r = get_uint(n, "gracePeriodMs", 0, 86400000, &c->grace_period_ms, err)) <
-		                0 ||
-		        (r = get_uint(n, "maxConnections", 1, 4096, &c->max_conns, err)) < 0 ||
-		        (r = get_uint(n, "maxStreams", 1, 4096, &c->max_streams, err)) < 0 ||
-		        (r = get_uint(n, "maxMessageBytes", 1024, 64 * 1024 * 1024, &c->max_msg,
+		        (r = cfg_opt_uint(
+		                 n, "gracePeriodMs", 0, 86400000, &c->grace_period_ms, err)) < 0 ||
+		        (r = cfg_opt_uint(n, "maxConnections", 1, 4096, &c->max_conns, err)) < 0 ||
+		        (r = cfg_opt_uint(n, "maxStreams", 1, 4096, &c->max_streams, err)) < 0 ||
+		        (r = cfg_opt_uint(n, "maxMessageBytes", 1024, 64 * 1024 * 1024, &c->max_msg,
 		                 err)) < 0 ||
-		        (r = get_uint(n, "idleTimeoutMs", 0, 86400000, &c->idle_timeout_ms, err)) <
-		                0)
+		        (r = cfg_opt_uint(
+		                 n, "idleTimeoutMs", 0, 86400000, &c->idle_timeout_ms, err)) < 0)
 			goto fail;
 	}
 	if (kubelet[0])

@@ -22,35 +22,6 @@
 
 /* ---- configuration ---- */
 
-static int get_u(const struct cfg_node *n, const char *key, uint64_t min, uint64_t max,
-        unsigned *ret, struct kb_err *err)
-{
-	uint64_t v;
-	int r = cfg_get_uint(n, key, min, max, &v, err);
-
-	if (r == 0)
-		*ret = v;
-	return r == -ENOENT ? 0 : r;
-}
-
-static int get_path(const struct cfg_node *n, const char *key, char *buf, size_t size,
-        bool allow_empty, struct kb_err *err)
-{
-	struct cfg_node k;
-	const char *why;
-	int r = cfg_get_str(n, key, buf, size, err);
-
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	if ((buf[0] || !allow_empty) && !val_abs_path(buf, &why)) {
-		cfg_map_get(n, key, &k);
-		return cfg_node_error(&k, key, err, "%s", why);
-	}
-	return 0;
-}
-
 static void *cfg_parse(const struct cfg_node *node, struct kb_err *err)
 {
 	static const char *const keys[] = {"enabled", "nodeName", "kubeconfig", "context",
@@ -60,7 +31,6 @@ static void *cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	struct kube_cfg *c = calloc(1, sizeof(*c));
 	struct cfg_node k;
 	const char *why;
-	int r;
 
 	if (!c) {
 		kb_err_set(err, ENOMEM, "out of memory");
@@ -79,30 +49,28 @@ static void *cfg_parse(const struct cfg_node *node, struct kb_err *err)
 		return c;
 	if (cfg_map_check(node, "kubernetes", keys, err) < 0)
 		goto fail;
-	if ((r = cfg_get_bool(node, "enabled", &c->enabled, err)) < 0 && r != -ENOENT)
-		goto fail;
-	if ((r = cfg_get_bool(node, "events", &c->events, err)) < 0 && r != -ENOENT)
-		goto fail;
-	if ((r = cfg_get_str(node, "nodeName", c->node_name, sizeof(c->node_name), err)) < 0 &&
-	        r != -ENOENT)
+	if (cfg_opt_bool(node, "enabled", &c->enabled, err) < 0 ||
+	        cfg_opt_bool(node, "events", &c->events, err) < 0 ||
+	        cfg_opt_str(node, "nodeName", c->node_name, sizeof(c->node_name), err) < 0)
 		goto fail;
 	if (c->node_name[0] && !val_k8s_name(c->node_name, &why)) {
 		cfg_map_get(node, "nodeName", &k);
 		cfg_node_error(&k, "nodeName", err, "%s", why);
 		goto fail;
 	}
-	if ((r = cfg_get_str(node, "context", c->context, sizeof(c->context), err)) < 0 &&
-	        r != -ENOENT)
-		goto fail;
-	if (get_path(node, "kubeconfig", c->kubeconfig, sizeof(c->kubeconfig), true, err) < 0 ||
-	        get_path(node, "tokenFile", c->token_file, sizeof(c->token_file), false, err) < 0 ||
-	        get_path(node, "caFile", c->ca_file, sizeof(c->ca_file), false, err) < 0 ||
-	        get_u(node, "gcGracePeriodSeconds", 0, 86400, &c->gc_grace_s, err) < 0 ||
-	        get_u(node, "gcIntervalSeconds", 1, 3600, &c->gc_interval_s, err) < 0 ||
-	        get_u(node, "requestTimeoutSeconds", 1, 600, &c->request_timeout_s, err) < 0 ||
-	        get_u(node, "watchTimeoutSeconds", 1, 3600, &c->watch_timeout_s, err) < 0 ||
-	        get_u(node, "backoffMaxSeconds", 1, 600, &c->backoff_max_s, err) < 0 ||
-	        get_u(node, "listPageSize", 1, 5000, &c->list_page_size, err) < 0)
+	if (cfg_opt_str(node, "context", c->context, sizeof(c->context), err) < 0 ||
+	        cfg_opt_path(node, "kubeconfig", c->kubeconfig, sizeof(c->kubeconfig), true, err) <
+	                0 ||
+	        cfg_opt_path(node, "tokenFile", c->token_file, sizeof(c->token_file), false, err) <
+	                0 ||
+	        cfg_opt_path(node, "caFile", c->ca_file, sizeof(c->ca_file), false, err) < 0 ||
+	        cfg_opt_uint(node, "gcGracePeriodSeconds", 0, 86400, &c->gc_grace_s, err) < 0 ||
+	        cfg_opt_uint(node, "gcIntervalSeconds", 1, 3600, &c->gc_interval_s, err) < 0 ||
+	        cfg_opt_uint(node, "requestTimeoutSeconds", 1, 600, &c->request_timeout_s, err) <
+	                0 ||
+	        cfg_opt_uint(node, "watchTimeoutSeconds", 1, 3600, &c->watch_timeout_s, err) < 0 ||
+	        cfg_opt_uint(node, "backoffMaxSeconds", 1, 600, &c->backoff_max_s, err) < 0 ||
+	        cfg_opt_uint(node, "listPageSize", 1, 5000, &c->list_page_size, err) < 0)
 		goto fail;
 	return c;
 fail:
@@ -152,9 +120,9 @@ static struct missing *missing_find(const struct alloc *a)
 {
 	struct missing *m;
 
-	HMAP_FOR_EACH_WITH_HASH(m, node, key_hash(a->container_id, a->ifname), &kube.missing)
-	if (!strcmp(m->cid, a->container_id) && !strcmp(m->ifname, a->ifname))
-		return m;
+	HMAP_FOR_EACH_WITH_HASH (m, node, key_hash(a->container_id, a->ifname), &kube.missing)
+		if (!strcmp(m->cid, a->container_id) && !strcmp(m->ifname, a->ifname))
+			return m;
 	return NULL;
 }
 

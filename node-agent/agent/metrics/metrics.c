@@ -42,8 +42,7 @@ static void *cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	struct metrics_cfg *c = calloc(1, sizeof(*c));
 	unsigned char addr[sizeof(struct in6_addr)];
 	struct cfg_node n;
-	uint64_t v;
-	int r;
+	unsigned port = METRICS_DEFAULT_PORT;
 
 	if (!c) {
 		kb_err_set(err, ENOMEM, "out of memory");
@@ -55,10 +54,8 @@ static void *cfg_parse(const struct cfg_node *node, struct kb_err *err)
 		return c;
 	if (cfg_map_check(node, "metrics", keys, err) < 0)
 		goto fail;
-	if ((r = cfg_get_bool(node, "enabled", &c->enabled, err)) < 0 && r != -ENOENT)
-		goto fail;
-	if ((r = cfg_get_str(node, "address", c->address, sizeof(c->address), err)) < 0 &&
-	        r != -ENOENT)
+	if (cfg_opt_bool(node, "enabled", &c->enabled, err) < 0 ||
+	        cfg_opt_str(node, "address", c->address, sizeof(c->address), err) < 0)
 		goto fail;
 	/* Numeric only: a host name would need a blocking lookup on the agent's loop. */
 	if (inet_pton(AF_INET, c->address, addr) != 1 &&
@@ -68,10 +65,9 @@ static void *cfg_parse(const struct cfg_node *node, struct kb_err *err)
 		        c->address);
 		goto fail;
 	}
-	if ((r = cfg_get_uint(node, "port", 0, 65535, &v, err)) == 0)
-		c->port = v;
-	else if (r != -ENOENT)
+	if (cfg_opt_uint(node, "port", 0, 65535, &port, err) < 0)
 		goto fail;
+	c->port = port;
 	return c;
 fail:
 	free(c);

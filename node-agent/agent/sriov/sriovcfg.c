@@ -20,8 +20,6 @@ static void *section_parse(const struct cfg_node *node, struct kb_err *err)
 	        "pfNetlink", "rescanIntervalMs", "watch", "watchDebounceMs", NULL};
 	struct sriovcfg *c = malloc(sizeof(*c));
 	const char *why;
-	uint64_t v;
-	int r;
 
 	if (!c) {
 		kb_err_set(err, ENOMEM, "out of memory");
@@ -32,10 +30,9 @@ static void *section_parse(const struct cfg_node *node, struct kb_err *err)
 		return c;
 	if (cfg_map_check(node, "sriov", keys, err) < 0)
 		goto fail;
-	r = cfg_get_str(node, "pfNetlink", c->pf_netlink, sizeof(c->pf_netlink), err);
-	if (r < 0 && r != -ENOENT)
+	if (cfg_opt_str(node, "pfNetlink", c->pf_netlink, sizeof(c->pf_netlink), err) < 0)
 		goto fail;
-	if (r == 0 && strcmp(c->pf_netlink, "kernel") &&
+	if (strcmp(c->pf_netlink, "kernel") &&
 	        !(str_has_prefix(c->pf_netlink, "unix:") && val_abs_path(c->pf_netlink + 5, &why) &&
 	                strlen(c->pf_netlink + 5) < 108)) {
 		struct cfg_node k;
@@ -44,9 +41,7 @@ static void *section_parse(const struct cfg_node *node, struct kb_err *err)
 		        "must be kernel or unix:<absolute socket path of at most 107 bytes>");
 		goto fail;
 	}
-	if ((r = cfg_get_uint(node, "rescanIntervalMs", 0, 86400000, &v, err)) == 0)
-		c->rescan_interval_ms = v;
-	else if (r != -ENOENT)
+	if (cfg_opt_uint(node, "rescanIntervalMs", 0, 86400000, &c->rescan_interval_ms, err) < 0)
 		goto fail;
 	if (c->rescan_interval_ms && c->rescan_interval_ms < 100) {
 		struct cfg_node k;
@@ -54,11 +49,8 @@ static void *section_parse(const struct cfg_node *node, struct kb_err *err)
 		cfg_node_error(&k, "rescanIntervalMs", err, "must be 0 (off) or at least 100");
 		goto fail;
 	}
-	if ((r = cfg_get_bool(node, "watch", &c->watch, err)) < 0 && r != -ENOENT)
-		goto fail;
-	if ((r = cfg_get_uint(node, "watchDebounceMs", 10, 60000, &v, err)) == 0)
-		c->debounce_ms = v;
-	else if (r != -ENOENT)
+	if (cfg_opt_bool(node, "watch", &c->watch, err) < 0 ||
+	        cfg_opt_uint(node, "watchDebounceMs", 10, 60000, &c->debounce_ms, err) < 0)
 		goto fail;
 	return c;
 fail:
