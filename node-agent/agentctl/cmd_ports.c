@@ -113,8 +113,8 @@ CTL_CMD_REGISTER(ports_cmd)
 /* Worker cycles: totals, or over the interval since `prev`. */
 static void workers_table(json_t *st, json_t *prev)
 {
-	static const char *const hdr[] = {
-	        "WORKER", "LCORE", "CPU", "PACKETS", "BUSY%", "CYCLES/PKT", "LOOP-CYC/PKT", "SLEEPS", NULL};
+	static const char *const hdr[] = {"WORKER", "LCORE", "CPU", "PACKETS", "BUSY%",
+	        "CYCLES/PKT", "LOOP-CYC/PKT", "SLEEPS", NULL};
 	json_t *w, *pw = prev ? json_object_get(prev, "workers") : NULL;
 	struct table *t = table_new(hdr);
 	size_t i;
