@@ -9,7 +9,7 @@
 source "$(dirname "$0")/../lib.sh"
 kb_require_root
 RUNS=${KB_BENCH_RUNS:-200}
-ROUNDS=${KB_BENCH_ROUNDS:-3}
+ROUNDS=${KB_BENCH_ROUNDS:-5}
 [ -x "$BIN/kbnet-cni" ] || kb_skip "kbnet-cni is not built"
 for p in bridge macvlan host-local; do
 	[ -x /usr/lib/cni/$p ] || kb_skip "needs /usr/lib/cni/$p (containernetworking-plugins)"
@@ -32,7 +32,7 @@ ip -n "$host" link add mv0 type veth peer name mv0p
 ip -n "$host" link set mv0 up
 ip -n "$host" link set mv0p up
 declare -A NS
-for c in kbnet bridge macvlan hostlocal true; do
+for c in kbnet kbnet0 bridge macvlan hostlocal true; do
 	NS[$c]=/run/netns/$(kb_netns "pod-$c")
 done
 
@@ -41,6 +41,8 @@ conf() { echo "$2" | jq --arg t "$T" '.cniVersion = "1.0.0" | .name = "bench-'"$
 	if .ipam then .ipam.dataDir = ($t + "/ipam") else . end' >"$T/$1.json"; }
 conf kbnet '{"type":"kbnet","agentSocket":"'"$KB_SOCK"'","cacheDir":"'"$T/cache"'",
 	"ipam":{"type":"host-local","subnet":"10.90.0.0/16"}}'
+# The same without IPAM: what kbnet-cni and the agent cost by themselves.
+conf kbnet0 '{"type":"kbnet","agentSocket":"'"$KB_SOCK"'","cacheDir":"'"$T/cache"'"}'
 conf bridge '{"type":"bridge","bridge":"kbb0","isGateway":false,"ipMasq":false,
 	"ipam":{"type":"host-local","subnet":"10.91.0.0/16"}}'
 conf macvlan '{"type":"macvlan","master":"mv0","mode":"bridge",
@@ -52,6 +54,7 @@ echo '{}' >"$T/true.json"
 ip netns exec "$host" "$TOOLS/cnibench" --runs "$RUNS" --rounds "$ROUNDS" \
 	--cni-path "$KB_CNI_PATH" \
 	--case "kbnet|$KB_CNI_BIN/kbnet|$T/kbnet.json|${NS[kbnet]}" \
+	--case "kbnet0|$KB_CNI_BIN/kbnet|$T/kbnet0.json|${NS[kbnet0]}" \
 	--case "bridge|/usr/lib/cni/bridge|$T/bridge.json|${NS[bridge]}" \
 	--case "macvlan|/usr/lib/cni/macvlan|$T/macvlan.json|${NS[macvlan]}" \
 	--case "hostlocal|/usr/lib/cni/host-local|$T/hostlocal.json|${NS[hostlocal]}" \
@@ -82,6 +85,7 @@ jq -s -r --argjson runs "$RUNS" --argjson rounds "$ROUNDS" --arg leftover "$left
 	row("kbnet-cni + host-local"; "kbnet"),
 	row("bridge + host-local"; "bridge"),
 	row("macvlan + host-local"; "macvlan"),
+	row("kbnet-cni, no IPAM"; "kbnet0"),
 	row("host-local alone"; "hostlocal"),
 	row("exec /bin/true"; "true"),
 	ratio("ratio kbnet / bridge"; "kbnet"; "bridge"),
@@ -89,7 +93,8 @@ jq -s -r --argjson runs "$RUNS" --argjson rounds "$ROUNDS" --arg leftover "$left
 	"",
 	"goal: kbnet ADD p50 <= 0.5 x bridge: \(($m.kbnet.add50 / $m.bridge.add50) * 100 | round / 100)x, " +
 		(if $m.kbnet.add50 <= 0.5 * $m.bridge.add50 then "met" else "NOT met" end),
-	"kbnet ADD p50 above host-local alone (agent call + plugin): \(($m.kbnet.add50 - $m.hostlocal.add50) | f) ms",
+	"kbnet ADD p50 above host-local alone: \(($m.kbnet.add50 - $m.hostlocal.add50) | f) ms; kbnet-cni with" +
+		" its agent call and no IPAM: \($m.kbnet0.add50 | f) ms (a bare exec: \($m.true.add50 | f) ms)",
 	"allocations left in the agent after the runs: \($leftover)"
 ' "$T/rounds.jsonl"
 kb_agent_stop >&2
