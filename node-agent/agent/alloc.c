@@ -28,14 +28,14 @@ static uint32_t key_hash(const char *cid, const char *ifname)
 static void state_key(const struct alloc *a, char buf[VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2])
 {
 	snprintf(buf, VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2, "%s/%s", a->container_id,
-		a->ifname);
+	        a->ifname);
 }
 
 struct alloc *alloc_find(const char *cid, const char *ifname)
 {
 	struct alloc *a;
 
-	HMAP_FOR_EACH_WITH_HASH(a, by_key, key_hash(cid, ifname), &allocs)
+	HMAP_FOR_EACH_WITH_HASH (a, by_key, key_hash(cid, ifname), &allocs)
 		if (strcmp(a->container_id, cid) == 0 && strcmp(a->ifname, ifname) == 0)
 			return a;
 	return NULL;
@@ -58,48 +58,58 @@ struct alloc *alloc_next(struct alloc *a)
 	return n ? container_of(n, struct alloc, by_key) : NULL;
 }
 
-static void pod_free(struct alloc_pod *p)
-{
-	free(p->ns);
-	free(p->name);
-	free(p->uid);
-	free(p->infra_id);
-	memset(p, 0, sizeof(*p));
-}
-
-static int pod_copy(struct alloc_pod *dst, const struct alloc_pod *src)
-{
-	const char *const s[] = {src->ns, src->name, src->uid, src->infra_id};
-	char **d[] = {&dst->ns, &dst->name, &dst->uid, &dst->infra_id};
-
-	for (size_t i = 0; i < ARRAY_SIZE(s); i++)
-		if (s[i] && !(*d[i] = strdup(s[i])))
-			return -ENOMEM;
-	return 0;
-}
+/* The strings of a new allocation, validated by the caller. */
+struct alloc_strs {
+	const char *container_id, *ifname, *network, *pool, *device_id, *netns;
+	struct alloc_pod pod;
+};
 
 static void alloc_free(struct alloc *a)
 {
-	if (!a)
-		return;
-	pod_free(&a->pod);
-	free(a->netns);
-	free(a->priv);
 	free(a);
 }
 
-static struct alloc *alloc_new(const struct devtype_ops *ops)
+/* Copy s (if non-NULL) to *p and advance it. */
+static const char *pack(char **p, const char *s)
 {
-	struct alloc *a = calloc(1, sizeof(*a));
+	size_t n;
+	char *d = *p;
 
-	if (!a)
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(d, s, n);
+	*p += n;
+	return d;
+}
+
+static struct alloc *alloc_new(const struct devtype_ops *ops, const struct alloc_strs *s)
+{
+	const char *const all[] = {s->container_id, s->ifname, s->network, s->pool, s->device_id,
+	        s->netns, s->pod.ns, s->pod.name, s->pod.uid, s->pod.infra_id};
+	size_t priv = (ops->alloc_priv_size + 15) & ~(size_t)15, len = 0;
+	size_t head = (sizeof(struct alloc) + 15) & ~(size_t)15;
+	struct alloc *a;
+	char *p;
+
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		len += all[i] ? strlen(all[i]) + 1 : 0;
+	if (!(a = calloc(1, head + priv + len)))
 		return NULL;
 	a->ops = ops;
 	a->vlan = -1;
-	if (ops->alloc_priv_size && !(a->priv = calloc(1, ops->alloc_priv_size))) {
-		free(a);
-		return NULL;
-	}
+	a->priv = priv ? (char *)a + head : NULL;
+	p = (char *)a + head + priv;
+	a->container_id = pack(&p, s->container_id);
+	a->ifname = pack(&p, s->ifname);
+	a->network = pack(&p, s->network);
+	a->pool = pack(&p, s->pool);
+	a->device_id = pack(&p, s->device_id);
+	a->netns = pack(&p, s->netns);
+	a->pod.ns = pack(&p, s->pod.ns);
+	a->pod.name = pack(&p, s->pod.name);
+	a->pod.uid = pack(&p, s->pod.uid);
+	a->pod.infra_id = pack(&p, s->pod.infra_id);
 	return a;
 }
 
@@ -138,9 +148,9 @@ json_t *alloc_to_json(const struct alloc *a)
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(rn, sizeof(rn), "%s/%s", inv_resource_prefix(), a->pool);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "containerID",
-		a->container_id, "ifname", a->ifname, "network", a->network, "pool", a->pool,
-		"resourceName", a->dev ? a->dev->pool->resource_name : rn, "deviceType",
-		a->ops->name, "deviceID", a->device_id, "mac", mac, "created", created);
+	        a->container_id, "ifname", a->ifname, "network", a->network, "pool", a->pool,
+	        "resourceName", a->dev ? a->dev->pool->resource_name : rn, "deviceType",
+	        a->ops->name, "deviceID", a->device_id, "mac", mac, "created", created);
 	if (!o)
 		return NULL;
 	if (a->netns)
@@ -167,16 +177,17 @@ json_t *alloc_to_json(const struct alloc *a)
 json_t *alloc_holder_json(const struct alloc *a)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s}", "containerID", a->container_id, "ifname",
-		a->ifname, "network", a->network);
+	        a->ifname, "network", a->network);
 
 	if (o && (a->pod.ns || a->pod.name || a->pod.uid))
 		json_object_set_new(o, "pod", pod_json(&a->pod));
 	return o;
 }
 
-/* Copy a validated string field. */
-static int get_field(json_t *obj, const char *key, char *buf, size_t size,
-	bool (*valid)(const char *, const char **), bool required, struct kb_err *err)
+/* A validated string field; -ENOENT when absent and optional. */
+static int get_field(json_t *obj, const char *key, size_t max,
+        bool (*valid)(const char *, const char **), bool required, const char **ret,
+        struct kb_err *err)
 {
 	const char *s = json_string_value(json_object_get(obj, key)), *why = "too long";
 
@@ -185,8 +196,9 @@ static int get_field(json_t *obj, const char *key, char *buf, size_t size,
 			return -ENOENT;
 		return kb_err_set(err, EINVAL, "'%s' missing", key);
 	}
-	if ((valid && !valid(s, &why)) || str_copy(buf, size, s) < 0)
-		return kb_err_set(err, EINVAL, "'%s' (%s): %s", key, s, why);
+	if ((valid && !valid(s, &why)) || strlen(s) > max)
+		return kb_err_set(err, EINVAL, "'%s' (%.64s): %s", key, s, why);
+	*ret = s;
 	return 0;
 }
 
@@ -195,60 +207,55 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	const char *type = json_string_value(json_object_get(o, "deviceType"));
 	const char *mac = json_string_value(json_object_get(o, "mac"));
 	const char *created = json_string_value(json_object_get(o, "created"));
-	const char *netns = json_string_value(json_object_get(o, "netns"));
-	const struct devtype_ops *ops;
 	json_t *pod = json_object_get(o, "pod");
+	struct alloc_strs st = {0};
+	const struct devtype_ops *ops;
+	struct mac m;
 	struct alloc *a;
 	struct tm tm = {0};
 	int r;
 
 	if (!type || !(ops = devtype_find(type)))
 		return kb_err_set(err, EINVAL, "unknown deviceType '%s'", type ? type : "");
-	if (!(a = alloc_new(ops)))
+	if ((r = get_field(o, "containerID", VAL_CONTAINER_ID_MAX, val_container_id, true,
+	             &st.container_id, err)) < 0 ||
+	        (r = get_field(o, "ifname", VAL_IFNAME_MAX, val_ifname, true, &st.ifname, err)) <
+	                0 ||
+	        (r = get_field(
+	                 o, "network", VAL_NETWORK_MAX, val_network, true, &st.network, err)) < 0 ||
+	        (r = get_field(o, "pool", VAL_NAME_MAX, val_name, true, &st.pool, err)) < 0 ||
+	        (r = get_field(o, "deviceID", VAL_DEVICE_ID_MAX, val_device_id, true, &st.device_id,
+	                 err)) < 0)
+		return r;
+	if ((r = get_field(o, "netns", VAL_PATH_MAX, val_abs_path, false, &st.netns, err)) < 0 &&
+	        r != -ENOENT)
+		return r;
+	if (!mac || mac_parse(mac, &m) < 0)
+		return kb_err_set(err, EINVAL, "bad mac");
+	if (json_is_object(pod)) {
+		st.pod.ns = json_string_value(json_object_get(pod, "namespace"));
+		st.pod.name = json_string_value(json_object_get(pod, "name"));
+		st.pod.uid = json_string_value(json_object_get(pod, "uid"));
+		st.pod.infra_id = json_string_value(json_object_get(pod, "infraContainerID"));
+		/* The UID names a directory: never trust it from disk either. */
+		if (st.pod.uid && !val_pod_uid(st.pod.uid, NULL))
+			return kb_err_set(err, EINVAL, "bad pod uid");
+	}
+	if (!(a = alloc_new(ops, &st)))
 		return kb_err_set(err, ENOMEM, "out of memory");
-	if ((r = get_field(o, "containerID", a->container_id, sizeof(a->container_id),
-		     val_container_id, true, err)) < 0 ||
-		(r = get_field(o, "ifname", a->ifname, sizeof(a->ifname), val_ifname, true, err)) <
-			0 ||
-		(r = get_field(o, "network", a->network, sizeof(a->network), val_network, true,
-			 err)) < 0 ||
-		(r = get_field(o, "pool", a->pool, sizeof(a->pool), val_name, true, err)) < 0 ||
-		(r = get_field(o, "deviceID", a->device_id, sizeof(a->device_id), val_device_id,
-			 true, err)) < 0)
-		goto fail;
-	if (!mac || mac_parse(mac, &a->mac) < 0) {
-		r = kb_err_set(err, EINVAL, "bad mac");
-		goto fail;
-	}
-	if (netns && !(a->netns = strdup(netns))) {
-		r = kb_err_set(err, ENOMEM, "out of memory");
-		goto fail;
-	}
+	a->mac = m;
 	a->mtu = json_integer_value(json_object_get(o, "mtu"));
-	a->vlan = json_is_integer(json_object_get(o, "vlan")) ?
-		json_integer_value(json_object_get(o, "vlan")) :
-		-1;
+	a->vlan = json_is_integer(json_object_get(o, "vlan"))
+	                  ? json_integer_value(json_object_get(o, "vlan"))
+	                  : -1;
 	if (created && strptime(created, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		a->created = timegm(&tm);
-	if (json_is_object(pod)) {
-		struct alloc_pod p = {
-			.ns = (char *)json_string_value(json_object_get(pod, "namespace")),
-			.name = (char *)json_string_value(json_object_get(pod, "name")),
-			.uid = (char *)json_string_value(json_object_get(pod, "uid")),
-			.infra_id = (char *)json_string_value(json_object_get(pod, "infraContainerID")),
-		};
-		if (pod_copy(&a->pod, &p) < 0) {
-			r = kb_err_set(err, ENOMEM, "out of memory");
-			goto fail;
-		}
+	if (ops->alloc_from_json && (r = ops->alloc_from_json(a, o, err)) < 0) {
+		alloc_free(a);
+		return r;
 	}
-	if (ops->alloc_from_json && (r = ops->alloc_from_json(a, o, err)) < 0)
-		goto fail;
 	*ret = a;
 	return 0;
-fail:
-	alloc_free(a);
-	return r;
 }
 
 /* ---- persistence ---- */
@@ -280,7 +287,7 @@ static int dump_all(void *ctx, state_emit_fn emit, void *ectx)
 	struct alloc *a;
 
 	(void)ctx;
-	HMAP_FOR_EACH(a, by_key, &allocs) {
+	HMAP_FOR_EACH (a, by_key, &allocs) {
 		json_t *o = alloc_to_json(a);
 		int r;
 		if (!o)
@@ -334,8 +341,8 @@ static void notify_restored(struct alloc *a)
 	struct alloc_observer *o;
 
 	STAILQ_FOREACH(o, &observers, next)
-		if (o->restored)
-			o->restored(a);
+	if (o->restored)
+		o->restored(a);
 }
 
 int alloc_init(struct state *st, struct kb_err *err)
@@ -353,25 +360,26 @@ int alloc_init(struct state *st, struct kb_err *err)
 		alloc_fini();
 		state = st;
 		kb_err_set(err, EBADMSG,
-			"state snapshot corrupt (%s); moved aside to %s%s%s; starting with no "
-			"allocations",
-			info.why, info.snapshot_aside, info.journal_aside[0] ? " and " : "",
-			info.journal_aside);
+		        "state snapshot corrupt (%s); moved aside to %s%s%s; starting with no "
+		        "allocations",
+		        info.why, info.snapshot_aside, info.journal_aside[0] ? " and " : "",
+		        info.journal_aside);
 		r = 0;
 	} else if (r < 0) {
 		alloc_fini();
 		return r;
 	} else if (info.journal_aside[0]) {
-		kb_err_set(err, EBADMSG, "state journal damaged (%s); kept a copy at %s",
-			info.why, info.journal_aside);
+		kb_err_set(err, EBADMSG, "state journal damaged (%s); kept a copy at %s", info.why,
+		        info.journal_aside);
 	} else if (info.torn_tail) {
 		kb_err_set(err, EAGAIN, "cut off an incomplete last journal record");
 	}
 	state_set_live(st, hmap_count(&allocs));
 	state_set_dumper(st, dump_all, NULL);
-	HMAP_FOR_EACH(a, by_key, &allocs) {
+	HMAP_FOR_EACH (a, by_key, &allocs) {
 		struct device *d = inv_device_find(a->device_id);
-		if (d && !d->holder && d->pool->ops == a->ops && strcmp(d->pool->name, a->pool) == 0) {
+		if (d && !d->holder && d->pool->ops == a->ops &&
+		        strcmp(d->pool->name, a->pool) == 0) {
 			if (d->on_free_list)
 				inv_take(d);
 			a->dev = d;
@@ -397,7 +405,7 @@ void alloc_fini(void)
 {
 	struct alloc *a;
 
-	HMAP_FOR_EACH_SAFE(a, by_key, &allocs) {
+	HMAP_FOR_EACH_SAFE (a, by_key, &allocs) {
 		unlink_alloc(a);
 		if (a->dev)
 			inv_release(a->dev);
@@ -425,12 +433,12 @@ static int describe_holder(const struct alloc *h, char *buf, size_t size)
 {
 	if (h->pod.ns && h->pod.name)
 		return snprintf(buf, size, "container %.12s/%s (pod %s/%s)", h->container_id,
-			h->ifname, h->pod.ns, h->pod.name);
+		        h->ifname, h->pod.ns, h->pod.name);
 	return snprintf(buf, size, "container %.12s/%s", h->container_id, h->ifname);
 }
 
 static int resolve_pool(const struct attach_req *req, const struct devtype_ops *ops,
-	struct pool **ret, struct device **ret_dev, struct kb_err *err)
+        struct pool **ret, struct device **ret_dev, struct kb_err *err)
 {
 	struct pool *p = NULL, *it;
 	struct device *d = NULL;
@@ -440,29 +448,30 @@ static int resolve_pool(const struct attach_req *req, const struct devtype_ops *
 		if (slash) {
 			size_t plen = strlen(inv_resource_prefix());
 			if ((size_t)(slash - req->pool) != plen ||
-				strncmp(req->pool, inv_resource_prefix(), plen))
+			        strncmp(req->pool, inv_resource_prefix(), plen))
 				return kb_err_set(err, ENODEV,
-					"resource '%s' is not served by this agent (prefix %s)",
-					req->pool, inv_resource_prefix());
+				        "resource '%s' is not served by this agent (prefix %s)",
+				        req->pool, inv_resource_prefix());
 			name = slash + 1;
 		}
 		if (!(p = inv_pool_find(name)))
 			return kb_err_set(err, ENODEV, "unknown pool '%s'", name);
 		if (p->ops != ops)
 			return kb_err_set(err, EINVAL, "pool '%s' holds %s devices, not %s", name,
-				p->ops->name, ops->name);
+			        p->ops->name, ops->name);
 	}
 	if (req->device_id) {
 		if (!(d = inv_device_find(req->device_id)))
 			return kb_err_set(err, ENODEV, "unknown device '%s'", req->device_id);
 		if (p && d->pool != p)
 			return kb_err_set(err, EINVAL, "device '%s' belongs to pool '%s', not '%s'",
-				d->id, d->pool->name, p->name);
+			        d->id, d->pool->name, p->name);
 		if (d->pool->ops != ops)
 			return kb_err_set(err, EINVAL, "device '%s' is a %s device, not %s", d->id,
-				d->pool->ops->name, ops->name);
+			        d->pool->ops->name, ops->name);
 		if (d->pool->removed)
-			return kb_err_set(err, ENODEV, "device '%s' belongs to a removed pool", d->id);
+			return kb_err_set(
+			        err, ENODEV, "device '%s' belongs to a removed pool", d->id);
 		p = d->pool;
 	}
 	if (!p) {
@@ -474,35 +483,36 @@ static int resolve_pool(const struct attach_req *req, const struct devtype_ops *
 			}
 		}
 		if (n == 0)
-			return kb_err_set(err, ENODEV, "no pool of type %s is configured", ops->name);
+			return kb_err_set(
+			        err, ENODEV, "no pool of type %s is configured", ops->name);
 		if (n > 1)
 			return kb_err_set(err, EINVAL,
-				"%zu pools hold %s devices: set resourceName to choose one", n,
-				ops->name);
+			        "%zu pools hold %s devices: set resourceName to choose one", n,
+			        ops->name);
 	}
 	*ret = p;
 	*ret_dev = d;
 	return 0;
 }
 
-static int attach(const struct attach_req *req, struct alloc **ret, bool *ret_existing,
-	struct kb_err *err);
+static int attach(
+        const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err);
 
-int alloc_attach(const struct attach_req *req, struct alloc **ret, bool *ret_existing,
-	struct kb_err *err)
+int alloc_attach(
+        const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err)
 {
 	struct alloc_observer *o;
 	int r = attach(req, ret, ret_existing, err);
 
 	if (r < 0)
 		STAILQ_FOREACH(o, &observers, next)
-			if (o->attach_failed)
-				o->attach_failed(req, err);
+	if (o->attach_failed)
+		o->attach_failed(req, err);
 	return r;
 }
 
-static int attach(const struct attach_req *req, struct alloc **ret, bool *ret_existing,
-	struct kb_err *err)
+static int attach(
+        const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err)
 {
 	const struct devtype_ops *ops;
 	struct alloc_observer *o, *failed = NULL;
@@ -526,8 +536,8 @@ static int attach(const struct attach_req *req, struct alloc **ret, bool *ret_ex
 	if ((a = alloc_find(req->container_id, req->ifname))) {
 		if (!same_request(a, req))
 			return kb_err_set(err, EEXIST,
-				"%s/%s already holds %s (network %s); detach it first",
-				req->container_id, req->ifname, a->device_id, a->network);
+			        "%s/%s already holds %s (network %s); detach it first",
+			        req->container_id, req->ifname, a->device_id, a->network);
 		*ret = a;
 		*ret_existing = true;
 		return 0;
@@ -544,28 +554,26 @@ static int attach(const struct attach_req *req, struct alloc **ret, bool *ret_ex
 		}
 		if (!d->healthy)
 			return kb_err_set(err, ENODEV, "device %s is unhealthy: %s", d->id,
-				d->why ? d->why : "unknown reason");
+			        d->why ? d->why : "unknown reason");
 		if (inv_take(d) < 0)
 			return kb_err_set(err, EBUSY, "device %s is not available", d->id);
 	} else if (!(d = inv_take_free(pool))) {
 		return kb_err_set(err, ENOSPC,
-			"pool %s has no free device (%zu of %zu allocated, %zu healthy)", pool->name,
-			pool->n_allocated, pool->n_devs, pool_healthy_count(pool));
+		        "pool %s has no free device (%zu of %zu allocated, %zu healthy)",
+		        pool->name, pool->n_allocated, pool->n_devs, pool_healthy_count(pool));
 	}
 
-	if (!(a = alloc_new(ops))) {
+	if (!(a = alloc_new(ops, &(struct alloc_strs){
+	                                 .container_id = req->container_id,
+	                                 .ifname = req->ifname,
+	                                 .network = req->network,
+	                                 .pool = pool->name,
+	                                 .device_id = d->id,
+	                                 .netns = req->netns && *req->netns ? req->netns : NULL,
+	                                 .pod = req->pod,
+	                         }))) {
 		r = kb_err_set(err, ENOMEM, "out of memory");
 		goto fail_release;
-	}
-	str_copy(a->container_id, sizeof(a->container_id), req->container_id);
-	str_copy(a->ifname, sizeof(a->ifname), req->ifname);
-	str_copy(a->network, sizeof(a->network), req->network);
-	str_copy(a->pool, sizeof(a->pool), pool->name);
-	str_copy(a->device_id, sizeof(a->device_id), d->id);
-	if ((req->netns && *req->netns && !(a->netns = strdup(req->netns))) ||
-		pod_copy(&a->pod, &req->pod) < 0) {
-		r = kb_err_set(err, ENOMEM, "out of memory");
-		goto fail_free;
 	}
 	if (req->has_mac)
 		a->mac = req->mac;
@@ -576,7 +584,8 @@ static int attach(const struct attach_req *req, struct alloc **ret, bool *ret_ex
 
 	if (ops->attach && (r = ops->attach(a, req, err)) < 0)
 		goto fail_free;
-	STAILQ_FOREACH(o, &observers, next) {
+	STAILQ_FOREACH(o, &observers, next)
+	{
 		if (o->attached && (r = o->attached(a, err)) < 0) {
 			failed = o;
 			goto fail_observers;
@@ -598,7 +607,8 @@ static int attach(const struct attach_req *req, struct alloc **ret, bool *ret_ex
 fail_observers_all:
 	failed = NULL;
 fail_observers:
-	STAILQ_FOREACH(o, &observers, next) {
+	STAILQ_FOREACH(o, &observers, next)
+	{
 		if (o == failed)
 			break;
 		if (o->detached)
@@ -626,8 +636,8 @@ int alloc_detach(const char *cid, const char *ifname, json_t **ret_json, struct 
 	if (a->ops->detach)
 		r = a->ops->detach(a, err);
 	STAILQ_FOREACH(o, &observers, next)
-		if (o->detached)
-			o->detached(a);
+	if (o->detached)
+		o->detached(a);
 	if (ret_json)
 		*ret_json = alloc_to_json(a); /* before the device may be dropped */
 	unlink_alloc(a);
@@ -646,7 +656,7 @@ int alloc_check(const struct alloc *a, struct kb_err *err)
 		return kb_err_set(err, EIO, "device %s no longer exists", a->device_id);
 	if (!a->dev->healthy)
 		return kb_err_set(err, EIO, "device %s is unhealthy: %s", a->device_id,
-			a->dev->why ? a->dev->why : "unknown reason");
+		        a->dev->why ? a->dev->why : "unknown reason");
 	if (a->ops->check)
 		return a->ops->check(a, err);
 	return 0;

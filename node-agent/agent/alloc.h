@@ -22,16 +22,20 @@ struct devtype_ops;
 struct state;
 
 struct alloc_pod {
-	char *ns, *name, *uid, *infra_id; /* NULL when unknown */
+	const char *ns, *name, *uid, *infra_id; /* NULL when unknown */
 };
 
+/*
+ * One allocation is one heap block: this struct, the provider's priv and every string, packed
+ * at their exact lengths (nodes hold tens of thousands of these). The strings are immutable.
+ */
 struct alloc {
-	char container_id[VAL_CONTAINER_ID_MAX + 1];
-	char ifname[VAL_IFNAME_MAX + 1];
-	char network[VAL_NETWORK_MAX + 1];
-	char pool[VAL_NAME_MAX + 1];
-	char device_id[VAL_DEVICE_ID_MAX + 1];
-	char *netns; /* may be NULL */
+	const char *container_id;
+	const char *ifname;
+	const char *network;
+	const char *pool;
+	const char *device_id;
+	const char *netns; /* may be NULL */
 	struct alloc_pod pod;
 	struct mac mac;
 	int mtu;  /* 0: not set */
@@ -51,8 +55,8 @@ struct attach_req {
 	struct alloc_pod pod;  /* borrowed strings */
 	bool has_mac;
 	struct mac mac;
-	int mtu;  /* 0: not requested */
-	int vlan; /* -1: not requested */
+	int mtu;        /* 0: not requested */
+	int vlan;       /* -1: not requested */
 	json_t *config; /* optional device-type settings (borrowed) */
 };
 
@@ -71,12 +75,12 @@ void alloc_observer_register(struct alloc_observer *obs);
 int alloc_init(struct state *st, struct kb_err *err);
 void alloc_fini(void);
 
-int alloc_attach(const struct attach_req *req, struct alloc **ret, bool *ret_existing,
-	struct kb_err *err);
+int alloc_attach(
+        const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err);
 /* Returns 1 and the released allocation's JSON in *ret_json (if non-NULL), 0 when there was
  * nothing to release. Provider errors while undoing are reported in err but not fatal. */
-int alloc_detach(const char *container_id, const char *ifname, json_t **ret_json,
-	struct kb_err *err);
+int alloc_detach(
+        const char *container_id, const char *ifname, json_t **ret_json, struct kb_err *err);
 struct alloc *alloc_find(const char *container_id, const char *ifname);
 int alloc_check(const struct alloc *a, struct kb_err *err);
 

@@ -94,6 +94,15 @@ const struct vport_alloc *vport_alloc_data(const struct alloc *a)
 	return a->priv;
 }
 
+const char *vport_socket_dir(const struct vport_alloc *v, char *buf, size_t size)
+{
+	size_t n = v->dir_len < size ? v->dir_len : size - 1;
+
+	memcpy(buf, v->socket_path, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 static const char *const pool_keys[] = {"count", "mode", "queues", "mtu", "numaNode", NULL};
 
 static void *pool_cfg_parse(const struct cfg_node *node, struct kb_err *err)
@@ -210,10 +219,10 @@ static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *
 		        "limit: use a shorter runDir",
 		        dir, n, sizeof(v->socket_path) - 1);
 	/* The directory is a prefix of the socket path: it fits too. */
-	str_copy(v->socket_dir, sizeof(v->socket_dir), dir);
 	str_copy(v->socket_path, sizeof(v->socket_path), path);
-	if ((r = fs_mkdir_p(v->socket_dir, 0770)) < 0)
-		return kb_err_set(err, -r, "creating %s: %s", v->socket_dir, strerror(-r));
+	v->dir_len = strlen(dir);
+	if ((r = fs_mkdir_p(dir, 0770)) < 0)
+		return kb_err_set(err, -r, "creating %s: %s", dir, strerror(-r));
 	/* A socket left by an earlier holder would confuse the pod's server bind. */
 	if (unlink(v->socket_path) < 0 && errno != ENOENT)
 		return kb_err_set(
@@ -232,6 +241,7 @@ static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *
 static int detach(struct alloc *a, struct kb_err *err)
 {
 	struct vport_alloc *v = a->priv;
+	char dir[sizeof(v->socket_path)];
 	bool passed_on;
 	int r = 0;
 
@@ -242,19 +252,22 @@ static int detach(struct alloc *a, struct kb_err *err)
 		r = kb_err_set(err, errno, "removing %s: %s", v->socket_path, strerror(errno));
 	/* Another interface of the same pod may still use the directory: only remove it empty,
 	 * and keep it for the attachment the path went back to. */
-	if (!passed_on && rmdir(v->socket_dir) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
+	vport_socket_dir(v, dir, sizeof(dir));
+	if (!passed_on && rmdir(dir) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
 	        errno != EEXIST && r == 0)
-		r = kb_err_set(err, errno, "removing %s: %s", v->socket_dir, strerror(errno));
+		r = kb_err_set(err, errno, "removing %s: %s", dir, strerror(errno));
 	return r;
 }
 
 static int check(const struct alloc *a, struct kb_err *err)
 {
 	const struct vport_alloc *v = a->priv;
+	char dir[sizeof(v->socket_path)];
 	struct stat st;
 
-	if (stat(v->socket_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return kb_err_set(err, EIO, "socket directory %s is missing", v->socket_dir);
+	vport_socket_dir(v, dir, sizeof(dir));
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return kb_err_set(err, EIO, "socket directory %s is missing", dir);
 	return 0;
 }
 
@@ -271,6 +284,7 @@ static bool old_is_older(struct vport_alloc *old, const struct alloc *a)
 static int restore(struct alloc *a, struct kb_err *err)
 {
 	struct vport_alloc *v = a->priv;
+	char dir[sizeof(v->socket_path)];
 	int r;
 
 	/* Restored in no particular order: the most recent claim of a path owns it (records
@@ -284,14 +298,15 @@ static int restore(struct alloc *a, struct kb_err *err)
 	        (!old || old->claim < v->claim || (old->claim == v->claim && old_is_older(old, a))))
 		socket_claim(v);
 	/* /run is a tmpfs: after a node reboot the directory may be gone. */
-	if (v->socket_dir[0] && (r = fs_mkdir_p(v->socket_dir, 0770)) < 0)
-		return kb_err_set(err, -r, "recreating %s: %s", v->socket_dir, strerror(-r));
+	vport_socket_dir(v, dir, sizeof(dir));
+	if (dir[0] && (r = fs_mkdir_p(dir, 0770)) < 0)
+		return kb_err_set(err, -r, "recreating %s: %s", dir, strerror(-r));
 	return 0;
 }
 
 struct used_dir {
 	struct hmap_node node;
-	const char *path;
+	char path[108];
 };
 
 /*
@@ -317,10 +332,10 @@ static void sweep(void)
 	}
 	for (struct alloc *a = alloc_first(); a; a = alloc_next(a)) {
 		const struct vport_alloc *v = a->priv;
-		if (a->ops != &vport_ops || !v->socket_dir[0])
+		if (a->ops != &vport_ops || !v->dir_len)
 			continue;
-		all[n].path = v->socket_dir;
-		hmap_insert(&used, &all[n].node, hash_str(v->socket_dir, 0));
+		vport_socket_dir(v, all[n].path, sizeof(all[n].path));
+		hmap_insert(&used, &all[n].node, hash_str(all[n].path, 0));
 		n++;
 	}
 	while ((de = readdir(dir))) {
@@ -358,12 +373,13 @@ static void forget(struct alloc *a)
 static void vport_alloc_to_json(const struct alloc *a, json_t *obj)
 {
 	const struct vport_alloc *v = a->priv;
+	char dir[sizeof(v->socket_path)];
 
 	json_object_set_new(obj, "vhostUser",
 	        json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "socketPath", v->socket_path,
-	                "socketDir", v->socket_dir, "agentMode", vport_mode_name(v->mode),
-	                "podMode", vport_pod_mode_name(v->mode), "queues", v->queues, "claim",
-	                (json_int_t)v->claim));
+	                "socketDir", vport_socket_dir(v, dir, sizeof(dir)), "agentMode",
+	                vport_mode_name(v->mode), "podMode", vport_pod_mode_name(v->mode), "queues",
+	                v->queues, "claim", (json_int_t)v->claim));
 }
 
 static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
@@ -375,10 +391,12 @@ static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *er
 	const char *mode = json_string_value(json_object_get(vu, "agentMode"));
 	const char *why;
 
+	/* The directory must be a proper prefix of the path, as attach made it. */
 	if (!path || !dir || !val_abs_path(path, &why) || !val_abs_path(dir, &why) ||
 	        str_copy(v->socket_path, sizeof(v->socket_path), path) < 0 ||
-	        str_copy(v->socket_dir, sizeof(v->socket_dir), dir) < 0)
+	        !str_has_prefix(path, dir) || path[strlen(dir)] != '/')
 		return kb_err_set(err, EINVAL, "bad vhostUser socket path");
+	v->dir_len = strlen(dir);
 	v->mode = mode && strcmp(mode, "server") == 0 ? VPORT_AGENT_SERVER : VPORT_AGENT_CLIENT;
 	v->queues = json_integer_value(json_object_get(vu, "queues"));
 	v->claim = json_integer_value(json_object_get(vu, "claim"));

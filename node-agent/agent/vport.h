@@ -42,9 +42,9 @@ struct vport_pool_cfg {
 
 struct vport_alloc {
 	char socket_path[108];
-	/* The socket's directory: a prefix of socket_path, so sun_path-sized too (this struct
-	 * is per allocation: 10,000 of them must stay small). */
-	char socket_dir[108];
+	/* The socket's directory is socket_path's first dir_len bytes (not stored twice: this
+	 * struct is per allocation, and a node holds tens of thousands). */
+	uint8_t dir_len;
 	enum vport_mode mode;
 	unsigned queues;
 	/* A new sandbox of the same pod reuses the path: only the newest holder removes it. */
@@ -56,8 +56,8 @@ struct vport_alloc {
 	bool shared; /* another attachment has had the same path */
 };
 
-const char *vport_mode_name(enum vport_mode m);          /* the agent's role */
-const char *vport_pod_mode_name(enum vport_mode m);      /* the pod's role */
+const char *vport_mode_name(enum vport_mode m);     /* the agent's role */
+const char *vport_pod_mode_name(enum vport_mode m); /* the pod's role */
 const struct vport_pool_cfg *vport_pool_cfg(const struct pool *p);
 /* The directory a device-plugin Allocate mounts for this device. */
 int vport_device_dir(const struct device *d, char *buf, size_t size);
@@ -66,5 +66,7 @@ int vport_device_socket(const struct device *d, char *buf, size_t size);
 /* MAC a device gets when the attachment asks for none (stable per node and device). */
 void vport_default_mac(const char *device_id, struct mac *ret);
 const struct vport_alloc *vport_alloc_data(const struct alloc *a);
+/* The attachment's socket directory into buf (sun_path-sized suffices); "" when none. */
+const char *vport_socket_dir(const struct vport_alloc *v, char *buf, size_t size);
 
 #endif

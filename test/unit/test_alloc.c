@@ -1219,7 +1219,7 @@ static void test_reload_shrinks_pool_while_held(void **state)
 static void test_vport_socket_paths(void **state)
 {
 	const struct vport_alloc *v;
-	char want[PATH_MAX];
+	char want[PATH_MAX], buf[108];
 	struct alloc *a;
 	json_t *j, *di;
 
@@ -1230,7 +1230,7 @@ static void test_vport_socket_paths(void **state)
 	snprintf(want, sizeof(want), "%s/pods/uid-1/net1.sock", F.run);
 	assert_string_equal(v->socket_path, want);
 	snprintf(want, sizeof(want), "%s/pods/uid-1", F.run);
-	assert_string_equal(v->socket_dir, want);
+	assert_string_equal(vport_socket_dir(v, buf, sizeof(buf)), want);
 	assert_true(exists(want));
 	assert_int_equal(v->mode, VPORT_AGENT_CLIENT);
 	j = alloc_to_json(a);
@@ -1393,7 +1393,7 @@ static void test_vport_takeover_new_goes_first(void **state)
 	                                           .pod = {.uid = "pod-u"}),
 	                                 false))
 	                ->socket_path);
-	str_copy(dir, sizeof(dir), vport_alloc_data(alloc_find("new", "net1"))->socket_dir);
+	vport_socket_dir(vport_alloc_data(alloc_find("new", "net1")), dir, sizeof(dir));
 	touch(path);
 	/* The new sandbox is deleted before the old one's DEL arrives: its socket goes, the
 	 * pod directory stays for the old attachment, which then owns the path. */
@@ -1413,17 +1413,15 @@ static void test_vport_crash_leftovers_swept(void **state)
 	char lost[PATH_MAX], kept[PATH_MAX], foreign[PATH_MAX], file[PATH_MAX + 16], dev[PATH_MAX];
 
 	(void)state;
-	str_copy(kept, sizeof(kept),
-	        vport_alloc_data(attach_ok(REQ(.container_id = "kept", .ifname = "net1",
-	                                           .pod = {.uid = "uid-kept"}),
-	                                 false))
-	                ->socket_dir);
+	vport_socket_dir(vport_alloc_data(attach_ok(REQ(.container_id = "kept", .ifname = "net1",
+	                                                    .pod = {.uid = "uid-kept"}),
+	                         false)),
+	        kept, sizeof(kept));
 	commit();
-	str_copy(lost, sizeof(lost),
-	        vport_alloc_data(attach_ok(REQ(.container_id = "lost", .ifname = "net1",
-	                                           .pod = {.uid = "uid-lost"}),
-	                                 false))
-	                ->socket_dir);
+	vport_socket_dir(vport_alloc_data(attach_ok(REQ(.container_id = "lost", .ifname = "net1",
+	                                                    .pod = {.uid = "uid-lost"}),
+	                         false)),
+	        lost, sizeof(lost));
 	attach_ok(REQ(.container_id = "lostdev", .ifname = "net1", .device_id = "vu-6"), false);
 	snprintf(file, sizeof(file), "%s/net1.sock", lost);
 	make_socket(file); /* the pod's stale socket */

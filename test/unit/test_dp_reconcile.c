@@ -86,11 +86,11 @@ static enum dp_verdict verdict(
 	struct alloc a;
 
 	memset(&a, 0, sizeof(a));
-	strcpy(a.device_id, dev);
-	strcpy(a.container_id, "c0ffee");
-	strcpy(a.ifname, "net1");
-	a.pod.ns = (char *)ns;
-	a.pod.name = (char *)pod;
+	a.device_id = dev;
+	a.container_id = "c0ffee";
+	a.ifname = "net1";
+	a.pod.ns = ns;
+	a.pod.name = pod;
 	return dp_reconcile_verdict(pr, &a, RES);
 }
 
