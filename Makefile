@@ -139,7 +139,8 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) hack/demo.sh
 
-bench: deps
+bench:
+	@hack/deps.sh hack/deps.txt hack/deps-bench.txt
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) test/bench/run.sh
 
