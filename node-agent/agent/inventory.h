@@ -37,9 +37,9 @@ struct devtype_alloc_spec {
 	int (*env_name)(struct devtype_alloc_spec *s, const char *kind, char *buf, size_t size);
 	int (*env)(struct devtype_alloc_spec *s, const char *name, const char *value);
 	int (*mount)(struct devtype_alloc_spec *s, const char *container_path,
-		const char *host_path, bool read_only);
+	        const char *host_path, bool read_only);
 	int (*device)(struct devtype_alloc_spec *s, const char *container_path,
-		const char *host_path, const char *permissions);
+	        const char *host_path, const char *permissions);
 	int (*annotation)(struct devtype_alloc_spec *s, const char *key, const char *value);
 	void *ctx;
 };
@@ -49,10 +49,10 @@ struct device {
 	struct pool *pool;
 	int numa; /* -1: unknown */
 	bool healthy;
-	bool gone;	       /* vanished on rediscovery, kept while held */
-	const char *why;       /* static reason when unhealthy */
-	struct alloc *holder;  /* NULL when free */
-	void *priv;	       /* provider data */
+	bool gone;              /* vanished on rediscovery, kept while held */
+	const char *why;        /* static reason when unhealthy */
+	struct alloc *holder;   /* NULL when free */
+	void *priv;             /* provider data */
 	struct hmap_node by_id; /* inventory-wide index */
 	TAILQ_ENTRY(device) free_link;
 	bool on_free_list;
@@ -86,8 +86,8 @@ struct devtype_ops {
 	 * (CNIDeviceInfoFile) or for a device-plugin allocation (a == NULL). */
 	json_t *(*device_info)(const struct device *d, const struct alloc *a);
 	/* Device-plugin Allocate for one device; NULL: nothing beyond the device ID. */
-	int (*dp_allocate)(const struct device *d, struct devtype_alloc_spec *spec,
-		struct kb_err *err);
+	int (*dp_allocate)(
+	        const struct device *d, struct devtype_alloc_spec *spec, struct kb_err *err);
 	void (*device_priv_free)(void *priv);
 	size_t alloc_priv_size;
 	STAILQ_ENTRY(devtype_ops) next;
@@ -95,10 +95,10 @@ struct devtype_ops {
 
 void devtype_register(struct devtype_ops *ops);
 const struct devtype_ops *devtype_find(const char *name);
-#define DEVTYPE_REGISTER(ops)                                                                      \
-	static void __attribute__((constructor)) devtype_register_##ops(void)                      \
-	{                                                                                          \
-		devtype_register(&(ops));                                                          \
+#define DEVTYPE_REGISTER(ops)                                                 \
+	static void __attribute__((constructor)) devtype_register_##ops(void) \
+	{                                                                     \
+		devtype_register(&(ops));                                     \
 	}
 
 /* One pool as configured ("pools" section). */
@@ -106,8 +106,8 @@ struct pool_cfg {
 	char name[VAL_NAME_MAX + 1];
 	const struct devtype_ops *ops;
 	bool device_plugin; /* advertise to kubelet (default true) */
-	bool topology;	    /* report NUMA topology to kubelet (default true) */
-	void *type_cfg;	    /* provider's parsed keys */
+	bool topology;      /* report NUMA topology to kubelet (default true) */
+	void *type_cfg;     /* provider's parsed keys */
 };
 
 struct pools_cfg {
@@ -124,8 +124,8 @@ struct pool {
 	size_t n_devs, cap_devs;
 	TAILQ_HEAD(, device) free_list;
 	size_t n_allocated;
-	size_t n_free; /* devices on free_list */
-	bool removed; /* dropped from config, kept while devices are held */
+	size_t n_free;     /* devices on free_list */
+	bool removed;      /* dropped from config, kept while devices are held */
 	bool sync_changed; /* a rescan added, lost or moved a device: observers are told */
 	TAILQ_ENTRY(pool) next;
 };
@@ -134,7 +134,7 @@ struct pool {
 struct inv_observer {
 	void (*pool_changed)(struct pool *p);
 	void (*pool_added)(struct pool *p);
-	void (*pool_removed)(struct pool *p); /* before it is freed */
+	void (*pool_removed)(struct pool *p);                    /* before it is freed */
 	void (*pool_to_json)(const struct pool *p, json_t *obj); /* extra fields for list */
 	STAILQ_ENTRY(inv_observer) next;
 };
@@ -169,9 +169,9 @@ void inv_device_set_health(struct device *d, bool healthy, const char *why);
 
 /* Allocator interface. */
 struct device *inv_take_free(struct pool *p);
-int inv_take(struct device *d);		   /* must be free and healthy */
+int inv_take(struct device *d);                   /* must be free and healthy */
 void inv_hold(struct device *d, struct alloc *a); /* mark held (restore) */
-void inv_release(struct device *d);		   /* back to the free list (or dropped) */
+void inv_release(struct device *d);               /* back to the free list (or dropped) */
 
 size_t pool_healthy_count(const struct pool *p);
 json_t *inv_pool_to_json(const struct pool *p);

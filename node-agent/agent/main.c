@@ -28,14 +28,14 @@ static struct {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: kbnet-agent [options]\n"
-		"  -c, --config PATH        configuration file (default " CFG_DEFAULT_PATH ";\n"
-		"                           the embedded default is used when it does not exist)\n"
-		"  -l, --log-level LEVEL    error, warn, info or debug (overrides logLevel)\n"
-		"      --check-config       load and validate the configuration, then exit\n"
-		"      --print-default-config  print the embedded default configuration\n"
-		"  -V, --version            print the version\n"
-		"  -h, --help               this help\n");
+	        "Usage: kbnet-agent [options]\n"
+	        "  -c, --config PATH        configuration file (default " CFG_DEFAULT_PATH ";\n"
+	        "                           the embedded default is used when it does not exist)\n"
+	        "  -l, --log-level LEVEL    error, warn, info or debug (overrides logLevel)\n"
+	        "      --check-config       load and validate the configuration, then exit\n"
+	        "      --print-default-config  print the embedded default configuration\n"
+	        "  -V, --version            print the version\n"
+	        "  -h, --help               this help\n");
 }
 
 static int load_config(struct cfg **ret, struct kb_err *err)
@@ -80,7 +80,7 @@ static void on_reload(int sig, void *arg)
 	old = cfg_core(agent.cfg);
 	new = cfg_core(cfg);
 	if (strcmp(old->api_socket, new->api_socket) || strcmp(old->state_dir, new->state_dir) ||
-		strcmp(old->run_dir, new->run_dir))
+	        strcmp(old->run_dir, new->run_dir))
 		LOG_WARN("reload: apiSocket, stateDir and runDir changes need a restart");
 	if (inv_reload(cfg, &err) < 0)
 		LOG_ERR("reload: pools: %s", err.msg);
@@ -92,7 +92,7 @@ static void on_reload(int sig, void *arg)
 	apply_log_level(cfg);
 	srv_commit_soon();
 	LOG_INFO("reloaded configuration from %s: %zu pools, %zu devices", cfg_source(cfg),
-		inv_pool_count(), inv_device_count());
+	        inv_pool_count(), inv_device_count());
 }
 
 /* Every vhost-user port costs descriptors (its socket, kick and call eventfds per queue) and
@@ -107,7 +107,7 @@ static void raise_nofile_limit(void)
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 		LOG_WARN("cannot raise the open files limit to %llu: %s",
-			(unsigned long long)rl.rlim_max, strerror(errno));
+		        (unsigned long long)rl.rlim_max, strerror(errno));
 }
 
 static bool persist_pending(void *ctx)
@@ -128,13 +128,13 @@ static int persist_commit(void *ctx, struct kb_err *err)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"print-default-config", no_argument, NULL, 'P'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"config", required_argument, NULL, 'c'},
+	        {"log-level", required_argument, NULL, 'l'},
+	        {"check-config", no_argument, NULL, 'C'},
+	        {"print-default-config", no_argument, NULL, 'P'},
+	        {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	struct kb_err err = {0};
 	struct state *st = NULL;
@@ -189,8 +189,7 @@ int main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 	apply_log_level(agent.cfg);
-	LOG_INFO("kbnet-agent %s starting, configuration %s", KBNET_VERSION,
-		cfg_source(agent.cfg));
+	LOG_INFO("kbnet-agent %s starting, configuration %s", KBNET_VERSION, cfg_source(agent.cfg));
 
 	raise_nofile_limit();
 	if (loop_init(&err) < 0) {
@@ -217,29 +216,30 @@ int main(int argc, char **argv)
 		LOG_WARN("state: %s", err.msg);
 	kb_err_clear(&err);
 	LOG_INFO("state %s: %zu allocations restored", cfg_core(agent.cfg)->state_dir,
-		alloc_count());
+	        alloc_count());
 	ops_init(agent.cfg, st);
 	if (modules_init(agent.cfg, &err) < 0) {
 		LOG_ERR("%s", err.msg);
 		goto out_alloc;
 	}
 	persist = (struct srv_persist){
-		.pending = persist_pending,
-		.seq = persist_seq,
-		.commit = persist_commit,
-		.ctx = st,
+	        .pending = persist_pending,
+	        .seq = persist_seq,
+	        .commit = persist_commit,
+	        .ctx = st,
 	};
 	if (srv_start(cfg_core(agent.cfg), &persist, &err) < 0) {
 		LOG_ERR("api: %s", err.msg);
 		goto out_modules;
 	}
-	if (loop_on_signal(SIGTERM, on_stop, NULL) < 0 || loop_on_signal(SIGINT, on_stop, NULL) < 0 ||
-		loop_on_signal(SIGHUP, on_reload, NULL) < 0) {
+	if (loop_on_signal(SIGTERM, on_stop, NULL) < 0 ||
+	        loop_on_signal(SIGINT, on_stop, NULL) < 0 ||
+	        loop_on_signal(SIGHUP, on_reload, NULL) < 0) {
 		LOG_ERR("cannot install signal handlers");
 		goto out_srv;
 	}
-	LOG_INFO("ready: %zu pools, %zu devices, api on %s", inv_pool_count(),
-		inv_device_count(), cfg_core(agent.cfg)->api_socket);
+	LOG_INFO("ready: %zu pools, %zu devices, api on %s", inv_pool_count(), inv_device_count(),
+	        cfg_core(agent.cfg)->api_socket);
 	if (loop_run() < 0)
 		LOG_ERR("event loop failed");
 	else

@@ -25,10 +25,10 @@ struct agent_module {
 };
 
 void module_register(struct agent_module *m);
-#define MODULE_REGISTER(m)                                                                         \
-	static void __attribute__((constructor)) module_register_##m(void)                         \
-	{                                                                                          \
-		module_register(&(m));                                                             \
+#define MODULE_REGISTER(m)                                                 \
+	static void __attribute__((constructor)) module_register_##m(void) \
+	{                                                                  \
+		module_register(&(m));                                     \
 	}
 
 int modules_init(const struct cfg *cfg, struct kb_err *err);

@@ -33,8 +33,8 @@ void ops_init(const struct cfg *cfg, struct state *st)
 
 /* ---- argument helpers ---- */
 
-static int arg_str(struct srv_call *call, json_t *args, const char *key, bool required,
-	size_t max, const char **ret)
+static int arg_str(struct srv_call *call, json_t *args, const char *key, bool required, size_t max,
+        const char **ret)
 {
 	json_t *v = json_object_get(args, key);
 
@@ -53,7 +53,7 @@ static int arg_str(struct srv_call *call, json_t *args, const char *key, bool re
 }
 
 static int arg_checked(struct srv_call *call, json_t *args, const char *key, bool required,
-	bool (*valid)(const char *, const char **), const char **ret)
+        bool (*valid)(const char *, const char **), const char **ret)
 {
 	const char *why;
 	int r = arg_str(call, args, key, required, VAL_PATH_MAX, ret);
@@ -65,16 +65,15 @@ static int arg_checked(struct srv_call *call, json_t *args, const char *key, boo
 	return 0;
 }
 
-static int arg_int(struct srv_call *call, json_t *args, const char *key, int min, int max,
-	int *ret)
+static int arg_int(struct srv_call *call, json_t *args, const char *key, int min, int max, int *ret)
 {
 	json_t *v = json_object_get(args, key);
 
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return kb_err_set(&call->err, EINVAL, "'%s' must be an integer in [%d, %d]", key,
-			min, max);
+		return kb_err_set(
+		        &call->err, EINVAL, "'%s' must be an integer in [%d, %d]", key, min, max);
 	*ret = json_integer_value(v);
 	return 0;
 }
@@ -110,7 +109,7 @@ static int arg_key(struct srv_call *call, json_t *args, const char **cid, const 
 	int r;
 
 	if ((r = arg_checked(call, args, "containerID", true, val_container_id, cid)) < 0 ||
-		(r = arg_checked(call, args, "ifname", true, val_ifname, ifname)) < 0)
+	        (r = arg_checked(call, args, "ifname", true, val_ifname, ifname)) < 0)
 		return r;
 	return 0;
 }
@@ -127,16 +126,17 @@ static int op_attach(struct srv_call *call, json_t *args, json_t **ret)
 	int r;
 
 	if ((r = arg_key(call, args, &req.container_id, &req.ifname)) < 0 ||
-		(r = arg_checked(call, args, "network", true, val_network, &req.network)) < 0 ||
-		(r = arg_str(call, args, "deviceType", true, 32, &req.devtype)) < 0 ||
-		(r = arg_str(call, args, "pool", false, VAL_K8S_NAME_MAX + VAL_NAME_MAX + 1,
-			 &req.pool)) < 0 ||
-		(r = arg_checked(call, args, "deviceID", false, val_device_id, &req.device_id)) < 0 ||
-		(r = arg_str(call, args, "netns", false, VAL_PATH_MAX, &req.netns)) < 0 ||
-		(r = arg_str(call, args, "mac", false, MAC_STR_LEN, &mac)) < 0 ||
-		(r = arg_int(call, args, "mtu", 68, 65535, &req.mtu)) < 0 ||
-		(r = arg_int(call, args, "vlan", 0, 4094, &req.vlan)) < 0 ||
-		(r = parse_pod(call, args, &req.pod)) < 0)
+	        (r = arg_checked(call, args, "network", true, val_network, &req.network)) < 0 ||
+	        (r = arg_str(call, args, "deviceType", true, 32, &req.devtype)) < 0 ||
+	        (r = arg_str(call, args, "pool", false, VAL_K8S_NAME_MAX + VAL_NAME_MAX + 1,
+	                 &req.pool)) < 0 ||
+	        (r = arg_checked(call, args, "deviceID", false, val_device_id, &req.device_id)) <
+	                0 ||
+	        (r = arg_str(call, args, "netns", false, VAL_PATH_MAX, &req.netns)) < 0 ||
+	        (r = arg_str(call, args, "mac", false, MAC_STR_LEN, &mac)) < 0 ||
+	        (r = arg_int(call, args, "mtu", 68, 65535, &req.mtu)) < 0 ||
+	        (r = arg_int(call, args, "vlan", 0, 4094, &req.vlan)) < 0 ||
+	        (r = parse_pod(call, args, &req.pod)) < 0)
 		return r;
 	if (req.pool && !*req.pool)
 		req.pool = NULL;
@@ -147,9 +147,9 @@ static int op_attach(struct srv_call *call, json_t *args, json_t **ret)
 	}
 	if (mac) {
 		if (mac_parse(mac, &req.mac) < 0 || mac_is_multicast(&req.mac) ||
-			mac_is_zero(&req.mac))
+		        mac_is_zero(&req.mac))
 			return kb_err_set(&call->err, EINVAL,
-				"'mac' (%s) must be a unicast address aa:bb:cc:dd:ee:ff", mac);
+			        "'mac' (%s) must be a unicast address aa:bb:cc:dd:ee:ff", mac);
 		req.has_mac = true;
 	}
 	config = json_object_get(args, "config");
@@ -200,7 +200,7 @@ static int op_check(struct srv_call *call, json_t *args, json_t **ret)
 	int r;
 
 	if ((r = arg_key(call, args, &cid, &ifname)) < 0 ||
-		(r = arg_str(call, args, "mac", false, MAC_STR_LEN, &mac)) < 0)
+	        (r = arg_str(call, args, "mac", false, MAC_STR_LEN, &mac)) < 0)
 		return r;
 	if (!(a = alloc_find(cid, ifname)))
 		return kb_err_set(&call->err, ENOENT, "no allocation for %s/%s", cid, ifname);
@@ -209,8 +209,8 @@ static int op_check(struct srv_call *call, json_t *args, json_t **ret)
 		char have[MAC_STR_LEN];
 		mac_format(&a->mac, have);
 		if (mac_parse(mac, &m) < 0 || memcmp(&m, &a->mac, sizeof(m)))
-			return kb_err_set(&call->err, EIO, "MAC %s does not match the allocation's %s",
-				mac, have);
+			return kb_err_set(&call->err, EIO,
+			        "MAC %s does not match the allocation's %s", mac, have);
 	}
 	if ((r = alloc_check(a, &call->err)) < 0)
 		return r;
@@ -245,7 +245,7 @@ static int op_gc(struct srv_call *call, json_t *args, json_t **ret)
 	n = json_array_size(valid);
 	if (n && !(vk = calloc(n, sizeof(*vk))))
 		return kb_err_set(&call->err, ENOMEM, "out of memory");
-	json_array_foreach(valid, i, item) {
+	json_array_foreach (valid, i, item) {
 		if (!json_is_object(item) || arg_key(call, item, &vk[i].cid, &vk[i].ifname) < 0) {
 			free(vk);
 			hmap_destroy(&keys);
@@ -260,9 +260,10 @@ static int op_gc(struct srv_call *call, json_t *args, json_t **ret)
 		bool keep = strcmp(a->network, network) != 0;
 		struct valid_key *k;
 		next = alloc_next(a);
-		HMAP_FOR_EACH_WITH_HASH(k, node, hash_str(a->ifname, hash_str(a->container_id, 0)),
-			&keys)
-			keep = keep || (!strcmp(k->cid, a->container_id) && !strcmp(k->ifname, a->ifname));
+		HMAP_FOR_EACH_WITH_HASH (
+		        k, node, hash_str(a->ifname, hash_str(a->container_id, 0)), &keys)
+			keep = keep ||
+			       (!strcmp(k->cid, a->container_id) && !strcmp(k->ifname, a->ifname));
 		if (!keep) {
 			json_t *rel = NULL;
 			struct kb_err derr = {0};
@@ -294,17 +295,18 @@ json_t *ops_status(void)
 	gmtime_r(&started, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	st = json_pack("{s:s, s:i, s:i, s:s, s:I, s:s, s:I, s:I, s:I}", "version", KBNET_VERSION,
-		"apiVersion", API_VERSION, "pid", (int)getpid(), "startedAt", ts, "uptimeSeconds",
-		(json_int_t)(time(NULL) - started), "config",
-		agent_cfg ? cfg_source(agent_cfg) : "", "pools", (json_int_t)inv_pool_count(),
-		"devices", (json_int_t)inv_device_count(), "allocations",
-		(json_int_t)alloc_count());
+	        "apiVersion", API_VERSION, "pid", (int)getpid(), "startedAt", ts, "uptimeSeconds",
+	        (json_int_t)(time(NULL) - started), "config",
+	        agent_cfg ? cfg_source(agent_cfg) : "", "pools", (json_int_t)inv_pool_count(),
+	        "devices", (json_int_t)inv_device_count(), "allocations",
+	        (json_int_t)alloc_count());
 	if (!st)
 		return NULL;
 	if (agent_state)
 		json_object_set_new(st, "state", state_status(agent_state));
 	json_object_set_new(st, "api", srv_status());
-	STAILQ_FOREACH(h, &status_hooks, next) {
+	STAILQ_FOREACH(h, &status_hooks, next)
+	{
 		json_t *o = h->fn();
 		if (!o)
 			continue;
@@ -340,7 +342,7 @@ static bool match_pod(const struct alloc *a, const char *pod)
 	if (!slash)
 		return strcmp(a->pod.name, pod) == 0;
 	return a->pod.ns && strlen(a->pod.ns) == (size_t)(slash - pod) &&
-		strncmp(a->pod.ns, pod, slash - pod) == 0 && strcmp(a->pod.name, slash + 1) == 0;
+	       strncmp(a->pod.ns, pod, slash - pod) == 0 && strcmp(a->pod.name, slash + 1) == 0;
 }
 
 static int list_allocations(struct srv_call *call, json_t *args, json_t **ret)
@@ -351,9 +353,9 @@ static int list_allocations(struct srv_call *call, json_t *args, json_t **ret)
 	int r;
 
 	if ((r = arg_str(call, args, "pool", false, VAL_NAME_MAX, &pool)) < 0 ||
-		(r = arg_str(call, args, "containerID", false, VAL_CONTAINER_ID_MAX, &cid)) < 0 ||
-		(r = arg_str(call, args, "pod", false, VAL_K8S_NAMESPACE_MAX + VAL_K8S_NAME_MAX + 1,
-			 &pod)) < 0)
+	        (r = arg_str(call, args, "containerID", false, VAL_CONTAINER_ID_MAX, &cid)) < 0 ||
+	        (r = arg_str(call, args, "pod", false, VAL_K8S_NAMESPACE_MAX + VAL_K8S_NAME_MAX + 1,
+	                 &pod)) < 0)
 		return r;
 	if (cid) {
 		/* A prefix must name one container, like docker's short IDs. */
@@ -363,7 +365,7 @@ static int list_allocations(struct srv_call *call, json_t *args, json_t **ret)
 				continue;
 			if (found && strcmp(found, a->container_id))
 				return kb_err_set(&call->err, EINVAL,
-					"container ID prefix '%s' is ambiguous", cid);
+				        "container ID prefix '%s' is ambiguous", cid);
 			found = a->container_id;
 		}
 		cid = found ? found : cid;
@@ -389,13 +391,13 @@ static int op_list(struct srv_call *call, json_t *args, json_t **ret)
 	int r;
 
 	if ((r = arg_str(call, args, "what", true, 32, &what)) < 0 ||
-		(r = arg_str(call, args, "pool", false, VAL_NAME_MAX, &pool)) < 0)
+	        (r = arg_str(call, args, "pool", false, VAL_NAME_MAX, &pool)) < 0)
 		return r;
 	if (strcmp(what, "allocations") == 0)
 		return list_allocations(call, args, ret);
 	if (strcmp(what, "pools") && strcmp(what, "devices"))
-		return kb_err_set(&call->err, EINVAL,
-			"'what' must be pools, devices or allocations");
+		return kb_err_set(
+		        &call->err, EINVAL, "'what' must be pools, devices or allocations");
 	arr = json_array();
 	for (struct pool *p = inv_pool_first(); p; p = inv_pool_next(p)) {
 		if (pool && strcmp(p->name, pool))

@@ -20,10 +20,10 @@ struct status_hook {
 	STAILQ_ENTRY(status_hook) next;
 };
 void ops_status_hook_register(struct status_hook *h);
-#define STATUS_HOOK_REGISTER(h)                                                                    \
-	static void __attribute__((constructor)) status_register_##h(void)                         \
-	{                                                                                          \
-		ops_status_hook_register(&(h));                                                    \
+#define STATUS_HOOK_REGISTER(h)                                            \
+	static void __attribute__((constructor)) status_register_##h(void) \
+	{                                                                  \
+		ops_status_hook_register(&(h));                            \
 	}
 
 void ops_init(const struct cfg *cfg, struct state *st);

@@ -61,13 +61,13 @@ static struct {
 	unsigned n_clients;
 	unsigned n_held;
 	uint64_t requests, errors, refused, commits, commit_failures;
-	bool big_reply; /* a reply over TRIM_AFTER_BYTES was built since the last trim */
+	bool big_reply;          /* a reply over TRIM_AFTER_BYTES was built since the last trim */
 	struct event *resume_ev; /* re-enables accepting after a pause (out of descriptors) */
-	bool accept_paused;	 /* since the last successful accept: log once per episode */
+	bool accept_paused;      /* since the last successful accept: log once per episode */
 	uint64_t accept_errors;
 } srv = {
-	.clients = TAILQ_HEAD_INITIALIZER(srv.clients),
-	.commit_list = TAILQ_HEAD_INITIALIZER(srv.commit_list),
+        .clients = TAILQ_HEAD_INITIALIZER(srv.clients),
+        .commit_list = TAILQ_HEAD_INITIALIZER(srv.commit_list),
 };
 
 void srv_handler_register(struct srv_handler *h)
@@ -90,8 +90,8 @@ static uint64_t now_us(void)
 
 static json_t *error_reply(json_int_t id, int errnum, const char *msg)
 {
-	return json_pack("{s:i, s:I, s:b, s:{s:s, s:s}}", "version", API_VERSION, "id", id, "ok",
-		0, "error", "code", kb_errno_name(errnum), "message", msg);
+	return json_pack("{s:i, s:I, s:b, s:{s:s, s:s}}", "version", API_VERSION, "id", id, "ok", 0,
+	        "error", "code", kb_errno_name(errnum), "message", msg);
 }
 
 static uint64_t persist_seq(void)
@@ -128,8 +128,8 @@ json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed)
 	if (args && !json_is_object(args))
 		return error_reply(id, EBADMSG, "'args' must be an object");
 	STAILQ_FOREACH(h, &handlers, next)
-		if (strcmp(h->op, op) == 0)
-			break;
+	if (strcmp(h->op, op) == 0)
+		break;
 	if (!h) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "unknown operation '%.64s'", op);
@@ -149,15 +149,15 @@ json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed)
 		*changed = persist_seq() != seq0 || (h->needs_root && r == 0);
 	}
 	STAILQ_FOREACH(o, &observers, next)
-		if (o->request_done)
-			o->request_done(h->op, r < 0 ? -r : 0, now_us() - t0);
+	if (o->request_done)
+		o->request_done(h->op, r < 0 ? -r : 0, now_us() - t0);
 	if (r < 0) {
 		json_decref(result);
 		return error_reply(id, call.err.errnum ? call.err.errnum : -r,
-			call.err.msg[0] ? call.err.msg : strerror(-r));
+		        call.err.msg[0] ? call.err.msg : strerror(-r));
 	}
 	reply = json_pack("{s:i, s:I, s:b, s:o}", "version", API_VERSION, "id", id, "ok", 1,
-		"result", result ? result : json_object());
+	        "result", result ? result : json_object());
 	return reply;
 }
 
@@ -195,7 +195,7 @@ static int send_frame(struct client *c, json_t *reply)
 		srv.big_reply = true;
 	if (n > API_MAX_REPLY) {
 		json_t *e = error_reply(json_integer_value(json_object_get(reply, "id")), EMSGSIZE,
-			"reply too large: use filters");
+		        "reply too large: use filters");
 		free(js);
 		js = e ? json_dumps(e, JSON_COMPACT) : NULL;
 		json_decref(e);
@@ -229,7 +229,7 @@ static void flush_held(struct client *c, int commit_err, const char *msg)
 		srv.n_held--;
 		if (commit_err && h->changed) {
 			json_t *e = error_reply(json_integer_value(json_object_get(h->reply, "id")),
-				commit_err, msg);
+			        commit_err, msg);
 			json_decref(h->reply);
 			h->reply = e;
 		}
@@ -365,7 +365,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 			break; /* incomplete: wait (the idle timeout bounds how long) */
 		evbuffer_drain(in, sizeof(hdr));
 		body = evbuffer_pullup(in, len);
-		req = body ? json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		req = body ? json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL)
+		           : NULL;
 		evbuffer_drain(in, len);
 		srv.requests++;
 		if (!req) {
@@ -415,7 +416,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	 * was asked, held replies included, then close (on_write). The write timeout still
 	 * bounds a peer that never reads. */
 	if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) &&
-		(!STAILQ_EMPTY(&c->held) || evbuffer_get_length(bufferevent_get_output(bev)))) {
+	        (!STAILQ_EMPTY(&c->held) || evbuffer_get_length(bufferevent_get_output(bev)))) {
 		close_after_flush(c);
 		return;
 	}
@@ -432,7 +433,7 @@ static void refuse(evutil_socket_t fd, const char *msg)
 		frame_put_len(hdr, strlen(js));
 		/* Best effort on a fresh socket: it fits in the socket buffer. */
 		if (send(fd, hdr, sizeof(hdr), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(hdr) &&
-			send(fd, js, strlen(js), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		        send(fd, js, strlen(js), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		}
 	}
 	free(js);
@@ -440,8 +441,8 @@ static void refuse(evutil_socket_t fd, const char *msg)
 	close(fd);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-	int salen, void *arg)
+static void on_accept(
+        struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -510,7 +511,7 @@ static void on_listener_error(struct evconnlistener *l, void *arg)
 	 * serving the clients we have and retry in a moment; waiting clients stay queued. */
 	if (!srv.accept_paused)
 		LOG_WARN("api: accept failed: %s; retrying every %d ms", strerror(e),
-			ACCEPT_PAUSE_MS);
+		        ACCEPT_PAUSE_MS);
 	srv.accept_paused = true;
 	if (srv.resume_ev && evconnlistener_disable(l) == 0)
 		event_add(srv.resume_ev, &pause);
@@ -531,8 +532,7 @@ static bool socket_in_use(const char *path)
 	return used;
 }
 
-int srv_start(const struct cfg_core *core, const struct srv_persist *persist,
-	struct kb_err *err)
+int srv_start(const struct cfg_core *core, const struct srv_persist *persist, struct kb_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[sizeof(srv.path)];
@@ -569,7 +569,7 @@ int srv_start(const struct cfg_core *core, const struct srv_persist *persist,
 	event_priority_set(srv.commit_ev, LOOP_PRIO_LATE);
 	srv.resume_ev = evtimer_new(loop_base(), on_resume, NULL);
 	srv.listener = evconnlistener_new(loop_base(), on_accept, NULL,
-		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (!srv.listener || !srv.resume_ev) {
 		if (srv.listener)
 			evconnlistener_free(srv.listener);
@@ -606,9 +606,9 @@ void srv_stop(void)
 
 json_t *srv_status(void)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "socket", srv.path,
-		"clients", (json_int_t)srv.n_clients, "requests", (json_int_t)srv.requests, "errors",
-		(json_int_t)srv.errors, "refused", (json_int_t)srv.refused, "commits",
-		(json_int_t)srv.commits, "commitFailures", (json_int_t)srv.commit_failures,
-		"acceptErrors", (json_int_t)srv.accept_errors);
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "socket", srv.path, "clients",
+	        (json_int_t)srv.n_clients, "requests", (json_int_t)srv.requests, "errors",
+	        (json_int_t)srv.errors, "refused", (json_int_t)srv.refused, "commits",
+	        (json_int_t)srv.commits, "commitFailures", (json_int_t)srv.commit_failures,
+	        "acceptErrors", (json_int_t)srv.accept_errors);
 }

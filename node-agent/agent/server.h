@@ -34,10 +34,10 @@ struct srv_handler {
 };
 
 void srv_handler_register(struct srv_handler *h);
-#define SRV_HANDLER_REGISTER(h)                                                                    \
-	static void __attribute__((constructor)) srv_register_##h(void)                            \
-	{                                                                                          \
-		srv_handler_register(&(h));                                                        \
+#define SRV_HANDLER_REGISTER(h)                                         \
+	static void __attribute__((constructor)) srv_register_##h(void) \
+	{                                                               \
+		srv_handler_register(&(h));                             \
 	}
 
 /* Request accounting for metrics: op, 0 or errno, duration. */
@@ -55,8 +55,7 @@ struct srv_persist {
 	void *ctx;
 };
 
-int srv_start(const struct cfg_core *core, const struct srv_persist *persist,
-	struct kb_err *err);
+int srv_start(const struct cfg_core *core, const struct srv_persist *persist, struct kb_err *err);
 void srv_stop(void);
 /* Changes made outside a request (reconcile, GC): commit them soon. */
 void srv_commit_soon(void);

@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define SNAP_FORMAT	1
-#define COMPACT_MIN	4096 /* journal records before a snapshot is considered */
+#define SNAP_FORMAT 1
+#define COMPACT_MIN 4096 /* journal records before a snapshot is considered */
 
 struct state {
 	char dir[PATH_MAX];
@@ -24,9 +24,9 @@ struct state {
 	char journal_path[PATH_MAX];
 	int lock_fd;
 	int journal_fd;
-	uint64_t seq;		  /* last sequence number handed out */
+	uint64_t seq;             /* last sequence number handed out */
 	uint64_t journal_records; /* records in the journal file */
-	uint64_t live;		  /* records in the store (maintained by load/put/del) */
+	uint64_t live;            /* records in the store (maintained by load/put/del) */
 	uint64_t commits, snapshots;
 	char *buf; /* pending journal text */
 	size_t len, cap;
@@ -48,10 +48,11 @@ int state_open(const char *dir, struct state **ret, struct kb_err *err)
 		return kb_err_set(err, ENOMEM, "out of memory");
 	st->journal_fd = -1;
 	if (str_copy(st->dir, sizeof(st->dir), dir) < 0 ||
-		str_printf(st->snap_path, sizeof(st->snap_path), "%s/%s", dir, STATE_SNAPSHOT) < 0 ||
-		str_printf(st->journal_path, sizeof(st->journal_path), "%s/%s", dir, STATE_JOURNAL) <
-			0 ||
-		str_printf(lock_path, sizeof(lock_path), "%s/%s", dir, STATE_LOCK) < 0) {
+	        str_printf(st->snap_path, sizeof(st->snap_path), "%s/%s", dir, STATE_SNAPSHOT) <
+	                0 ||
+	        str_printf(st->journal_path, sizeof(st->journal_path), "%s/%s", dir,
+	                STATE_JOURNAL) < 0 ||
+	        str_printf(lock_path, sizeof(lock_path), "%s/%s", dir, STATE_LOCK) < 0) {
 		free(st);
 		return kb_err_set(err, ENAMETOOLONG, "state directory path too long");
 	}
@@ -64,7 +65,7 @@ int state_open(const char *dir, struct state **ret, struct kb_err *err)
 	/* Two agents on one state directory would hand out the same devices. */
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		r = kb_err_set(err, errno == EWOULDBLOCK ? EBUSY : errno,
-			"state directory %s is locked by another kbnet-agent", dir);
+		        "state directory %s is locked by another kbnet-agent", dir);
 		close(st->lock_fd);
 		free(st);
 		return r;
@@ -344,7 +345,7 @@ static bool next_line(struct reader *rd, const char **line, size_t *n, bool *com
 }
 
 static int load_snapshot(struct state *st, state_apply_fn apply, void *ctx, uint64_t *snap_seq,
-	char *why, size_t why_size, struct kb_err *err)
+        char *why, size_t why_size, struct kb_err *err)
 {
 	_cleanup_free_ char *data = NULL;
 	struct reader rd = {0};
@@ -367,7 +368,7 @@ static int load_snapshot(struct state *st, state_apply_fn apply, void *ctx, uint
 		return -EBADMSG;
 	}
 	if (json_integer_value(json_object_get(hdr, "kbnetState")) != SNAP_FORMAT ||
-		!json_is_integer(json_object_get(hdr, "seq"))) {
+	        !json_is_integer(json_object_get(hdr, "seq"))) {
 		json_decref(hdr);
 		snprintf(why, why_size, "unknown snapshot format");
 		return -EBADMSG;
@@ -383,8 +384,9 @@ static int load_snapshot(struct state *st, state_apply_fn apply, void *ctx, uint
 			return -EBADMSG;
 		}
 		if (json_is_integer(json_object_get(rec, "end"))) {
-			ended = json_integer_value(json_object_get(rec, "end")) == (json_int_t)count &&
-				rd.off == rd.len;
+			ended = json_integer_value(json_object_get(rec, "end")) ==
+			                (json_int_t)count &&
+			        rd.off == rd.len;
 			json_decref(rec);
 			break;
 		}
@@ -410,7 +412,7 @@ static int load_snapshot(struct state *st, state_apply_fn apply, void *ctx, uint
 }
 
 int state_load(struct state *st, state_apply_fn apply, void *ctx, struct state_load_info *info,
-	struct kb_err *err)
+        struct kb_err *err)
 {
 	_cleanup_free_ char *data = NULL;
 	struct reader rd = {0};
@@ -426,10 +428,10 @@ int state_load(struct state *st, state_apply_fn apply, void *ctx, struct state_l
 		/* The records applied so far cannot be trusted either: the caller restarts from
 		 * empty. The journal only makes sense on top of its snapshot: keep both aside. */
 		fs_move_aside(st->snap_path, "corrupt", info->snapshot_aside,
-			sizeof(info->snapshot_aside));
+		        sizeof(info->snapshot_aside));
 		if (access(st->journal_path, F_OK) == 0)
 			fs_move_aside(st->journal_path, "corrupt", info->journal_aside,
-				sizeof(info->journal_aside));
+			        sizeof(info->journal_aside));
 		st->live = 0;
 		return -EBADMSG;
 	}
@@ -457,9 +459,9 @@ int state_load(struct state *st, state_apply_fn apply, void *ctx, struct state_l
 				info->torn_tail = true;
 			} else {
 				snprintf(info->why, sizeof(info->why),
-					"journal record at byte %zu is corrupt", good);
+				        "journal record at byte %zu is corrupt", good);
 				fs_move_aside(st->journal_path, "corrupt", info->journal_aside,
-					sizeof(info->journal_aside));
+				        sizeof(info->journal_aside));
 				/* Keep the good prefix as the journal. */
 				fs_write_atomic(st->journal_path, data, good, 0600);
 			}
@@ -470,9 +472,9 @@ int state_load(struct state *st, state_apply_fn apply, void *ctx, struct state_l
 			if (seq != st->seq + 1) {
 				json_decref(rec);
 				snprintf(info->why, sizeof(info->why),
-					"journal sequence gap at byte %zu", good);
+				        "journal sequence gap at byte %zu", good);
 				fs_move_aside(st->journal_path, "corrupt", info->journal_aside,
-					sizeof(info->journal_aside));
+				        sizeof(info->journal_aside));
 				fs_write_atomic(st->journal_path, data, good, 0600);
 				break;
 			}
@@ -498,7 +500,7 @@ done:
 json_t *state_status(const struct state *st)
 {
 	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "dir", st->dir, "seq",
-		(json_int_t)st->seq, "journalRecords", (json_int_t)st->journal_records, "commits",
-		(json_int_t)st->commits, "snapshots", (json_int_t)st->snapshots, "lastError",
-		st->last_error);
+	        (json_int_t)st->seq, "journalRecords", (json_int_t)st->journal_records, "commits",
+	        (json_int_t)st->commits, "snapshots", (json_int_t)st->snapshots, "lastError",
+	        st->last_error);
 }

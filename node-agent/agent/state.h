@@ -27,11 +27,11 @@ struct state;
 
 /* What loading found; the caller logs it. */
 struct state_load_info {
-	uint64_t replayed;	  /* journal records applied */
-	bool torn_tail;		  /* an incomplete last journal record was cut off */
+	uint64_t replayed;         /* journal records applied */
+	bool torn_tail;            /* an incomplete last journal record was cut off */
 	char snapshot_aside[4096]; /* non-empty: corrupt snapshot moved there */
 	char journal_aside[4096];  /* non-empty: corrupt journal moved there */
-	char why[256];		  /* what was wrong with the moved file(s) */
+	char why[256];             /* what was wrong with the moved file(s) */
 };
 
 /* value is NULL for a deletion. Returning < 0 aborts loading. */
@@ -43,7 +43,7 @@ typedef int (*state_dump_fn)(void *ctx, state_emit_fn emit, void *ectx);
 /* Create the directory if needed and take its lock (-EBUSY: another agent holds it). */
 int state_open(const char *dir, struct state **ret, struct kb_err *err);
 int state_load(struct state *st, state_apply_fn apply, void *ctx, struct state_load_info *info,
-	struct kb_err *err);
+        struct kb_err *err);
 void state_set_dumper(struct state *st, state_dump_fn dump, void *ctx);
 void state_close(struct state *st);
 

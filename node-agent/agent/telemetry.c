@@ -15,7 +15,7 @@ void telemetry_collect(struct telemetry_sink *sink)
 	struct telemetry_source *src;
 
 	STAILQ_FOREACH(src, &sources, next)
-		src->collect(sink);
+	src->collect(sink);
 }
 
 /* The inventory's own numbers: capacity, health and allocations per pool. */
@@ -24,25 +24,25 @@ static void collect_pools(struct telemetry_sink *sink)
 	static const struct {
 		const char *name, *help;
 	} m[] = {
-		{"pool_capacity", "Devices in the pool."},
-		{"pool_healthy_devices", "Healthy devices in the pool."},
-		{"pool_unhealthy_devices", "Unhealthy devices in the pool."},
-		{"pool_allocated_devices", "Devices held by an attachment."},
-		{"pool_free_devices", "Healthy devices free to allocate."},
+	        {"pool_capacity", "Devices in the pool."},
+	        {"pool_healthy_devices", "Healthy devices in the pool."},
+	        {"pool_unhealthy_devices", "Unhealthy devices in the pool."},
+	        {"pool_allocated_devices", "Devices held by an attachment."},
+	        {"pool_free_devices", "Healthy devices free to allocate."},
 	};
 
 	for (unsigned i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		for (struct pool *p = inv_pool_first(); p; p = inv_pool_next(p)) {
 			const struct telemetry_label labels[] = {
-				{"pool", p->name}, {"type", p->ops->name}, {NULL, NULL}};
+			        {"pool", p->name}, {"type", p->ops->name}, {NULL, NULL}};
 			size_t healthy = pool_healthy_count(p);
-			double v[] = {p->n_devs, healthy, p->n_devs - healthy, p->n_allocated,
-				p->n_free};
+			double v[] = {
+			        p->n_devs, healthy, p->n_devs - healthy, p->n_allocated, p->n_free};
 			sink->emit(sink, TELEMETRY_GAUGE, m[i].name, m[i].help, labels, v[i]);
 		}
 	}
 	sink->emit(sink, TELEMETRY_GAUGE, "allocations", "Live allocations.",
-		(const struct telemetry_label[]){{NULL, NULL}}, alloc_count());
+	        (const struct telemetry_label[]){{NULL, NULL}}, alloc_count());
 }
 
 static struct telemetry_source pools_source = {.name = "pools", .collect = collect_pools};

@@ -20,12 +20,12 @@ struct telemetry_sink {
 	/* name: metric name without prefix ("pool_capacity"); help: one line. Samples of one
 	 * metric must be emitted consecutively. */
 	void (*emit)(struct telemetry_sink *sink, enum telemetry_type type, const char *name,
-		const char *help, const struct telemetry_label *labels, double value);
+	        const char *help, const struct telemetry_label *labels, double value);
 	/* A histogram: cumulative counts for each upper bound, then +Inf = count. */
 	void (*emit_histogram)(struct telemetry_sink *sink, const char *name, const char *help,
-		const struct telemetry_label *labels, const double *bounds,
-		const unsigned long long *cumulative, unsigned n_bounds, unsigned long long count,
-		double sum);
+	        const struct telemetry_label *labels, const double *bounds,
+	        const unsigned long long *cumulative, unsigned n_bounds, unsigned long long count,
+	        double sum);
 	void *ctx;
 };
 
@@ -36,10 +36,10 @@ struct telemetry_source {
 };
 
 void telemetry_source_register(struct telemetry_source *src);
-#define TELEMETRY_SOURCE_REGISTER(src)                                                             \
-	static void __attribute__((constructor)) telemetry_register_##src(void)                    \
-	{                                                                                          \
-		telemetry_source_register(&(src));                                                 \
+#define TELEMETRY_SOURCE_REGISTER(src)                                          \
+	static void __attribute__((constructor)) telemetry_register_##src(void) \
+	{                                                                       \
+		telemetry_source_register(&(src));                              \
 	}
 
 /* Run every source into the sink. */

@@ -30,8 +30,8 @@ static void endpoint_cell(json_t *a, char *buf, size_t size)
 
 static int print_allocations(struct ctl *ctl, json_t *arr)
 {
-	static const char *const hdr[] = {"POD", "CONTAINER", "IFNAME", "NETWORK", "POOL",
-		"DEVICE", "MAC", "AGE", "ENDPOINT", NULL};
+	static const char *const hdr[] = {"POD", "CONTAINER", "IFNAME", "NETWORK", "POOL", "DEVICE",
+	        "MAC", "AGE", "ENDPOINT", NULL};
 	struct table *t;
 	json_t *a;
 	size_t i;
@@ -41,14 +41,15 @@ static int print_allocations(struct ctl *ctl, json_t *arr)
 		return CTL_EXIT_OK;
 	}
 	t = table_new(hdr);
-	json_array_foreach(arr, i, a) {
+	json_array_foreach (arr, i, a) {
 		char pod[320], cid[16], age[32], ep[4096];
 		pod_cell(a, pod, sizeof(pod));
 		snprintf(cid, sizeof(cid), "%.12s", jstr(a, "containerID"));
 		fmt_age(jstr(a, "created"), age, sizeof(age));
 		endpoint_cell(a, ep, sizeof(ep));
-		table_row(t, (const char *const[]){pod, cid, jstr(a, "ifname"), jstr(a, "network"),
-				     jstr(a, "pool"), jstr(a, "deviceID"), jstr(a, "mac"), age, ep});
+		table_row(
+		        t, (const char *const[]){pod, cid, jstr(a, "ifname"), jstr(a, "network"),
+		                   jstr(a, "pool"), jstr(a, "deviceID"), jstr(a, "mac"), age, ep});
 	}
 	table_print(t, stdout);
 	table_free(t);
@@ -89,8 +90,8 @@ static void print_detail(json_t *a)
 
 	fmt_age(jstr(a, "created"), age, sizeof(age));
 	printf("%s/%s  (network %s, age %s)\n", jstr(a, "containerID"), jstr(a, "ifname"),
-		jstr(a, "network"), age);
-	json_object_foreach(a, k, v) {
+	        jstr(a, "network"), age);
+	json_object_foreach (a, k, v) {
 		char *s;
 		if (!strcmp(k, "containerID") || !strcmp(k, "ifname") || !strcmp(k, "network"))
 			continue;
@@ -139,7 +140,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (ctl->json) {
 		ctl_print_json(arr);
 	} else {
-		json_array_foreach(arr, i, a) {
+		json_array_foreach (arr, i, a) {
 			if (i)
 				putchar('\n');
 			print_detail(a);
@@ -150,17 +151,17 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 }
 
 static struct ctl_cmd allocations_cmd = {
-	.name = "allocations",
-	.args = "[--pool NAME]",
-	.help = "who holds what: pod, container, interface, device, MAC, endpoint",
-	.fn = cmd_allocations,
+        .name = "allocations",
+        .args = "[--pool NAME]",
+        .help = "who holds what: pod, container, interface, device, MAC, endpoint",
+        .fn = cmd_allocations,
 };
 CTL_CMD_REGISTER(allocations_cmd)
 
 static struct ctl_cmd show_cmd = {
-	.name = "show",
-	.args = "<containerID|pod>",
-	.help = "everything about one container's or pod's allocations",
-	.fn = cmd_show,
+        .name = "show",
+        .args = "<containerID|pod>",
+        .help = "everything about one container's or pod's allocations",
+        .fn = cmd_show,
 };
 CTL_CMD_REGISTER(show_cmd)

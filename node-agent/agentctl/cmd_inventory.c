@@ -48,7 +48,7 @@ static void num(char *buf, size_t size, json_t *obj, const char *key)
 static int cmd_pools(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const hdr[] = {"POOL", "TYPE", "RESOURCE", "CAPACITY", "HEALTHY",
-		"ALLOCATED", "FREE", "DEVICE-PLUGIN", NULL};
+	        "ALLOCATED", "FREE", "DEVICE-PLUGIN", NULL};
 	json_t *res, *args, *p;
 	const char *pool;
 	struct table *t;
@@ -68,7 +68,7 @@ static int cmd_pools(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	t = table_new(hdr);
-	json_array_foreach(json_object_get(res, "pools"), i, p) {
+	json_array_foreach (json_object_get(res, "pools"), i, p) {
 		char cap[24], healthy[24], alloc[24], free_[24], dp[64];
 		json_t *dpo = json_object_get(p, "devicePluginStatus");
 		num(cap, sizeof(cap), p, "capacity");
@@ -78,13 +78,15 @@ static int cmd_pools(struct ctl *ctl, int argc, char **argv)
 		/* The device-plugin module adds its status; without it, say whether it is on. */
 		if (json_is_object(dpo))
 			snprintf(dp, sizeof(dp), "%s",
-				json_is_true(json_object_get(dpo, "registered")) ? "registered" :
-										   "not registered");
+			        json_is_true(json_object_get(dpo, "registered"))
+			                ? "registered"
+			                : "not registered");
 		else
 			snprintf(dp, sizeof(dp), "%s",
-				json_is_true(json_object_get(p, "devicePlugin")) ? "enabled" : "off");
+			        json_is_true(json_object_get(p, "devicePlugin")) ? "enabled"
+			                                                         : "off");
 		table_row(t, (const char *const[]){jstr(p, "name"), jstr(p, "type"),
-				     jstr(p, "resourceName"), cap, healthy, alloc, free_, dp});
+		                     jstr(p, "resourceName"), cap, healthy, alloc, free_, dp});
 	}
 	table_print(t, stdout);
 	table_free(t);
@@ -109,8 +111,8 @@ static void holder_cell(json_t *h, char *buf, size_t size)
 
 static int cmd_devices(struct ctl *ctl, int argc, char **argv)
 {
-	static const char *const hdr[] = {"DEVICE", "POOL", "TYPE", "HEALTH", "NUMA", "HOLDER",
-		"DETAILS", NULL};
+	static const char *const hdr[] = {
+	        "DEVICE", "POOL", "TYPE", "HEALTH", "NUMA", "HOLDER", "DETAILS", NULL};
 	json_t *res, *args, *d;
 	const char *pool;
 	struct table *t;
@@ -130,9 +132,9 @@ static int cmd_devices(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	t = table_new(hdr);
-	json_array_foreach(json_object_get(res, "devices"), i, d) {
-		static const char *const skip[] = {"id", "pool", "type", "health", "numa",
-			"holder", NULL};
+	json_array_foreach (json_object_get(res, "devices"), i, d) {
+		static const char *const skip[] = {
+		        "id", "pool", "type", "health", "numa", "holder", NULL};
 		char numa[16], holder[256], details[512] = "", health[96];
 		const char *k;
 		json_t *v;
@@ -143,24 +145,24 @@ static int cmd_devices(struct ctl *ctl, int argc, char **argv)
 			snprintf(numa, sizeof(numa), "-");
 		holder_cell(json_object_get(d, "holder"), holder, sizeof(holder));
 		snprintf(health, sizeof(health), "%s%s%s%s", jstr(d, "health"),
-			jstr(d, "reason") ? " (" : "", jstr(d, "reason") ? jstr(d, "reason") : "",
-			jstr(d, "reason") ? ")" : "");
+		        jstr(d, "reason") ? " (" : "", jstr(d, "reason") ? jstr(d, "reason") : "",
+		        jstr(d, "reason") ? ")" : "");
 		/* Type-specific fields (MAC, PF, VF settings...) as key=value. */
-		json_object_foreach(d, k, v) {
+		json_object_foreach (d, k, v) {
 			bool skipped = strcmp(k, "reason") == 0;
 			char *s;
 			for (size_t j = 0; skip[j]; j++)
 				skipped = skipped || strcmp(skip[j], k) == 0;
 			if (skipped || off >= sizeof(details) - 1)
 				continue;
-			s = json_is_string(v) ? strdup(json_string_value(v)) :
-						json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			s = json_is_string(v) ? strdup(json_string_value(v))
+			                      : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 			off += snprintf(details + off, sizeof(details) - off, "%s%s=%s",
-				off ? " " : "", k, s ? s : "?");
+			        off ? " " : "", k, s ? s : "?");
 			free(s);
 		}
 		table_row(t, (const char *const[]){jstr(d, "id"), jstr(d, "pool"), jstr(d, "type"),
-				     health, numa, holder, details});
+		                     health, numa, holder, details});
 	}
 	table_print(t, stdout);
 	table_free(t);
@@ -169,17 +171,17 @@ static int cmd_devices(struct ctl *ctl, int argc, char **argv)
 }
 
 static struct ctl_cmd pools_cmd = {
-	.name = "pools",
-	.args = "[--pool NAME]",
-	.help = "pools: capacity, health, allocations, device-plugin registration",
-	.fn = cmd_pools,
+        .name = "pools",
+        .args = "[--pool NAME]",
+        .help = "pools: capacity, health, allocations, device-plugin registration",
+        .fn = cmd_pools,
 };
 CTL_CMD_REGISTER(pools_cmd)
 
 static struct ctl_cmd devices_cmd = {
-	.name = "devices",
-	.args = "[--pool NAME]",
-	.help = "every device with its health and holder",
-	.fn = cmd_devices,
+        .name = "devices",
+        .args = "[--pool NAME]",
+        .help = "every device with its health and holder",
+        .fn = cmd_devices,
 };
 CTL_CMD_REGISTER(devices_cmd)

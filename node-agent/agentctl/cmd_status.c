@@ -11,7 +11,7 @@ static void print_section(const char *name, json_t *obj)
 	json_t *v;
 
 	printf("%s:\n", name);
-	json_object_foreach(obj, k, v) {
+	json_object_foreach (obj, k, v) {
 		char *s;
 		if (json_is_object(v) || json_is_array(v))
 			s = json_dumps(v, JSON_COMPACT);
@@ -28,7 +28,7 @@ static void print_section(const char *name, json_t *obj)
 static int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const core[] = {"version", "apiVersion", "pid", "startedAt",
-		"uptimeSeconds", "config", "pools", "devices", "allocations", "healthy", NULL};
+	        "uptimeSeconds", "config", "pools", "devices", "allocations", "healthy", NULL};
 	json_t *st, *v;
 	const char *k;
 	int r;
@@ -46,14 +46,14 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	printf("kbnet-agent %s (pid %lld), up %llds, %s\n", jstr(st, "version"),
-		json_integer_value(json_object_get(st, "pid")),
-		json_integer_value(json_object_get(st, "uptimeSeconds")),
-		json_is_true(json_object_get(st, "healthy")) ? "healthy" : "UNHEALTHY");
+	        json_integer_value(json_object_get(st, "pid")),
+	        json_integer_value(json_object_get(st, "uptimeSeconds")),
+	        json_is_true(json_object_get(st, "healthy")) ? "healthy" : "UNHEALTHY");
 	printf("config:      %s\n", jstr(st, "config"));
 	printf("pools:       %lld\n", json_integer_value(json_object_get(st, "pools")));
 	printf("devices:     %lld\n", json_integer_value(json_object_get(st, "devices")));
 	printf("allocations: %lld\n", json_integer_value(json_object_get(st, "allocations")));
-	json_object_foreach(st, k, v) {
+	json_object_foreach (st, k, v) {
 		bool is_core = false;
 		for (size_t i = 0; core[i]; i++)
 			is_core = is_core || strcmp(core[i], k) == 0;
@@ -65,9 +65,9 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 }
 
 static struct ctl_cmd status_cmd = {
-	.name = "status",
-	.args = "",
-	.help = "agent health, versions and a summary per module",
-	.fn = cmd_status,
+        .name = "status",
+        .args = "",
+        .help = "agent health, versions and a summary per module",
+        .fn = cmd_status,
 };
 CTL_CMD_REGISTER(status_cmd)

@@ -10,9 +10,9 @@
 #include "common/queue.h"
 
 /* Exit codes. */
-#define CTL_EXIT_OK	    0
-#define CTL_EXIT_ERROR	    1 /* the agent refused or failed the request */
-#define CTL_EXIT_USAGE	    2
+#define CTL_EXIT_OK          0
+#define CTL_EXIT_ERROR       1 /* the agent refused or failed the request */
+#define CTL_EXIT_USAGE       2
 #define CTL_EXIT_UNREACHABLE 3 /* no agent on the socket */
 
 struct ctl {
@@ -30,10 +30,10 @@ struct ctl_cmd {
 };
 
 void ctl_cmd_register(struct ctl_cmd *cmd);
-#define CTL_CMD_REGISTER(cmd)                                                                      \
-	static void __attribute__((constructor)) ctl_register_##cmd(void)                          \
-	{                                                                                          \
-		ctl_cmd_register(&(cmd));                                                          \
+#define CTL_CMD_REGISTER(cmd)                                             \
+	static void __attribute__((constructor)) ctl_register_##cmd(void) \
+	{                                                                 \
+		ctl_cmd_register(&(cmd));                                 \
 	}
 
 /* One request; prints the error and returns an exit code when it fails. */

@@ -26,14 +26,14 @@ int ctl_call(struct ctl *ctl, const char *op, json_t *args, json_t **ret)
 
 	if ((r = apicl_connect(ctl->socket, ctl->timeout_ms, &c, &err)) < 0) {
 		fprintf(stderr, "agentctl: kbnet-agent is not reachable at %s: %s\n", ctl->socket,
-			strerror(-r));
+		        strerror(-r));
 		return CTL_EXIT_UNREACHABLE;
 	}
 	r = apicl_call(c, op, args, ret, &err);
 	if (r < 0) {
 		bool remote = apicl_remote_error(c);
-		fprintf(stderr, "agentctl: %s: %s%s\n", op, remote ? "" : "talking to the agent: ",
-			err.msg);
+		fprintf(stderr, "agentctl: %s: %s%s\n", op,
+		        remote ? "" : "talking to the agent: ", err.msg);
 		apicl_close(c);
 		return remote ? CTL_EXIT_ERROR : CTL_EXIT_UNREACHABLE;
 	}
@@ -78,29 +78,32 @@ static void usage(FILE *f)
 {
 	struct ctl_cmd *cmd;
 
-	fprintf(f, "Usage: agentctl [--socket PATH] [-o table|json] [--timeout MS] COMMAND [ARGS]\n\n"
-		   "Commands:\n");
-	STAILQ_FOREACH(cmd, &cmds, next) {
+	fprintf(f,
+	        "Usage: agentctl [--socket PATH] [-o table|json] [--timeout MS] COMMAND [ARGS]\n\n"
+	        "Commands:\n");
+	STAILQ_FOREACH(cmd, &cmds, next)
+	{
 		char head[64];
 		snprintf(head, sizeof(head), "%s %s", cmd->name, cmd->args);
 		fprintf(f, "  %-32s %s\n", head, cmd->help);
 	}
 	fprintf(f, "\nOptions:\n"
-		   "  -s, --socket PATH   agent socket (default $KBNET_AGENT_SOCKET or " API_DEFAULT_SOCKET
-		   ")\n"
-		   "  -o, --output FMT    table (default) or json\n"
-		   "  -t, --timeout MS    give up after MS milliseconds (default 5000)\n"
-		   "\nExit status: 0 ok, 1 the agent reported an error, 2 usage, 3 agent unreachable.\n");
+	           "  -s, --socket PATH   agent socket (default $KBNET_AGENT_SOCKET "
+	           "or " API_DEFAULT_SOCKET ")\n"
+	           "  -o, --output FMT    table (default) or json\n"
+	           "  -t, --timeout MS    give up after MS milliseconds (default 5000)\n"
+	           "\nExit status: 0 ok, 1 the agent reported an error, 2 usage, 3 agent "
+	           "unreachable.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"output", required_argument, NULL, 'o'},
-		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"socket", required_argument, NULL, 's'},
+	        {"output", required_argument, NULL, 'o'},
+	        {"timeout", required_argument, NULL, 't'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	struct ctl ctl = {.socket = API_DEFAULT_SOCKET, .timeout_ms = 5000};
 	const char *env = getenv("KBNET_AGENT_SOCKET");
@@ -144,8 +147,8 @@ int main(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	STAILQ_FOREACH(cmd, &cmds, next)
-		if (strcmp(cmd->name, argv[optind]) == 0)
-			break;
+	if (strcmp(cmd->name, argv[optind]) == 0)
+		break;
 	if (!cmd) {
 		fprintf(stderr, "agentctl: unknown command '%s'\n\n", argv[optind]);
 		usage(stderr);

@@ -6,14 +6,14 @@
 #ifndef KB_API_H
 #define KB_API_H
 
-#define API_VERSION 1
+#define API_VERSION        1
 
 #define API_DEFAULT_SOCKET "/run/kbnet/agent.sock"
 
 /* Frame: 4-byte big-endian length, then that many bytes of one JSON object. */
-#define API_FRAME_HDR	    4
-#define API_MAX_REQUEST	    (1024 * 1024)      /* bytes of JSON in one request */
-#define API_MAX_REPLY	    (16 * 1024 * 1024) /* bytes of JSON in one reply */
+#define API_FRAME_HDR   4
+#define API_MAX_REQUEST (1024 * 1024)      /* bytes of JSON in one request */
+#define API_MAX_REPLY   (16 * 1024 * 1024) /* bytes of JSON in one reply */
 
 /* Operations. Those marked (root) are refused unless the peer's uid is 0 (SO_PEERCRED). */
 #define API_OP_ATTACH "attach" /* (root) allocate a device for (containerID, ifname) */
@@ -25,7 +25,7 @@
 
 /* Device types (netconf "deviceType", pool "type"). */
 #define API_DEVTYPE_VIRTIO_USER "virtio-user"
-#define API_DEVTYPE_SRIOV_VF	"sriov-vf"
-#define API_DEVTYPE_VDPA	"vdpa"
+#define API_DEVTYPE_SRIOV_VF    "sriov-vf"
+#define API_DEVTYPE_VDPA        "vdpa"
 
 #endif

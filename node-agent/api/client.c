@@ -38,7 +38,7 @@ int apicl_connect(const char *path, int timeout_ms, struct apicl **ret, struct k
 			break;
 		if (errno != EAGAIN && errno != EINTR)
 			return kb_err_set(err, errno, "cannot connect to agent at %s: %s", path,
-				strerror(errno));
+			        strerror(errno));
 		if (deadline >= 0 && frame_now_ms() >= deadline)
 			return kb_err_set(err, ETIMEDOUT, "agent at %s: connect timed out", path);
 		poll(NULL, 0, 2);
@@ -57,13 +57,13 @@ bool apicl_remote_error(const struct apicl *c)
 	return c->remote_error;
 }
 
-static int parse_reply(json_t *reply, unsigned id, json_t **ret_result, struct kb_err *err,
-	bool *remote)
+static int parse_reply(
+        json_t *reply, unsigned id, json_t **ret_result, struct kb_err *err, bool *remote)
 {
 	json_t *ok = json_object_get(reply, "ok"), *rid = json_object_get(reply, "id");
 
 	if (!json_is_boolean(ok) || !json_is_integer(rid) ||
-		(json_int_t)id != json_integer_value(rid))
+	        (json_int_t)id != json_integer_value(rid))
 		return kb_err_set(err, EPROTO, "malformed reply from agent");
 	if (json_is_false(ok)) {
 		json_t *e = json_object_get(reply, "error");
@@ -80,8 +80,8 @@ static int parse_reply(json_t *reply, unsigned id, json_t **ret_result, struct k
 	return 0;
 }
 
-int apicl_call(struct apicl *c, const char *op, json_t *args, json_t **ret_result,
-	struct kb_err *err)
+int apicl_call(
+        struct apicl *c, const char *op, json_t *args, json_t **ret_result, struct kb_err *err)
 {
 	_cleanup_free_ char *out = NULL, *in = NULL;
 	json_t *req, *reply;
@@ -102,13 +102,13 @@ int apicl_call(struct apicl *c, const char *op, json_t *args, json_t **ret_resul
 		return kb_err_set(err, ENOMEM, "out of memory");
 	len = strlen(out);
 	if (len > API_MAX_REQUEST)
-		return kb_err_set(err, EMSGSIZE, "request of %zu bytes exceeds %d", len,
-			API_MAX_REQUEST);
+		return kb_err_set(
+		        err, EMSGSIZE, "request of %zu bytes exceeds %d", len, API_MAX_REQUEST);
 	if ((r = frame_send(c->fd, out, len, c->deadline_ms)) < 0)
 		return kb_err_set(err, -r, "sending to agent: %s", strerror(-r));
 	if ((r = frame_recv(c->fd, API_MAX_REPLY, &in, &len, c->deadline_ms)) < 0)
 		return kb_err_set(err, -r, "reading agent reply: %s",
-			r == -ECONNRESET ? "agent closed the connection" : strerror(-r));
+		        r == -ECONNRESET ? "agent closed the connection" : strerror(-r));
 	reply = json_loadb(in, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(reply)) {
 		json_decref(reply);

@@ -23,8 +23,8 @@ int apicl_connect(const char *path, int timeout_ms, struct apicl **ret, struct k
  * agent's -errno with its message in err and apicl_remote_error() true; transport failures
  * return -errno with apicl_remote_error() false.
  */
-int apicl_call(struct apicl *c, const char *op, json_t *args, json_t **ret_result,
-	struct kb_err *err);
+int apicl_call(
+        struct apicl *c, const char *op, json_t *args, json_t **ret_result, struct kb_err *err);
 
 bool apicl_remote_error(const struct apicl *c);
 void apicl_close(struct apicl *c);

@@ -9,13 +9,13 @@
 #include <stddef.h>
 
 struct kb_err {
-	int errnum;	/* positive errno, 0 when no error was set */
+	int errnum; /* positive errno, 0 when no error was set */
 	char msg[512];
 };
 
 /* Sets err (if non-NULL) and returns -errnum, so callers can `return kb_err_set(...)`. */
 int kb_err_set(struct kb_err *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 /* Prefix an existing message: "ctx: old message". Returns -err->errnum. */
 int kb_err_prefix(struct kb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kb_err_clear(struct kb_err *err);

@@ -22,7 +22,10 @@ struct hmap {
 	size_t n;
 };
 
-#define HMAP_INITIALIZER(MAP) {.buckets = &(MAP)->one, .one = NULL, .mask = 0, .n = 0}
+#define HMAP_INITIALIZER(MAP)                                          \
+	{                                                              \
+		.buckets = &(MAP)->one, .one = NULL, .mask = 0, .n = 0 \
+	}
 
 void hmap_init(struct hmap *map);
 void hmap_destroy(struct hmap *map); /* frees buckets, not the nodes */
@@ -42,25 +45,25 @@ uint32_t hash_bytes(const void *p, size_t n, uint32_t basis);
 uint32_t hash_str(const char *s, uint32_t basis);
 
 #ifndef container_of
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
 /* Iterate over nodes whose hash equals HASH (candidates: compare keys in the body). */
-#define HMAP_FOR_EACH_WITH_HASH(VAR, MEMBER, HASH, MAP)                                            \
-	for (struct hmap_node *VAR##_hn_ = hmap_first_with_hash(MAP, HASH);                        \
-		VAR##_hn_ && ((VAR) = container_of(VAR##_hn_, __typeof__(*(VAR)), MEMBER), 1);     \
-		VAR##_hn_ = hmap_next_with_hash(VAR##_hn_))
+#define HMAP_FOR_EACH_WITH_HASH(VAR, MEMBER, HASH, MAP)                                        \
+	for (struct hmap_node *VAR##_hn_ = hmap_first_with_hash(MAP, HASH);                    \
+	        VAR##_hn_ && ((VAR) = container_of(VAR##_hn_, __typeof__(*(VAR)), MEMBER), 1); \
+	        VAR##_hn_ = hmap_next_with_hash(VAR##_hn_))
 
-#define HMAP_FOR_EACH(VAR, MEMBER, MAP)                                                            \
-	for (struct hmap_node *VAR##_hn_ = hmap_first(MAP);                                        \
-		VAR##_hn_ && ((VAR) = container_of(VAR##_hn_, __typeof__(*(VAR)), MEMBER), 1);     \
-		VAR##_hn_ = hmap_next(MAP, VAR##_hn_))
+#define HMAP_FOR_EACH(VAR, MEMBER, MAP)                                                        \
+	for (struct hmap_node *VAR##_hn_ = hmap_first(MAP);                                    \
+	        VAR##_hn_ && ((VAR) = container_of(VAR##_hn_, __typeof__(*(VAR)), MEMBER), 1); \
+	        VAR##_hn_ = hmap_next(MAP, VAR##_hn_))
 
 /* Safe against removal of VAR in the body (not against other removals). */
-#define HMAP_FOR_EACH_SAFE(VAR, MEMBER, MAP)                                                       \
-	for (struct hmap_node *VAR##_hn_ = hmap_first(MAP), *VAR##_nx_ = NULL;                     \
-		VAR##_hn_ && (VAR##_nx_ = hmap_next(MAP, VAR##_hn_), 1) &&                         \
-		((VAR) = container_of(VAR##_hn_, __typeof__(*(VAR)), MEMBER), 1);                  \
-		VAR##_hn_ = VAR##_nx_)
+#define HMAP_FOR_EACH_SAFE(VAR, MEMBER, MAP)                                      \
+	for (struct hmap_node *VAR##_hn_ = hmap_first(MAP), *VAR##_nx_ = NULL;    \
+	        VAR##_hn_ && (VAR##_nx_ = hmap_next(MAP, VAR##_hn_), 1) &&        \
+	        ((VAR) = container_of(VAR##_hn_, __typeof__(*(VAR)), MEMBER), 1); \
+	        VAR##_hn_ = VAR##_nx_)
 
 #endif

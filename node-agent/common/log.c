@@ -11,10 +11,10 @@ static enum log_level log_level = LOG_LVL_INFO;
 static const char *log_ident = "kbnet";
 
 static const char *const level_names[] = {
-	[LOG_LVL_ERR] = "error",
-	[LOG_LVL_WARN] = "warn",
-	[LOG_LVL_INFO] = "info",
-	[LOG_LVL_DEBUG] = "debug",
+        [LOG_LVL_ERR] = "error",
+        [LOG_LVL_WARN] = "warn",
+        [LOG_LVL_INFO] = "info",
+        [LOG_LVL_DEBUG] = "debug",
 };
 
 void log_set_level(enum log_level level)
@@ -66,6 +66,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	/* One write per line so concurrent writers (DPDK lcores) do not interleave. */
 	fprintf(stderr, "%s.%03ldZ %s %s: %s\n", ts, now.tv_nsec / 1000000, log_level_name(level),
-		log_ident, line);
+	        log_ident, line);
 	errno = saved;
 }

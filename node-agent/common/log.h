@@ -16,13 +16,13 @@ void log_set_ident(const char *ident);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define LOG_ERR(...)   log_msg(LOG_LVL_ERR, __VA_ARGS__)
-#define LOG_WARN(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
-#define LOG_INFO(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
-#define LOG_DEBUG(...)                                                                             \
-	do {                                                                                       \
-		if (log_get_level() >= LOG_LVL_DEBUG)                                              \
-			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                                       \
+#define LOG_ERR(...)  log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define LOG_WARN(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define LOG_INFO(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define LOG_DEBUG(...)                                       \
+	do {                                                 \
+		if (log_get_level() >= LOG_LVL_DEBUG)        \
+			log_msg(LOG_LVL_DEBUG, __VA_ARGS__); \
 	} while (0)
 
 #endif

@@ -18,7 +18,7 @@ int mac_parse(const char *s, struct mac *ret)
 			return -EINVAL;
 	}
 	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		    &tail) != 6)
+	            &tail) != 6)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
 		ret->b[i] = v[i];
@@ -28,7 +28,7 @@ int mac_parse(const char *s, struct mac *ret)
 void mac_format(const struct mac *m, char buf[MAC_STR_LEN])
 {
 	snprintf(buf, MAC_STR_LEN, "%02x:%02x:%02x:%02x:%02x:%02x", m->b[0], m->b[1], m->b[2],
-		m->b[3], m->b[4], m->b[5]);
+	        m->b[3], m->b[4], m->b[5]);
 }
 
 bool mac_is_zero(const struct mac *m)

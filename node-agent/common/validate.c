@@ -50,7 +50,8 @@ bool val_ifname(const char *s, const char **why)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = s[i];
 		if (c == '/' || c == ':' || isspace(c) || !isprint(c))
-			return fail(why, "must not contain '/', ':', whitespace or control characters");
+			return fail(
+			        why, "must not contain '/', ':', whitespace or control characters");
 	}
 	return true;
 }
@@ -93,10 +94,10 @@ static bool check_dns(const char *s, size_t max, bool dots, const char **why)
 		return fail(why, "must start and end with a letter or digit");
 	/* DNS-1123: each dot-separated label starts and ends alphanumeric (no "a..b", "a.-b"). */
 	for (size_t i = 1; i < n; i++)
-		if (s[i] == '.' && (!isalnum((unsigned char)s[i - 1]) ||
-					   !isalnum((unsigned char)s[i + 1])))
+		if (s[i] == '.' &&
+		        (!isalnum((unsigned char)s[i - 1]) || !isalnum((unsigned char)s[i + 1])))
 			return fail(why, "each '.'-separated part must start and end with a letter "
-					 "or digit");
+			                 "or digit");
 	return true;
 }
 
@@ -123,7 +124,7 @@ bool val_abs_path(const char *s, const char **why)
 		if (iscntrl((unsigned char)s[i]))
 			return fail(why, "contains control characters");
 		if (s[i] == '.' && s[i + 1] == '.' && (i == 0 || s[i - 1] == '/') &&
-			(s[i + 2] == '/' || s[i + 2] == '\0'))
+		        (s[i + 2] == '/' || s[i + 2] == '\0'))
 			return fail(why, "must not contain '..'");
 	}
 	return true;

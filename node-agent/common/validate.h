@@ -9,15 +9,15 @@
 
 #include <stdbool.h>
 
-#define VAL_CONTAINER_ID_MAX 128
-#define VAL_IFNAME_MAX	     15 /* IFNAMSIZ - 1 */
-#define VAL_POD_UID_MAX	     64
-#define VAL_NAME_MAX	     63 /* pool names, resource name parts */
-#define VAL_NETWORK_MAX	     128
-#define VAL_DEVICE_ID_MAX    64
+#define VAL_CONTAINER_ID_MAX  128
+#define VAL_IFNAME_MAX        15 /* IFNAMSIZ - 1 */
+#define VAL_POD_UID_MAX       64
+#define VAL_NAME_MAX          63 /* pool names, resource name parts */
+#define VAL_NETWORK_MAX       128
+#define VAL_DEVICE_ID_MAX     64
 #define VAL_K8S_NAMESPACE_MAX 63
-#define VAL_K8S_NAME_MAX     253
-#define VAL_PATH_MAX	     4095
+#define VAL_K8S_NAME_MAX      253
+#define VAL_PATH_MAX          4095
 
 /* CNI: starts alphanumeric, then alphanumerics, '_', '.', '-'. */
 bool val_container_id(const char *s, const char **why);

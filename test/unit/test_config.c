@@ -69,16 +69,17 @@ static void test_empty_is_defaults(void **state)
 
 static void test_full(void **state)
 {
-	struct cfg *cfg = load_ok("apiSocket: /tmp/x/a.sock\n"
-				  "stateDir: /tmp/x/state\n"
-				  "runDir: /tmp/x/run\n"
-				  "resourcePrefix: example.com\n"
-				  "logLevel: debug\n"
-				  "api:\n  maxClients: 7\n  idleTimeoutMs: 1500\n"
-				  "pools:\n"
-				  "  - name: a\n    type: virtio-user\n    count: 3\n    mode: server\n"
-				  "    queues: 2\n    mtu: 9000\n    numaNode: 1\n"
-				  "  - name: b\n    type: virtio-user\n    devicePlugin: false\n");
+	struct cfg *cfg =
+	        load_ok("apiSocket: /tmp/x/a.sock\n"
+	                "stateDir: /tmp/x/state\n"
+	                "runDir: /tmp/x/run\n"
+	                "resourcePrefix: example.com\n"
+	                "logLevel: debug\n"
+	                "api:\n  maxClients: 7\n  idleTimeoutMs: 1500\n"
+	                "pools:\n"
+	                "  - name: a\n    type: virtio-user\n    count: 3\n    mode: server\n"
+	                "    queues: 2\n    mtu: 9000\n    numaNode: 1\n"
+	                "  - name: b\n    type: virtio-user\n    devicePlugin: false\n");
 	const struct cfg_core *c = cfg_core(cfg);
 	const struct pools_cfg *pc = cfg_section_data(cfg, "pools");
 	const struct vport_pool_cfg *a;
@@ -109,22 +110,23 @@ static void test_errors_name_key_line_column(void **state)
 	load_err("apiSocket: relative/path\n", "t.yaml:1:12: apiSocket: must be an absolute path");
 	load_err("logLevel: loud\n", "logLevel: must be error, warn, info or debug");
 	load_err("resourcePrefix: Not_A_DNS\n", "resourcePrefix");
-	load_err("api:\n  maxClients: 0\n", "t.yaml:2:15: maxClients: must be an integer between 1");
+	load_err(
+	        "api:\n  maxClients: 0\n", "t.yaml:2:15: maxClients: must be an integer between 1");
 	load_err("api:\n  extra: 1\n", "t.yaml:2:3: extra: unknown key in api");
 	load_err("pools:\n  - name: a\n    type: virtio-user\n    cont: 3\n",
-		"t.yaml:4:5: cont: unknown key in pool");
+	        "t.yaml:4:5: cont: unknown key in pool");
 	load_err("pools:\n  - name: a\n    type: virtio-user\n    count: -1\n",
-		"t.yaml:4:12: count: must be an integer between 1 and 65536");
+	        "t.yaml:4:12: count: must be an integer between 1 and 65536");
 	load_err("pools:\n  - name: a\n    type: virtio-user\n    count: 12abc\n", "count");
 	load_err("pools:\n  - name: a\n    type: warp-drive\n", "unknown device type 'warp-drive'");
 	load_err("pools:\n  - type: virtio-user\n", "every pool needs a name");
 	load_err("pools:\n  - name: a/b\n    type: virtio-user\n", "name: contains a character");
 	load_err("pools:\n  - name: a\n    type: virtio-user\n  - name: a\n    type: virtio-user\n",
-		"duplicate pool name 'a'");
+	        "duplicate pool name 'a'");
 	load_err("pools:\n  - name: a\n    type: virtio-user\n    mode: sideways\n", "mode");
 	load_err("pools: 3\n", "pools: must be a list");
 	load_err("pools:\n  - name: a\n    type: virtio-user\n    devicePlugin: maybe\n",
-		"devicePlugin: must be true or false");
+	        "devicePlugin: must be true or false");
 	load_err("stateDir: /a\nstateDir: /b\n", "duplicate key");
 	load_err("key: [unclosed\n", "YAML syntax error");
 	load_err("- just\n- a list\n", "must be a mapping");
@@ -143,11 +145,11 @@ static void test_file_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_embedded_default),
-		cmocka_unit_test(test_empty_is_defaults),
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_errors_name_key_line_column),
-		cmocka_unit_test(test_file_errors),
+	        cmocka_unit_test(test_embedded_default),
+	        cmocka_unit_test(test_empty_is_defaults),
+	        cmocka_unit_test(test_full),
+	        cmocka_unit_test(test_errors_name_key_line_column),
+	        cmocka_unit_test(test_file_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

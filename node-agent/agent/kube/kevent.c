@@ -97,9 +97,9 @@ static bool seen_recently(struct kevent *k, uint32_t h, time_t now)
 		free(old);
 		k->n_recent--;
 	}
-	HMAP_FOR_EACH_WITH_HASH(d, node, h, &k->recent)
-	if (d->hash == h)
-		return true;
+	HMAP_FOR_EACH_WITH_HASH (d, node, h, &k->recent)
+		if (d->hash == h)
+			return true;
 	if ((d = calloc(1, sizeof(*d)))) {
 		d->hash = h;
 		d->at = now;

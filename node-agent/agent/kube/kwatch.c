@@ -79,9 +79,9 @@ static struct kpod *find_uid(const struct kwatch_pods *p, const char *uid)
 {
 	struct kpod *k;
 
-	HMAP_FOR_EACH_WITH_HASH(k, by_uid, hash_str(uid, 0), &p->by_uid)
-	if (strcmp(k->uid, uid) == 0)
-		return k;
+	HMAP_FOR_EACH_WITH_HASH (k, by_uid, hash_str(uid, 0), &p->by_uid)
+		if (strcmp(k->uid, uid) == 0)
+			return k;
 	return NULL;
 }
 
@@ -89,9 +89,9 @@ static struct kpod *find_name(const struct kwatch_pods *p, const char *ns, const
 {
 	struct kpod *k;
 
-	HMAP_FOR_EACH_WITH_HASH(k, by_name, name_hash(ns, name), &p->by_name)
-	if (strcmp(k->ns, ns) == 0 && strcmp(k->name, name) == 0)
-		return k;
+	HMAP_FOR_EACH_WITH_HASH (k, by_name, name_hash(ns, name), &p->by_name)
+		if (strcmp(k->ns, ns) == 0 && strcmp(k->name, name) == 0)
+			return k;
 	return NULL;
 }
 

@@ -124,9 +124,9 @@ static struct family *family_find(struct prom_writer *w, const char *name)
 {
 	struct family *f;
 
-	HMAP_FOR_EACH_WITH_HASH(f, node, hash_str(name, 0), &w->done)
-	if (strcmp(f->name, name) == 0)
-		return f;
+	HMAP_FOR_EACH_WITH_HASH (f, node, hash_str(name, 0), &w->done)
+		if (strcmp(f->name, name) == 0)
+			return f;
 	return NULL;
 }
 
