@@ -152,7 +152,7 @@ FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '\.pb-c\.')
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:
-	clang-format --dry-run -Werror $(FORMAT_SRC)
+	@clang-format --dry-run -Werror $(FORMAT_SRC) && echo "format-check: $(words $(FORMAT_SRC)) files ok"
 
 clean:
 	rm -rf build build-san
