@@ -10,6 +10,10 @@ FP_NCPU=$(nproc)
 FP_WORKER_CPU=$((FP_NCPU - 1))
 FP_POD_CPU=0
 FP_PREFIX=kb$$
+# Pods' memory: memfd without hugepages unless a suite asks for hugepages.
+FP_POD_MEM=${FP_POD_MEM:---no-huge -m 128 --no-shconf}
+# Agent's memory mode in fp_config (auto | hugepages | no-huge).
+FP_MEMORY=${FP_MEMORY:-no-huge}
 declare -A FP_POD_PID=() FP_POD_FD=()
 
 fp_require() {
@@ -41,7 +45,7 @@ fp_config() {
 	cat >>"$f" <<-YAML
 	fastpath:
 	  workers: [$FP_WORKER_CPU]
-	  memory: no-huge
+	  memory: $FP_MEMORY
 	  memoryMB: 256
 	  mbufs: 8191
 	  filePrefix: $FP_PREFIX-agent
@@ -87,7 +91,8 @@ fp_pod_start() {
 	[ "$mode" = server ] || srv=0
 	mkfifo "$T/$name.in"
 	# Unbuffered: the prompt's replies are read from the log as they come.
-	stdbuf -o0 -e0 dpdk-testpmd --lcores="0@$FP_POD_CPU,1@$FP_POD_CPU" --no-huge -m 128 --no-shconf \
+	# shellcheck disable=SC2086 # FP_POD_MEM is a list of EAL arguments
+	stdbuf -o0 -e0 dpdk-testpmd --lcores="0@$FP_POD_CPU,1@$FP_POD_CPU" $FP_POD_MEM \
 		--file-prefix "$FP_PREFIX-$name" --no-pci \
 		--vdev "net_virtio_user0,path=$sock,server=$srv,queues=1,mac=$mac" -- -i \
 		--no-mlockall --total-num-mbufs=2048 --forward-mode=rxonly --burst=16 "$@" \
