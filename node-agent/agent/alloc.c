@@ -558,9 +558,15 @@ static int attach(
 		if (inv_take(d) < 0)
 			return kb_err_set(err, EBUSY, "device %s is not available", d->id);
 	} else if (!(d = inv_take_free(pool))) {
+		char reserved[96] = "";
+		if (pool->n_reserved)
+			snprintf(reserved, sizeof(reserved),
+			        ", %zu reserved by kubelet for the pods it assigned them to",
+			        pool->n_reserved);
 		return kb_err_set(err, ENOSPC,
-		        "pool %s has no free device (%zu of %zu allocated, %zu healthy)",
-		        pool->name, pool->n_allocated, pool->n_devs, pool_healthy_count(pool));
+		        "pool %s has no free device (%zu of %zu allocated, %zu healthy%s)",
+		        pool->name, pool->n_allocated, pool->n_devs, pool_healthy_count(pool),
+		        reserved);
 	}
 
 	if (!(a = alloc_new(ops, &(struct alloc_strs){

@@ -180,7 +180,7 @@ struct device *inv_device_find(const char *id)
 static void free_list_update(struct device *d)
 {
 	struct pool *p = d->pool;
-	bool want = !d->holder && d->healthy && !d->gone && !p->removed;
+	bool want = !d->holder && d->healthy && !d->gone && !p->removed && !d->reserved_at_ms;
 
 	if (want && !d->on_free_list) {
 		TAILQ_INSERT_TAIL(&p->free_list, d, free_link);
@@ -211,6 +211,8 @@ static void device_unlink(struct device *d)
 		TAILQ_REMOVE(&p->free_list, d, free_link);
 		p->n_free--;
 	}
+	if (d->reserved_at_ms)
+		p->n_reserved--;
 	hmap_remove(&devices, &d->by_id);
 	device_free(d);
 }
@@ -324,6 +326,14 @@ void inv_sync_end(struct pool *p)
 		NOTIFY(pool_changed, p);
 }
 
+void inv_device_reserve(struct device *d, uint64_t at_ms)
+{
+	if (!d->reserved_at_ms != !at_ms)
+		d->pool->n_reserved += at_ms ? 1 : -1;
+	d->reserved_at_ms = at_ms;
+	free_list_update(d);
+}
+
 void inv_device_set_health(struct device *d, bool healthy, const char *why)
 {
 	if (d->gone)
@@ -350,8 +360,14 @@ struct device *inv_take_free(struct pool *p)
 
 int inv_take(struct device *d)
 {
-	if (d->holder || !d->on_free_list)
+	if (d->holder)
 		return -EBUSY;
+	if (!d->on_free_list) {
+		/* Off the free list only because kubelet reserved it for the pod now asking. */
+		if (d->reserved_at_ms && d->healthy && !d->gone && !d->pool->removed)
+			return 0;
+		return -EBUSY;
+	}
 	TAILQ_REMOVE(&d->pool->free_list, d, free_link);
 	d->on_free_list = false;
 	d->pool->n_free--;
@@ -586,11 +602,12 @@ json_t *inv_pool_to_json(const struct pool *p)
 {
 	size_t healthy = pool_healthy_count(p);
 	struct inv_observer *o;
-	json_t *obj = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:b}", "name", p->name,
-	        "type", p->ops->name, "resourceName", p->resource_name, "capacity",
+	json_t *obj = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:b}", "name",
+	        p->name, "type", p->ops->name, "resourceName", p->resource_name, "capacity",
 	        (json_int_t)p->n_devs, "healthy", (json_int_t)healthy, "allocated",
-	        (json_int_t)p->n_allocated, "free", (json_int_t)p->n_free, "devicePlugin",
-	        p->cfg.device_plugin, "removed", p->removed);
+	        (json_int_t)p->n_allocated, "free", (json_int_t)p->n_free, "reserved",
+	        (json_int_t)p->n_reserved, "devicePlugin", p->cfg.device_plugin, "removed",
+	        p->removed);
 
 	STAILQ_FOREACH(o, &observers, next)
 	if (o->pool_to_json)
@@ -609,6 +626,9 @@ json_t *inv_device_to_json(const struct device *d)
 	if (!d->healthy && d->why)
 		json_object_set_new(obj, "reason", json_string(d->why));
 	json_object_set_new(obj, "holder", d->holder ? alloc_holder_json(d->holder) : json_null());
+	if (d->reserved_at_ms)
+		json_object_set_new(
+		        obj, "reserved", json_true()); /* kubelet assigned it to a pod */
 	if (d->pool->ops->device_to_json)
 		d->pool->ops->device_to_json(d, obj);
 	return obj;

@@ -57,6 +57,10 @@ struct device {
 	TAILQ_ENTRY(device) free_link;
 	bool on_free_list;
 	bool seen; /* rediscovery mark */
+	/* Kubelet assigned the device to a pod (device-plugin Allocate, PodResources) at this
+	 * time; 0: not reserved. A reserved device is never handed out to an attachment that
+	 * names no deviceID, only to the one that names it (the pod kubelet chose). */
+	uint64_t reserved_at_ms;
 };
 
 struct devtype_ops {
@@ -125,6 +129,7 @@ struct pool {
 	TAILQ_HEAD(, device) free_list;
 	size_t n_allocated;
 	size_t n_free;     /* devices on free_list */
+	size_t n_reserved; /* devices with reserved_at_ms set */
 	bool removed;      /* dropped from config, kept while devices are held */
 	bool sync_changed; /* a rescan added, lost or moved a device: observers are told */
 	TAILQ_ENTRY(pool) next;
@@ -163,6 +168,9 @@ struct device *inv_device_find(const char *id);
 void inv_sync_begin(struct pool *p);
 struct device *inv_sync_device(struct pool *p, const char *id, int numa, void *priv);
 void inv_sync_end(struct pool *p);
+
+/* Reserve a device for the pod kubelet assigned it to (at_ms > 0), or end that (0). */
+void inv_device_reserve(struct device *d, uint64_t at_ms);
 
 /* Change health (providers, fast path); notifies observers when it changes. */
 void inv_device_set_health(struct device *d, bool healthy, const char *why);

@@ -299,11 +299,12 @@ static void check_invariants(void)
 	struct alloc *a;
 
 	for (struct pool *p = inv_pool_first(); p; p = inv_pool_next(p)) {
-		size_t held = 0, nfree = 0;
+		size_t held = 0, nfree = 0, reserved = 0;
 		struct device *d;
 
 		for (size_t i = 0; i < p->n_devs; i++) {
 			d = p->devs[i];
+			reserved += d->reserved_at_ms != 0;
 			assert_ptr_equal(d->pool, p);
 			assert_ptr_equal(inv_device_find(d->id), d);
 			if (d->holder) {
@@ -314,8 +315,9 @@ static void check_invariants(void)
 				        d->holder);
 				assert_false(d->on_free_list);
 			} else {
-				assert_int_equal(
-				        d->on_free_list, d->healthy && !d->gone && !p->removed);
+				assert_int_equal(d->on_free_list, d->healthy && !d->gone &&
+				                                          !p->removed &&
+				                                          !d->reserved_at_ms);
 			}
 		}
 		TAILQ_FOREACH (d, &p->free_list, free_link) {
@@ -327,6 +329,7 @@ static void check_invariants(void)
 		}
 		assert_int_equal(held, p->n_allocated);
 		assert_int_equal(nfree, p->n_free);
+		assert_int_equal(reserved, p->n_reserved);
 		held_total += held;
 	}
 	for (a = alloc_first(); a; a = alloc_next(a)) {
@@ -552,6 +555,51 @@ static void test_exhaustion(void **state)
 	inv_device_set_health(dev("vu-1"), true, NULL);
 	assert_string_equal(
 	        attach_ok(REQ(.container_id = "c9", .ifname = "net1"), false)->device_id, "vu-1");
+}
+
+/* Devices kubelet assigned to a pod (device-plugin Allocate) are reserved: only the attachment
+ * that names them gets them. */
+static void test_reserved_devices(void **state)
+{
+	struct kb_err err = {0};
+	json_t *o;
+
+	(void)state;
+	core_restart("  - name: vu\n    type: virtio-user\n    count: 3\n");
+	inv_device_reserve(dev("vu-0"), 1000);
+	inv_device_reserve(dev("vu-1"), 1000);
+	check_invariants();
+	assert_int_equal(inv_pool_find("vu")->n_free, 1);
+	assert_int_equal(inv_pool_find("vu")->n_reserved, 2);
+	/* Free picks skip them... */
+	assert_string_equal(
+	        attach_ok(REQ(.container_id = "c0", .ifname = "net1"), false)->device_id, "vu-2");
+	attach_err(REQ(.container_id = "c9", .ifname = "net1"), -ENOSPC,
+	        "1 of 3 allocated, 3 healthy, 2 reserved by kubelet");
+	/* ...the pod kubelet chose gets its device by ID. */
+	assert_string_equal(
+	        attach_ok(REQ(.container_id = "c1", .ifname = "net1", .device_id = "vu-1"), false)
+	                ->device_id,
+	        "vu-1");
+	check_invariants();
+	/* Released while still reserved: back to reserved, not to the free list. */
+	assert_int_equal(detach("c1", "net1"), 1);
+	assert_int_equal(inv_pool_find("vu")->n_free, 0);
+	o = inv_device_to_json(dev("vu-1"));
+	assert_true(json_is_true(json_object_get(o, "reserved")));
+	json_decref(o);
+	/* Kubelet let go of it: free for anyone. */
+	inv_device_reserve(dev("vu-1"), 0);
+	inv_device_reserve(dev("vu-1"), 0);
+	assert_int_equal(inv_pool_find("vu")->n_reserved, 1);
+	assert_string_equal(
+	        attach_ok(REQ(.container_id = "c9", .ifname = "net1"), false)->device_id, "vu-1");
+	/* An unhealthy reserved device is refused even by ID. */
+	inv_device_set_health(dev("vu-0"), false, "test");
+	attach_err(REQ(.container_id = "c5", .ifname = "net1", .device_id = "vu-0"), -ENODEV,
+	        "unhealthy");
+	(void)err;
+	check_invariants();
 }
 
 static void test_free_list_is_fifo(void **state)
@@ -1486,6 +1534,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_device_id, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_reserved_devices, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_free_list_is_fifo, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_several_pools_need_a_pool, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_attach_failure_rolls_back, setup, teardown),

@@ -55,9 +55,13 @@ static void plugin_drop(struct dp_plugin *pl, bool remove_files)
 	LOG_INFO("device plugin %s: stopping (%s)", pl->pool->name, pl->resource);
 	LIST_REMOVE(pl, link);
 	dm.n_plugins--;
-	if (remove_files)
+	if (remove_files) {
 		HMAP_FOR_EACH_SAFE (rec, node, &pl->devinfo)
 			dp_plugin_devinfo_drop(pl, rec);
+		/* Kubelet no longer manages this pool's devices: nothing is reserved for it. */
+		for (size_t i = 0; i < pl->pool->n_devs; i++)
+			inv_device_reserve(pl->pool->devs[i], 0);
+	}
 	dp_plugin_free(pl);
 }
 

@@ -409,6 +409,8 @@ static enum dp_grpc_status allocate_one(struct dp_plugin *pl,
 			return r == -ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED
 			                    : GRPC_STATUS_FAILED_PRECONDITION;
 		}
+		/* Until the pod's CNI ADD names it, no other attachment may take it. */
+		inv_device_reserve(d, dp_now_ms());
 		/* Every type: which devices the container got, whatever else it needs. */
 		if ((r = dp_env_name("KBNET_DEVICE", pl->resource, name, sizeof(name))) < 0 ||
 		        (r = ctr->spec.env(&ctr->spec, name, id)) < 0) {

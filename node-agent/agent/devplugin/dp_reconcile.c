@@ -252,6 +252,27 @@ static void reconcile_allocs(const struct dp_podres *pr, uint64_t now)
 		srv_commit_soon();
 }
 
+/*
+ * Reservations follow kubelet: a device it assigns to a live pod stays reserved (refreshed
+ * at every List, and set again after an agent restart); one it has not assigned for the grace
+ * period goes back to the free list.
+ */
+static void reconcile_reservations(const struct dp_podres *pr, uint64_t now)
+{
+	for (struct dp_plugin *pl = dp_plugin_first(); pl; pl = dp_plugin_next(pl)) {
+		struct pool *p = pl->pool;
+		if (!pl->ever_registered)
+			continue;
+		for (size_t i = 0; i < p->n_devs; i++) {
+			struct device *d = p->devs[i];
+			if (dp_podres_assigned(pr, pl->resource, d->id))
+				inv_device_reserve(d, now);
+			else if (d->reserved_at_ms && now - d->reserved_at_ms >= rc.grace_ms)
+				inv_device_reserve(d, 0);
+		}
+	}
+}
+
 /* Device-info files of devices kubelet no longer assigns (and no attachment holds). */
 static void reconcile_devinfo(const struct dp_podres *pr, uint64_t now)
 {
@@ -306,6 +327,7 @@ static void list_done(const struct dp_rpc_result *res, void *ctx)
 	rc.last_error[0] = '\0';
 	rc.last_pods = r->n_pod_resources;
 	reconcile_allocs(pr, now);
+	reconcile_reservations(pr, now);
 	reconcile_devinfo(pr, now);
 	dp_podres_free(pr);
 }

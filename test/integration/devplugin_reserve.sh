@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Devices kubelet assigned to a pod (device-plugin Allocate) are reserved for it: an attachment
+# that names no deviceID (a pod using the network without requesting the resource) never takes
+# them, the pod's own CNI ADD (Multus passes the deviceID) does. Reservations follow kubelet's
+# PodResources: they come back after an agent restart and end a grace period after kubelet
+# stops assigning the device. Against kubelet-standin (grpc-go).
+source "$(dirname "$0")/../lib.sh"
+kb_require_root
+. "$ROOT/test/tools/kubelet-standin/standin.sh"
+kb_require_standin
+
+KB_DP_EXTRA="  checkIntervalMs: 300
+  reconcileIntervalMs: 200
+  gracePeriodMs: 800"
+kb_agent_config "$T/agent.yaml" '  - name: vu
+    type: virtio-user
+    count: 3'
+mkdir -p "$KB_KUBELET"
+kb_standin_start
+kb_agent_start "$T/agent.yaml"
+kb_wait_for 10 kb_state_is '.resources["kbnet.io/vu"].connected' true || kb_fail "not registered"
+
+attach() { # CID POD [DEVICE]: prints the device or the error code
+	local dev=${3:+,\"deviceID\":\"$3\"}
+	kb_api attach "{\"containerID\":\"$1\",\"ifname\":\"net1\",\"network\":\"dpdk\",
+		\"deviceType\":\"virtio-user\",\"pod\":{\"namespace\":\"default\",\"name\":\"$2\"}$dev}" >"$T/a.json"
+	jq -r 'if .ok then .result.allocation.deviceID else .error.code end' "$T/a.json"
+}
+reserved() { kb_ctl -o json devices | jq -r '[.[] | select(.reserved) | .id] | join(",")'; }
+reserved_is() { [ "$(reserved)" == "$1" ]; }
+
+kb_standin POST /admit '{"namespace":"default","name":"web-0","resource":"kbnet.io/vu","count":1}' >"$T/admit.json"
+X=$(jq -r '.devices[0]' "$T/admit.json")
+kb_assert_eq "$(reserved)" "$X" "kubelet's device $X reserved at Allocate"
+kb_assert_eq "$(kb_ctl -o json pools | jq -r '.[0].reserved')" 1 "pools count it"
+
+# Two live pods without the resource fill the rest; a third finds no device, never $X.
+for p in plain-1 plain-2 plain-3; do
+	kb_standin POST /pods "{\"namespace\":\"default\",\"name\":\"$p\"}" >/dev/null
+done
+a1=$(attach c1 plain-1)
+a2=$(attach c2 plain-2)
+kb_assert_ne "$a1" "$X" "an attachment without deviceID skips the reserved device"
+kb_assert_ne "$a2" "$X" "and so does the next one"
+kb_assert_eq "$(attach c3 plain-3)" ENOSPC "pool exhausted rather than taking $X"
+kb_assert_eq "$(jq -r '.error.message | contains("reserved by kubelet")' "$T/a.json")" true \
+	"the error says why"
+# The pod kubelet chose gets it by ID (what Multus passes).
+kb_assert_eq "$(attach cw web-0 "$X")" "$X" "web-0's CNI ADD with deviceID gets $X"
+kb_api detach '{"containerID":"cw","ifname":"net1"}' >/dev/null
+kb_assert_eq "$(attach c3 plain-3)" ENOSPC "released but still assigned by kubelet: still reserved"
+
+# An agent restart forgets nothing: the next PodResources List reserves it again.
+kb_agent_stop KILL
+kb_agent_start "$T/agent.yaml"
+if kb_wait_for 10 reserved_is "$X"; then kb_pass "reserved again after kill -9 (from PodResources)"; else
+	kb_fail "reserved after restart: '$(reserved)'"; fi
+
+# The pod is deleted: after the grace period the device is anyone's.
+kb_standin DELETE '/pods?namespace=default&name=web-0' >/dev/null
+if kb_wait_for 10 reserved_is ""; then kb_pass "reservation ends once kubelet no longer assigns it"; else
+	kb_fail "still reserved: '$(reserved)'"; fi
+kb_assert_eq "$(attach c3 plain-3)" "$X" "then a plain attachment can take $X"
+
+# A pool taken out of the device plugin drops its reservations.
+kb_api detach '{"containerID":"c3","ifname":"net1"}' >/dev/null
+kb_standin POST /admit '{"namespace":"default","name":"web-1","resource":"kbnet.io/vu","count":1}' >/dev/null
+kb_assert_eq "$(reserved | wc -w)" 1 "web-1's device reserved"
+sed -i '/name: vu$/a\    devicePlugin: false' "$T/agent.yaml"
+kill -HUP "$KB_AGENT_PID"
+if kb_wait_for 10 reserved_is ""; then kb_pass "devicePlugin: false drops the reservations"; else
+	kb_fail "still reserved: '$(reserved)'"; fi
+kb_done
