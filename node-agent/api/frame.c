@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,9 +104,25 @@ int frame_send(int fd, const void *buf, size_t len, int64_t deadline_ms)
 	if (len == 0 || len > UINT32_MAX)
 		return -EMSGSIZE;
 	frame_put_len(hdr, len);
-	if ((r = send_all(fd, hdr, sizeof(hdr), deadline_ms)) < 0)
-		return r;
-	return send_all(fd, buf, len, deadline_ms);
+	/* Header and body in one sendmsg: the peer wakes once for the whole frame. */
+	for (;;) {
+		struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)buf, len}};
+		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -errno;
+		if (n < 0)
+			n = 0;
+		/* Short or refused: finish with the plain loop (which waits for room). */
+		if ((size_t)n < sizeof(hdr) &&
+		        (r = send_all(fd, hdr + n, sizeof(hdr) - n, deadline_ms)) < 0)
+			return r;
+		n = (size_t)n < sizeof(hdr) ? 0 : n - (ssize_t)sizeof(hdr);
+		return send_all(fd, (const char *)buf + n, len - n, deadline_ms);
+	}
 }
 
 int frame_recv(int fd, size_t max, char **ret, size_t *ret_len, int64_t deadline_ms)
