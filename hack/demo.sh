@@ -41,8 +41,6 @@ done
 run "$BIN/agentctl" status
 run "$BIN/agentctl" pools
 
-say "a pod (network namespace $NS-pod1) asks for a virtio-user port through kbnet-cni"
-ip netns add "$NS-pod1"
 mkdir -p "$D/cni-bin"
 ln -s "$BIN/kbnet-cni" "$D/cni-bin/kbnet"
 cat >"$D/net.json" <<JSON
@@ -66,6 +64,15 @@ cni() { # command
 		CNI_ARGS="IgnoreUnknown=true;K8S_POD_NAMESPACE=default;K8S_POD_NAME=dpdk-pod1;K8S_POD_UID=$POD_UID;K8S_POD_INFRA_CONTAINER_ID=$CID" \
 		"$D/cni-bin/kbnet" <"$D/net.json"
 }
+say "CNI GC: release whatever an interrupted earlier demo left in this network"
+# cni.dev/valid-attachments lists what the runtime still has: here, nothing of dpdk-net.
+jq '.cniVersion = "1.1.0" | . + {"cni.dev/valid-attachments": []}' "$D/net.json" >"$D/gc.json"
+echo "$ CNI_COMMAND=GC kbnet < gc.json   (allocations before: $("$BIN/agentctl" -o json allocations | jq length))"
+env -i PATH="$PATH" CNI_COMMAND=GC CNI_PATH="$D/cni-bin:/usr/lib/cni" "$D/cni-bin/kbnet" <"$D/gc.json"
+echo "GC ok (allocations now: $("$BIN/agentctl" -o json allocations | jq length))"
+
+say "a pod (network namespace $NS-pod1) asks for a virtio-user port through kbnet-cni"
+ip netns add "$NS-pod1"
 echo "$ CNI_COMMAND=ADD kbnet < net.json"
 cni ADD | jq .
 echo "device-info file written for Multus ($D/devinfo-pod1-net1.json):"
@@ -74,7 +81,10 @@ jq . "$D/devinfo-pod1-net1.json"
 say "who holds what"
 run "$BIN/agentctl" allocations
 run "$BIN/agentctl" show default/dpdk-pod1
-run "$BIN/agentctl" devices --pool virtio_user | head -5
+# Captured first: `| head` would cut agentctl off mid-write (SIGPIPE under pipefail).
+echo "$ $BIN/agentctl devices --pool virtio_user   (first 4 of 64)"
+"$BIN/agentctl" devices --pool virtio_user >"$D/devices.txt"
+head -n 5 "$D/devices.txt"
 
 say "CHECK, then DEL (twice: runtimes repeat it)"
 echo "$ CNI_COMMAND=CHECK kbnet"

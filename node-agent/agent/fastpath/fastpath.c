@@ -171,15 +171,48 @@ static void remove_port(const char *cid, const char *ifname)
 
 static int on_attached(struct alloc *a, struct kb_err *err)
 {
+	struct fp_port *old;
+
 	if (F.state != FP_RUNNING || !is_vport(a))
 		return 0;
+	/* A new sandbox of the same pod reuses the socket path before the old sandbox's DEL:
+	 * vport gave the path to the new attachment, so the old port cannot carry traffic any
+	 * more. Retire it (its DEL later finds no port). */
+	old = fp_port_find_path(vport_alloc_data(a)->socket_path);
+	if (old) {
+		LOG_INFO("fastpath: %s takes over %s from %.12s/%s", a->container_id,
+		        vport_alloc_data(a)->socket_path, fp_port_container_id(old),
+		        fp_port_ifname(old));
+		remove_port(fp_port_container_id(old), fp_port_ifname(old));
+	}
 	return add_port(a, err);
 }
 
 static void on_detached(struct alloc *a)
 {
-	if (F.state == FP_RUNNING && is_vport(a))
-		remove_port(a->container_id, a->ifname);
+	const struct vport_alloc *v;
+
+	if (F.state != FP_RUNNING || !is_vport(a))
+		return;
+	remove_port(a->container_id, a->ifname);
+	/* The path went back to the older attachment still holding it (vport's claims): it gets
+	 * its port again. Only paths that were ever shared need the walk. */
+	v = vport_alloc_data(a);
+	if (!v->shared)
+		return;
+	for (struct alloc *o = alloc_first(); o; o = alloc_next(o)) {
+		const struct vport_alloc *ov;
+		struct kb_err err = {0};
+		if (o == a || !is_vport(o))
+			continue;
+		ov = vport_alloc_data(o);
+		if (!ov->owns_socket || strcmp(ov->socket_path, v->socket_path) ||
+		        fp_port_find(o->container_id, o->ifname))
+			continue;
+		if (add_port(o, &err) < 0)
+			LOG_WARN("fastpath: giving %s back to %.12s/%s: %s", v->socket_path,
+			        o->container_id, o->ifname, err.msg);
+	}
 }
 
 static struct alloc_observer observer = {
@@ -311,7 +344,8 @@ static int fp_init(const struct cfg *cfg, struct kb_err *err)
 	}
 	/* Allocations restored from the state journal get their ports back. */
 	for (struct alloc *a = alloc_first(); a; a = alloc_next(a)) {
-		if (!is_vport(a) || !a->dev)
+		/* Of attachments sharing a socket path (sandboxes of one pod), the owner's. */
+		if (!is_vport(a) || !a->dev || !vport_alloc_data(a)->owns_socket)
 			continue;
 		kb_err_clear(&e);
 		if (add_port(a, &e) < 0)

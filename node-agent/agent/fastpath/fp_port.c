@@ -113,6 +113,24 @@ struct fp_port *fp_port_find(const char *cid, const char *ifname)
 	return NULL;
 }
 
+struct fp_port *fp_port_find_path(const char *path)
+{
+	for (struct fp_port *p = fp_port_first(); p; p = fp_port_next(p))
+		if (p->kind == FP_PORT_VHOST && !strcmp(p->info.path, path))
+			return p;
+	return NULL;
+}
+
+const char *fp_port_container_id(const struct fp_port *p)
+{
+	return p->info.container_id;
+}
+
+const char *fp_port_ifname(const struct fp_port *p)
+{
+	return p->info.ifname;
+}
+
 void fp_port_stats(const struct fp_port *p, struct fp_stats *ret)
 {
 	uint64_t *d = (uint64_t *)ret;

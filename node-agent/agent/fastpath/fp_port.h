@@ -43,6 +43,11 @@ int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsi
 /* Forget the port: the caller has already republished a table without it. */
 void fp_port_remove(struct fp_port *p);
 struct fp_port *fp_port_find(const char *container_id, const char *ifname);
+/* The pod port on this vhost-user socket path, if any (control thread). */
+struct fp_port *fp_port_find_path(const char *path);
+/* Which attachment a port belongs to. */
+const char *fp_port_container_id(const struct fp_port *p);
+const char *fp_port_ifname(const struct fp_port *p);
 
 /* Iteration in slot order. */
 struct fp_port *fp_port_first(void);
