@@ -171,6 +171,25 @@ static inline void flood(struct worker *w, const struct fp_table *t, uint16_t in
 		tx_put(w, dest[i], m);
 }
 
+/* A dropped frame's reason goes to its input port's counters. */
+static inline void count_drop(struct fp_stats *st, enum fp_verdict v)
+{
+	switch (v) {
+	case FP_DROP_SPOOF:
+		STAT_ADD(st->drop_spoof, 1);
+		break;
+	case FP_DROP_OVERSIZE:
+		STAT_ADD(st->drop_oversize, 1);
+		break;
+	case FP_DROP_RUNT:
+		STAT_ADD(st->drop_runt, 1);
+		break;
+	default:
+		STAT_ADD(st->drop_unknown, 1);
+		break;
+	}
+}
+
 static inline void from_pod(
         struct worker *w, const struct fp_table *t, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -211,17 +230,8 @@ static inline void from_pod(
 		case FP_FWD_FLOOD:
 			flood(w, t, in, domain, m, t->uplink != FP_SLOT_NONE, st);
 			continue;
-		case FP_DROP_SPOOF:
-			STAT_ADD(st->drop_spoof, 1);
-			break;
-		case FP_DROP_OVERSIZE:
-			STAT_ADD(st->drop_oversize, 1);
-			break;
-		case FP_DROP_RUNT:
-			STAT_ADD(st->drop_runt, 1);
-			break;
-		case FP_DROP_UNKNOWN:
-			STAT_ADD(st->drop_unknown, 1);
+		default:
+			count_drop(st, v);
 			break;
 		}
 		rte_pktmbuf_free(m);
@@ -271,14 +281,8 @@ static inline void from_uplink(
 		case FP_FWD_FLOOD:
 			flood(w, t, in, domain, m, false, st);
 			continue;
-		case FP_DROP_OVERSIZE:
-			STAT_ADD(st->drop_oversize, 1);
-			break;
-		case FP_DROP_RUNT:
-			STAT_ADD(st->drop_runt, 1);
-			break;
 		default:
-			STAT_ADD(st->drop_unknown, 1);
+			count_drop(st, v);
 			break;
 		}
 		rte_pktmbuf_free(m);

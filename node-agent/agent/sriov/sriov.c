@@ -2,6 +2,7 @@
 #include "agent/sriov/sriov.h"
 #include "agent/alloc.h"
 #include "agent/inventory.h"
+#include "agent/sriov/dpspec.h"
 #include "agent/sriov/select.h"
 #include "agent/sriov/sriovcfg.h"
 #include "agent/sriov/sysfs.h"
@@ -47,16 +48,11 @@ static const char *sysfs_root(void)
 	return cfg_core(inv_config())->sysfs_root;
 }
 
-static const char *dev_root(void)
-{
-	return cfg_core(inv_config())->dev_root;
-}
-
 static bool dev_node_exists(const char *rel)
 {
 	char path[PATH_MAX];
 
-	return str_printf(path, sizeof(path), "%s/%s", dev_root(), rel) >= 0 &&
+	return str_printf(path, sizeof(path), "%s/%s", dpspec_dev_root(), rel) >= 0 &&
 	       access(path, F_OK) == 0;
 }
 
@@ -486,7 +482,7 @@ static int check(const struct alloc *a, struct kb_err *err)
 		char rel[32];
 		snprintf(rel, sizeof(rel), "vfio/%d", sa->iommu_group);
 		if (!dev_node_exists(rel))
-			return kb_err_set(err, EIO, "%s/%s is missing", dev_root(), rel);
+			return kb_err_set(err, EIO, "%s/%s is missing", dpspec_dev_root(), rel);
 	}
 	if (!sa->applied.mask)
 		return 0;
@@ -664,31 +660,18 @@ static json_t *device_info(const struct device *d, const struct alloc *a)
 static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, struct kb_err *err)
 {
 	const struct sriov_dev *v = d->priv;
-	char env[256], host[PATH_MAX], cont[64];
+	char rel[32];
 	int r;
 
-	/* PCIDEVICE_<PREFIX>_<POOL> lists the container's devices: the spec joins the values. */
-	if (!spec->env_name || spec->env_name(spec, "PCIDEVICE", env, sizeof(env)) < 0)
-		return kb_err_set(
-		        err, EINVAL, "no PCIDEVICE variable name for pool %s", d->pool->name);
-	if ((r = spec->env(spec, env, d->id)) < 0)
-		return kb_err_set(err, -r, "setting %s", env);
-	if (!v)
-		return 0;
+	if ((r = dpspec_pcidevice_env(d, spec, err)) < 0 || !v)
+		return r;
 	if (v->mode == VF_MODE_VFIO) {
-		if (str_printf(host, sizeof(host), "%s/vfio/vfio", dev_root()) < 0 ||
-		        (r = spec->device(spec, "/dev/vfio/vfio", host, "rw")) < 0)
-			return kb_err_set(err, r < 0 ? -r : ENAMETOOLONG, "adding /dev/vfio/vfio");
-		snprintf(cont, sizeof(cont), "/dev/vfio/%d", v->fn.iommu_group);
-		if (str_printf(host, sizeof(host), "%s/vfio/%d", dev_root(), v->fn.iommu_group) <
-		                0 ||
-		        (r = spec->device(spec, cont, host, "rw")) < 0)
-			return kb_err_set(err, r < 0 ? -r : ENAMETOOLONG, "adding %s", cont);
+		snprintf(rel, sizeof(rel), "vfio/%d", v->fn.iommu_group);
+		if ((r = dpspec_dev_node(spec, "vfio/vfio", err)) < 0 ||
+		        (r = dpspec_dev_node(spec, rel, err)) < 0)
+			return r;
 	} else if (v->mode == VF_MODE_UIO && v->uio[0]) {
-		snprintf(cont, sizeof(cont), "/dev/%s", v->uio);
-		if (str_printf(host, sizeof(host), "%s/%s", dev_root(), v->uio) < 0 ||
-		        (r = spec->device(spec, cont, host, "rw")) < 0)
-			return kb_err_set(err, r < 0 ? -r : ENAMETOOLONG, "adding %s", cont);
+		return dpspec_dev_node(spec, v->uio, err);
 	}
 	return 0;
 }

@@ -2,6 +2,7 @@
 #include "agent/sriov/vdpa.h"
 #include "agent/alloc.h"
 #include "agent/inventory.h"
+#include "agent/sriov/dpspec.h"
 #include "agent/sriov/select.h"
 #include "agent/sriov/sriov.h"
 #include "agent/sriov/sysfs.h"
@@ -36,11 +37,6 @@ static const char *sysfs_root(void)
 	return cfg_core(inv_config())->sysfs_root;
 }
 
-static const char *dev_root(void)
-{
-	return cfg_core(inv_config())->dev_root;
-}
-
 static int vdpa_dir(const char *name, char *buf, size_t size)
 {
 	return str_printf(buf, size, "%s/bus/vdpa/devices/%s", sysfs_root(), name) < 0
@@ -52,7 +48,8 @@ static bool chardev_exists(const char *chardev)
 {
 	char path[PATH_MAX];
 
-	return chardev[0] && str_printf(path, sizeof(path), "%s/%s", dev_root(), chardev) >= 0 &&
+	return chardev[0] &&
+	       str_printf(path, sizeof(path), "%s/%s", dpspec_dev_root(), chardev) >= 0 &&
 	       access(path, F_OK) == 0;
 }
 
@@ -227,7 +224,7 @@ static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *
 			        "when the vDPA device is created (vdpa dev add ... mac/mtu)",
 			        v->name);
 		if (!chardev_exists(v->chardev))
-			return kb_err_set(err, ENODEV, "%s/%s is missing", dev_root(),
+			return kb_err_set(err, ENODEV, "%s/%s is missing", dpspec_dev_root(),
 			        v->chardev[0] ? v->chardev : "vhost-vdpa-?");
 		return 0;
 	case VDPA_VIRTIO: {
@@ -276,7 +273,7 @@ static int check(const struct alloc *a, struct kb_err *err)
 		return -EIO;
 	}
 	if (va->kind == VDPA_VHOST && !chardev_exists(va->chardev))
-		return kb_err_set(err, EIO, "%s/%s is missing", dev_root(), va->chardev);
+		return kb_err_set(err, EIO, "%s/%s is missing", dpspec_dev_root(), va->chardev);
 	return 0;
 }
 
@@ -413,22 +410,11 @@ static json_t *device_info(const struct device *d, const struct alloc *a)
 static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, struct kb_err *err)
 {
 	const struct vdpa_dev *v = d->priv;
-	char env[256], host[PATH_MAX], cont[64];
 	int r;
 
-	if (!spec->env_name || spec->env_name(spec, "PCIDEVICE", env, sizeof(env)) < 0)
-		return kb_err_set(
-		        err, EINVAL, "no PCIDEVICE variable name for pool %s", d->pool->name);
-	if ((r = spec->env(spec, env, d->id)) < 0)
-		return kb_err_set(err, -r, "setting %s", env);
-	if (!v || v->kind != VDPA_VHOST)
-		return 0;
-	container_path(v->chardev, cont, sizeof(cont));
-	if (str_printf(host, sizeof(host), "%s/%s", dev_root(), v->chardev) < 0)
-		return kb_err_set(err, ENAMETOOLONG, "devRoot too long");
-	if ((r = spec->device(spec, cont, host, "rw")) < 0)
-		return kb_err_set(err, -r, "adding %s", cont);
-	return 0;
+	if ((r = dpspec_pcidevice_env(d, spec, err)) < 0 || !v || v->kind != VDPA_VHOST)
+		return r;
+	return dpspec_dev_node(spec, v->chardev, err);
 }
 
 static struct devtype_ops vdpa_ops = {

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What SR-IOV and vDPA devices hand to a container through the kubelet device plugin. */
+#ifndef KB_SRIOV_DPSPEC_H
+#define KB_SRIOV_DPSPEC_H
+
+#include "agent/inventory.h"
+#include "common/err.h"
+
+/* The configured devRoot ("/dev", a fixture tree in tests). */
+const char *dpspec_dev_root(void);
+/* PCIDEVICE_<PREFIX>_<POOL> += the device ID, named as sriov-network-device-plugin names it. */
+int dpspec_pcidevice_env(
+        const struct device *d, struct devtype_alloc_spec *spec, struct kb_err *err);
+/* The device node <devRoot>/<rel>, read-write, at /dev/<rel> in the container. */
+int dpspec_dev_node(struct devtype_alloc_spec *spec, const char *rel, struct kb_err *err);
+
+#endif
