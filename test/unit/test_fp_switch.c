@@ -191,10 +191,13 @@ static void test_mtu(void **state)
 	frame(f, m2, m1, -1);
 	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 1514, &out), FP_FWD_UNICAST);
 	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 1515, &out), FP_DROP_OVERSIZE);
-	/* a tag the pod adds itself does not count against its MTU */
-	frame(f, m2, m1, 5);
+	/* a priority tag the pod adds itself does not count against its MTU */
+	frame(f, m2, m1, 0);
 	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 1518, &out), FP_FWD_UNICAST);
 	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 1519, &out), FP_DROP_OVERSIZE);
+	/* a VLAN of its own is not allowed at all (red trunks nothing) */
+	frame(f, m2, m1, 5);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 64, &out), FP_DROP_VLAN);
 	/* slot 2 has MTU 1000: a 1514-byte frame does not fit it */
 	assert_true(fp_fits(t, 2, 1014));
 	assert_false(fp_fits(t, 2, 1015));
@@ -396,6 +399,181 @@ static void test_config(void **state)
 	assert_non_null(strstr(err.msg, "bogus"));
 }
 
+/* A pod's own tags: dropped unless trunked; priority tags pass; S-tags never. Uplink: VID 0
+ * is the untagged network's (tag kept), a trunked VLAN keeps its tag, a network's VLAN is
+ * popped. */
+static void test_vlan(void **state)
+{
+	static uint8_t trunk[FP_VLAN_BITMAP];
+	struct fp_port_desc d[3] = {
+	        {.slot = 0, .kind = FP_PORT_UPLINK, .mtu = 1500, .queues = 1},
+	        {.slot = 1,
+	                .kind = FP_PORT_VHOST,
+	                .mac = MAC(1),
+	                .mtu = 1500,
+	                .network = "tr",
+	                .vlan = FP_VLAN_NONE,
+	                .queues = 1,
+	                .pcp = 5,
+	                .trunk = trunk},
+	        {.slot = 2,
+	                .kind = FP_PORT_VHOST,
+	                .mac = MAC(2),
+	                .mtu = 1500,
+	                .network = "red",
+	                .vlan = 100,
+	                .queues = 1},
+	};
+	struct fp_table *t = NULL;
+	struct kb_err err = {0};
+	uint16_t out = FP_SLOT_NONE, dom = FP_DOMAIN_NONE;
+	bool pop = true;
+	uint8_t f[64];
+
+	(void)state;
+	trunk[300 >> 3] |= 1u << (300 & 7);
+	trunk[100 >> 3] |= 1u << (100 & 7); /* red's own VLAN: stays red's */
+	assert_int_equal(fp_table_build(d, 3, 1, &t, &err), 0);
+	assert_int_equal(t->domains[t->slots[1].domain].pcp, 5);
+	assert_int_equal(t->vlan_conflicts, 1);
+	/* from pods */
+	frame(f, m9, m1, 300);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 64, &out), FP_FWD_UPLINK);
+	frame(f, m9, m1, 301);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 64, &out), FP_DROP_VLAN);
+	frame(f, m9, m2, 300); /* red trunks nothing */
+	assert_int_equal(fp_switch_from_pod(t, 2, &t->slots[2], f, 64, &out), FP_DROP_VLAN);
+	frame(f, m9, m2, 100); /* not even its own VLAN: that would be a double tag */
+	assert_int_equal(fp_switch_from_pod(t, 2, &t->slots[2], f, 64, &out), FP_DROP_VLAN);
+	frame(f, m9, m2, 0); /* priority tag */
+	assert_int_equal(fp_switch_from_pod(t, 2, &t->slots[2], f, 64, &out), FP_FWD_UPLINK);
+	frame(f, m9, m1, 300);
+	f[12] = 0x88; /* 802.1ad S-tag */
+	f[13] = 0xa8;
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 64, &out), FP_DROP_VLAN);
+	frame(f, m9, m1, 300);
+	assert_int_equal(fp_switch_from_pod(t, 1, &t->slots[1], f, 17, &out), FP_DROP_RUNT);
+	/* from the uplink */
+	frame(f, m1, m9, 300);
+	assert_int_equal(fp_switch_from_uplink(t, f, 64, &dom, &pop, &out), FP_FWD_UNICAST);
+	assert_int_equal(out, 1);
+	assert_false(pop);
+	frame(f, m1, m9, 0);
+	f[14] |= 0xa0; /* PCP 5, VID 0 */
+	pop = true;
+	assert_int_equal(fp_switch_from_uplink(t, f, 64, &dom, &pop, &out), FP_FWD_UNICAST);
+	assert_int_equal(out, 1);
+	assert_false(pop);
+	frame(f, m2, m9, 100);
+	assert_int_equal(fp_switch_from_uplink(t, f, 64, &dom, &pop, &out), FP_FWD_UNICAST);
+	assert_int_equal(out, 2);
+	assert_true(pop);
+	frame(f, m1, m9, 100); /* VLAN 100 is red's, not the trunk's */
+	assert_int_equal(fp_switch_from_uplink(t, f, 64, &dom, &pop, &out), FP_DROP_UNKNOWN);
+	fp_table_free(t);
+}
+
+/* Queue placement is stable: adding and removing ports never moves another port's queues,
+ * and each queue is in exactly one worker's list. */
+static void test_assign_queues(void **state)
+{
+	unsigned load[4] = {0};
+	uint8_t a[2], b[1], c[2], d[2];
+	struct fp_port_desc ds[2] = {
+	        {.slot = 0,
+	                .kind = FP_PORT_VHOST,
+	                .mac = MAC(1),
+	                .mtu = 1500,
+	                .network = "n",
+	                .vlan = FP_VLAN_NONE,
+	                .queues = 2,
+	                .workers = a},
+	        {.slot = 1,
+	                .kind = FP_PORT_VHOST,
+	                .mac = MAC(2),
+	                .mtu = 1500,
+	                .network = "n",
+	                .vlan = FP_VLAN_NONE,
+	                .queues = 2,
+	                .workers = c},
+	};
+	struct fp_table *t = NULL;
+	struct kb_err err = {0};
+
+	(void)state;
+	fp_assign_queues(load, 2, 2, a);
+	assert_int_not_equal(a[0], a[1]); /* one port's queues on distinct workers */
+	fp_assign_queues(load, 2, 1, b);
+	fp_assign_queues(load, 2, 2, c);
+	assert_int_equal(load[0] + load[1], 5);
+	assert_true(load[0] >= 2 && load[1] >= 2);
+	/* b goes: a and c keep their workers; the next port fills the gap */
+	fp_release_queues(load, 2, 1, b);
+	assert_int_equal(load[0] + load[1], 4);
+	fp_assign_queues(load, 2, 2, d);
+	assert_int_not_equal(d[0], d[1]);
+	assert_int_equal(load[0], 3);
+	assert_int_equal(load[1], 3);
+	/* the table puts each queue on its worker, once */
+	assert_int_equal(fp_table_build(ds, 2, 2, &t, &err), 0);
+	for (uint16_t s = 0; s < 2; s++)
+		for (uint16_t q = 0; q < 2; q++) {
+			unsigned seen = 0;
+			for (uint16_t w = 0; w < 2; w++)
+				for (uint16_t i = 0; i < t->rx[w].n; i++)
+					if (t->rx[w].q[i].slot == s && t->rx[w].q[i].queue == q) {
+						seen++;
+						assert_int_equal(w, ds[s].workers[q]);
+					}
+			assert_int_equal(seen, 1);
+		}
+	fp_table_free(t);
+	/* a placement naming a worker the table does not have is refused */
+	a[1] = 7;
+	assert_true(fp_table_build(ds, 2, 2, &t, &err) < 0);
+	assert_non_null(strstr(err.msg, "no worker 7"));
+}
+
+static void test_config_networks(void **state)
+{
+	struct cfg *cfg = NULL;
+	struct kb_err err = {0};
+	const struct fp_cfg *c;
+	const struct fp_net_cfg *n;
+
+	(void)state;
+	assert_int_equal(cfg_load_string("fastpath:\n  mbufSize: 10368\n  networks:\n"
+	                                 "    - name: tr\n      trunk: [200, 4094]\n"
+	                                 "      vlanQoS: 3\n    - name: red\n",
+	                         "t.yaml", &cfg, &err),
+	        0);
+	c = fp_cfg_get(cfg);
+	assert_int_equal(c->mbuf_size, 10368);
+	assert_non_null(n = fp_cfg_network(c, "tr"));
+	assert_int_equal(n->pcp, 3);
+	assert_true(n->has_trunk);
+	assert_true(fp_bit(n->trunk, 200) && fp_bit(n->trunk, 4094) && !fp_bit(n->trunk, 201));
+	assert_non_null(n = fp_cfg_network(c, "red"));
+	assert_false(n->has_trunk);
+	assert_null(fp_cfg_network(c, "blue"));
+	cfg_free(cfg);
+	assert_true(cfg_load_string("fastpath:\n  networks:\n    - name: a\n      trunk: [0]\n",
+	                    "t.yaml", &cfg, &err) < 0);
+	assert_non_null(strstr(err.msg, "1..4094"));
+	assert_true(cfg_load_string("fastpath:\n  networks:\n    - name: a\n      vlanQoS: 8\n",
+	                    "t.yaml", &cfg, &err) < 0);
+	assert_non_null(strstr(err.msg, "vlanQoS"));
+	assert_true(cfg_load_string("fastpath:\n  networks:\n    - trunk: [5]\n", "t.yaml", &cfg,
+	                    &err) < 0);
+	assert_non_null(strstr(err.msg, "name"));
+	assert_true(cfg_load_string("fastpath:\n  networks:\n    - name: a\n    - name: a\n",
+	                    "t.yaml", &cfg, &err) < 0);
+	assert_non_null(strstr(err.msg, "twice"));
+	assert_true(cfg_load_string("fastpath:\n  networks:\n    - name: a\n      trunks: [5]\n",
+	                    "t.yaml", &cfg, &err) < 0);
+	assert_non_null(strstr(err.msg, "trunks"));
+}
+
 static void test_devargs(void **state)
 {
 	char name[64];
@@ -424,6 +602,9 @@ int main(void)
 	        cmocka_unit_test(test_fdb_many),
 	        cmocka_unit_test(test_config),
 	        cmocka_unit_test(test_devargs),
+	        cmocka_unit_test(test_vlan),
+	        cmocka_unit_test(test_assign_queues),
+	        cmocka_unit_test(test_config_networks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,3 +3,9 @@
 FP_DPDK_CFLAGS := $(patsubst -I%,-isystem %,$(shell $(PKG_CONFIG) --cflags libdpdk 2>/dev/null))
 $(BUILD)/obj/node-agent/agent/fastpath/%.o: EXTRA_CFLAGS += $(FP_DPDK_CFLAGS)
 AGENT_EXTRA_LIBS += $(shell $(PKG_CONFIG) --libs libdpdk 2>/dev/null)
+# Test hooks (fp_worker.h: KBNET_FP_TEST_STALL_MS) are compiled into development and test builds;
+# packaged builds use `make FP_TEST_HOOKS=0`, where the environment variable does nothing.
+FP_TEST_HOOKS ?= 1
+ifeq ($(FP_TEST_HOOKS),1)
+$(BUILD)/obj/node-agent/agent/fastpath/%.o: EXTRA_CFLAGS += -DKB_FP_TEST_HOOKS
+endif

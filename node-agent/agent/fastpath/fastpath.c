@@ -120,6 +120,7 @@ static int republish(const struct fp_port *skip, struct kb_err *err)
 static int add_port(struct alloc *a, struct kb_err *err)
 {
 	const struct vport_alloc *v = vport_alloc_data(a);
+	const struct fp_net_cfg *net;
 	struct fp_port_info info = {0};
 	struct fp_port *p;
 	int r;
@@ -137,6 +138,11 @@ static int add_port(struct alloc *a, struct kb_err *err)
 	memcpy(info.mac, a->mac.b, 6);
 	info.mtu = a->mtu ? (unsigned)a->mtu : 1500;
 	info.vlan = a->vlan >= 0 ? a->vlan : FP_VLAN_NONE;
+	if ((net = fp_cfg_network(F.cfg, info.network))) {
+		info.pcp = net->pcp;
+		info.has_trunk = net->has_trunk;
+		memcpy(info.trunk, net->trunk, sizeof(info.trunk));
+	}
 	if ((r = fp_port_add_vhost(&info, &p, err)) < 0)
 		return r;
 	if ((r = republish(NULL, err)) < 0) {
@@ -314,7 +320,7 @@ static int fp_init(const struct cfg *cfg, struct kb_err *err)
 	}
 	LOG_INFO("fastpath: DPDK up, file prefix %s, memory: %s", F.eal.file_prefix,
 	        F.eal.memory_desc);
-	if ((r = fp_port_init(c->max_ports, &e)) < 0 ||
+	if ((r = fp_port_init(c->max_ports, F.eal.n_workers, &e)) < 0 ||
 	        (r = fp_worker_init(&(struct fp_worker_params){.n_workers = F.eal.n_workers,
 	                                    .lcores = F.eal.worker_lcore,
 	                                    .burst = c->burst,
@@ -414,13 +420,24 @@ static void __attribute__((constructor)) fp_register_observers(void)
 
 static json_t *stats_json(const struct fp_stats *s)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "rxPackets",
-	        (json_int_t)s->rx_packets, "rxBytes", (json_int_t)s->rx_bytes, "txPackets",
-	        (json_int_t)s->tx_packets, "txBytes", (json_int_t)s->tx_bytes, "drops", "spoof",
-	        (json_int_t)s->drop_spoof, "oversize", (json_int_t)s->drop_oversize, "unknown",
-	        (json_int_t)s->drop_unknown, "txFull", (json_int_t)s->drop_tx_full, "down",
-	        (json_int_t)s->drop_down, "noMbuf", (json_int_t)s->drop_nomem, "runt",
-	        (json_int_t)s->drop_runt);
+	return json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+	        "rxPackets", (json_int_t)s->rx_packets, "rxBytes", (json_int_t)s->rx_bytes,
+	        "txPackets", (json_int_t)s->tx_packets, "txBytes", (json_int_t)s->tx_bytes, "drops",
+	        "spoof", (json_int_t)s->drop_spoof, "oversize", (json_int_t)s->drop_oversize,
+	        "unknown", (json_int_t)s->drop_unknown, "txFull", (json_int_t)s->drop_tx_full,
+	        "down", (json_int_t)s->drop_down, "noMbuf", (json_int_t)s->drop_nomem, "runt",
+	        (json_int_t)s->drop_runt, "vlan", (json_int_t)s->drop_vlan);
+}
+
+/* Receive queue -> worker. */
+static json_t *queue_workers_json(const struct fp_port *p)
+{
+	const uint8_t *w = fp_port_queue_workers(p);
+	json_t *arr = json_array();
+
+	for (uint16_t q = 0; q < fp_port_info(p)->queues; q++)
+		json_array_append_new(arr, json_integer(w[q]));
+	return arr;
 }
 
 static json_t *port_json(const struct fp_port *p)
@@ -437,9 +454,12 @@ static json_t *port_json(const struct fp_port *p)
 	        fp_port_connected(p), "queues", i->queues, "mtu", i->mtu, "stats", stats_json(&s));
 	if (!o)
 		return NULL;
+	json_object_set_new(o, "queueWorkers", queue_workers_json(p));
 	if (fp_port_kind(p) == FP_PORT_UPLINK) {
 		json_object_set_new(o, "device", json_string(i->device_id));
 		json_object_set_new(o, "devargs", json_string(F.cfg->uplink.devargs));
+		if (fp_port_uplink_notes()[0])
+			json_object_set_new(o, "notes", json_string(fp_port_uplink_notes()));
 		return o;
 	}
 	mac_format(
@@ -457,6 +477,17 @@ static json_t *port_json(const struct fp_port *p)
 	json_object_set_new(o, "socketPath", json_string(i->path));
 	json_object_set_new(o, "agentMode", json_string(i->agent_server ? "server" : "client"));
 	json_object_set_new(o, "activeQueues", json_integer(fp_port_active_queues(p)));
+	if (fp_port_excess_queues(p))
+		json_object_set_new(o, "queuesBeyondPool", json_integer(fp_port_excess_queues(p)));
+	if (i->vlan != FP_VLAN_NONE)
+		json_object_set_new(o, "vlanQoS", json_integer(i->pcp));
+	if (i->has_trunk) {
+		json_t *tr = json_array();
+		for (unsigned v = 1; v < 4095; v++)
+			if (fp_bit(i->trunk, v))
+				json_array_append_new(tr, json_integer(v));
+		json_object_set_new(o, "trunk", tr);
+	}
 	json_object_set_new(o, "connects", json_integer((json_int_t)fp_port_connects(p)));
 	return o;
 }
@@ -519,6 +550,7 @@ SRV_HANDLER_REGISTER(h_ports)
 static int op_stats(struct srv_call *call, json_t *args, json_t **ret)
 {
 	struct timespec now;
+	uint64_t stalls, late;
 
 	(void)args;
 	if (F.state != FP_RUNNING)
@@ -527,6 +559,10 @@ static int op_stats(struct srv_call *call, json_t *args, json_t **ret)
 	*ret = json_pack("{s:I, s:I, s:o, s:o}", "tscHz", (json_int_t)rte_get_tsc_hz(),
 	        "monotonicNs", (json_int_t)now.tv_sec * 1000000000 + now.tv_nsec, "workers",
 	        workers_json(), "ports", ports_json());
+	if (*ret && fp_worker_test_counts(&stalls, &late))
+		json_object_set_new(*ret, "testHooks",
+		        json_pack("{s:I, s:I}", "stalls", (json_int_t)stalls, "lateAccesses",
+		                (json_int_t)late));
 	return 0;
 }
 static struct srv_handler h_stats = {.op = "stats", .fn = op_stats};
@@ -569,6 +605,8 @@ static json_t *fp_status(void)
 	json_object_set_new(o, "connected", json_integer(connected));
 	json_object_set_new(o, "uplink",
 	        F.cfg->uplink.devargs[0] ? json_string(F.cfg->uplink.devargs) : json_null());
+	if (fp_port_uplink_notes()[0])
+		json_object_set_new(o, "uplinkNotes", json_string(fp_port_uplink_notes()));
 	json_object_set_new(o, "idle",
 	        json_pack("{s:i, s:i}", "polls", F.cfg->idle_polls, "sleepMaxUs",
 	                F.cfg->idle_sleep_max_us));
@@ -603,6 +641,9 @@ static void collect(struct telemetry_sink *sink)
 	                drop_down),
 	        F_("fastpath_port_drop_nombuf", "Frames dropped: no mbuf for a flood copy.",
 	                drop_nomem),
+	        F_("fastpath_port_drop_vlan",
+	                "Frames dropped: a VLAN tag of the pod's own its network does not trunk.",
+	                drop_vlan),
 #undef F_
 	};
 

@@ -8,7 +8,8 @@
 
 static const char *const keys[] = {"enabled", "workers", "memory", "memoryMB", "mbufs", "mbufCache",
         "burst", "idlePolls", "idleSleepMaxUs", "maxPorts", "statsIntervalMs", "watchdogMs",
-        "filePrefix", "eal", "uplink", NULL};
+        "filePrefix", "eal", "uplink", "mbufSize", "networks", NULL};
+static const char *const network_keys[] = {"name", "trunk", "vlanQoS", NULL};
 static const char *const uplink_keys[] = {"devargs", "mtu", "rxDesc", "txDesc", NULL};
 
 const char *fp_memory_name(enum fp_memory m)
@@ -67,6 +68,69 @@ static int parse_workers(const struct cfg_node *n, struct fp_cfg *c, struct kb_e
 	return 0;
 }
 
+/* networks: [{name, trunk: [VLAN ids], vlanQoS: 0..7}] */
+static int parse_networks(const struct cfg_node *n, struct fp_cfg *c, struct kb_err *err)
+{
+	struct cfg_node seq;
+	size_t len;
+	int r;
+
+	if (cfg_map_get(n, "networks", &seq) < 0)
+		return 0;
+	if (!cfg_node_is_seq(&seq))
+		return cfg_node_error(
+		        &seq, "networks", err, "must be a list of {name, trunk, vlanQoS}");
+	len = cfg_seq_len(&seq);
+	if (len > FP_MAX_NETWORKS)
+		return cfg_node_error(
+		        &seq, "networks", err, "at most %d networks", FP_MAX_NETWORKS);
+	for (size_t i = 0; i < len; i++) {
+		struct fp_net_cfg *nc = &c->networks[i];
+		struct cfg_node it, tr;
+		cfg_seq_at(&seq, i, &it);
+		if ((r = cfg_map_check(&it, "networks[]", network_keys, err)) < 0)
+			return r;
+		if ((r = cfg_get_str(&it, "name", nc->name, sizeof(nc->name), err)) < 0) {
+			if (r == -ENOENT)
+				return cfg_node_error(&it, "networks[]", err, "'name' is required");
+			return r;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->networks[j].name, nc->name))
+				return cfg_node_error(&it, "networks[]", err,
+				        "network %s listed twice", nc->name);
+		if ((r = get_u(&it, "vlanQoS", 0, 7, &nc->pcp, err)) < 0)
+			return r;
+		if (cfg_map_get(&it, "trunk", &tr) == 0) {
+			if (!cfg_node_is_seq(&tr))
+				return cfg_node_error(
+				        &tr, "trunk", err, "must be a list of VLAN ids (1..4094)");
+			nc->has_trunk = true;
+			for (size_t k = 0; k < cfg_seq_len(&tr); k++) {
+				struct cfg_node v;
+				const char *str;
+				uint64_t vid;
+				cfg_seq_at(&tr, k, &v);
+				if (!(str = cfg_node_scalar(&v)) ||
+				        str_to_u64(str, 0, 4094, &vid) < 0 || vid == 0)
+					return cfg_node_error(
+					        &v, "trunk", err, "VLAN ids are integers 1..4094");
+				nc->trunk[vid >> 3] |= 1u << (vid & 7);
+			}
+		}
+	}
+	c->n_networks = len;
+	return 0;
+}
+
+const struct fp_net_cfg *fp_cfg_network(const struct fp_cfg *c, const char *network)
+{
+	for (size_t i = 0; c && i < c->n_networks; i++)
+		if (!strcmp(c->networks[i].name, network))
+			return &c->networks[i];
+	return NULL;
+}
+
 static void *fp_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 {
 	struct fp_cfg *c = calloc(1, sizeof(*c));
@@ -83,6 +147,7 @@ static void *fp_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	c->mbufs = 16383;
 	c->mbuf_cache = 256;
 	c->burst = 32;
+	c->mbuf_size = 2048 + 128; /* RTE_MBUF_DEFAULT_BUF_SIZE */
 	c->idle_polls = 128;
 	c->idle_sleep_max_us = 1000;
 	c->max_ports = 256;
@@ -106,6 +171,8 @@ static void *fp_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	        (r = get_u(node, "mbufs", 1023, 4194303, &c->mbufs, err)) < 0 ||
 	        (r = get_u(node, "mbufCache", 0, 512, &c->mbuf_cache, err)) < 0 ||
 	        (r = get_u(node, "burst", 1, FP_MAX_BURST, &c->burst, err)) < 0 ||
+	        (r = get_u(node, "mbufSize", 1024 + 128, 65535, &c->mbuf_size, err)) < 0 ||
+	        (r = parse_networks(node, c, err)) < 0 ||
 	        (r = get_u(node, "idlePolls", 0, 100000000, &c->idle_polls, err)) < 0 ||
 	        (r = get_u(node, "idleSleepMaxUs", 1, 1000000, &c->idle_sleep_max_us, err)) < 0 ||
 	        (r = get_u(node, "maxPorts", 1, FP_MAX_PORTS - 1, &c->max_ports, err)) < 0 ||
@@ -188,6 +255,8 @@ bool fp_cfg_needs_restart(const struct fp_cfg *a, const struct fp_cfg *b)
 	        memcmp(a->workers, b->workers, sizeof(a->workers)) || a->memory != b->memory ||
 	        a->memory_mb != b->memory_mb || a->mbufs != b->mbufs ||
 	        a->mbuf_cache != b->mbuf_cache || a->max_ports != b->max_ports ||
+	        a->mbuf_size != b->mbuf_size || a->n_networks != b->n_networks ||
+	        memcmp(a->networks, b->networks, sizeof(a->networks)) ||
 	        strcmp(a->file_prefix, b->file_prefix) ||
 	        memcmp(&a->uplink, &b->uplink, sizeof(a->uplink)) || a->n_eal != b->n_eal)
 		return true;

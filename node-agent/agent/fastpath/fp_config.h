@@ -16,6 +16,16 @@
 #define FP_MAX_PORTS    1024 /* rte_vhost's device limit */
 #define FP_MAX_BURST    64
 #define FP_MAX_EAL_ARGS 32
+#define FP_MAX_NETWORKS 64
+
+/* Per-network switch policy (fastpath.networks): the node's administrator grants it, not the
+ * network attachment a tenant writes. */
+struct fp_net_cfg {
+	char name[64];
+	unsigned pcp;       /* vlanQoS: PCP of the tag pushed on the uplink (0..7) */
+	bool has_trunk;     /* an explicit `trunk:` list */
+	uint8_t trunk[512]; /* VLANs (1..4094) the network's pods may tag themselves */
+};
 
 enum fp_memory { FP_MEM_AUTO, FP_MEM_HUGEPAGES, FP_MEM_NO_HUGE };
 
@@ -27,6 +37,7 @@ struct fp_cfg {
 	enum fp_memory memory;
 	unsigned memory_mb; /* --no-huge: -m */
 	unsigned mbufs, mbuf_cache, burst;
+	unsigned mbuf_size;         /* data room (headroom included) */
 	unsigned idle_polls;        /* empty polls before a worker sleeps; 0: never sleep */
 	unsigned idle_sleep_max_us; /* back-off ceiling */
 	unsigned max_ports;
@@ -40,7 +51,12 @@ struct fp_cfg {
 		unsigned mtu;
 		unsigned rx_desc, tx_desc;
 	} uplink;
+	size_t n_networks;
+	struct fp_net_cfg networks[FP_MAX_NETWORKS];
 };
+
+/* The policy for `network`, NULL when the section names none. */
+const struct fp_net_cfg *fp_cfg_network(const struct fp_cfg *c, const char *network);
 
 const struct fp_cfg *fp_cfg_get(const struct cfg *cfg);
 const char *fp_memory_name(enum fp_memory m);

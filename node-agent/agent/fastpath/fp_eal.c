@@ -76,7 +76,7 @@ static uint64_t hugepages_free_bytes(void)
 static uint64_t pool_bytes(const struct fp_cfg *c)
 {
 	/* mbuf + headroom + data room + mempool object header, rounded up generously */
-	return (uint64_t)(c->mbufs + 1) * (RTE_MBUF_DEFAULT_BUF_SIZE + 256);
+	return (uint64_t)(c->mbufs + 1) * (c->mbuf_size + 256);
 }
 
 /* Worker CPUs: the configured ones, or the last CPU the agent may run on. */
@@ -220,8 +220,8 @@ int fp_eal_init(const struct fp_cfg *c, struct fp_eal_info *info, struct kb_err 
 	for (unsigned i = 0; i < info->n_workers; i++)
 		info->worker_lcore[i] = i + 1;
 
-	pool = rte_pktmbuf_pool_create("kbnet_mbufs", c->mbufs, c->mbuf_cache, 0,
-	        RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	pool = rte_pktmbuf_pool_create(
+	        "kbnet_mbufs", c->mbufs, c->mbuf_cache, 0, c->mbuf_size, SOCKET_ID_ANY);
 	if (!pool) {
 		r = rte_errno ? rte_errno : ENOMEM;
 		fp_eal_fini();

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ struct fp_port {
 	enum fp_port_kind kind;
 	char name[160];
 	struct fp_port_info info;
-	bool registered; /* vhost driver registered for info.path */
+	bool registered;                /* vhost driver registered for info.path */
+	uint8_t workers[FP_MAX_QUEUES]; /* worker of each receive queue (fixed for life) */
 	struct fp_stats base;
 	/* Written by the vhost thread. */
 	bool connected;
@@ -34,12 +36,23 @@ static struct {
 	/* Between the event loop and rte_vhost's thread: the slot table and path lookups. */
 	pthread_mutex_t lock;
 	uint16_t slot_of_vid[MAX_VIDS];
+	/* Rings each vhost device has enabled (vhost thread only): bit q of rx for ring 2q+1,
+	 * of tx for ring 2q, whatever the pool allows. */
+	uint16_t vid_rx[MAX_VIDS], vid_tx[MAX_VIDS];
 	bool uplink_started;
 	uint16_t uplink_eth;
+	char uplink_notes[512];
+	unsigned n_workers;
+	unsigned load[FP_MAX_WORKERS]; /* receive queues placed on each worker */
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-int fp_port_init(unsigned max_ports, struct kb_err *err)
+int fp_port_init(unsigned max_ports, unsigned n_workers, struct kb_err *err)
 {
+	if (n_workers < 1 || n_workers > FP_MAX_WORKERS)
+		return kb_err_set(err, EINVAL, "bad worker count %u", n_workers);
+	P.n_workers = n_workers;
+	memset(P.load, 0, sizeof(P.load));
+	P.uplink_notes[0] = '\0';
 	P.max = max_ports + 1; /* + the uplink */
 	if (!(P.slots = calloc(P.max, sizeof(*P.slots))))
 		return kb_err_set(err, ENOMEM, "out of memory");
@@ -75,9 +88,33 @@ bool fp_port_connected(const struct fp_port *p)
 }
 uint16_t fp_port_active_queues(const struct fp_port *p)
 {
-	return p->kind == FP_PORT_UPLINK
-	               ? 1
-	               : __atomic_load_n(&fp_worker_rt(p->slot)->nq, __ATOMIC_RELAXED);
+	const struct fp_rt *rt = fp_worker_rt(p->slot);
+
+	if (p->kind == FP_PORT_UPLINK)
+		return p->info.queues;
+	if (__atomic_load_n(&rt->vid, __ATOMIC_RELAXED) < 0)
+		return 0;
+	return __builtin_popcount(__atomic_load_n(&rt->rx_en, __ATOMIC_RELAXED) |
+	                          __atomic_load_n(&rt->tx_en, __ATOMIC_RELAXED));
+}
+uint16_t fp_port_excess_queues(const struct fp_port *p)
+{
+	int32_t vid = __atomic_load_n(&fp_worker_rt(p->slot)->vid, __ATOMIC_RELAXED);
+	uint16_t all;
+
+	if (p->kind != FP_PORT_VHOST || vid < 0 || vid >= MAX_VIDS)
+		return 0;
+	all = __atomic_load_n(&P.vid_rx[vid], __ATOMIC_RELAXED) |
+	      __atomic_load_n(&P.vid_tx[vid], __ATOMIC_RELAXED);
+	return __builtin_popcount(all >> p->info.queues);
+}
+const uint8_t *fp_port_queue_workers(const struct fp_port *p)
+{
+	return p->workers;
+}
+const char *fp_port_uplink_notes(void)
+{
+	return P.uplink_notes;
 }
 uint64_t fp_port_connects(const struct fp_port *p)
 {
@@ -160,6 +197,9 @@ int fp_port_descs(const struct fp_port *skip, struct fp_port_desc **ret, size_t 
 		d->network = p->info.network;
 		d->vlan = p->info.vlan;
 		d->queues = p->info.queues;
+		d->workers = p->workers;
+		d->pcp = p->info.pcp;
+		d->trunk = p->info.has_trunk ? p->info.trunk : NULL;
 	}
 	*ret = v;
 	*ret_n = n;
@@ -200,31 +240,77 @@ static struct fp_port *port_by_path(const char *path)
 	return NULL;
 }
 
+/* The port of a vhost device, by its socket path (lock held), or NULL. */
+static struct fp_port *port_of_vid(int vid)
+{
+	char path[PATH_MAX];
+
+	if (rte_vhost_get_ifname(vid, path, sizeof(path)) < 0)
+		return NULL;
+	return port_by_path(path);
+}
+
+/* Rings the pod enabled, within the pool's `queues`, to the workers. Lock held. */
+static void publish_rings(struct fp_port *p, int vid)
+{
+	uint16_t cap = (uint16_t)((1u << p->info.queues) - 1);
+	struct fp_rt *rt = fp_worker_rt(p->slot);
+
+	__atomic_store_n(&rt->rx_en, P.vid_rx[vid] & cap, __ATOMIC_RELAXED);
+	__atomic_store_n(&rt->tx_en, P.vid_tx[vid] & cap, __ATOMIC_RELAXED);
+}
+
+/* rte_vhost thread: a new connection (its device has no ring enabled yet). */
+static int on_new_connection(int vid)
+{
+	if (vid < 0 || vid >= MAX_VIDS)
+		return -1;
+	__atomic_store_n(&P.vid_rx[vid], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&P.vid_tx[vid], 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* rte_vhost thread, with every ring's access lock held (DPDK 22.11 calls this while handling
+ * SET_VRING_ENABLE and the other ring messages): only record the state, never wait for the
+ * workers here (one may be spinning on such a lock in rte_vhost_enqueue_burst). A worker that
+ * still uses a ring just disabled gets 0 frames through it (counted txFull), nothing worse.
+ * virtio-user enables pair 0 at start and other pairs only when the app configures them. */
+static int on_vring_state_changed(int vid, uint16_t ring, int enable)
+{
+	uint16_t *mask, bit;
+	struct fp_port *p;
+
+	if (vid < 0 || vid >= MAX_VIDS || ring / 2 >= 16)
+		return 0;
+	mask = ring & 1 ? &P.vid_rx[vid] : &P.vid_tx[vid];
+	bit = (uint16_t)(1u << (ring / 2));
+	__atomic_store_n(mask, enable ? *mask | bit : *mask & ~bit, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&P.lock);
+	if ((p = port_of_vid(vid)))
+		publish_rings(p, vid);
+	pthread_mutex_unlock(&P.lock);
+	return 0;
+}
+
 /* rte_vhost thread: the pod's virtio-user driver finished setting up the rings. */
 static int on_new_device(int vid)
 {
-	char path[PATH_MAX];
 	struct fp_port *p;
-	uint16_t nq, slot;
+	uint16_t slot;
 
-	if (vid < 0 || vid >= MAX_VIDS || rte_vhost_get_ifname(vid, path, sizeof(path)) < 0)
+	if (vid < 0 || vid >= MAX_VIDS)
 		return -1;
 	pthread_mutex_lock(&P.lock);
-	if (!(p = port_by_path(path))) {
+	if (!(p = port_of_vid(vid))) {
 		pthread_mutex_unlock(&P.lock);
 		return -1;
 	}
 	slot = p->slot;
-	nq = rte_vhost_get_vring_num(vid) / 2;
-	if (nq > p->info.queues)
-		nq = p->info.queues;
-	if (nq == 0)
-		nq = 1;
 	/* We poll: the guest need not kick us (saves it a syscall per burst). */
 	for (uint16_t q = 0; q < rte_vhost_get_vring_num(vid); q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
 	P.slot_of_vid[vid] = slot;
-	__atomic_store_n(&fp_worker_rt(slot)->nq, nq, __ATOMIC_RELAXED);
+	publish_rings(p, vid);
 	__atomic_store_n(&fp_worker_rt(slot)->vid, vid, __ATOMIC_RELEASE);
 	__atomic_store_n(&p->connected, true, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&p->connects, 1, __ATOMIC_RELAXED);
@@ -233,15 +319,14 @@ static int on_new_device(int vid)
 }
 
 /* rte_vhost thread (or the event loop inside rte_vhost_driver_unregister): the device is
- * going away. Workers must be done with the vid before rte_vhost frees it.
+ * going away, and rte_vhost may free it as soon as we return. Workers must be done with it.
  *
- * rte_vhost calls this from two places: when the connection closes (no vring lock held; the
- * device is freed next, so we must wait for every worker), and while handling
- * GET_VRING_BASE with every vring's access lock held (the device stays allocated). In the
- * second case a worker may be spinning on that lock inside rte_vhost_enqueue_burst and cannot
- * report a quiescent state until we return: waiting forever would deadlock the worker and the
- * vhost thread. So wait with a bound; a worker that has not passed by then is blocked on the
- * lock of this very device, which stays valid, and sees it disabled once the lock is free. */
+ * DPDK 22.11 (lib/vhost/vhost_user.c, vhost_user_msg_handler) takes no vring access lock
+ * for GET_VRING_BASE and RESET_OWNER ("destroy_device waits for queues to be inactive"), and
+ * none when the connection closes (vhost_destroy_device, then free_device). So no worker can
+ * be blocked on a lock we hold, and waiting for every worker to pass a quiescent state cannot
+ * deadlock: wait without a bound. A worker starved of CPU delays this thread (the watchdog
+ * reports it); it never touches freed memory. */
 static void on_destroy_device(int vid)
 {
 	uint16_t slot;
@@ -251,18 +336,22 @@ static void on_destroy_device(int vid)
 	slot = __atomic_load_n(&P.slot_of_vid[vid], __ATOMIC_RELAXED);
 	if (slot == FP_SLOT_NONE)
 		return;
+	fp_worker_test_stall(slot, vid);
 	__atomic_store_n(&fp_worker_rt(slot)->vid, -1, __ATOMIC_RELEASE);
-	fp_worker_sync_timeout(DESTROY_WAIT_MS);
+	fp_worker_sync();
 	__atomic_store_n(&P.slot_of_vid[vid], FP_SLOT_NONE, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&P.lock);
 	if (P.slots[slot])
 		__atomic_store_n(&P.slots[slot]->connected, false, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&P.lock);
+	fp_worker_test_destroyed(vid);
 }
 
 static const struct rte_vhost_device_ops vhost_ops = {
         .new_device = on_new_device,
         .destroy_device = on_destroy_device,
+        .vring_state_changed = on_vring_state_changed,
+        .new_connection = on_new_connection,
 };
 
 /* Offloads the switch does not implement: the pod must hand over plain frames. */
@@ -307,8 +396,16 @@ int fp_port_add_vhost(const struct fp_port_info *info, struct fp_port **ret, str
 		return kb_err_set(err, ENOSPC,
 		        "the fast path has no free port (fastpath.maxPorts %u)", P.max - 1);
 	}
+	if (info->queues < 1 || info->queues > FP_MAX_QUEUES) {
+		slot_free(p);
+		free(p);
+		return kb_err_set(err, EINVAL, "%u queue pairs (the fast path allows 1..%d)",
+		        info->queues, FP_MAX_QUEUES);
+	}
+	fp_assign_queues(P.load, P.n_workers, info->queues, p->workers);
 	fp_worker_rt(p->slot)->vid = -1;
-	fp_worker_rt(p->slot)->nq = 0;
+	fp_worker_rt(p->slot)->rx_en = 0;
+	fp_worker_rt(p->slot)->tx_en = 0;
 	if (!info->agent_server)
 		flags |= RTE_VHOST_USER_CLIENT; /* reconnects until the pod's server is there */
 	if (rte_vhost_driver_register(info->path, flags) < 0) {
@@ -329,6 +426,7 @@ int fp_port_add_vhost(const struct fp_port_info *info, struct fp_port **ret, str
 fail:
 	if (p->registered)
 		rte_vhost_driver_unregister(info->path);
+	fp_release_queues(P.load, P.n_workers, info->queues, p->workers);
 	slot_free(p);
 	free(p);
 	return r;
@@ -344,6 +442,8 @@ void fp_port_remove(struct fp_port *p)
 		rte_eth_dev_close(P.uplink_eth);
 		P.uplink_started = false;
 	}
+	if (p->kind == FP_PORT_VHOST)
+		fp_release_queues(P.load, P.n_workers, p->info.queues, p->workers);
 	fp_worker_rt(p->slot)->vid = -1;
 	slot_free(p);
 	free(p);
@@ -365,16 +465,35 @@ void fp_port_fini(void)
 
 /* ---- uplink ---- */
 
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	size_t off = strlen(P.uplink_notes);
+	va_list ap;
+
+	if (off && off + 2 < sizeof(P.uplink_notes)) {
+		strcpy(P.uplink_notes + off, "; ");
+		off += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(P.uplink_notes + off, sizeof(P.uplink_notes) - off, fmt, ap);
+	va_end(ap);
+}
+
 int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsigned tx_desc,
-        unsigned n_txq, struct rte_mempool *pool, struct kb_err *err)
+        unsigned n_workers, struct rte_mempool *pool, struct kb_err *err)
 {
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info dev;
 	char name[128];
-	uint16_t port, nrx = rx_desc, ntx = tx_desc;
+	uint16_t port, nrx = rx_desc, ntx = tx_desc, n_rxq;
+	/* The longest frame: MTU, Ethernet header, a VLAN tag, and the CRC the PMD may count. */
+	uint32_t frame = mtu + FP_ETH_HLEN + FP_VLAN_HLEN + 4;
+	uint32_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
 	struct fp_port *p;
 	int r;
 
+	P.uplink_notes[0] = '\0';
 	if (fp_devargs_name(devargs, name, sizeof(name)) < 0)
 		return kb_err_set(err, EINVAL, "uplink devargs '%s': bad device name", devargs);
 	if (rte_eth_dev_get_port_by_name(name, &port) != 0)
@@ -382,17 +501,54 @@ int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsi
 		        err, ENODEV, "uplink %s: no such DPDK port (devargs '%s')", name, devargs);
 	if ((r = rte_eth_dev_info_get(port, &dev)) < 0)
 		return kb_err_set(err, -r, "uplink %s: %s", name, strerror(-r));
-	if (dev.max_tx_queues < n_txq)
+	if (dev.max_tx_queues < n_workers)
 		return kb_err_set(err, EINVAL,
 		        "uplink %s has %u transmit queues, the fast path needs one per worker (%u)",
-		        name, dev.max_tx_queues, n_txq);
-	if ((r = rte_eth_dev_configure(port, 1, n_txq, &conf)) < 0)
+		        name, dev.max_tx_queues, n_workers);
+	/* One receive queue per worker where the PMD has them, spread by RSS where offered. */
+	n_rxq = dev.max_rx_queues < n_workers ? dev.max_rx_queues : n_workers;
+	if (n_rxq < 1)
+		n_rxq = 1;
+	if (n_rxq < n_workers)
+		note("%u receive queue(s) for %u workers", n_rxq, n_workers);
+	if (n_rxq > 1) {
+		uint64_t hf = dev.flow_type_rss_offloads &
+		              (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+		if (hf) {
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+			conf.rx_adv_conf.rss_conf.rss_hf = hf;
+		} else {
+			note("no RSS: the PMD spreads frames over its %u receive queues itself",
+			        n_rxq);
+		}
+	}
+	/* MTU: what the PMD accepts; the switch drops larger frames towards it in any case. */
+	if (dev.max_mtu >= mtu && dev.max_rx_pktlen >= mtu + FP_ETH_HLEN + 4)
+		conf.rxmode.mtu = mtu;
+	else
+		note("MTU %u not applied (PMD maximum frame %u bytes)", mtu, dev.max_rx_pktlen);
+	if (frame > room) {
+		if (dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+		else
+			note("no scatter receive: frames over %u bytes need larger mbufs "
+			     "(fastpath.mbufSize)",
+			        room);
+	}
+	if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	else if (frame > room)
+		note("no multi-segment transmit: frames over %u bytes cannot be sent", room);
+	if ((r = rte_eth_dev_configure(port, n_rxq, n_workers, &conf)) < 0)
 		return kb_err_set(err, -r, "uplink %s: configure: %s", name, strerror(-r));
 	/* Clamp the ring sizes to what the device supports. */
 	rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
-	if ((r = rte_eth_rx_queue_setup(port, 0, nrx, rte_eth_dev_socket_id(port), NULL, pool)) < 0)
-		return kb_err_set(err, -r, "uplink %s: rx queue: %s", name, strerror(-r));
-	for (unsigned q = 0; q < n_txq; q++)
+	for (uint16_t q = 0; q < n_rxq; q++)
+		if ((r = rte_eth_rx_queue_setup(
+		             port, q, nrx, rte_eth_dev_socket_id(port), NULL, pool)) < 0)
+			return kb_err_set(
+			        err, -r, "uplink %s: rx queue %u: %s", name, q, strerror(-r));
+	for (unsigned q = 0; q < n_workers; q++)
 		if ((r = rte_eth_tx_queue_setup(port, q, ntx, rte_eth_dev_socket_id(port), NULL)) <
 		        0)
 			return kb_err_set(
@@ -410,7 +566,12 @@ int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsi
 	p->kind = FP_PORT_UPLINK;
 	p->info.mtu = mtu;
 	p->info.vlan = FP_VLAN_NONE;
-	p->info.queues = 1;
+	/* Receive queue q on worker q: one each. */
+	p->info.queues = n_rxq;
+	for (uint16_t q = 0; q < n_rxq; q++) {
+		p->workers[q] = q;
+		P.load[q]++;
+	}
 	snprintf(p->name, sizeof(p->name), "uplink");
 	str_copy(p->info.device_id, sizeof(p->info.device_id), name);
 	pthread_mutex_lock(&P.lock);

@@ -28,18 +28,27 @@ struct fp_port_info {
 	uint16_t queues;
 	uint8_t mac[6];
 	unsigned mtu;
-	int vlan; /* FP_VLAN_NONE */
+	int vlan;    /* FP_VLAN_NONE */
+	uint8_t pcp; /* PCP of the tag pushed on the uplink (the network's vlanQoS) */
+	bool has_trunk;
+	uint8_t trunk[FP_VLAN_BITMAP]; /* VLANs the pod may tag itself */
 };
 
 struct fp_port;
 
-int fp_port_init(unsigned max_ports, struct kb_err *err);
+/* n_workers: for placing receive queues (fp_assign_queues). */
+int fp_port_init(unsigned max_ports, unsigned n_workers, struct kb_err *err);
 /* Remove every port (workers must be stopped or the table republished first). */
 void fp_port_fini(void);
 
 int fp_port_add_vhost(const struct fp_port_info *info, struct fp_port **ret, struct kb_err *err);
+/* The uplink gets one transmit queue per worker and one receive queue per worker where the
+ * PMD has them (RSS where it offers it), its MTU, scatter and multi-segment transmit where it
+ * offers them; fp_port_uplink_notes() says what it does not. */
 int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsigned tx_desc,
-        unsigned n_txq, struct rte_mempool *pool, struct kb_err *err);
+        unsigned n_workers, struct rte_mempool *pool, struct kb_err *err);
+/* "" or what the uplink's PMD could not do (for status). */
+const char *fp_port_uplink_notes(void);
 /* Forget the port: the caller has already republished a table without it. */
 void fp_port_remove(struct fp_port *p);
 struct fp_port *fp_port_find(const char *container_id, const char *ifname);
@@ -58,7 +67,13 @@ uint16_t fp_port_slot(const struct fp_port *p);
 enum fp_port_kind fp_port_kind(const struct fp_port *p);
 const struct fp_port_info *fp_port_info(const struct fp_port *p);
 bool fp_port_connected(const struct fp_port *p);
+/* Queue pairs in use: enabled by the pod (within the pool's `queues`); the uplink's receive
+ * queues. */
 uint16_t fp_port_active_queues(const struct fp_port *p);
+/* Queue pairs the pod enabled beyond the pool's `queues` (never polled). */
+uint16_t fp_port_excess_queues(const struct fp_port *p);
+/* The worker polling each receive queue (info.queues entries). */
+const uint8_t *fp_port_queue_workers(const struct fp_port *p);
 const char *fp_port_name(const struct fp_port *p); /* "uplink" or "<cid12>/<ifname>" */
 /* Counters since the port was added (slots are reused). */
 void fp_port_stats(const struct fp_port *p, struct fp_stats *ret);

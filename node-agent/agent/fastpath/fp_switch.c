@@ -22,6 +22,8 @@ const char *fp_verdict_name(enum fp_verdict v)
 		return "unknown";
 	case FP_DROP_RUNT:
 		return "runt";
+	case FP_DROP_VLAN:
+		return "vlan";
 	}
 	return "?";
 }
@@ -41,8 +43,31 @@ void fp_table_free(struct fp_table *t)
 	free(t);
 }
 
-static int domain_of(struct fp_table *t, const char *network, int vlan, struct kb_err *err)
+void fp_assign_queues(unsigned *load, uint16_t n_workers, uint16_t nq, uint8_t *ret)
 {
+	for (uint16_t q = 0; q < nq; q++) {
+		uint16_t best = 0;
+		for (uint16_t w = 1; w < n_workers; w++)
+			if (load[w] < load[best])
+				best = w;
+		/* Counting each queue at once spreads one port's queues over distinct workers
+		 * when the loads are even. */
+		ret[q] = best;
+		load[best]++;
+	}
+}
+
+void fp_release_queues(unsigned *load, uint16_t n_workers, uint16_t nq, const uint8_t *workers)
+{
+	for (uint16_t q = 0; q < nq; q++)
+		if (workers[q] < n_workers && load[workers[q]] > 0)
+			load[workers[q]]--;
+}
+
+static int domain_of(struct fp_table *t, const struct fp_port_desc *p, struct kb_err *err)
+{
+	const char *network = p->network;
+
 	for (uint16_t i = 0; i < t->n_domains; i++)
 		if (strcmp(t->domains[i].network, network) == 0)
 			return i;
@@ -51,7 +76,12 @@ static int domain_of(struct fp_table *t, const char *network, int vlan, struct k
 	struct fp_domain *d = &t->domains[t->n_domains];
 	strcpy(d->network, network);
 	/* The first pod of a network sets its tag; the netconf is shared, so later ones agree. */
-	d->vlan = vlan;
+	d->vlan = p->vlan;
+	d->pcp = p->pcp & 7;
+	if (p->trunk) {
+		d->has_trunk = true;
+		memcpy(d->trunk, p->trunk, sizeof(d->trunk));
+	}
 	return t->n_domains++;
 }
 
@@ -135,15 +165,21 @@ int fp_table_build(const struct fp_port_desc *ports, size_t n, uint16_t n_worker
 				r = kb_err_set(err, EINVAL, "pod port without network");
 				goto fail;
 			}
-			if ((r = domain_of(t, p->network, p->vlan, err)) < 0)
+			if ((r = domain_of(t, p, err)) < 0)
 				goto fail;
 			s->domain = r;
 			s->mac = fp_mac_key(p->mac);
 		}
-		/* Receive queues round-robin over workers: a port's queues land on distinct
-		 * workers when there are enough of them. */
+		/* Each receive queue on the worker the control plane placed it on (stable, see
+		 * fp_assign_queues); round-robin without a placement. */
 		for (uint16_t q = 0; q < (p->queues ? p->queues : 1); q++) {
-			struct fp_worker_rx *wr = &t->rx[w++ % n_workers];
+			struct fp_worker_rx *wr;
+			if (p->workers && p->workers[q] >= n_workers) {
+				r = kb_err_set(err, EINVAL, "slot %u queue %u: no worker %u",
+				        p->slot, q, p->workers[q]);
+				goto fail;
+			}
+			wr = &t->rx[p->workers ? p->workers[q] : w++ % n_workers];
 			wr->q[wr->n].slot = p->slot;
 			wr->q[wr->n++].queue = q;
 		}
@@ -168,6 +204,23 @@ int fp_table_build(const struct fp_port_desc *ports, size_t n, uint16_t n_worker
 			*m = i;
 		else
 			t->vlan_conflicts++;
+	}
+	/* Trunked VLANs: the uplink's frames of such a VLAN go to the domain, tag kept. A VLAN
+	 * that is some network's own stays that network's. */
+	for (uint16_t i = 0; i < t->n_domains; i++) {
+		const struct fp_domain *d = &t->domains[i];
+		if (!d->has_trunk)
+			continue;
+		for (unsigned v = 1; v < 4095; v++) {
+			if (!fp_bit(d->trunk, v))
+				continue;
+			if (t->vlan_domain[v] == FP_DOMAIN_NONE) {
+				t->vlan_domain[v] = i;
+				t->vlan_keep[v >> 3] |= 1u << (v & 7);
+			} else if (t->vlan_domain[v] != i) {
+				t->vlan_conflicts++;
+			}
+		}
 	}
 	*ret = t;
 	return 0;

@@ -21,12 +21,15 @@
 
 #include "common/err.h"
 
-#define FP_SLOT_NONE   UINT16_MAX
-#define FP_DOMAIN_NONE UINT16_MAX
-#define FP_VLAN_NONE   (-1)
-#define FP_ETH_HLEN    14
-#define FP_VLAN_HLEN   4
-#define FP_ETH_P_8021Q 0x8100
+#define FP_SLOT_NONE    UINT16_MAX
+#define FP_DOMAIN_NONE  UINT16_MAX
+#define FP_VLAN_NONE    (-1)
+#define FP_ETH_HLEN     14
+#define FP_VLAN_HLEN    4
+#define FP_ETH_P_8021Q  0x8100
+#define FP_ETH_P_8021AD 0x88a8
+#define FP_MAX_QUEUES   16  /* queue pairs per pod port (the pool's `queues`) */
+#define FP_VLAN_BITMAP  512 /* 4096 VLAN ids, one bit each */
 
 enum fp_port_kind { FP_PORT_UNUSED = 0, FP_PORT_VHOST, FP_PORT_UPLINK };
 
@@ -39,6 +42,12 @@ struct fp_port_desc {
 	const char *network; /* pods only: the bridge domain */
 	int vlan;            /* pods only: the network's uplink tag, FP_VLAN_NONE for untagged */
 	uint16_t queues;     /* receive queues to poll */
+	/* Worker polling each receive queue (stable while the port lives, see
+	 * fp_assign_queues); NULL: round-robin from worker 0 (tests). */
+	const uint8_t *workers;
+	/* Pods only, per network (the first port of a network sets them): */
+	uint8_t pcp;          /* priority bits of the tag pushed towards the uplink (vlanQoS) */
+	const uint8_t *trunk; /* VLANs a pod may tag itself (FP_VLAN_BITMAP bytes), NULL: none */
 };
 
 /* Slot view used by the workers (indexed by slot). */
@@ -50,7 +59,10 @@ struct fp_slot {
 };
 
 struct fp_domain {
-	int vlan; /* FP_VLAN_NONE: untagged on the uplink */
+	int vlan;    /* FP_VLAN_NONE: untagged on the uplink */
+	uint8_t pcp; /* PCP of the pushed tag */
+	bool has_trunk;
+	uint8_t trunk[FP_VLAN_BITMAP]; /* VLANs the domain's pods may tag themselves */
 	uint16_t n_members;
 	uint16_t *members; /* pod slots, flooding order */
 	char network[64];
@@ -81,19 +93,25 @@ struct fp_table {
 	struct fp_fdb_entry *fdb;
 	uint16_t uplink; /* FP_SLOT_NONE when there is none */
 	uint32_t uplink_max_len;
-	uint16_t untagged_domain;   /* domain of untagged uplink frames, FP_DOMAIN_NONE */
-	uint16_t vlan_domain[4096]; /* uplink VLAN -> domain */
+	uint16_t untagged_domain;          /* domain of untagged uplink frames, FP_DOMAIN_NONE */
+	uint16_t vlan_domain[4096];        /* uplink VLAN -> domain */
+	uint8_t vlan_keep[FP_VLAN_BITMAP]; /* uplink VLANs that are trunked: tag kept to pods */
 	uint16_t n_workers;
 	struct fp_worker_rx *rx; /* per worker */
 	/* Networks sharing one VLAN (only the first gets the uplink's frames), for status. */
 	unsigned vlan_conflicts;
 };
 
-/* Build a table from port descriptions; rx queues are spread over n_workers round-robin.
- * Returns 0 and *ret, or -errno with err set. */
+/* Build a table from port descriptions; each rx queue goes to the worker its description
+ * names (round-robin when it names none). Returns 0 and *ret, or -errno with err set. */
 int fp_table_build(const struct fp_port_desc *ports, size_t n, uint16_t n_workers,
         struct fp_table **ret, struct kb_err *err);
 void fp_table_free(struct fp_table *t);
+
+static inline bool fp_bit(const uint8_t *map, unsigned i)
+{
+	return map[i >> 3] & (1u << (i & 7));
+}
 
 /* A MAC as a 48-bit key, in memory byte order (one unaligned 8-byte load and a mask: the
  * datapath reads addresses inside frames, which always have bytes to spare after them). */
@@ -146,6 +164,7 @@ enum fp_verdict {
 	FP_DROP_UNKNOWN,  /* no destination (unknown unicast without uplink, unknown VLAN, hairpin)
 	                   */
 	FP_DROP_RUNT,     /* shorter than an Ethernet header */
+	FP_DROP_VLAN,     /* a pod's own VLAN tag that its network does not trunk */
 };
 
 /* frame[0..len) is the start of the frame (at least the headers when len allows). */
@@ -154,8 +173,25 @@ static inline bool fp_is_multicast(const uint8_t *dst)
 	return dst[0] & 1;
 }
 
+static inline bool fp_is_vlan_tpid(const uint8_t *frame)
+{
+	return (frame[12] == (FP_ETH_P_8021Q >> 8) && frame[13] == (FP_ETH_P_8021Q & 0xff)) ||
+	       (frame[12] == (FP_ETH_P_8021AD >> 8) && frame[13] == (FP_ETH_P_8021AD & 0xff));
+}
+
+static inline unsigned fp_frame_vid(const uint8_t *frame)
+{
+	return ((frame[14] << 8) | frame[15]) & 0xfff;
+}
+
 /* A frame received from pod port `in`, whose slot the caller passes (`s`: a copy it keeps in
- * registers for a whole burst). The frame has at least 14 readable bytes when len >= 14. */
+ * registers for a whole burst). The frame has at least 14 readable bytes when len >= 14, 18
+ * when len >= 18.
+ *
+ * VLAN tags a pod writes itself: a priority tag (802.1Q, VID 0) is accepted (its PCP is kept,
+ * the VID becomes the network's on the uplink); a VID the network trunks is accepted and
+ * leaves the uplink as it is; any other tag (and every 802.1ad S-tag) is FP_DROP_VLAN, so that
+ * no pod can reach a VLAN it was not given (double tagging). */
 static inline enum fp_verdict fp_switch_from_pod(const struct fp_table *t, uint16_t in,
         const struct fp_slot *s, const uint8_t *frame, uint32_t len, uint16_t *out)
 {
@@ -166,9 +202,18 @@ static inline enum fp_verdict fp_switch_from_pod(const struct fp_table *t, uint1
 		return FP_DROP_RUNT;
 	if (fp_frame_mac(frame + 6) != s->mac)
 		return FP_DROP_SPOOF;
-	/* A pod may tag its frames itself: the tag does not count against its MTU. */
-	if (frame[12] == (FP_ETH_P_8021Q >> 8) && frame[13] == (FP_ETH_P_8021Q & 0xff))
+	if (fp_is_vlan_tpid(frame)) {
+		const struct fp_domain *d = &t->domains[s->domain];
+		unsigned vid;
+		if (len < FP_ETH_HLEN + FP_VLAN_HLEN)
+			return FP_DROP_RUNT;
+		vid = fp_frame_vid(frame);
+		if (frame[13] != (FP_ETH_P_8021Q & 0xff) ||
+		        (vid != 0 && !(d->has_trunk && fp_bit(d->trunk, vid))))
+			return FP_DROP_VLAN;
+		/* The tag does not count against the pod's MTU. */
 		max += FP_VLAN_HLEN;
+	}
 	if (len > max)
 		return FP_DROP_OVERSIZE;
 	if (fp_is_multicast(frame))
@@ -182,21 +227,29 @@ static inline enum fp_verdict fp_switch_from_pod(const struct fp_table *t, uint1
 	return FP_FWD_UNICAST;
 }
 
-/* A frame received from the uplink: *domain is set (for flooding) and *vlan_tagged says
- * whether the caller must pop a tag. */
+/* A frame received from the uplink: *domain is set (for flooding) and *pop says whether the
+ * caller must pop a tag. Tagged with a network's VLAN: popped. Priority-tagged (VID 0): the
+ * untagged network's, tag kept (the PCP survives). A trunked VLAN: kept. */
 static inline enum fp_verdict fp_switch_from_uplink(const struct fp_table *t, const uint8_t *frame,
-        uint32_t len, uint16_t *domain, bool *vlan_tagged, uint16_t *out)
+        uint32_t len, uint16_t *domain, bool *pop, uint16_t *out)
 {
 	uint32_t max = t->uplink_max_len;
 	uint16_t d, o;
 
 	if (len < FP_ETH_HLEN)
 		return FP_DROP_RUNT;
-	*vlan_tagged = frame[12] == (FP_ETH_P_8021Q >> 8) && frame[13] == (FP_ETH_P_8021Q & 0xff);
-	if (*vlan_tagged) {
+	*pop = false;
+	if (frame[12] == (FP_ETH_P_8021Q >> 8) && frame[13] == (FP_ETH_P_8021Q & 0xff)) {
+		unsigned vid;
 		if (len < FP_ETH_HLEN + FP_VLAN_HLEN)
 			return FP_DROP_RUNT;
-		d = t->vlan_domain[((frame[14] << 8) | frame[15]) & 0xfff];
+		vid = fp_frame_vid(frame);
+		if (vid == 0) {
+			d = t->untagged_domain;
+		} else {
+			d = t->vlan_domain[vid];
+			*pop = !fp_bit(t->vlan_keep, vid);
+		}
 		max += FP_VLAN_HLEN;
 	} else {
 		d = t->untagged_domain;
@@ -222,5 +275,12 @@ static inline bool fp_fits(const struct fp_table *t, uint16_t slot, uint32_t unt
 }
 
 const char *fp_verdict_name(enum fp_verdict v);
+
+/* Stable queue placement: each of a new port's `nq` queues goes to the least loaded worker
+ * (ties: the lowest id; a port's queues to distinct workers when there are enough), and
+ * load[] counts it. A queue keeps its worker until its port is removed (fp_release_queues),
+ * so adding or removing other ports never moves it and no two workers ever poll it. */
+void fp_assign_queues(unsigned *load, uint16_t n_workers, uint16_t nq, uint8_t *ret);
+void fp_release_queues(unsigned *load, uint16_t n_workers, uint16_t nq, const uint8_t *workers);
 
 #endif

@@ -2,6 +2,7 @@
 #include "agent/fastpath/fp_worker.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <string.h>
 #include <time.h>
@@ -77,6 +78,99 @@ void fp_worker_set_idle(unsigned idle_polls, unsigned idle_sleep_max_us)
 	__atomic_store_n(&W.idle_sleep_max_us, idle_sleep_max_us, __ATOMIC_RELAXED);
 }
 
+/* ---- test hook (KB_FP_TEST_HOOKS builds only) ---- */
+
+#ifdef KB_FP_TEST_HOOKS
+static struct {
+	unsigned ms;
+	uint16_t slot;
+	int32_t vid;
+	bool req, ack;
+	int32_t destroyed; /* vid whose teardown returned, -1 */
+	uint64_t stalls, late;
+} H = {.destroyed = -1};
+
+/* Starved while holding `vid`: online (no quiescent state) for H.ms, then touch the device. */
+static void test_stall(struct worker *w, uint16_t slot, int32_t vid)
+{
+	struct timespec ts;
+
+	(void)w;
+	if (!__atomic_load_n(&H.req, __ATOMIC_ACQUIRE) || H.slot != slot || H.vid != vid)
+		return;
+	__atomic_store_n(&H.req, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&H.ack, true, __ATOMIC_RELEASE);
+	ts.tv_sec = H.ms / 1000;
+	ts.tv_nsec = (long)(H.ms % 1000) * 1000000;
+	nanosleep(&ts, NULL);
+	if (__atomic_load_n(&H.destroyed, __ATOMIC_ACQUIRE) == vid)
+		__atomic_add_fetch(&H.late, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&H.stalls, 1, __ATOMIC_RELAXED);
+}
+#define TEST_STALL_HOOK(w, s, vid)             \
+	do {                                   \
+		if (unlikely(H.ms))            \
+			test_stall(w, s, vid); \
+	} while (0)
+
+void fp_worker_test_stall(uint16_t slot, int32_t vid)
+{
+	struct timespec ts = {0, 1000000};
+
+	if (!H.ms || !W.started)
+		return;
+	__atomic_store_n(&H.destroyed, -1, __ATOMIC_RELAXED);
+	H.slot = slot;
+	H.vid = vid;
+	__atomic_store_n(&H.ack, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&H.req, true, __ATOMIC_RELEASE);
+	/* The worker polling the slot picks it up within its back-off sleep. */
+	for (int i = 0; i < 1000 && !__atomic_load_n(&H.ack, __ATOMIC_ACQUIRE); i++)
+		nanosleep(&ts, NULL);
+	__atomic_store_n(&H.req, false, __ATOMIC_RELAXED);
+}
+
+void fp_worker_test_destroyed(int32_t vid)
+{
+	__atomic_store_n(&H.destroyed, vid, __ATOMIC_RELEASE);
+}
+
+bool fp_worker_test_counts(uint64_t *stalls, uint64_t *late)
+{
+	*stalls = __atomic_load_n(&H.stalls, __ATOMIC_RELAXED);
+	*late = __atomic_load_n(&H.late, __ATOMIC_RELAXED);
+	return true;
+}
+
+static void test_hooks_init(void)
+{
+	const char *v = getenv("KBNET_FP_TEST_STALL_MS");
+
+	H.ms = v ? (unsigned)strtoul(v, NULL, 10) : 0;
+	if (H.ms > 60000)
+		H.ms = 60000;
+}
+#else
+#define TEST_STALL_HOOK(w, s, vid) ((void)0)
+void fp_worker_test_stall(uint16_t slot, int32_t vid)
+{
+	(void)slot;
+	(void)vid;
+}
+void fp_worker_test_destroyed(int32_t vid)
+{
+	(void)vid;
+}
+bool fp_worker_test_counts(uint64_t *stalls, uint64_t *late)
+{
+	*stalls = *late = 0;
+	return false;
+}
+static void test_hooks_init(void)
+{
+}
+#endif
+
 /* ---- datapath ---- */
 
 static inline void tx_put(struct worker *w, uint16_t slot, struct rte_mbuf *m)
@@ -88,7 +182,7 @@ static inline void tx_put(struct worker *w, uint16_t slot, struct rte_mbuf *m)
 	b->m[b->n++] = m;
 }
 
-static inline int vlan_push(struct rte_mbuf *m, int vlan)
+static inline int vlan_push(struct rte_mbuf *m, int vlan, uint8_t pcp)
 {
 	uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, FP_VLAN_HLEN);
 
@@ -97,7 +191,7 @@ static inline int vlan_push(struct rte_mbuf *m, int vlan)
 	memmove(p, p + FP_VLAN_HLEN, 12);
 	p[12] = FP_ETH_P_8021Q >> 8;
 	p[13] = FP_ETH_P_8021Q & 0xff;
-	p[14] = (vlan >> 8) & 0x0f;
+	p[14] = (uint8_t)(pcp << 5) | ((vlan >> 8) & 0x0f);
 	p[15] = vlan & 0xff;
 	return 0;
 }
@@ -110,29 +204,54 @@ static inline void vlan_pop(struct rte_mbuf *m)
 	rte_pktmbuf_adj(m, FP_VLAN_HLEN);
 }
 
-/* Out of the uplink, tagged with the domain's VLAN. The mbuf must be ours alone to be
- * tagged in place. */
+/* Whether a pod's frame needs its tag written on the way out of the uplink: pushed (untagged
+ * frame, tagged network) or its VID set (priority-tagged frame, tagged network). */
+static inline bool uplink_edits(const struct fp_domain *d, const uint8_t *frame)
+{
+	if (d->vlan == FP_VLAN_NONE)
+		return false;
+	return !fp_is_vlan_tpid(frame) || fp_frame_vid(frame) == 0;
+}
+
+/* Out of the uplink, tagged with the domain's VLAN (PCP: the domain's, or the pod's own
+ * priority tag's). A frame the pod tagged itself has passed fp_switch_from_pod: a priority
+ * tag (VID 0) or a trunked VLAN. Frames over the uplink's MTU never reach the PMD. The mbuf
+ * must be ours alone when uplink_edits(). */
 static inline void to_uplink(struct worker *w, const struct fp_table *t, uint16_t domain,
         struct rte_mbuf *m, struct fp_stats *in)
 {
-	int vlan = t->domains[domain].vlan;
+	const struct fp_domain *d = &t->domains[domain];
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	bool tagged = fp_is_vlan_tpid(p);
+	uint32_t len = rte_pktmbuf_pkt_len(m) - (tagged ? FP_VLAN_HLEN : 0);
 
-	if (vlan != FP_VLAN_NONE && vlan_push(m, vlan) < 0) {
-		STAT_ADD(in->drop_nomem, 1);
+	if (unlikely(len > t->uplink_max_len)) {
+		STAT_ADD(w->port[t->uplink].drop_oversize, 1);
 		rte_pktmbuf_free(m);
 		return;
+	}
+	if (d->vlan != FP_VLAN_NONE) {
+		if (tagged) {
+			if (fp_frame_vid(p) == 0) {
+				p[14] = (p[14] & 0xf0) | ((d->vlan >> 8) & 0x0f);
+				p[15] = d->vlan & 0xff;
+			}
+		} else if (vlan_push(m, d->vlan, d->pcp) < 0) {
+			STAT_ADD(in->drop_nomem, 1);
+			rte_pktmbuf_free(m);
+			return;
+		}
 	}
 	tx_put(w, t->uplink, m);
 }
 
 /* Flood within `domain` (minus the input), and to the uplink when `to_up`. Pod ports only
  * copy the frame out, so they share one mbuf (reference counted); the uplink gets its own
- * copy when it needs a tag pushed. */
+ * copy when it needs a tag written. `ulen`: the frame's length without a tag of its own. */
 static inline void flood(struct worker *w, const struct fp_table *t, uint16_t in, uint16_t domain,
-        struct rte_mbuf *m, bool to_up, struct fp_stats *in_st)
+        struct rte_mbuf *m, uint32_t ulen, bool to_up, struct fp_stats *in_st)
 {
 	const struct fp_domain *d = &t->domains[domain];
-	uint32_t len = rte_pktmbuf_pkt_len(m);
 	uint16_t dest[FP_MAX_PORTS];
 	uint16_t n = 0;
 
@@ -140,7 +259,7 @@ static inline void flood(struct worker *w, const struct fp_table *t, uint16_t in
 		uint16_t s = d->members[i];
 		if (s == in)
 			continue;
-		if (!fp_fits(t, s, len)) {
+		if (!fp_fits(t, s, ulen)) {
 			STAT_ADD(w->port[s].drop_oversize, 1);
 			continue;
 		}
@@ -153,7 +272,7 @@ static inline void flood(struct worker *w, const struct fp_table *t, uint16_t in
 	}
 	if (to_up) {
 		struct rte_mbuf *u = m;
-		if (n > 0 && d->vlan != FP_VLAN_NONE) {
+		if (n > 0 && uplink_edits(d, rte_pktmbuf_mtod(m, const uint8_t *))) {
 			u = rte_pktmbuf_copy(m, W.pool, 0, UINT32_MAX);
 			if (!u)
 				STAT_ADD(in_st->drop_nomem, 1);
@@ -184,6 +303,9 @@ static inline void count_drop(struct fp_stats *st, enum fp_verdict v)
 	case FP_DROP_RUNT:
 		STAT_ADD(st->drop_runt, 1);
 		break;
+	case FP_DROP_VLAN:
+		STAT_ADD(st->drop_vlan, 1);
+		break;
 	default:
 		STAT_ADD(st->drop_unknown, 1);
 		break;
@@ -202,7 +324,7 @@ static inline void from_pod(
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		uint32_t len = rte_pktmbuf_pkt_len(m);
+		uint32_t len = rte_pktmbuf_pkt_len(m), ulen = len;
 		uint16_t out = FP_SLOT_NONE;
 		enum fp_verdict v;
 
@@ -210,15 +332,18 @@ static inline void from_pod(
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		bytes += len;
-		/* The switch reads the Ethernet header from the first segment. */
-		if (unlikely(m->data_len < FP_ETH_HLEN))
+		/* The switch reads the Ethernet header (and a tag) from the first segment. */
+		if (unlikely(m->data_len < FP_ETH_HLEN ||
+		             (m->data_len < FP_ETH_HLEN + FP_VLAN_HLEN && m->data_len < len)))
 			v = FP_DROP_RUNT;
 		else
 			v = fp_switch_from_pod(
 			        t, in, &slot, rte_pktmbuf_mtod(m, const uint8_t *), len, &out);
+		if (v <= FP_FWD_UPLINK && fp_is_vlan_tpid(rte_pktmbuf_mtod(m, const uint8_t *)))
+			ulen -= FP_VLAN_HLEN;
 		switch (v) {
 		case FP_FWD_UNICAST:
-			if (likely(fp_fits(t, out, len))) {
+			if (likely(fp_fits(t, out, ulen))) {
 				tx_put(w, out, m);
 				continue;
 			}
@@ -228,7 +353,7 @@ static inline void from_pod(
 			to_uplink(w, t, domain, m, st);
 			continue;
 		case FP_FWD_FLOOD:
-			flood(w, t, in, domain, m, t->uplink != FP_SLOT_NONE, st);
+			flood(w, t, in, domain, m, ulen, t->uplink != FP_SLOT_NONE, st);
 			continue;
 		default:
 			count_drop(st, v);
@@ -252,7 +377,7 @@ static inline void from_uplink(
 		struct rte_mbuf *m = pkts[i];
 		uint32_t len = rte_pktmbuf_pkt_len(m);
 		uint16_t out = FP_SLOT_NONE, domain = FP_DOMAIN_NONE;
-		bool tagged = false;
+		bool pop = false;
 		enum fp_verdict v;
 
 		if (i + PREFETCH_AHEAD < n)
@@ -264,11 +389,14 @@ static inline void from_uplink(
 			continue;
 		}
 		v = fp_switch_from_uplink(
-		        t, rte_pktmbuf_mtod(m, const uint8_t *), len, &domain, &tagged, &out);
+		        t, rte_pktmbuf_mtod(m, const uint8_t *), len, &domain, &pop, &out);
 		if (v == FP_FWD_UNICAST || v == FP_FWD_FLOOD) {
-			if (tagged)
+			if (pop)
 				vlan_pop(m);
 			len = rte_pktmbuf_pkt_len(m);
+			/* A tag kept towards the pod (priority, trunk) is not part of its MTU. */
+			if (fp_is_vlan_tpid(rte_pktmbuf_mtod(m, const uint8_t *)))
+				len -= FP_VLAN_HLEN;
 		}
 		switch (v) {
 		case FP_FWD_UNICAST:
@@ -279,7 +407,7 @@ static inline void from_uplink(
 			STAT_ADD(w->port[out].drop_oversize, 1);
 			break;
 		case FP_FWD_FLOOD:
-			flood(w, t, in, domain, m, false, st);
+			flood(w, t, in, domain, m, len, false, st);
 			continue;
 		default:
 			count_drop(st, v);
@@ -289,6 +417,37 @@ static inline void from_uplink(
 	}
 	STAT_ADD(st->rx_packets, n);
 	STAT_ADD(st->rx_bytes, bytes);
+}
+
+/* rte_vhost_enqueue_burst takes at most this many frames per call (MAX_PKT_BURST in 22.11's
+ * virtio_net.c): larger bursts go in chunks. */
+#define VHOST_ENQ_MAX 32
+
+/* The pod's receive ring this worker transmits on: the (w % n)-th enabled one. */
+static inline int tx_queue(unsigned wid, uint16_t en)
+{
+	unsigned n = __builtin_popcount(en), k;
+
+	if (n == 0)
+		return -1;
+	k = wid % n;
+	while (k--)
+		en &= en - 1;
+	return __builtin_ctz(en);
+}
+
+static inline uint16_t vhost_tx(int32_t vid, uint16_t q, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t done = 0;
+
+	while (done < n) {
+		uint16_t c = n - done < VHOST_ENQ_MAX ? n - done : VHOST_ENQ_MAX;
+		uint16_t k = rte_vhost_enqueue_burst(vid, q * 2, m + done, c);
+		done += k;
+		if (k < c)
+			break; /* ring full */
+	}
+	return done;
 }
 
 static inline void flush(struct worker *w, const struct fp_table *t)
@@ -303,9 +462,9 @@ static inline void flush(struct worker *w, const struct fp_table *t)
 
 		if (t->slots[s].kind == FP_PORT_VHOST) {
 			int32_t vid = __atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE);
-			uint16_t nq = __atomic_load_n(&rt->nq, __ATOMIC_RELAXED);
-			if (vid >= 0 && nq) {
-				sent = rte_vhost_enqueue_burst(vid, (w->id % nq) * 2, b->m, b->n);
+			int q = tx_queue(w->id, __atomic_load_n(&rt->tx_en, __ATOMIC_RELAXED));
+			if (vid >= 0 && q >= 0) {
+				sent = vhost_tx(vid, q, b->m, b->n);
 				for (uint16_t k = 0; k < sent; k++)
 					bytes += rte_pktmbuf_pkt_len(b->m[k]);
 				STAT_ADD(st->drop_tx_full, b->n - sent);
@@ -369,9 +528,13 @@ static int worker_main(void *arg)
 				uint64_t ts = rte_rdtsc();
 				if (t->slots[s].kind == FP_PORT_VHOST) {
 					int32_t vid = __atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE);
+					/* Only rings the pod enabled: virtio-user enables pair 0
+					 * alone until the app configures more. */
 					if (vid < 0 ||
-					        q >= __atomic_load_n(&rt->nq, __ATOMIC_RELAXED))
+					        !(__atomic_load_n(&rt->rx_en, __ATOMIC_RELAXED) &
+					                (1u << q)))
 						continue;
+					TEST_STALL_HOOK(w, s, vid);
 					n = rte_vhost_dequeue_burst(
 					        vid, q * 2 + 1, W.pool, pkts, burst);
 					if (n == 0)
@@ -425,6 +588,7 @@ int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err)
 	size_t sz;
 
 	memset(&W, 0, sizeof(W));
+	test_hooks_init();
 	for (unsigned i = 0; i < FP_MAX_PORTS; i++)
 		W.rt[i].vid = -1;
 	W.n = p->n_workers;
@@ -481,8 +645,15 @@ void fp_worker_fini(void)
 
 void fp_worker_sync(void)
 {
-	if (W.qsv && W.started)
-		rte_rcu_qsbr_synchronize(W.qsv, RTE_QSBR_THRID_INVALID);
+	struct timespec ts = {0, 100000};
+	uint64_t token;
+
+	if (!W.qsv || !W.started)
+		return;
+	/* Sleep between checks: a starved worker needs the CPU we would spin on. */
+	token = rte_rcu_qsbr_start(W.qsv);
+	while (rte_rcu_qsbr_check(W.qsv, token, false) != 1)
+		nanosleep(&ts, NULL);
 }
 
 bool fp_worker_sync_timeout(unsigned ms)

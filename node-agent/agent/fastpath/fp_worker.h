@@ -7,6 +7,12 @@
  * each loop and goes offline while it sleeps, so the control plane can wait for every worker
  * to have left an old table (or a disconnected vhost device) before freeing it.
  *
+ * Queues: a worker polls only the receive queues the table assigns to it (each queue to
+ * exactly one worker, fixed while its port lives) and only those the pod has enabled; it
+ * transmits to a pod on the (worker id % n)-th of the pod's enabled receive rings, in chunks
+ * of at most 32 frames (rte_vhost's per-call limit). Rings beyond the pool's `queues` are
+ * never used.
+ *
  * Counters are per worker (written by that worker only) and summed by the control plane.
  */
 #ifndef KB_FP_WORKER_H
@@ -31,8 +37,9 @@ struct fp_stats {
 	uint64_t drop_down;     /* destination not connected */
 	uint64_t drop_nomem;    /* no mbuf for a flood copy */
 	uint64_t drop_runt;
+	uint64_t drop_vlan; /* a pod's own VLAN tag its network does not trunk */
 };
-#define FP_STATS_FIELDS 11
+#define FP_STATS_FIELDS 12
 
 /* Per-worker cycle accounting (rte_rdtsc). */
 struct fp_wstats {
@@ -48,7 +55,8 @@ struct fp_wstats {
  * thread). */
 struct fp_rt {
 	int32_t vid;       /* vhost device, -1 when not connected */
-	uint16_t nq;       /* queue pairs the pod enabled (>= 1 when connected) */
+	uint16_t rx_en;    /* bit q: the pod's transmit ring of pair q is enabled (we dequeue) */
+	uint16_t tx_en;    /* bit q: the pod's receive ring of pair q is enabled (we enqueue) */
 	uint16_t eth_port; /* uplink's ethdev port */
 };
 
@@ -78,6 +86,17 @@ const struct fp_table *fp_worker_table(void);
 void fp_worker_sync(void);
 /* The same, giving up after `ms` milliseconds: false when some worker did not pass. */
 bool fp_worker_sync_timeout(unsigned ms);
+
+/* Test builds only (KB_FP_TEST_HOOKS, see build.mk): with KBNET_FP_TEST_STALL_MS=N in the
+ * agent's environment, a vhost device going away first has the worker polling it stall for
+ * N ms while it holds the device (as a worker starved of CPU would), to prove that teardown
+ * waits for it. fp_worker_test_stall() asks for the stall and waits until it started;
+ * fp_worker_test_destroyed() marks the device's teardown complete; a worker that touches a
+ * device after that counts a late access. Without the hooks these do nothing. */
+void fp_worker_test_stall(uint16_t slot, int32_t vid);
+void fp_worker_test_destroyed(int32_t vid);
+/* Stalls done and late accesses seen (0, 0 without the hooks); false without the hooks. */
+bool fp_worker_test_counts(uint64_t *stalls, uint64_t *late);
 
 unsigned fp_worker_count(void);
 unsigned fp_worker_lcore(unsigned w);
