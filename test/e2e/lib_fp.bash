@@ -8,6 +8,8 @@
 KBAPI=${KBAPI:-$ROOT/test/e2e/kbapi.py}
 FP_NCPU=$(nproc)
 FP_WORKER_CPU=$((FP_NCPU - 1))
+# Worker CPUs for fp_config (a YAML list body), e.g. FP_WORKERS="0, 1" for two workers.
+FP_WORKERS=${FP_WORKERS:-$FP_WORKER_CPU}
 FP_POD_CPU=0
 FP_PREFIX=kb$$
 # Pods' memory: memfd without hugepages unless a suite asks for hugepages.
@@ -44,7 +46,7 @@ fp_config() {
 	kb_agent_config "$f" "$pools"
 	cat >>"$f" <<-YAML
 	fastpath:
-	  workers: [$FP_WORKER_CPU]
+	  workers: [$FP_WORKERS]
 	  memory: $FP_MEMORY
 	  memoryMB: 256
 	  mbufs: 8191
@@ -85,6 +87,9 @@ fp_wait_connected() {
 
 # fp_pod_start NAME SOCKET MAC [server|client] [TESTPMD ARGS...]: a testpmd pod with its
 # prompt on $T/NAME.in; output in $T/NAME.log. Forwarding starts in rxonly mode.
+# FP_POD_QUEUES=N creates N queue pairs (net_virtio_user queues=N; pass --rxq/--txq to use
+# them); FP_POD_MBUFS sets --total-num-mbufs; FP_POD_VDEV adds net_virtio_user arguments
+# (e.g. packed_vq=1).
 fp_pod_start() {
 	local name=$1 sock=$2 mac=$3 mode=${4:-server} srv=1
 	shift 4 || shift $#
@@ -94,8 +99,8 @@ fp_pod_start() {
 	# shellcheck disable=SC2086 # FP_POD_MEM is a list of EAL arguments
 	stdbuf -o0 -e0 dpdk-testpmd --lcores="0@$FP_POD_CPU,1@$FP_POD_CPU" $FP_POD_MEM \
 		--file-prefix "$FP_PREFIX-$name" --no-pci \
-		--vdev "net_virtio_user0,path=$sock,server=$srv,queues=1,mac=$mac" -- -i \
-		--no-mlockall --total-num-mbufs=2048 --forward-mode=rxonly --burst=16 "$@" \
+		--vdev "net_virtio_user0,path=$sock,server=$srv,queues=${FP_POD_QUEUES:-1},mac=$mac${FP_POD_VDEV:+,$FP_POD_VDEV}" -- -i \
+		--no-mlockall --total-num-mbufs=${FP_POD_MBUFS:-2048} --forward-mode=rxonly --burst=16 "$@" \
 		<"$T/$name.in" >"$T/$name.log" 2>&1 &
 	FP_POD_PID[$name]=$!
 	exec {fd}>"$T/$name.in"
@@ -154,6 +159,14 @@ fp_pod_send() {
 	fp_pod_cmd "$name" "set txpkts $((len - 4))"
 	fp_pod_cmd "$name" "start tx_first $n"
 	sleep 0.5
+}
+
+# fp_port_sum CID FIELD...: sum of the port's counters, e.g. fp_port_sum pb .stats.txPackets
+fp_port_sum() {
+	local cid=$1 f expr=0
+	shift
+	for f in "$@"; do expr+=" + ($f)"; done
+	fp_port "$cid" | jq "$expr"
 }
 
 # fp_settle: wait until the agent's counters stop moving.
