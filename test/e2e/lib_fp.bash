@@ -89,7 +89,8 @@ fp_wait_connected() {
 # prompt on $T/NAME.in; output in $T/NAME.log. Forwarding starts in rxonly mode.
 # FP_POD_QUEUES=N creates N queue pairs (net_virtio_user queues=N; pass --rxq/--txq to use
 # them); FP_POD_MBUFS sets --total-num-mbufs; FP_POD_VDEV adds net_virtio_user arguments
-# (e.g. packed_vq=1).
+# (e.g. packed_vq=1). FP_POD_PCAP=FILE adds a net_pcap port replaying FILE (mkpcap.py); with
+# --forward-mode=io --no-flush-rx the pod sends those frames once, exactly as crafted.
 fp_pod_start() {
 	local name=$1 sock=$2 mac=$3 mode=${4:-server} srv=1
 	shift 4 || shift $#
@@ -99,7 +100,8 @@ fp_pod_start() {
 	# shellcheck disable=SC2086 # FP_POD_MEM is a list of EAL arguments
 	stdbuf -o0 -e0 dpdk-testpmd --lcores="0@$FP_POD_CPU,1@$FP_POD_CPU" $FP_POD_MEM \
 		--file-prefix "$FP_PREFIX-$name" --no-pci \
-		--vdev "net_virtio_user0,path=$sock,server=$srv,queues=${FP_POD_QUEUES:-1},mac=$mac${FP_POD_VDEV:+,$FP_POD_VDEV}" -- -i \
+		--vdev "net_virtio_user0,path=$sock,server=$srv,queues=${FP_POD_QUEUES:-1},mac=$mac${FP_POD_VDEV:+,$FP_POD_VDEV}" \
+		${FP_POD_PCAP:+--vdev net_pcap0,rx_pcap=$FP_POD_PCAP,tx_pcap=$T/$name.out.pcap} -- -i \
 		--no-mlockall --total-num-mbufs=${FP_POD_MBUFS:-2048} --forward-mode=rxonly --burst=16 "$@" \
 		<"$T/$name.in" >"$T/$name.log" 2>&1 &
 	FP_POD_PID[$name]=$!
