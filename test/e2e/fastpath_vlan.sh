@@ -91,21 +91,21 @@ fp_settle
 sleep 0.5
 kill -INT $TCPDUMP
 wait $TCPDUMP 2>/dev/null || true
-# single-tag lines: the tag is followed by the payload's ethertype
+# single-tag lines: one tag right after the addresses, then the payload's ethertype
 wire() { tcpdump -r "$T/wire.pcap" -nn -e "$1" 2>/dev/null | grep -c -- "$2"; }
 
 kb_assert_eq "$(fp_port_stat pa .stats.rxPackets)" 70 "agent received 70 from a"
 kb_assert_eq "$(fp_port_stat pa .stats.drops.vlan)" 30 "a's own VLAN, S-tag and red's VLAN tag: 30 dropped as vlan"
-kb_assert_eq "$(wire "ether src $MA" "vlan 100, p 5, ethertype Unknown (0x88b5)")" 10 "a's untagged frames: VLAN 100 with vlanQoS 5"
-kb_assert_eq "$(wire "ether src $MA" "vlan 100, p 6, ethertype Unknown (0x88b5)")" 10 "a's priority tags: VLAN 100, PCP 6 kept"
+kb_assert_eq "$(wire "ether src $MA" "length 64: vlan 100, p 5, ethertype Unknown (0x88b5)")" 10 "a's untagged frames: VLAN 100 with vlanQoS 5"
+kb_assert_eq "$(wire "ether src $MA" "length 60: vlan 100, p 6, ethertype Unknown (0x88b5)")" 10 "a's priority tags: VLAN 100, PCP 6 kept"
 kb_assert_eq "$(wire "ether src $MA" "vlan 200")" 0 "no frame from a on VLAN 200 (no hop)"
 kb_assert_eq "$(wire "ether src $MA" "0x88a8")" 0 "no S-tagged frame from a on the wire"
 kb_assert_eq "$(wire "ether src $MA" "$MA > ")" 20 "20 frames from a on the wire"
 kb_assert_eq "$(fp_uplink_stat .stats.drops.oversize)" 10 "a's 1600-byte frames dropped at the uplink (MTU 1500)"
 kb_assert_eq "$(fp_pod_rx b)" 20 "b got a's 10 priority-tagged frames and 10 from the uplink"
 kb_assert_eq "$(fp_port_stat pc .stats.drops.vlan)" 10 "c's VLAN 301 (not trunked): dropped"
-kb_assert_eq "$(wire "ether src $MC" "vlan 300, p 3, ethertype Unknown (0x88b5)")" 10 "c's trunked VLAN 300 on the wire, single tag, PCP 3"
-kb_assert_eq "$(wire "ether src $MC" "vlan 200, p 0, ethertype Unknown (0x88b5)")" 10 "c's untagged frames on VLAN 200"
+kb_assert_eq "$(wire "ether src $MC" "length 60: vlan 300, p 3, ethertype Unknown (0x88b5)")" 10 "c's trunked VLAN 300 on the wire, single tag, PCP 3"
+kb_assert_eq "$(wire "ether src $MC" "length 64: vlan 200, p 0, ethertype Unknown (0x88b5)")" 10 "c's untagged frames on VLAN 200"
 kb_assert_eq "$(wire "ether src $MC" "$MC > ")" 20 "20 frames from c on the wire"
 kb_assert_eq "$(fp_uplink_stat .stats.txPackets)" 40 "uplink sent 40"
 kb_assert_eq "$(fp_pod_rx d)" 10 "priority-tagged frames from the uplink reached the untagged network"
