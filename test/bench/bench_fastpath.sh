@@ -30,7 +30,7 @@ SIZES=${BENCH_SIZES:-64 1518}
 WINDOWS=${BENCH_WINDOWS:-4}
 ROUNDS=${BENCH_ROUNDS:-3}
 WIN_S=${BENCH_WINDOW_S:-1}
-PEERS=${BENCH_PEERS:-kbnet kbnet-backoff testpmd ovs}
+PEERS=${BENCH_PEERS:-kbnet kbnet-backoff kbnet-2w testpmd ovs}
 SCENARIOS=${BENCH_SCENARIOS:-pod-to-pod pod-to-null}
 INFLIGHT=${BENCH_INFLIGHT:-3}
 SW_CPU=$FP_WORKER_CPU
@@ -107,7 +107,7 @@ kbnet_start() { # SCENARIO
 	kb_agent_config "$T/agent.yaml"
 	cat >>"$T/agent.yaml" <<-YAML
 	fastpath:
-	  workers: [$SW_CPU]
+	  workers: [$KBNET_WORKERS]
 	  memory: $AGENT_MEM
 	  memoryMB: 512
 	  filePrefix: $FP_PREFIX-kbnet
@@ -126,7 +126,8 @@ kbnet_sockets() { # the pods listen where the agent connects (its runDir)
 	B_SOCK=$KB_RUN/pods/b/net1.sock
 }
 kbnet_ready() { fp_wait_connected a 20 && { [ "$1" != pod-to-pod ] || fp_wait_connected b 20; }; }
-kbnet_sample() { fp_api stats | jq -r '"\(.workers[0].workCycles) \(.workers[0].busyCycles) \(.workers[0].packets)"'; }
+# Sums over the workers: cycles per packet of the whole switch.
+kbnet_sample() { fp_api stats | jq -r '"\([.workers[].workCycles] | add) \([.workers[].busyCycles] | add) \([.workers[].packets] | add)"'; }
 # window output: WORK_CYC/PKT LOOP_CYC/PKT MPPS
 kbnet_window() {
 	local s0 s1
@@ -146,11 +147,23 @@ kbnet_stop() {
 # "kbnet" busy-polls like the peers (idlePolls: 0); "kbnet-backoff" runs the default idle
 # back-off (workers sleep after 128 empty polls), to show what the back-off costs.
 KBNET_IDLE_POLLS=0
+KBNET_WORKERS=$SW_CPU
 kbnet-backoff_start() { KBNET_IDLE_POLLS=128 kbnet_start "$@"; }
 kbnet-backoff_sockets() { kbnet_sockets; }
 kbnet-backoff_ready() { kbnet_ready "$@"; }
 kbnet-backoff_window() { kbnet_window; }
 kbnet-backoff_stop() { kbnet_stop; }
+# "kbnet-2w": two workers with the back-off, the second on the pods' CPU (this 2-CPU machine
+# has no third): pod a's and pod b's queues on different workers. Cycles and packets are
+# summed over both workers.
+kbnet-2w_start() {
+	if [ "$SW_CPU" -lt 1 ]; then return 1; fi
+	KBNET_WORKERS="$((SW_CPU - 1)), $SW_CPU" KBNET_IDLE_POLLS=128 kbnet_start "$@"
+}
+kbnet-2w_sockets() { kbnet_sockets; }
+kbnet-2w_ready() { kbnet_ready "$@"; }
+kbnet-2w_window() { kbnet_window; }
+kbnet-2w_stop() { kbnet_stop; }
 
 # ---- switch: testpmd io forwarding between two vhost-user ports ----
 testpmd_start() { # SCENARIO
@@ -350,11 +363,11 @@ END {
 	flush()
 	printf "%-12s %5s  %-13s %6s %9s %9s %3s  %-18s %-16s\n", "scenario", "bytes", "switch", "Mpps",
 		"cyc/pkt", "loop-cyc", "n", "vs testpmd (<=1.1)", "vs OVS (<=0.8)"
-	split("kbnet kbnet-backoff testpmd ovs", peers, " ")
+	np = split("kbnet kbnet-backoff kbnet-2w testpmd ovs", peers, " ")
 	for (i = 1; i <= n; i++) {
 		k = order[i]; split(k, ks, " ")
 		tp = k " testpmd"; ov = k " ovs"
-		for (j = 1; j <= 4; j++) {
+		for (j = 1; j <= np; j++) {
 			pk = k " " peers[j]
 			if (!(pk in mpps)) continue
 			r1 = ""; r2 = ""
