@@ -376,9 +376,9 @@ static int fp_reload(const struct cfg *cfg, struct kb_err *err)
 
 	(void)err;
 	if (fp_cfg_needs_restart(F.cfg, c))
-		LOG_WARN(
-		        "fastpath: EAL, worker, memory and uplink settings take effect at the next "
-		        "restart; idle settings apply now");
+		LOG_WARN("fastpath: EAL, worker, memory, uplink and networks settings take effect "
+		         "at the next "
+		         "restart; idle settings apply now");
 	if (F.state == FP_RUNNING)
 		fp_worker_set_idle(c->idle_polls, c->idle_sleep_max_us);
 	F.cfg = c;

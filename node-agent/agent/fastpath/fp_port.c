@@ -535,10 +535,15 @@ int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsi
 			     "(fastpath.mbufSize)",
 			        room);
 	}
-	if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+	if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	else if (frame > room)
-		note("no multi-segment transmit: frames over %u bytes cannot be sent", room);
+	} else if (frame > room) {
+		/* Frames longer than one mbuf would be chains the PMD cannot send: the switch
+		 * drops them (oversize) by taking the uplink's MTU down to what fits. */
+		note("no multi-segment transmit: MTU %u lowered to %u", mtu,
+		        room - FP_ETH_HLEN - FP_VLAN_HLEN - 4);
+		mtu = room - FP_ETH_HLEN - FP_VLAN_HLEN - 4;
+	}
 	if ((r = rte_eth_dev_configure(port, n_rxq, n_workers, &conf)) < 0)
 		return kb_err_set(err, -r, "uplink %s: configure: %s", name, strerror(-r));
 	/* Clamp the ring sizes to what the device supports. */
