@@ -40,7 +40,9 @@ fp_agent_finish() {
 }
 
 # fp_config FILE [EXTRA_FASTPATH_YAML] [POOLS_YAML]: agent config with the fast path enabled
-# (no-huge memory so that parallel runs need no hugepages).
+# (no-huge memory so that parallel runs need no hugepages). The watchdog waits 20 s: on a
+# shared 2-CPU machine under load a worker can be starved for 5 s, which would turn devices
+# Unhealthy and fail attaches that have nothing to do with it (FP_WATCHDOG_MS overrides).
 fp_config() {
 	local f=$1 extra=${2:-} pools=${3:-}
 	kb_agent_config "$f" "$pools"
@@ -53,6 +55,7 @@ fp_config() {
 	  filePrefix: $FP_PREFIX-agent
 	  idlePolls: 64
 	  idleSleepMaxUs: 200
+	  watchdogMs: ${FP_WATCHDOG_MS:-20000}
 	YAML
 	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$f"
 }
