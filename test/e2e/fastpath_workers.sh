@@ -80,6 +80,19 @@ kb_assert_eq "$(fp_port_sum ph .stats.drops.txFull .stats.drops.down)" 0 "nothin
 kb_assert_eq "$(fp_port_stat ph .stats.txPackets)" 256 "agent sent h 128 from each worker"
 kb_assert_eq "$(fp_pod_rx h)" 256 "pod h received 256"
 
+# ---- a pod that enables more pairs than its pool's queues: the extra pair is never used ----
+SX=$(attach_pool px red 02:00:00:00:00:71 vu)
+FP_POD_QUEUES=2 fp_pod_start x "$SX" 02:00:00:00:00:71 server --rxq=2 --txq=2
+fp_wait_connected px || kb_fail "px connected"
+sleep 1
+kb_assert_eq "$(fp_port_stat px .activeQueues)" 1 "x: one pair in use (pool queues: 1)"
+kb_assert_eq "$(fp_port_stat px .queuesBeyondPool)" 1 "x: the pair beyond the pool is reported"
+fp_pod_send a 02:00:00:00:00:71 1
+fp_settle
+kb_assert_eq "$(fp_pod_rx x)" 64 "x received a's 64 frames on its first pair"
+fp_pod_stop x
+fp_detach px
+
 # ---- multi-queue pods, both directions at once ----
 fp_pod_cmd m2 stop
 fp_pod_cmd m2 "set eth-peer 0 $M1"
@@ -158,8 +171,8 @@ tob=$(jq -n --argjson b "$pb" '$b.stats.txPackets + $b.stats.drops.txFull + $b.s
 # each was delivered, or counted as txFull/down at b.
 kb_assert_eq "$(fp_pod_tx a)" "$(jq .stats.rxPackets <<<"$pa")" "agent received every frame pod a sent"
 kb_assert_eq "$(fp_pod_rx b)" "$(jq .stats.txPackets <<<"$pb")" "pod b received every frame the agent sent it"
-# (a's 128 frames to h earlier are not b's)
-kb_assert_eq "$tob" "$((got - 128 + e_in))" "every frame from a ($((got - 128))) and e ($e_in) reached b or a counter at b"
+# (a's 128 frames to h and 64 to x earlier are not b's)
+kb_assert_eq "$tob" "$((got - 192 + e_in))" "every frame from a ($((got - 192))) and e ($e_in) reached b or a counter at b"
 kb_assert_eq "$(kb_ctl -o json status | jq -r .healthy)" true "agent healthy"
 fp_agent_finish
 kb_done
