@@ -117,5 +117,18 @@ kb_assert_eq "$(fp_uplink_stat .stats.rxPackets)" 40 "uplink received 40"
 kb_assert_eq "$(fp_uplink_stat .stats.drops.unknown)" 0 "none unknown"
 n=$(fp_api stats | jq '[.workers[].packets] | add')
 [ "$n" -ge 140 ] && kb_pass "workers handled every frame ($n)" || kb_fail "workers handled $n"
+
+# ---- the uplink's two receive queues: flows spread over both workers ----
+w0=$(fp_api stats | jq '.workers[0].packets')
+w1=$(fp_api stats | jq '.workers[1].packets')
+ext_send $MB $EXT 100 256 60 udp # 256 UDP flows (source ports)
+fp_settle
+kb_assert_eq "$(fp_port_stat pb .stats.txPackets)" $((20 + 256)) "b got all 256 UDP frames from the uplink"
+kb_assert_eq "$(fp_pod_rx b)" $((20 + 256)) "pod b received them"
+d0=$(($(fp_api stats | jq '.workers[0].packets') - w0))
+d1=$(($(fp_api stats | jq '.workers[1].packets') - w1))
+kb_assert_eq "$((d0 + d1))" 256 "the workers handled 256 uplink frames"
+[ "$d0" -gt 0 ] && [ "$d1" -gt 0 ] && kb_pass "both uplink queues' workers received flows ($d0 + $d1)" ||
+	kb_fail "uplink flows not spread: worker 0 got $d0, worker 1 got $d1"
 fp_agent_finish
 kb_done
