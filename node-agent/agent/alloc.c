@@ -202,6 +202,50 @@ static int get_field(json_t *obj, const char *key, size_t max,
 	return 0;
 }
 
+/* An optional field's value: absent, or the value is checked for each of the pod's keys. */
+static int opt_field(json_t *obj, const char *key, size_t max,
+        bool (*valid)(const char *, const char **), const char **ret, struct kb_err *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*ret = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return kb_err_set(err, EINVAL, "'%s' must be a string", key);
+	return get_field(obj, key, max, valid, true, ret, err);
+}
+
+static int pod_from_json(json_t *pod, struct alloc_pod *p, struct kb_err *err)
+{
+	int r;
+
+	if (!json_is_object(pod))
+		return kb_err_set(err, EINVAL, "'pod' must be an object");
+	/* The UID names a directory: the same rules as for an attach request. */
+	if ((r = opt_field(pod, "namespace", VAL_K8S_NAMESPACE_MAX, val_k8s_namespace, &p->ns,
+	             err)) < 0 ||
+	        (r = opt_field(pod, "name", VAL_K8S_NAME_MAX, val_k8s_name, &p->name, err)) < 0 ||
+	        (r = opt_field(pod, "uid", VAL_POD_UID_MAX, val_pod_uid, &p->uid, err)) < 0 ||
+	        (r = opt_field(pod, "infraContainerID", VAL_CONTAINER_ID_MAX, val_container_id,
+	                 &p->infra_id, err)) < 0)
+		return kb_err_prefix(err, "pod");
+	return 0;
+}
+
+/* Optional integer field in [min, max]. */
+static int int_field(
+        json_t *obj, const char *key, json_int_t min, json_int_t max, struct kb_err *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v &&
+	        (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max))
+		return kb_err_set(err, EINVAL, "'%s' must be an integer in [%lld, %lld]", key,
+		        (long long)min, (long long)max);
+	return 0;
+}
+
 static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 {
 	const char *type = json_string_value(json_object_get(o, "deviceType"));
@@ -213,6 +257,7 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	struct mac m;
 	struct alloc *a;
 	struct tm tm = {0};
+	const char *end;
 	int r;
 
 	if (!type || !(ops = devtype_find(type)))
@@ -230,17 +275,16 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	if ((r = get_field(o, "netns", VAL_PATH_MAX, val_abs_path, false, &st.netns, err)) < 0 &&
 	        r != -ENOENT)
 		return r;
+	/* Nothing read from disk is trusted more than an API request: the same rules. */
 	if (!mac || mac_parse(mac, &m) < 0)
 		return kb_err_set(err, EINVAL, "bad mac");
-	if (json_is_object(pod)) {
-		st.pod.ns = json_string_value(json_object_get(pod, "namespace"));
-		st.pod.name = json_string_value(json_object_get(pod, "name"));
-		st.pod.uid = json_string_value(json_object_get(pod, "uid"));
-		st.pod.infra_id = json_string_value(json_object_get(pod, "infraContainerID"));
-		/* The UID names a directory: never trust it from disk either. */
-		if (st.pod.uid && !val_pod_uid(st.pod.uid, NULL))
-			return kb_err_set(err, EINVAL, "bad pod uid");
-	}
+	if (pod && (r = pod_from_json(pod, &st.pod, err)) < 0)
+		return r;
+	if ((r = int_field(o, "mtu", 68, 65535, err)) < 0 ||
+	        (r = int_field(o, "vlan", 0, 4094, err)) < 0)
+		return r;
+	if (!created || !(end = strptime(created, "%Y-%m-%dT%H:%M:%SZ", &tm)) || *end)
+		return kb_err_set(err, EINVAL, "'created' must be a time YYYY-MM-DDTHH:MM:SSZ");
 	if (!(a = alloc_new(ops, &st)))
 		return kb_err_set(err, ENOMEM, "out of memory");
 	a->mac = m;
@@ -248,8 +292,7 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	a->vlan = json_is_integer(json_object_get(o, "vlan"))
 	                  ? json_integer_value(json_object_get(o, "vlan"))
 	                  : -1;
-	if (created && strptime(created, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		a->created = timegm(&tm);
+	a->created = timegm(&tm);
 	if (ops->alloc_from_json && (r = ops->alloc_from_json(a, o, err)) < 0) {
 		alloc_free(a);
 		return r;

@@ -353,7 +353,7 @@ static int load_snapshot(struct state *st, state_apply_fn apply, void *ctx, uint
 	size_t n, len;
 	bool complete, ended = false;
 	uint64_t count = 0;
-	json_t *hdr;
+	json_t *hdr, *fmt;
 	int r;
 
 	r = fs_read_file(st->snap_path, (size_t)4 << 30, &data, &len);
@@ -367,8 +367,21 @@ static int load_snapshot(struct state *st, state_apply_fn apply, void *ctx, uint
 		snprintf(why, why_size, "bad header");
 		return -EBADMSG;
 	}
-	if (json_integer_value(json_object_get(hdr, "kbnetState")) != SNAP_FORMAT ||
-	        !json_is_integer(json_object_get(hdr, "seq"))) {
+	/* A format this agent does not know (a newer agent wrote it, then was rolled back) is
+	 * not damage: dropping it would drop every allocation. Stop, touching nothing. */
+	fmt = json_object_get(hdr, "kbnetState");
+	if (json_is_integer(fmt) && json_integer_value(fmt) > SNAP_FORMAT) {
+		r = kb_err_set(err, EPROTONOSUPPORT,
+		        "%s has state format %lld, this kbnet-agent reads format %d only (written "
+		        "by a newer agent?): not starting; the state files are left as they are "
+		        "(run the newer agent, or move the files away to start empty)",
+		        st->snap_path, (long long)json_integer_value(fmt), SNAP_FORMAT);
+		json_decref(hdr);
+		return r;
+	}
+	if (json_integer_value(fmt) != SNAP_FORMAT ||
+	        !json_is_integer(json_object_get(hdr, "seq")) ||
+	        json_integer_value(json_object_get(hdr, "seq")) < 0) {
 		json_decref(hdr);
 		snprintf(why, why_size, "unknown snapshot format");
 		return -EBADMSG;
