@@ -2,6 +2,7 @@
 #include "agent/vport.h"
 #include "agent/alloc.h"
 #include "agent/inventory.h"
+#include "agent/podsock.h"
 #include "api/api.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -23,6 +24,7 @@ static struct hmap sockets = HMAP_INITIALIZER(&sockets);
 /* Last claim handed out; restore raises it past every persisted claim. */
 static uint64_t last_claim;
 static struct devtype_ops vport_ops;
+static const char *run_dir(void);
 
 static struct vport_alloc *socket_owner(const char *path)
 {
@@ -156,6 +158,10 @@ static int discover(struct pool *p, struct kb_err *err)
 	const struct vport_pool_cfg *c = vport_pool_cfg(p);
 	char id[VAL_DEVICE_ID_MAX + 1];
 
+	/* The socket directories under runDir are the pods': connects there never follow a
+	 * symlink (rte_vhost's included, see podsock.h). */
+	if (podsock_set_root(run_dir()) < 0)
+		return kb_err_set(err, ENAMETOOLONG, "runDir too long");
 	for (unsigned i = 0; i < c->count; i++) {
 		if (str_printf(id, sizeof(id), "%s-%u", p->name, i) < 0)
 			return kb_err_set(err, ENAMETOOLONG, "device id too long");
