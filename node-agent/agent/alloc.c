@@ -541,11 +541,35 @@ static int resolve_pool(const struct attach_req *req, const struct devtype_ops *
 static int attach(
         const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err);
 
+/*
+ * After a failed commit (disk full, I/O error) no new change is made until what is pending is
+ * on disk: a reply must never claim a change the disk does not have (a DEL retried while its
+ * release is not durable would succeed, and a restart would bring the device back held by
+ * nobody). The pending changes are retried first; the agent recovers by itself once the
+ * directory can be written again.
+ */
+static int state_writable(struct kb_err *err)
+{
+	struct kb_err cerr = {0};
+
+	if (!state || !state_commit_failed(state))
+		return 0;
+	if (state_commit(state, &cerr) < 0)
+		return kb_err_set(err, EIO,
+		        "change refused: the state cannot be saved (%s); retry when the state "
+		        "directory is writable again",
+		        cerr.msg);
+	return 0;
+}
+
 int alloc_attach(
         const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err)
 {
 	struct alloc_observer *o;
-	int r = attach(req, ret, ret_existing, err);
+	int r = state_writable(err);
+
+	if (r == 0)
+		r = attach(req, ret, ret_existing, err);
 
 	if (r < 0)
 		STAILQ_FOREACH(o, &observers, next)
@@ -677,10 +701,12 @@ fail_release:
 int alloc_detach(const char *cid, const char *ifname, json_t **ret_json, struct kb_err *err)
 {
 	struct alloc_observer *o;
-	struct alloc *a = alloc_find(cid, ifname);
-	int r = 0;
+	struct alloc *a;
+	int r;
 
-	if (!a)
+	if ((r = state_writable(err)) < 0)
+		return r;
+	if (!(a = alloc_find(cid, ifname)))
 		return 0;
 	if (a->ops->detach)
 		r = a->ops->detach(a, err);

@@ -258,7 +258,8 @@ static void do_commit(void)
 	while ((c = TAILQ_FIRST(&srv.commit_list))) {
 		TAILQ_REMOVE(&srv.commit_list, c, commit_link);
 		c->in_commit_list = false;
-		flush_held(c, r < 0 ? -r : 0, r < 0 ? err.msg : NULL);
+		/* EIO, whatever the cause: a full disk is not a full pool (ENOSPC, CNI 100). */
+		flush_held(c, r < 0 ? EIO : 0, r < 0 ? err.msg : NULL);
 	}
 }
 

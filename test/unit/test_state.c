@@ -827,6 +827,7 @@ static void test_commit_failure_keeps_buffer(void **state)
 	assert_int_equal(state_commit(f->st, &err), -EISDIR);
 	assert_non_null(strstr(err.msg, "persisting state"));
 	assert_true(state_pending(f->st));
+	assert_true(state_commit_failed(f->st));
 	st = state_status(f->st);
 	assert_non_null(strstr(json_string_value(json_object_get(st, "lastError")), "journal"));
 	json_decref(st);
@@ -835,6 +836,7 @@ static void test_commit_failure_keeps_buffer(void **state)
 	assert_int_equal(rmdir(f->journal), 0);
 	commit(f);
 	assert_false(state_pending(f->st));
+	assert_false(state_commit_failed(f->st));
 	assert_int_equal(reopen(f, &info), 0);
 	assert_int_equal(info.replayed, 2);
 	assert_int_equal(get(f, "a/net1"), 1);
