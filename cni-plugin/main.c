@@ -14,6 +14,7 @@
 #include "agentcall.h"
 #include "api/api.h"
 #include "common/cleanup.h"
+#include "common/crashpoint.h"
 #include "devinfo.h"
 #include "ifcfg.h"
 #include "ipam.h"
@@ -71,6 +72,7 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 	json_decref(args);
 	if (r < 0)
 		return r;
+	crashpoint_hit("cni-add-attached");
 	alloc = json_object_get(reply, "allocation");
 	/* Only what this call created is undone on failure: a repeated ADD keeps the original. */
 	existing = json_is_true(json_object_get(reply, "existing"));
@@ -90,6 +92,7 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 			if ((r = ipam_add(&ipam, &ipres, ce)) < 0)
 				goto fail;
 			ipam_added = true;
+			crashpoint_hit("cni-add-ipam-done");
 		}
 	}
 	if (cached && (idx = cni_result_find_iface(out, env->ifname, env->netns)) < 0) {
@@ -132,6 +135,7 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 			        "writing the device-info file: %s", err.msg);
 			goto fail;
 		}
+		crashpoint_hit("cni-add-devinfo");
 	}
 	if (nc->ipam && !cached &&
 	        rescache_store(nc->cache_dir, nc->name, env->container_id, env->ifname, nc->ipam,
@@ -168,6 +172,7 @@ static int cmd_del(const struct netconf *nc, const struct cni_env *env, struct c
 	/* "released": false (nothing held) is success: DEL is idempotent. */
 	r_agent = agentcall(nc, API_OP_DETACH, args, NULL, &agent_ce);
 	json_decref(args);
+	crashpoint_hit("cni-del-detached");
 	/*
 	 * IPAM is released even when the agent is down: the lease is ours to free, and the agent
 	 * failure below makes the runtime retry DEL (code 11), which then frees the device.
@@ -176,6 +181,7 @@ static int cmd_del(const struct netconf *nc, const struct cni_env *env, struct c
 		if ((r = ipam_init(&ipam, nc, env, ce)) < 0 ||
 		        (r = ipam_del(&ipam, NULL, NULL, ce)) < 0)
 			return r;
+		crashpoint_hit("cni-del-ipam-done");
 	}
 	if (nc->devinfo_file) {
 		char owner[VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2];

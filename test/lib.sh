@@ -184,7 +184,7 @@ kb_cni_setup() {
 # stdout goes to $T/cni.out, stderr to $T/cni.err; returns the plugin's exit status.
 kb_cni() {
 	local cmd=$1 cid=$2 netns=$3 ifname=$4 conf=$5 args=${6:-}
-	env -i PATH="$PATH" KBNET_CNI_CONFIG="$KB_CNI_CONF" CNI_COMMAND="$cmd" CNI_CONTAINERID="$cid" CNI_NETNS="$netns" \
+	env -i PATH="$PATH" KBNET_CNI_CONFIG="$KB_CNI_CONF" ${KBNET_CRASH_AT:+KBNET_CRASH_AT="$KBNET_CRASH_AT"} CNI_COMMAND="$cmd" CNI_CONTAINERID="$cid" CNI_NETNS="$netns" \
 		CNI_IFNAME="$ifname" CNI_PATH="$KB_CNI_PATH" CNI_ARGS="$args" \
 		"$KB_CNI_BIN/kbnet" <"$conf" >"$T/cni.out" 2>"$T/cni.err"
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/alloc.h"
+#include "common/crashpoint.h"
 #include "agent/inventory.h"
 #include "agent/state.h"
 #include "common/cleanup.h"
@@ -673,6 +674,7 @@ static int attach(
 		pool->n_allocated--;
 		goto fail_observers_all;
 	}
+	crashpoint_hit("agent-attach-buffered");
 	*ret = a;
 	*ret_existing = false;
 	return 0;
@@ -720,6 +722,7 @@ int alloc_detach(const char *cid, const char *ifname, json_t **ret_json, struct 
 		inv_release(a->dev);
 	if (persist(a, true) < 0)
 		kb_err_set(err, ENOMEM, "recording the release: out of memory");
+	crashpoint_hit("agent-detach-buffered");
 	alloc_free(a);
 	(void)r; /* provider errors are in err; the release itself happened */
 	return 1;

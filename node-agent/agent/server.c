@@ -5,6 +5,7 @@
 #include "api/frame.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/crashpoint.h"
 #include "common/log.h"
 #include "common/str.h"
 
@@ -253,6 +254,8 @@ static void do_commit(void)
 		if (r < 0) {
 			srv.commit_failures++;
 			LOG_ERR("%s", err.msg);
+		} else {
+			crashpoint_hit("agent-committed");
 		}
 	}
 	while ((c = TAILQ_FIRST(&srv.commit_list))) {
