@@ -4,7 +4,13 @@
 #include "agent/inventory.h"
 #include "agent/state.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
 #include "common/str.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -380,6 +386,89 @@ static int apply_record(void *ctx, const char *key, json_t *value, struct kb_err
 	return 0;
 }
 
+/* ---- intents ---- */
+
+static int intent_path(const char *cid, const char *ifname, char *buf, size_t size)
+{
+	return str_printf(
+	        buf, size, "%s/intents/%s:%s.json", cfg_core(inv_config())->run_dir, cid, ifname);
+}
+
+int alloc_intent_save(const struct alloc *a, struct kb_err *err)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	_cleanup_free_ char *text = NULL;
+	json_t *o = alloc_to_json(a);
+	int r;
+
+	if (!o || !(text = json_dumps(o, JSON_COMPACT))) {
+		json_decref(o);
+		return kb_err_set(err, ENOMEM, "out of memory");
+	}
+	json_decref(o);
+	if (intent_path(a->container_id, a->ifname, path, sizeof(path)) < 0 ||
+	        str_printf(dir, sizeof(dir), "%s/intents", cfg_core(inv_config())->run_dir) < 0)
+		return kb_err_set(err, ENAMETOOLONG, "runDir too long");
+	if ((r = fs_mkdir_p(dir, 0700)) < 0 ||
+	        (r = fs_write_atomic(path, text, strlen(text), 0600)) < 0)
+		return kb_err_set(err, -r, "recording the intent in %s: %s", path, strerror(-r));
+	return 0;
+}
+
+void alloc_intent_drop(const struct alloc *a)
+{
+	char path[PATH_MAX];
+
+	if (intent_path(a->container_id, a->ifname, path, sizeof(path)) >= 0)
+		unlink(path);
+}
+
+/* Undo the intents of allocations that were not restored; returns how many were undone. */
+static unsigned intents_sweep(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX * 2];
+	struct dirent *de;
+	unsigned undone = 0;
+	DIR *d;
+
+	if (str_printf(dir, sizeof(dir), "%s/intents", cfg_core(inv_config())->run_dir) < 0 ||
+	        !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *text = NULL;
+		struct kb_err err = {0};
+		struct alloc *a = NULL;
+		size_t len;
+		json_t *o;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (fs_read_file(path, STATE_MAX_LINE, &text, &len) < 0)
+			continue;
+		o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+		/* Validated like a journal record: it names what detach touches. */
+		if (o && alloc_from_json(o, &a, &err) == 0 && a) {
+			if (!alloc_find(a->container_id, a->ifname)) {
+				if (a->ops->detach && a->ops->detach(a, &err) < 0)
+					LOG_WARN("undoing the unfinished attach of %s/%s: %s",
+					        a->container_id, a->ifname, err.msg);
+				else
+					LOG_INFO("undid the unfinished attach of %s/%s (%s)",
+					        a->container_id, a->ifname, a->device_id);
+				undone++;
+			}
+			alloc_free(a);
+		} else {
+			LOG_WARN("intent %s: %s: removed", path, o ? err.msg : "not JSON");
+		}
+		json_decref(o);
+		unlink(path);
+	}
+	closedir(d);
+	return undone;
+}
+
 static void notify_restored(struct alloc *a)
 {
 	struct alloc_observer *o;
@@ -435,6 +524,9 @@ int alloc_init(struct state *st, struct kb_err *err)
 		}
 		notify_restored(a);
 	}
+	/* Devices whose netdev came back are judged again. */
+	if (intents_sweep())
+		inv_rescan();
 	for (struct pool *p = inv_pool_first(); p; p = inv_pool_next(p)) {
 		struct pool *q = inv_pool_first();
 		while (q != p && q->ops != p->ops)
