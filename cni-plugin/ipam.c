@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "ipam.h"
 #include "common/cleanup.h"
+#include "common/crashpoint.h"
 #include "common/fs.h"
 #include "common/str.h"
 
@@ -209,6 +210,9 @@ static int run(const char *plugin, char **envp, const char *in, size_t inlen, in
 	close(to_child[0]);
 	close(from_child[1]);
 	to_child[0] = from_child[1] = -1;
+	for (char **e = envp; *e; e++)
+		if (strcmp(*e, "CNI_COMMAND=ADD") == 0)
+			crashpoint_hit("cni-add-ipam-running");
 	fcntl(to_child[1], F_SETFL, O_NONBLOCK);
 	if (inlen == 0) {
 		close(to_child[1]);

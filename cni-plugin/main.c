@@ -14,10 +14,12 @@
 #include "agentcall.h"
 #include "api/api.h"
 #include "common/cleanup.h"
+#include "common/crashpoint.h"
 #include "devinfo.h"
 #include "ifcfg.h"
 #include "ipam.h"
 #include "netconf.h"
+#include "plugincfg.h"
 #include "rescache.h"
 #include "result.h"
 
@@ -70,6 +72,7 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 	json_decref(args);
 	if (r < 0)
 		return r;
+	crashpoint_hit("cni-add-attached");
 	alloc = json_object_get(reply, "allocation");
 	/* Only what this call created is undone on failure: a repeated ADD keeps the original. */
 	existing = json_is_true(json_object_get(reply, "existing"));
@@ -89,6 +92,7 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 			if ((r = ipam_add(&ipam, &ipres, ce)) < 0)
 				goto fail;
 			ipam_added = true;
+			crashpoint_hit("cni-add-ipam-done");
 		}
 	}
 	if (cached && (idx = cni_result_find_iface(out, env->ifname, env->netns)) < 0) {
@@ -123,10 +127,15 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 	}
 	if (nc->devinfo_file) {
 		json_t *di = json_object_get(alloc, "deviceInfo");
-		if (di && (r = devinfo_write(nc->devinfo_file, di, &err)) < 0) {
-			cni_err_set(ce, CNI_ERR_IO, r, "writing the device-info file: %s", err.msg);
+		char owner[VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2];
+		snprintf(owner, sizeof(owner), "%s/%s", env->container_id, env->ifname);
+		if (di && (r = devinfo_write(nc->devinfo_dir, nc->devinfo_name, owner, di, &err)) <
+		                  0) {
+			cni_err_set(ce, r == -EEXIST ? CNI_ERR_INVALID_CONFIG : CNI_ERR_IO, r,
+			        "writing the device-info file: %s", err.msg);
 			goto fail;
 		}
+		crashpoint_hit("cni-add-devinfo");
 	}
 	if (nc->ipam && !cached &&
 	        rescache_store(nc->cache_dir, nc->name, env->container_id, env->ifname, nc->ipam,
@@ -163,6 +172,7 @@ static int cmd_del(const struct netconf *nc, const struct cni_env *env, struct c
 	/* "released": false (nothing held) is success: DEL is idempotent. */
 	r_agent = agentcall(nc, API_OP_DETACH, args, NULL, &agent_ce);
 	json_decref(args);
+	crashpoint_hit("cni-del-detached");
 	/*
 	 * IPAM is released even when the agent is down: the lease is ours to free, and the agent
 	 * failure below makes the runtime retry DEL (code 11), which then frees the device.
@@ -171,9 +181,15 @@ static int cmd_del(const struct netconf *nc, const struct cni_env *env, struct c
 		if ((r = ipam_init(&ipam, nc, env, ce)) < 0 ||
 		        (r = ipam_del(&ipam, NULL, NULL, ce)) < 0)
 			return r;
+		crashpoint_hit("cni-del-ipam-done");
 	}
-	if (nc->devinfo_file && devinfo_remove(nc->devinfo_file, &err) < 0)
-		warn("removing the device-info file", err.msg);
+	if (nc->devinfo_file) {
+		char owner[VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2];
+		bool removed;
+		snprintf(owner, sizeof(owner), "%s/%s", env->container_id, env->ifname);
+		if (devinfo_remove(nc->devinfo_dir, nc->devinfo_name, owner, &removed, &err) < 0)
+			warn("removing the device-info file", err.msg);
+	}
 	if (rescache_remove(nc->cache_dir, nc->name, env->container_id, env->ifname, &err) < 0)
 		warn("removing the cached result", err.msg);
 	if (r_agent < 0) {
@@ -447,6 +463,8 @@ int main(void)
 	struct cni_err ce = {0};
 	struct netconf *nc = NULL;
 	enum cni_version ver = CNI_V_NONE;
+	const char *dropped = NULL;
+	struct pcfg cfg;
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 	int r;
@@ -465,6 +483,11 @@ int main(void)
 		r = -1;
 	if (r == 0)
 		r = netconf_parse(buf, len, env.cmd, &nc, &ce);
+	if (r == 0)
+		r = pcfg_load(NULL, &cfg, &ce);
+	if (r == 0 && (r = netconf_confine(nc, &cfg, env.cmd, &dropped, &ce)) == 0 && dropped)
+		warn("ignoring runtimeConfig.CNIDeviceInfoFile outside the device-info directory",
+		        dropped);
 	if (r == 0)
 		r = netconf_check_env(nc, &env, &ce);
 	if (r == 0) {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "netconf.h"
 #include "api/api.h"
+#include "devinfo.h"
+#include "plugincfg.h"
 #include "common/cleanup.h"
 #include "common/str.h"
 
@@ -618,6 +620,56 @@ void netconf_free(struct netconf *nc)
 	json_decref(nc->dev_config);
 	json_decref(nc->root);
 	free(nc);
+}
+
+int netconf_confine(struct netconf *nc, const struct pcfg *cfg, enum cni_cmd cmd,
+        const char **dropped, struct cni_err *ce)
+{
+	const char *src = cfg->path[0] ? cfg->path : "the plugin's defaults";
+	bool del = cmd == CNI_CMD_DEL;
+	const char *why = NULL;
+
+	*dropped = NULL;
+	if (!json_object_get(nc->root, "agentSocket") ||
+	        json_is_null(json_object_get(nc->root, "agentSocket")))
+		nc->agent_socket = cfg->sockets[0];
+	else if (!pcfg_socket_allowed(cfg, nc->agent_socket))
+		return CFG_ERR(ce, "agentSocket '%s' is not one of the agent sockets allowed by %s",
+		        nc->agent_socket, src);
+	if (!json_object_get(nc->root, "cacheDir") ||
+	        json_is_null(json_object_get(nc->root, "cacheDir")))
+		nc->cache_dir = cfg->cache_dir;
+	else if (!pcfg_under(cfg->cache_dir, nc->cache_dir)) {
+		if (!del)
+			return CFG_ERR(ce, "cacheDir '%s' is not under %s (set by %s)",
+			        nc->cache_dir, cfg->cache_dir, src);
+		nc->cache_dir = cfg->cache_dir;
+	}
+	if (nc->devinfo_file) {
+		const char *slash = strrchr(nc->devinfo_file, '/');
+		size_t dlen = slash - nc->devinfo_file, clen = strlen(cfg->devinfo_dir);
+
+		while (clen > 1 && cfg->devinfo_dir[clen - 1] == '/')
+			clen--;
+		if (dlen != clen || strncmp(nc->devinfo_file, cfg->devinfo_dir, clen) != 0)
+			why = "not directly in the device-info directory";
+		else
+			devinfo_name_valid(slash + 1, &why);
+		if (why) {
+			if (!del)
+				return CFG_ERR(ce,
+				        "runtimeConfig.CNIDeviceInfoFile '%s': %s (only files "
+				        "directly "
+				        "in %s, set by %s)",
+				        nc->devinfo_file, why, cfg->devinfo_dir, src);
+			*dropped = nc->devinfo_file;
+			nc->devinfo_file = NULL;
+		} else {
+			nc->devinfo_dir = cfg->devinfo_dir;
+			nc->devinfo_name = slash + 1;
+		}
+	}
+	return 0;
 }
 
 int netconf_check_env(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)

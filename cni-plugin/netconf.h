@@ -89,6 +89,8 @@ struct netconf {
 	json_t *ipam;        /* NULL when there is no IPAM */
 	const char *ipam_type;
 	const char *devinfo_file; /* runtimeConfig.CNIDeviceInfoFile, or NULL */
+	const char *devinfo_dir;  /* after netconf_confine: the configured directory */
+	const char *devinfo_name; /* after netconf_confine: the file's name in it */
 	const char *cache_dir;
 	json_t *dev_config;        /* SR-IOV settings for the agent's attach "config", or NULL */
 	struct cni_result *prev;   /* prevResult, or NULL */
@@ -112,6 +114,19 @@ enum cni_version netconf_peek_version(const char *buf, size_t len);
 int netconf_parse(
         const char *buf, size_t len, enum cni_cmd cmd, struct netconf **ret, struct cni_err *ce);
 void netconf_free(struct netconf *nc);
+
+struct pcfg;
+
+/*
+ * Confine what the netconf (any namespace user's input) may point at to the roots of the
+ * plugin's own configuration: agentSocket must be in its allow-list (default: the first entry),
+ * cacheDir must lie under its cacheDir (default: that), CNIDeviceInfoFile must be a plain file
+ * name directly in its deviceInfoDir. Errors: code 7 naming the key. On DEL nothing is refused
+ * (a refused DEL keeps resources held): an unconfined cacheDir is replaced by the configured
+ * one and an unconfined device-info file is dropped (*dropped set), since ADD never wrote it.
+ */
+int netconf_confine(struct netconf *nc, const struct pcfg *cfg, enum cni_cmd cmd,
+        const char **dropped, struct cni_err *ce);
 
 /* Cross-checks between both inputs: CNI_PATH is needed when IPAM is delegated (but STATUS). */
 int netconf_check_env(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce);

@@ -53,13 +53,19 @@ cat >"$D/net.json" <<JSON
   "resourceName": "kbnet.io/virtio_user",
   "ipam": {"type": "host-local", "dataDir": "$D/ipam",
            "ranges": [[{"subnet": "10.56.0.0/24"}]]},
-  "runtimeConfig": {"CNIDeviceInfoFile": "$D/devinfo-pod1-net1.json"}
+  "runtimeConfig": {"CNIDeviceInfoFile": "$D/devinfo/dpdk-net-pod1-net1.json"}
 }
 JSON
+# The plugin's own roots (what /etc/kbnet/cni.json holds on a node): the netconf may only
+# point into them.
+cat >"$D/cni-plugin.json" <<JSON
+{"agentSockets": ["$SOCK"], "cacheDir": "$D/cache", "deviceInfoDir": "$D/devinfo"}
+JSON
+export KBNET_CNI_CONFIG=$D/cni-plugin.json
 POD_UID=6f1c2d3e-0000-4000-8000-00000000d3e0
 CID=demo$(printf '%08x' $$)0000000000000000000000000000000000000000000000000000
 cni() { # command
-	env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="$CID" CNI_NETNS="/run/netns/$NS-pod1" \
+	env -i PATH="$PATH" KBNET_CNI_CONFIG="$KBNET_CNI_CONFIG" CNI_COMMAND="$1" CNI_CONTAINERID="$CID" CNI_NETNS="/run/netns/$NS-pod1" \
 		CNI_IFNAME=net1 CNI_PATH="$D/cni-bin:/usr/lib/cni" \
 		CNI_ARGS="IgnoreUnknown=true;K8S_POD_NAMESPACE=default;K8S_POD_NAME=dpdk-pod1;K8S_POD_UID=$POD_UID;K8S_POD_INFRA_CONTAINER_ID=$CID" \
 		"$D/cni-bin/kbnet" <"$D/net.json"
@@ -68,15 +74,15 @@ say "CNI GC: release whatever an interrupted earlier demo left in this network"
 # cni.dev/valid-attachments lists what the runtime still has: here, nothing of dpdk-net.
 jq '.cniVersion = "1.1.0" | . + {"cni.dev/valid-attachments": []}' "$D/net.json" >"$D/gc.json"
 echo "$ CNI_COMMAND=GC kbnet < gc.json   (allocations before: $("$BIN/agentctl" -o json allocations | jq length))"
-env -i PATH="$PATH" CNI_COMMAND=GC CNI_PATH="$D/cni-bin:/usr/lib/cni" "$D/cni-bin/kbnet" <"$D/gc.json"
+env -i PATH="$PATH" KBNET_CNI_CONFIG="$KBNET_CNI_CONFIG" CNI_COMMAND=GC CNI_PATH="$D/cni-bin:/usr/lib/cni" "$D/cni-bin/kbnet" <"$D/gc.json"
 echo "GC ok (allocations now: $("$BIN/agentctl" -o json allocations | jq length))"
 
 say "a pod (network namespace $NS-pod1) asks for a virtio-user port through kbnet-cni"
 ip netns add "$NS-pod1"
 echo "$ CNI_COMMAND=ADD kbnet < net.json"
 cni ADD | jq .
-echo "device-info file written for Multus ($D/devinfo-pod1-net1.json):"
-jq . "$D/devinfo-pod1-net1.json"
+echo "device-info file written for Multus ($D/devinfo/dpdk-net-pod1-net1.json):"
+jq . "$D/devinfo/dpdk-net-pod1-net1.json"
 
 say "who holds what"
 run "$BIN/agentctl" allocations

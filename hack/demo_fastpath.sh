@@ -37,11 +37,15 @@ command -v dpdk-testpmd >/dev/null || { echo "demo: dpdk-testpmd missing (Debian
 say "fast path: $(ctl -o json status | jq -r .fastpath.memory)"
 mkdir -p "$W/cni-bin"
 ln -s "$BIN/kbnet-cni" "$W/cni-bin/kbnet"
+# The plugin's own roots (/etc/kbnet/cni.json on a node).
+jq -n --arg sock "$KBNET_AGENT_SOCKET" --arg dir "$W" '{agentSockets: [$sock],
+	cacheDir: ($dir + "/cache"), deviceInfoDir: ($dir + "/devinfo")}' >"$W/cni-plugin.json"
 cni() { # COMMAND POD MAC
 	jq -n --arg mac "$3" --arg dir "$W" --arg sock "$KBNET_AGENT_SOCKET" '{cniVersion: "1.1.0",
 		name: "dpdk-net", type: "kbnet", deviceType: "virtio-user", mac: $mac,
 		agentSocket: $sock, cacheDir: ($dir + "/cache")}' >"$W/net-$2.json"
-	env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="$2-fpdemo$$" \
+	env -i PATH="$PATH" KBNET_CNI_CONFIG="$W/cni-plugin.json" CNI_COMMAND="$1" \
+		CNI_CONTAINERID="$2-fpdemo$$" \
 		CNI_NETNS="/run/netns/$NSP-$2" CNI_IFNAME=net1 CNI_PATH="$W/cni-bin:/usr/lib/cni" \
 		CNI_ARGS="IgnoreUnknown=true;K8S_POD_NAMESPACE=default;K8S_POD_NAME=fp-$2" \
 		"$W/cni-bin/kbnet" <"$W/net-$2.json"

@@ -162,16 +162,29 @@ kb_ctl() { "$BIN/agentctl" -s "$KB_SOCK" "$@"; }
 # CNI plumbing: the plugin is installed as "kbnet" (the netconf type) in $T/cni-bin.
 KB_CNI_BIN=$T/cni-bin
 KB_CNI_PATH=$KB_CNI_BIN:/usr/lib/cni
+# The plugin's own configuration (cni-plugin/plugincfg.h), what /etc/kbnet/cni.json is on a
+# node: the roots a netconf may point into. Tests keep everything under $T.
+KB_CNI_CONF=$T/cni-plugin.json
+export KBNET_CNI_CONFIG=$KB_CNI_CONF
+# kb_cni_plugin_config [SOCKET...]: allow $KB_SOCK and SOCKETs; cache $T/cache, device-info
+# files in $T/devinfo.
+kb_cni_plugin_config() {
+	jq -n --arg s "$KB_SOCK" --arg t "$T" \
+		'{agentSockets: ([$s] + $ARGS.positional), cacheDir: ($t + "/cache"),
+		  deviceInfoDir: ($t + "/devinfo")}' --args "$@" >"$KB_CNI_CONF"
+	chmod 0644 "$KB_CNI_CONF"
+}
 kb_cni_setup() {
 	mkdir -p "$KB_CNI_BIN"
 	ln -sf "$BIN/kbnet-cni" "$KB_CNI_BIN/kbnet"
+	kb_cni_plugin_config
 }
 
 # kb_cni CMD CONTAINERID NETNS IFNAME NETCONF [CNI_ARGS]: run the plugin like a runtime does.
 # stdout goes to $T/cni.out, stderr to $T/cni.err; returns the plugin's exit status.
 kb_cni() {
 	local cmd=$1 cid=$2 netns=$3 ifname=$4 conf=$5 args=${6:-}
-	env -i PATH="$PATH" CNI_COMMAND="$cmd" CNI_CONTAINERID="$cid" CNI_NETNS="$netns" \
+	env -i PATH="$PATH" KBNET_CNI_CONFIG="$KB_CNI_CONF" ${KBNET_CRASH_AT:+KBNET_CRASH_AT="$KBNET_CRASH_AT"} CNI_COMMAND="$cmd" CNI_CONTAINERID="$cid" CNI_NETNS="$netns" \
 		CNI_IFNAME="$ifname" CNI_PATH="$KB_CNI_PATH" CNI_ARGS="$args" \
 		"$KB_CNI_BIN/kbnet" <"$conf" >"$T/cni.out" 2>"$T/cni.err"
 }

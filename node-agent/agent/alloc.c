@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/alloc.h"
+#include "common/crashpoint.h"
 #include "agent/inventory.h"
 #include "agent/state.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
 #include "common/str.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -202,6 +209,50 @@ static int get_field(json_t *obj, const char *key, size_t max,
 	return 0;
 }
 
+/* An optional field's value: absent, or the value is checked for each of the pod's keys. */
+static int opt_field(json_t *obj, const char *key, size_t max,
+        bool (*valid)(const char *, const char **), const char **ret, struct kb_err *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*ret = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return kb_err_set(err, EINVAL, "'%s' must be a string", key);
+	return get_field(obj, key, max, valid, true, ret, err);
+}
+
+static int pod_from_json(json_t *pod, struct alloc_pod *p, struct kb_err *err)
+{
+	int r;
+
+	if (!json_is_object(pod))
+		return kb_err_set(err, EINVAL, "'pod' must be an object");
+	/* The UID names a directory: the same rules as for an attach request. */
+	if ((r = opt_field(pod, "namespace", VAL_K8S_NAMESPACE_MAX, val_k8s_namespace, &p->ns,
+	             err)) < 0 ||
+	        (r = opt_field(pod, "name", VAL_K8S_NAME_MAX, val_k8s_name, &p->name, err)) < 0 ||
+	        (r = opt_field(pod, "uid", VAL_POD_UID_MAX, val_pod_uid, &p->uid, err)) < 0 ||
+	        (r = opt_field(pod, "infraContainerID", VAL_CONTAINER_ID_MAX, val_container_id,
+	                 &p->infra_id, err)) < 0)
+		return kb_err_prefix(err, "pod");
+	return 0;
+}
+
+/* Optional integer field in [min, max]. */
+static int int_field(
+        json_t *obj, const char *key, json_int_t min, json_int_t max, struct kb_err *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v &&
+	        (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max))
+		return kb_err_set(err, EINVAL, "'%s' must be an integer in [%lld, %lld]", key,
+		        (long long)min, (long long)max);
+	return 0;
+}
+
 static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 {
 	const char *type = json_string_value(json_object_get(o, "deviceType"));
@@ -213,6 +264,7 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	struct mac m;
 	struct alloc *a;
 	struct tm tm = {0};
+	const char *end;
 	int r;
 
 	if (!type || !(ops = devtype_find(type)))
@@ -230,17 +282,16 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	if ((r = get_field(o, "netns", VAL_PATH_MAX, val_abs_path, false, &st.netns, err)) < 0 &&
 	        r != -ENOENT)
 		return r;
+	/* Nothing read from disk is trusted more than an API request: the same rules. */
 	if (!mac || mac_parse(mac, &m) < 0)
 		return kb_err_set(err, EINVAL, "bad mac");
-	if (json_is_object(pod)) {
-		st.pod.ns = json_string_value(json_object_get(pod, "namespace"));
-		st.pod.name = json_string_value(json_object_get(pod, "name"));
-		st.pod.uid = json_string_value(json_object_get(pod, "uid"));
-		st.pod.infra_id = json_string_value(json_object_get(pod, "infraContainerID"));
-		/* The UID names a directory: never trust it from disk either. */
-		if (st.pod.uid && !val_pod_uid(st.pod.uid, NULL))
-			return kb_err_set(err, EINVAL, "bad pod uid");
-	}
+	if (pod && (r = pod_from_json(pod, &st.pod, err)) < 0)
+		return r;
+	if ((r = int_field(o, "mtu", 68, 65535, err)) < 0 ||
+	        (r = int_field(o, "vlan", 0, 4094, err)) < 0)
+		return r;
+	if (!created || !(end = strptime(created, "%Y-%m-%dT%H:%M:%SZ", &tm)) || *end)
+		return kb_err_set(err, EINVAL, "'created' must be a time YYYY-MM-DDTHH:MM:SSZ");
 	if (!(a = alloc_new(ops, &st)))
 		return kb_err_set(err, ENOMEM, "out of memory");
 	a->mac = m;
@@ -248,8 +299,7 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	a->vlan = json_is_integer(json_object_get(o, "vlan"))
 	                  ? json_integer_value(json_object_get(o, "vlan"))
 	                  : -1;
-	if (created && strptime(created, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		a->created = timegm(&tm);
+	a->created = timegm(&tm);
 	if (ops->alloc_from_json && (r = ops->alloc_from_json(a, o, err)) < 0) {
 		alloc_free(a);
 		return r;
@@ -336,6 +386,89 @@ static int apply_record(void *ctx, const char *key, json_t *value, struct kb_err
 	return 0;
 }
 
+/* ---- intents ---- */
+
+static int intent_path(const char *cid, const char *ifname, char *buf, size_t size)
+{
+	return str_printf(
+	        buf, size, "%s/intents/%s:%s.json", cfg_core(inv_config())->run_dir, cid, ifname);
+}
+
+int alloc_intent_save(const struct alloc *a, struct kb_err *err)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	_cleanup_free_ char *text = NULL;
+	json_t *o = alloc_to_json(a);
+	int r;
+
+	if (!o || !(text = json_dumps(o, JSON_COMPACT))) {
+		json_decref(o);
+		return kb_err_set(err, ENOMEM, "out of memory");
+	}
+	json_decref(o);
+	if (intent_path(a->container_id, a->ifname, path, sizeof(path)) < 0 ||
+	        str_printf(dir, sizeof(dir), "%s/intents", cfg_core(inv_config())->run_dir) < 0)
+		return kb_err_set(err, ENAMETOOLONG, "runDir too long");
+	if ((r = fs_mkdir_p(dir, 0700)) < 0 ||
+	        (r = fs_write_atomic(path, text, strlen(text), 0600)) < 0)
+		return kb_err_set(err, -r, "recording the intent in %s: %s", path, strerror(-r));
+	return 0;
+}
+
+void alloc_intent_drop(const struct alloc *a)
+{
+	char path[PATH_MAX];
+
+	if (intent_path(a->container_id, a->ifname, path, sizeof(path)) >= 0)
+		unlink(path);
+}
+
+/* Undo the intents of allocations that were not restored; returns how many were undone. */
+static unsigned intents_sweep(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX * 2];
+	struct dirent *de;
+	unsigned undone = 0;
+	DIR *d;
+
+	if (str_printf(dir, sizeof(dir), "%s/intents", cfg_core(inv_config())->run_dir) < 0 ||
+	        !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *text = NULL;
+		struct kb_err err = {0};
+		struct alloc *a = NULL;
+		size_t len;
+		json_t *o;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (fs_read_file(path, STATE_MAX_LINE, &text, &len) < 0)
+			continue;
+		o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+		/* Validated like a journal record: it names what detach touches. */
+		if (o && alloc_from_json(o, &a, &err) == 0 && a) {
+			if (!alloc_find(a->container_id, a->ifname)) {
+				if (a->ops->detach && a->ops->detach(a, &err) < 0)
+					LOG_WARN("undoing the unfinished attach of %s/%s: %s",
+					        a->container_id, a->ifname, err.msg);
+				else
+					LOG_INFO("undid the unfinished attach of %s/%s (%s)",
+					        a->container_id, a->ifname, a->device_id);
+				undone++;
+			}
+			alloc_free(a);
+		} else {
+			LOG_WARN("intent %s: %s: removed", path, o ? err.msg : "not JSON");
+		}
+		json_decref(o);
+		unlink(path);
+	}
+	closedir(d);
+	return undone;
+}
+
 static void notify_restored(struct alloc *a)
 {
 	struct alloc_observer *o;
@@ -391,6 +524,9 @@ int alloc_init(struct state *st, struct kb_err *err)
 		}
 		notify_restored(a);
 	}
+	/* Devices whose netdev came back are judged again. */
+	if (intents_sweep())
+		inv_rescan();
 	for (struct pool *p = inv_pool_first(); p; p = inv_pool_next(p)) {
 		struct pool *q = inv_pool_first();
 		while (q != p && q->ops != p->ops)
@@ -498,11 +634,35 @@ static int resolve_pool(const struct attach_req *req, const struct devtype_ops *
 static int attach(
         const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err);
 
+/*
+ * After a failed commit (disk full, I/O error) no new change is made until what is pending is
+ * on disk: a reply must never claim a change the disk does not have (a DEL retried while its
+ * release is not durable would succeed, and a restart would bring the device back held by
+ * nobody). The pending changes are retried first; the agent recovers by itself once the
+ * directory can be written again.
+ */
+static int state_writable(struct kb_err *err)
+{
+	struct kb_err cerr = {0};
+
+	if (!state || !state_commit_failed(state))
+		return 0;
+	if (state_commit(state, &cerr) < 0)
+		return kb_err_set(err, EIO,
+		        "change refused: the state cannot be saved (%s); retry when the state "
+		        "directory is writable again",
+		        cerr.msg);
+	return 0;
+}
+
 int alloc_attach(
         const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err)
 {
 	struct alloc_observer *o;
-	int r = attach(req, ret, ret_existing, err);
+	int r = state_writable(err);
+
+	if (r == 0)
+		r = attach(req, ret, ret_existing, err);
 
 	if (r < 0)
 		STAILQ_FOREACH(o, &observers, next)
@@ -606,6 +766,7 @@ static int attach(
 		pool->n_allocated--;
 		goto fail_observers_all;
 	}
+	crashpoint_hit("agent-attach-buffered");
 	*ret = a;
 	*ret_existing = false;
 	return 0;
@@ -634,10 +795,12 @@ fail_release:
 int alloc_detach(const char *cid, const char *ifname, json_t **ret_json, struct kb_err *err)
 {
 	struct alloc_observer *o;
-	struct alloc *a = alloc_find(cid, ifname);
-	int r = 0;
+	struct alloc *a;
+	int r;
 
-	if (!a)
+	if ((r = state_writable(err)) < 0)
+		return r;
+	if (!(a = alloc_find(cid, ifname)))
 		return 0;
 	if (a->ops->detach)
 		r = a->ops->detach(a, err);
@@ -651,6 +814,7 @@ int alloc_detach(const char *cid, const char *ifname, json_t **ret_json, struct 
 		inv_release(a->dev);
 	if (persist(a, true) < 0)
 		kb_err_set(err, ENOMEM, "recording the release: out of memory");
+	crashpoint_hit("agent-detach-buffered");
 	alloc_free(a);
 	(void)r; /* provider errors are in err; the release itself happened */
 	return 1;

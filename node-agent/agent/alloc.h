@@ -85,6 +85,17 @@ struct alloc *alloc_find(const char *container_id, const char *ifname);
 int alloc_check(const struct alloc *a, struct kb_err *err);
 
 size_t alloc_count(void);
+
+/*
+ * Intent records for changes outside the agent that happen before the allocation is
+ * committed (a netdev moved into a pod): the provider saves the allocation as it would be
+ * persisted, under <runDir>/intents/, before the change, and drops it when the allocation is
+ * released. At start, an intent whose allocation was not restored (the agent was killed
+ * before the commit) is undone with the provider's detach, then removed: nothing is left in
+ * a pod for an allocation nobody knows.
+ */
+int alloc_intent_save(const struct alloc *a, struct kb_err *err);
+void alloc_intent_drop(const struct alloc *a);
 struct alloc *alloc_first(void);
 struct alloc *alloc_next(struct alloc *a);
 

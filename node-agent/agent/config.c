@@ -402,11 +402,71 @@ static int check_top_keys(const struct cfg_node *root, struct kb_err *err)
 	return 0;
 }
 
+/*
+ * Bound the document before libyaml builds it: the event stream is read once, counting the
+ * nesting depth and the nodes, and stops at the first event past a limit, so the scanner
+ * never holds more than CFG_MAX_DEPTH flow levels (its per-token cost) and the whole pass
+ * is linear in the input.
+ */
+static int check_limits(struct cfg *cfg, const char *text, size_t len, struct kb_err *err)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	unsigned depth = 0;
+	size_t nodes = 0;
+	int r = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return kb_err_set(err, ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done && r == 0) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			r = kb_err_set(err, EINVAL, "%s:%zu:%zu: YAML syntax error: %s",
+			        cfg->source, parser.problem_mark.line + 1,
+			        parser.problem_mark.column + 1,
+			        parser.problem ? parser.problem : "unknown");
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CFG_MAX_DEPTH)
+				r = kb_err_set(err, EINVAL,
+				        "%s:%zu:%zu: nested deeper than %d levels", cfg->source,
+				        ev.start_mark.line + 1, ev.start_mark.column + 1,
+				        CFG_MAX_DEPTH);
+			/* fall through */
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+			if (r == 0 && ++nodes > CFG_MAX_NODES)
+				r = kb_err_set(err, EINVAL, "%s:%zu:%zu: more than %d nodes",
+				        cfg->source, ev.start_mark.line + 1,
+				        ev.start_mark.column + 1, CFG_MAX_NODES);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return r;
+}
+
 static int parse_yaml(struct cfg *cfg, const char *text, size_t len, struct kb_err *err)
 {
 	yaml_parser_t parser;
 	int r = 0;
 
+	if ((r = check_limits(cfg, text, len, err)) < 0)
+		return r;
 	if (!yaml_parser_initialize(&parser))
 		return kb_err_set(err, ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

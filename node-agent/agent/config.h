@@ -18,6 +18,11 @@
 
 #define CFG_DEFAULT_PATH "/etc/kbnet/agent.yaml"
 #define CFG_MAX_FILE     (1024 * 1024)
+/* libyaml's scanner costs O(nesting) per token: without a bound a 400 KB file of "[[[[..."
+ * takes minutes (and a SIGHUP reload stalls the API meanwhile). Checked in a streaming pass
+ * that stops at the first violation, before the document is built. */
+#define CFG_MAX_DEPTH 32     /* nested mappings/sequences */
+#define CFG_MAX_NODES 200000 /* scalars, mappings, sequences and aliases */
 
 struct cfg_core {
 	char api_socket[108]; /* sun_path */

@@ -177,6 +177,10 @@ static int op_detach(struct srv_call *call, json_t *args, json_t **ret)
 	if ((r = arg_key(call, args, &cid, &ifname)) < 0)
 		return r;
 	r = alloc_detach(cid, ifname, &released, &derr);
+	if (r < 0) { /* nothing was changed (the state cannot be saved) */
+		call->err = derr;
+		return r;
+	}
 	if (r == 0) {
 		*ret = json_pack("{s:b}", "released", 0);
 		return 0;

@@ -5,6 +5,7 @@
 #include "api/frame.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/crashpoint.h"
 #include "common/log.h"
 #include "common/str.h"
 
@@ -253,12 +254,15 @@ static void do_commit(void)
 		if (r < 0) {
 			srv.commit_failures++;
 			LOG_ERR("%s", err.msg);
+		} else {
+			crashpoint_hit("agent-committed");
 		}
 	}
 	while ((c = TAILQ_FIRST(&srv.commit_list))) {
 		TAILQ_REMOVE(&srv.commit_list, c, commit_link);
 		c->in_commit_list = false;
-		flush_held(c, r < 0 ? -r : 0, r < 0 ? err.msg : NULL);
+		/* EIO, whatever the cause: a full disk is not a full pool (ENOSPC, CNI 100). */
+		flush_held(c, r < 0 ? EIO : 0, r < 0 ? err.msg : NULL);
 	}
 }
 

@@ -34,6 +34,7 @@ struct state {
 	state_dump_fn dump;
 	void *dump_ctx;
 	char last_error[256];
+	bool commit_failed;
 };
 
 int state_open(const char *dir, struct state **ret, struct kb_err *err)
@@ -57,6 +58,10 @@ int state_open(const char *dir, struct state **ret, struct kb_err *err)
 		return kb_err_set(err, ENAMETOOLONG, "state directory path too long");
 	}
 	st->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* A file system turned read-only (I/O errors) still serves what was committed; every
+	 * change is then refused at commit time. flock needs no write access. */
+	if (st->lock_fd < 0 && errno == EROFS)
+		st->lock_fd = open(lock_path, O_RDONLY | O_CLOEXEC);
 	if (st->lock_fd < 0) {
 		r = kb_err_set(err, errno, "%s: %s", lock_path, strerror(errno));
 		free(st);
@@ -177,6 +182,11 @@ int state_del(struct state *st, const char *key)
 	return record(st, key, NULL);
 }
 
+bool state_commit_failed(const struct state *st)
+{
+	return st->commit_failed;
+}
+
 bool state_pending(const struct state *st)
 {
 	return st->len > 0;
@@ -227,6 +237,8 @@ int state_commit(struct state *st, struct kb_err *err)
 	st->pending_records = 0;
 	st->len = 0;
 	st->commits++;
+	st->commit_failed = false;
+	st->last_error[0] = '\0';
 	/* Snapshot when the journal holds more than the store: bounded replay, bounded disk. */
 	if (st->dump && st->journal_records >= COMPACT_MIN && st->journal_records > st->live)
 		state_compact(st, NULL); /* failure is not fatal: the journal stays valid */
@@ -243,6 +255,7 @@ fail_partial:
 			}
 	}
 fail:
+	st->commit_failed = true;
 	snprintf(st->last_error, sizeof(st->last_error), "journal write: %s", strerror(-r));
 	return kb_err_set(err, -r, "persisting state in %s: %s", st->dir, strerror(-r));
 }
@@ -353,7 +366,7 @@ static int load_snapshot(struct state *st, state_apply_fn apply, void *ctx, uint
 	size_t n, len;
 	bool complete, ended = false;
 	uint64_t count = 0;
-	json_t *hdr;
+	json_t *hdr, *fmt;
 	int r;
 
 	r = fs_read_file(st->snap_path, (size_t)4 << 30, &data, &len);
@@ -367,8 +380,21 @@ static int load_snapshot(struct state *st, state_apply_fn apply, void *ctx, uint
 		snprintf(why, why_size, "bad header");
 		return -EBADMSG;
 	}
-	if (json_integer_value(json_object_get(hdr, "kbnetState")) != SNAP_FORMAT ||
-	        !json_is_integer(json_object_get(hdr, "seq"))) {
+	/* A format this agent does not know (a newer agent wrote it, then was rolled back) is
+	 * not damage: dropping it would drop every allocation. Stop, touching nothing. */
+	fmt = json_object_get(hdr, "kbnetState");
+	if (json_is_integer(fmt) && json_integer_value(fmt) > SNAP_FORMAT) {
+		r = kb_err_set(err, EPROTONOSUPPORT,
+		        "%s has state format %lld, this kbnet-agent reads format %d only (written "
+		        "by a newer agent?): not starting; the state files are left as they are "
+		        "(run the newer agent, or move the files away to start empty)",
+		        st->snap_path, (long long)json_integer_value(fmt), SNAP_FORMAT);
+		json_decref(hdr);
+		return r;
+	}
+	if (json_integer_value(fmt) != SNAP_FORMAT ||
+	        !json_is_integer(json_object_get(hdr, "seq")) ||
+	        json_integer_value(json_object_get(hdr, "seq")) < 0) {
 		json_decref(hdr);
 		snprintf(why, why_size, "unknown snapshot format");
 		return -EBADMSG;

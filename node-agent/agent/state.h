@@ -57,6 +57,8 @@ uint64_t state_seq(const struct state *st);
 void state_set_live(struct state *st, uint64_t live);
 /* Make buffered changes durable. On failure the buffer is kept for the next attempt. */
 int state_commit(struct state *st, struct kb_err *err);
+/* Whether the last state_commit failed (its changes are still pending). */
+bool state_commit_failed(const struct state *st);
 /* Write a snapshot now and empty the journal. */
 int state_compact(struct state *st, struct kb_err *err);
 

@@ -2,8 +2,10 @@
 #include "agent/vport.h"
 #include "agent/alloc.h"
 #include "agent/inventory.h"
+#include "agent/podsock.h"
 #include "api/api.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/mac.h"
 #include "common/str.h"
 
@@ -22,6 +24,7 @@ static struct hmap sockets = HMAP_INITIALIZER(&sockets);
 /* Last claim handed out; restore raises it past every persisted claim. */
 static uint64_t last_claim;
 static struct devtype_ops vport_ops;
+static const char *run_dir(void);
 
 static struct vport_alloc *socket_owner(const char *path)
 {
@@ -155,6 +158,10 @@ static int discover(struct pool *p, struct kb_err *err)
 	const struct vport_pool_cfg *c = vport_pool_cfg(p);
 	char id[VAL_DEVICE_ID_MAX + 1];
 
+	/* The socket directories under runDir are the pods': connects there never follow a
+	 * symlink (rte_vhost's included, see podsock.h). */
+	if (podsock_set_root(run_dir()) < 0)
+		return kb_err_set(err, ENAMETOOLONG, "runDir too long");
 	for (unsigned i = 0; i < c->count; i++) {
 		if (str_printf(id, sizeof(id), "%s-%u", p->name, i) < 0)
 			return kb_err_set(err, ENAMETOOLONG, "device id too long");
@@ -382,6 +389,29 @@ static void vport_alloc_to_json(const struct alloc *a, json_t *obj)
 	                v->queues, "claim", (json_int_t)v->claim));
 }
 
+/*
+ * The socket path attach makes for this allocation: <runDir>/devices/<deviceID>/vhost-user.sock
+ * or <runDir>/pods/<pod UID or container ID>/<ifname>.sock. A restored path must have one of
+ * these shapes (a journal is not trusted to name what restore creates and detach unlinks);
+ * returns the length of the runDir it was made under, 0 when it has neither shape.
+ */
+static size_t path_shape(const struct alloc *a, const char *path, size_t dir_len)
+{
+	const char *key = a->pod.uid ? a->pod.uid : a->container_id;
+	char tail[PATH_MAX];
+	size_t n = strlen(path), t;
+
+	if (str_printf(tail, sizeof(tail), "/devices/%s/%s", a->device_id, VPORT_SOCK_NAME) >= 0 &&
+	        n > (t = strlen(tail)) && strcmp(path + n - t, tail) == 0 &&
+	        dir_len == n - strlen(VPORT_SOCK_NAME) - 1)
+		return n - t;
+	if (str_printf(tail, sizeof(tail), "/pods/%s/%s.sock", key, a->ifname) >= 0 &&
+	        n > (t = strlen(tail)) && strcmp(path + n - t, tail) == 0 &&
+	        dir_len == n - strlen(a->ifname) - 6)
+		return n - t;
+	return 0;
+}
+
 static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
 {
 	struct vport_alloc *v = a->priv;
@@ -389,19 +419,37 @@ static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *er
 	const char *path = json_string_value(json_object_get(vu, "socketPath"));
 	const char *dir = json_string_value(json_object_get(vu, "socketDir"));
 	const char *mode = json_string_value(json_object_get(vu, "agentMode"));
-	const char *why;
+	json_t *queues = json_object_get(vu, "queues"), *claim = json_object_get(vu, "claim");
+	const char *rd = run_dir(), *why;
+	size_t run_len;
 
 	/* The directory must be a proper prefix of the path, as attach made it. */
-	if (!path || !dir || !val_abs_path(path, &why) || !val_abs_path(dir, &why) ||
-	        str_copy(v->socket_path, sizeof(v->socket_path), path) < 0 ||
-	        !str_has_prefix(path, dir) || path[strlen(dir)] != '/')
-		return kb_err_set(err, EINVAL, "bad vhostUser socket path");
+	if (!path || !dir || strlen(path) >= sizeof(v->socket_path) || !val_abs_path(path, &why) ||
+	        strncmp(path, dir, strlen(dir)) != 0 ||
+	        !(run_len = path_shape(a, path, strlen(dir))))
+		return kb_err_set(err, EINVAL,
+		        "vhostUser socket path '%.120s' is not one attach makes for this "
+		        "allocation",
+		        path ? path : "");
+	if (!mode || (strcmp(mode, "server") && strcmp(mode, "client")))
+		return kb_err_set(err, EINVAL, "vhostUser agentMode must be client or server");
+	if (!json_is_integer(queues) || json_integer_value(queues) < 1 ||
+	        json_integer_value(queues) > 16)
+		return kb_err_set(err, EINVAL, "vhostUser queues must be an integer in [1, 16]");
+	if (claim && (!json_is_integer(claim) || json_integer_value(claim) < 0))
+		return kb_err_set(err, EINVAL, "vhostUser claim must be a non-negative integer");
+	v->mode = strcmp(mode, "server") == 0 ? VPORT_AGENT_SERVER : VPORT_AGENT_CLIENT;
+	v->queues = json_integer_value(queues);
+	v->claim = json_integer_value(claim);
+	/* Made under another runDir (changed since): the allocation stays held, but nothing is
+	 * created, connected or unlinked outside the current runDir. */
+	if (run_len != strlen(rd) || strncmp(path, rd, run_len) != 0) {
+		LOG_WARN("%s/%s: socket %s is outside runDir %s: kept without its socket",
+		        a->container_id, a->ifname, path, rd);
+		return 0;
+	}
+	str_copy(v->socket_path, sizeof(v->socket_path), path);
 	v->dir_len = strlen(dir);
-	v->mode = mode && strcmp(mode, "server") == 0 ? VPORT_AGENT_SERVER : VPORT_AGENT_CLIENT;
-	v->queues = json_integer_value(json_object_get(vu, "queues"));
-	v->claim = json_integer_value(json_object_get(vu, "claim"));
-	if (v->queues < 1 || v->queues > 16)
-		v->queues = 1;
 	return 0;
 }
 

@@ -9,6 +9,8 @@ kb_agent_config "$T/agent.yaml" '  - name: vu
     count: 2'
 kb_agent_start "$T/agent.yaml"
 kb_cni_setup
+# Sockets of the "agent down" and "agent silent" cases below are in the allow-list.
+kb_cni_plugin_config "$T/nobody.sock" "$T/mute.sock"
 ns=$(kb_netns pod)
 NETNS=/run/netns/$ns
 
@@ -51,7 +53,7 @@ run_err() {
 # raw ENV...: run the plugin with exactly these environment variables and $T/raw.json on stdin.
 raw() {
 	local rc=0
-	env -i PATH="$PATH" "$@" "$KB_CNI_BIN/kbnet" <"$T/raw.json" >"$T/cni.out" 2>"$T/cni.err" || rc=$?
+	env -i PATH="$PATH" KBNET_CNI_CONFIG="$KB_CNI_CONF" "$@" "$KB_CNI_BIN/kbnet" <"$T/raw.json" >"$T/cni.out" 2>"$T/cni.err" || rc=$?
 	return $rc
 }
 

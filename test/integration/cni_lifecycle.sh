@@ -18,8 +18,7 @@ conf() {
 		cniVersion: "1.1.0", name: $net, type: "kbnet", agentSocket: $sock,
 		cacheDir: ($t + "/cache"),
 		ipam: {type: "host-local", dataDir: ($t + "/ipam"),
-			ranges: [[{subnet: "10.91.0.0/24", rangeStart: "10.91.0.10", rangeEnd: "10.91.0.12"}]]},
-		runtimeConfig: {CNIDeviceInfoFile: ($t + "/devinfo/" + $net + ".json")}
+			ranges: [[{subnet: "10.91.0.0/24", rangeStart: "10.91.0.10", rangeEnd: "10.91.0.12"}]]}
 	} * $extra' >"$T/$1"
 	echo "$T/$1"
 }
@@ -29,9 +28,11 @@ leases() { (ls "$T/ipam/${1:-net-a}" 2>/dev/null || true) | grep -c '^10\.' || t
 lease_of() { grep -l "^$1"$'\r'"\?\$" "$T/ipam/${2:-net-a}"/10.* 2>/dev/null | wc -l; }
 
 a=$(conf a.json net-a)
+# c1's with its device-info file, named per attachment as Multus does.
+di=$(conf di.json net-a "{\"runtimeConfig\":{\"CNIDeviceInfoFile\":\"$T/devinfo/net-a-c1-net1.json\"}}")
 
 kb_log "IPAM failure: the device is released"
-kb_assert_rc 0 "ADD c1" kb_cni ADD c1 "$NETNS" net1 "$a"
+kb_assert_rc 0 "ADD c1" kb_cni ADD c1 "$NETNS" net1 "$di"
 kb_assert_rc 0 "ADD c2" kb_cni ADD c2 "$NETNS" net1 "$a"
 kb_assert_rc 0 "ADD c3 (last address)" kb_cni ADD c3 "$NETNS" net1 "$a"
 kb_assert_rc 1 "ADD c4 with the range exhausted" kb_cni ADD c4 "$NETNS" net1 "$a"
@@ -43,10 +44,13 @@ kb_assert_eq "$(allocs)" "c1,c2,c3" "c5's device was released"
 
 kb_log "failure after IPAM (device-info file cannot be written): both released"
 kb_assert_rc 0 "DEL c3" kb_cni DEL c3 "$NETNS" net1 "$a"
-touch "$T/afile"
-broken=$(conf broken.json net-a "{\"runtimeConfig\":{\"CNIDeviceInfoFile\":\"$T/afile/x.json\"}}")
-kb_assert_rc 1 "ADD c6 with an unwritable device-info path" kb_cni ADD c6 "$NETNS" net1 "$broken"
-kb_assert_jq "$T/cni.out" .code 5 "code 5 (I/O failure)"
+# Something that is not kbnet's file sits at the name: it is left alone and ADD fails.
+mkdir -p "$T/devinfo/x.json"
+broken=$(conf broken.json net-a "{\"runtimeConfig\":{\"CNIDeviceInfoFile\":\"$T/devinfo/x.json\"}}")
+kb_assert_rc 1 "ADD c6 with a foreign object at the device-info path" kb_cni ADD c6 "$NETNS" net1 "$broken"
+kb_assert_jq "$T/cni.out" '"\(.code) \(.msg | test("not the device-info file of c6/net1"))"' "7 true" \
+	"code 7 (not kbnet's file)"
+kb_assert_eq "$(test -d "$T/devinfo/x.json" && echo kept)" kept "the foreign object is kept"
 kb_assert_eq "$(allocs)" "c1,c2" "c6's device was released"
 kb_assert_eq "$(lease_of c6)" 0 "c6's lease was released"
 kb_assert_eq "$(leases)" 2 "only c1 and c2 hold leases"
@@ -58,20 +62,23 @@ kb_assert_jq "$T/cni.out" .code 101 "code 101"
 kb_assert_eq "$(lease_of c7)" 0 "no lease taken for c7"
 
 kb_log "a repeated ADD that fails keeps the original attachment"
-kb_cni ADD c1 "$NETNS" net1 "$a"
+kb_cni ADD c1 "$NETNS" net1 "$di"
 cp "$T/cni.out" "$T/c1.json"
 kb_assert_rc 1 "repeated ADD c1 with an unwritable device-info path" kb_cni ADD c1 "$NETNS" net1 "$broken"
 kb_assert_eq "$(allocs)" "c1,c2" "c1 still attached"
 kb_assert_eq "$(lease_of c1)" 1 "c1 still holds its lease"
-kb_assert_rc 0 "repeated ADD c1" kb_cni ADD c1 "$NETNS" net1 "$a"
+kb_assert_rc 0 "repeated ADD c1" kb_cni ADD c1 "$NETNS" net1 "$di"
 kb_assert_eq "$(jq -cS . "$T/cni.out")" "$(jq -cS . "$T/c1.json")" "same result as the first ADD"
+
+kb_assert_eq "$(test -d "$T/devinfo/x.json" && echo kept)" kept "the foreign object is still kept"
+rmdir "$T/devinfo/x.json"
 
 kb_log "DEL after the agent's state was wiped"
 kb_agent_stop
 rm -rf "$KB_STATE" "$KB_RUN"
 kb_agent_start "$T/agent.yaml"
 kb_assert_eq "$(allocs)" "" "the agent forgot everything"
-kb_assert_rc 0 "DEL c1" kb_cni DEL c1 "$NETNS" net1 "$a"
+kb_assert_rc 0 "DEL c1" kb_cni DEL c1 "$NETNS" net1 "$di"
 kb_assert_eq "$(lease_of c1)" 0 "c1's lease released anyway"
 kb_assert_eq "$(ls "$T/devinfo")" "" "device-info file removed"
 kb_assert_rc 0 "DEL of a container nobody knows" kb_cni DEL never-seen "" net1 "$a"

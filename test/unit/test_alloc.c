@@ -1063,6 +1063,118 @@ static void rewrite_journal(const char *from, const char *to)
 	free(data);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+	char *data = NULL;
+	size_t len;
+
+	assert_int_equal(fs_read_file(from, 1 << 20, &data, &len), 0);
+	assert_int_equal(fs_write_atomic(to, data, len, 0600), 0);
+	free(data);
+}
+
+/* Start the core expecting alloc_init to refuse the state with `want` in the message. */
+static void core_start_refused(int errnum, const char *want)
+{
+	struct kb_err err = {0};
+
+	F.cfg = make_cfg(F.run, F.pools);
+	assert_int_equal(inv_init(F.cfg, &err), 0);
+	assert_int_equal(state_open(F.state_dir, &F.st, &err), 0);
+	assert_int_equal(alloc_init(F.st, &err), -errnum);
+	if (!strstr(err.msg, want))
+		fail_msg("'%s' does not say '%s'", err.msg, want);
+	alloc_fini();
+	inv_fini();
+	state_close(F.st);
+	cfg_free(F.cfg);
+	F.cfg = NULL;
+}
+
+/*
+ * A tampered journal names a socket outside runDir: restore must not create its directory
+ * and detach must not unlink there. A path of another shape is refused (the agent does not
+ * start); one of the right shape under another runDir (runDir changed) keeps the allocation
+ * without its socket.
+ */
+static void test_vport_restore_confined_to_run_dir(void **state)
+{
+	char from[PATH_MAX], to[PATH_MAX], victim[PATH_MAX], planted[PATH_MAX];
+	char journal[PATH_MAX], saved[PATH_MAX];
+
+	(void)state;
+	attach_ok(REQ(.container_id = "c1", .ifname = "net1", .pod = {.uid = "u1"}), false);
+	commit();
+	core_stop();
+	snprintf(journal, sizeof(journal), "%s/%s", F.state_dir, STATE_JOURNAL);
+	snprintf(saved, sizeof(saved), "%s/journal.saved", F.dir);
+	copy_file(journal, saved);
+
+	/* Another shape: <dir>/victim/net1.sock. */
+	snprintf(from, sizeof(from), "%s/pods/u1", F.run);
+	snprintf(victim, sizeof(victim), "%s/victim", F.dir);
+	rewrite_journal(from, victim);
+	core_start_refused(EINVAL, "is not one attach makes");
+	assert_false(exists(victim));
+	/* The refused files are left as they are for the operator. */
+	assert_true(exists(journal));
+
+	/* The right shape under another directory: kept, but nothing made or removed there. */
+	copy_file(saved, journal);
+	snprintf(to, sizeof(to), "%s/elsewhere", F.dir);
+	rewrite_journal(F.run, to);
+	snprintf(victim, sizeof(victim), "%s/elsewhere/pods/u1", F.dir);
+	core_start(NULL);
+	assert_int_equal(alloc_count(), 1);
+	assert_false(exists(victim));
+	assert_int_equal(fs_mkdir_p(victim, 0700), 0);
+	snprintf(planted, sizeof(planted), "%s/net1.sock", victim);
+	assert_int_equal(fs_write_atomic(planted, "x", 1, 0600), 0);
+	assert_int_equal(detach("c1", "net1"), 1);
+	assert_true(exists(planted));
+	assert_int_equal(alloc_count(), 0);
+	unlink(saved);
+}
+
+/* Journal records are validated as strictly as attach requests: each bad field stops the
+ * start with a message naming it, and the files stay for the operator. */
+static void test_state_records_validated(void **state)
+{
+	static const struct {
+		const char *from, *to, *want;
+	} cases[] = {
+	        {"\"mtu\":1500", "\"mtu\":99999", "'mtu' must be an integer in [68, 65535]"},
+	        {"\"mtu\":1500", "\"mtu\":\"1500\"", "'mtu'"},
+	        {"\"namespace\":\"default\"", "\"namespace\":\"../x\"", "pod: 'namespace'"},
+	        {"\"name\":\"web-0\"", "\"name\":7", "'name' must be a string"},
+	        {"\"uid\":\"u1\"", "\"uid\":\"../../etc\"", "pod: 'uid'"},
+	        {"\"created\":\"2", "\"created\":\"x2", "'created'"},
+	        {"\"queues\":1", "\"queues\":0", "queues must be an integer in [1, 16]"},
+	        {"\"agentMode\":\"client\"", "\"agentMode\":\"sideways\"", "agentMode"},
+	        {"\"claim\":", "\"claim\" :-", "claim"},
+	};
+	char journal[PATH_MAX], saved[PATH_MAX];
+
+	(void)state;
+	attach_ok(REQ(.container_id = "c1", .ifname = "net1",
+	                  .pod = {.ns = "default", .name = "web-0", .uid = "u1"}),
+	        false);
+	commit();
+	core_stop();
+	snprintf(journal, sizeof(journal), "%s/%s", F.state_dir, STATE_JOURNAL);
+	snprintf(saved, sizeof(saved), "%s/journal.saved", F.dir);
+	copy_file(journal, saved);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		copy_file(saved, journal);
+		rewrite_journal(cases[i].from, cases[i].to);
+		core_start_refused(EINVAL, cases[i].want);
+	}
+	copy_file(saved, journal);
+	core_start(NULL);
+	assert_int_equal(alloc_count(), 1);
+	unlink(saved);
+}
+
 static void test_restore_never_binds_a_device_twice(void **state)
 {
 	struct alloc *a, *b;
@@ -1565,6 +1677,9 @@ int main(void)
 	                test_vport_takeover_new_goes_first, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_vport_crash_leftovers_swept, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_vport_mac_stable, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_vport_restore_confined_to_run_dir, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_state_records_validated, setup, teardown),
 	};
 
 	alloc_observer_register(&observer);

@@ -48,21 +48,25 @@ static int teardown(void **state)
 
 static void test_devinfo(void **state)
 {
-	char path[128], tmp[160], other[128], *text;
+	char ddir[96], path[160], tmp[200], other[128], *text;
 	struct kb_err err = {0};
 	json_t *info = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "vhost-user", "version",
 	        "1.1.0", "vhost-user", "mode", "server", "path", "/run/kbnet/pods/u/net1.sock");
+	const char *name = "net-a-c1-net1-device.json", *why;
+	bool removed;
 	struct stat st;
 	mode_t old;
 	size_t len;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/devinfo/cni/net-a-c1-net1-device.json", dir);
+	snprintf(ddir, sizeof(ddir), "%s/devinfo/cni", dir);
+	snprintf(path, sizeof(path), "%s/%s", ddir, name);
 	old = umask(077); /* the file is 0644 whatever the runtime's umask */
-	if (devinfo_write(path, info, &err) < 0)
+	if (devinfo_write(ddir, name, "c1/net1", info, &err) < 0)
 		fail_msg("%s", err.msg);
 	umask(old);
-	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0644);
 	assert_int_equal(fs_read_file(path, 4096, &text, &len), 0);
 	json_t *back = json_loads(text, 0, NULL);
@@ -70,32 +74,81 @@ static void test_devinfo(void **state)
 	json_decref(back);
 	free(text);
 	/* No temp file left behind. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%d", ddir, name, (int)getpid());
 	assert_int_equal(access(tmp, F_OK), -1);
 
 	/* A symlink planted at the temp name is not written through. */
 	snprintf(other, sizeof(other), "%s/victim", dir);
 	assert_int_equal(symlink(other, tmp), 0);
 	json_object_set_new(info, "version", json_string("1.0.0"));
-	if (devinfo_write(path, info, &err) < 0)
+	if (devinfo_write(ddir, name, "c1/net1", info, &err) < 0) /* same attachment: replaced */
 		fail_msg("%s", err.msg);
 	assert_int_equal(access(other, F_OK), -1);
 	assert_int_equal(fs_read_file(path, 4096, &text, &len), 0);
 	assert_non_null(strstr(text, "\"1.0.0\""));
 	free(text);
 
-	assert_int_equal(devinfo_remove(path, &err), 0);
+	/* Another attachment's file is neither replaced nor removed. */
+	assert_int_equal(devinfo_write(ddir, name, "c2/net1", info, &err), -EEXIST);
+	assert_non_null(strstr(err.msg, "not the device-info file of c2/net1"));
+	assert_true(devinfo_remove(ddir, name, "c2/net1", &removed, &err) < 0);
+	assert_false(removed);
+	assert_int_equal(access(path, F_OK), 0);
+
+	assert_int_equal(devinfo_remove(ddir, name, "c1/net1", &removed, &err), 0);
+	assert_true(removed);
 	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(devinfo_remove(path, &err), 0); /* missing is fine */
+	assert_int_equal(devinfo_remove(ddir, name, "c1/net1", &removed, &err), 0); /* missing */
+	assert_false(removed);
+
+	/* A file kbnet did not write (no mark): never replaced, never removed. */
+	assert_int_equal(fs_write_atomic(path, "{}", 2, 0644), 0);
+	assert_int_equal(devinfo_write(ddir, name, "c1/net1", info, &err), -EEXIST);
+	assert_true(devinfo_remove(ddir, name, "c1/net1", &removed, &err) < 0);
+	assert_int_equal(fs_read_file(path, 4096, &text, &len), 0);
+	assert_string_equal(text, "{}");
+	free(text);
+	unlink(path);
+
+	/* A symlink at the name: not followed by write or remove, its target untouched. */
+	assert_int_equal(fs_write_atomic(other, "keep", 4, 0600), 0);
+	assert_int_equal(symlink(other, path), 0);
+	assert_int_equal(devinfo_write(ddir, name, "c1/net1", info, &err), -EEXIST);
+	assert_true(devinfo_remove(ddir, name, "c1/net1", &removed, &err) < 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(fs_read_file(other, 4096, &text, &len), 0);
+	assert_string_equal(text, "keep");
+	free(text);
+	unlink(path);
+
+	/* A hard link of somebody's file is not ours either (one link only). */
+	assert_int_equal(devinfo_write(ddir, name, "c1/net1", info, &err), 0);
+	snprintf(tmp, sizeof(tmp), "%s/hl", dir);
+	assert_int_equal(link(path, tmp), 0);
+	assert_true(devinfo_remove(ddir, name, "c1/net1", &removed, &err) < 0);
+	unlink(tmp);
+	assert_int_equal(devinfo_remove(ddir, name, "c1/net1", &removed, &err), 0);
+	assert_true(removed);
+
+	/* Names are one plain component. */
+	assert_false(devinfo_name_valid("../x.json", &why));
+	assert_false(devinfo_name_valid("a/b", &why));
+	assert_false(devinfo_name_valid(".hidden", &why));
+	assert_false(devinfo_name_valid("", &why));
+	assert_true(devinfo_name_valid("net-a-0123abc-net1.json", &why));
+	assert_true(devinfo_write(ddir, "../escape.json", "c1/net1", info, &err) < 0);
+	snprintf(tmp, sizeof(tmp), "%s/devinfo/escape.json", dir);
+	assert_int_equal(access(tmp, F_OK), -1);
 
 	/* Errors name the file. */
 	snprintf(other, sizeof(other), "%s/afile", dir);
 	assert_int_equal(fs_write_atomic(other, "x", 1, 0644), 0);
-	snprintf(path, sizeof(path), "%s/afile/sub/x.json", dir);
-	assert_true(devinfo_write(path, info, &err) < 0);
-	assert_non_null(strstr(err.msg, "x.json"));
+	snprintf(ddir, sizeof(ddir), "%s/afile/sub", dir);
+	assert_true(devinfo_write(ddir, "x.json", "c1/net1", info, &err) < 0);
+	assert_non_null(strstr(err.msg, "afile"));
 	json_t *notobj = json_string("x");
-	assert_true(devinfo_write(path, notobj, &err) < 0);
+	assert_true(devinfo_write(ddir, "x.json", "c1/net1", notobj, &err) < 0);
 	json_decref(notobj);
 	json_decref(info);
 }

@@ -7,7 +7,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/config.h"
 #include "agent/inventory.h"
@@ -142,6 +144,85 @@ static void test_file_errors(void **state)
 	assert_non_null(strstr(err.msg, "/nonexistent/kbnet.yaml"));
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* "<prefix><open x n><close x n>" of about `size` bytes, loaded within a generous bound. */
+static void nested_case(
+        const char *prefix, const char *open, const char *close, size_t size, const char *want)
+{
+	size_t n = size / (strlen(open) + strlen(close)), off;
+	char *text = malloc(strlen(prefix) + size + 16);
+	double t0;
+
+	assert_non_null(text);
+	off = sprintf(text, "%s", prefix);
+	for (size_t i = 0; i < n; i++)
+		off += sprintf(text + off, "%s", open);
+	for (size_t i = 0; i < n; i++)
+		off += sprintf(text + off, "%s", close);
+	text[off] = '\0';
+	t0 = now_s();
+	load_err(text, want);
+	/* Minutes before the bound; generous for a loaded CI machine. */
+	if (now_s() - t0 > 5.0)
+		fail_msg("a %zu-byte nested config took %.1f s", off, now_s() - t0);
+	free(text);
+}
+
+static void test_nesting_bounded(void **state)
+{
+	char ok[1024];
+	struct cfg *cfg;
+	size_t off;
+
+	(void)state;
+	/* 400 KB of flow nesting, sequences and mappings, and block nesting. */
+	nested_case("apiSocket: ", "[", "]", 400 * 1024, "nested deeper than 32 levels");
+	nested_case("apiSocket: ", "{a: ", "}", 400 * 1024, "nested deeper than 32 levels");
+	nested_case("apiSocket: ", "[{a: ", "}]", 400 * 1024, "nested deeper than 32 levels");
+	{
+		size_t depth = 800, size = depth * depth + 64, o = 0;
+		char *text = malloc(size * 2);
+		double t0;
+		assert_non_null(text);
+		o += sprintf(text + o, "apiSocket:\n");
+		for (size_t d = 1; d < depth; d++)
+			o += sprintf(text + o, "%*sk:\n", (int)d, "");
+		o += sprintf(text + o, "%*sk: v\n", (int)depth, "");
+		t0 = now_s();
+		load_err(text, "nested deeper than 32 levels");
+		assert_true(now_s() - t0 < 5.0);
+		free(text);
+	}
+	/* Many nodes, each shallow: bounded too. */
+	{
+		size_t n = 210000, o = 0;
+		char *text = malloc(n * 3 + 64);
+		assert_non_null(text);
+		o += sprintf(text + o, "apiSocket: [");
+		for (size_t i = 0; i < n; i++)
+			o += sprintf(text + o, "1,");
+		sprintf(text + o - 1, "]");
+		load_err(text, "more than 200000 nodes");
+		free(text);
+	}
+	/* The limit leaves room: 32 levels still parse (and then fail on the key's type). */
+	off = sprintf(ok, "apiSocket: ");
+	for (int i = 0; i < 31; i++)
+		off += sprintf(ok + off, "[");
+	for (int i = 0; i < 31; i++)
+		off += sprintf(ok + off, "]");
+	load_err(ok, "apiSocket");
+	cfg = load_ok("pools:\n  - name: vu\n    type: virtio-user\n    count: 2\n");
+	cfg_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +231,7 @@ int main(void)
 	        cmocka_unit_test(test_full),
 	        cmocka_unit_test(test_errors_name_key_line_column),
 	        cmocka_unit_test(test_file_errors),
+	        cmocka_unit_test(test_nesting_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "netconf.h"
+#include "plugincfg.h"
+#include <sys/stat.h>
 
 /* ---- CNI_ARGS ---- */
 
@@ -598,6 +601,173 @@ static void test_cmd_names(void **state)
 	assert_string_equal(netconf_cmd_str(CNI_CMD_NONE), "?");
 }
 
+/* ---- confinement to the plugin's roots (netconf is any namespace user's input) ---- */
+
+static int confine(enum cni_cmd cmd, const char *json, const struct pcfg *cfg, struct netconf **ret,
+        const char **dropped, struct cni_err *ce)
+{
+	struct netconf *nc = conf_ok(cmd, json);
+	int r = netconf_confine(nc, cfg, cmd, dropped, ce);
+
+	if (r < 0 || !ret)
+		netconf_free(nc);
+	else
+		*ret = nc;
+	return r;
+}
+
+#define RC(json) "{" BASE ",\"runtimeConfig\":{\"CNIDeviceInfoFile\":\"" json "\"}}"
+
+static void test_confine(void **state)
+{
+	struct cni_err ce = {0};
+	const char *dropped;
+	struct netconf *nc;
+	struct pcfg cfg;
+
+	(void)state;
+	pcfg_defaults(&cfg);
+	/* Defaults come from the plugin, not the netconf. */
+	assert_int_equal(confine(CNI_CMD_ADD, "{" BASE "}", &cfg, &nc, &dropped, &ce), 0);
+	assert_string_equal(nc->agent_socket, "/run/kbnet/agent.sock");
+	assert_string_equal(nc->cache_dir, "/var/lib/cni/kbnet");
+	netconf_free(nc);
+	assert_int_equal(
+	        confine(CNI_CMD_ADD, RC("/var/run/k8s.cni.cncf.io/devinfo/cni/net-a-c1-net1.json"),
+	                &cfg, &nc, &dropped, &ce),
+	        0);
+	assert_string_equal(nc->devinfo_dir, "/var/run/k8s.cni.cncf.io/devinfo/cni");
+	assert_string_equal(nc->devinfo_name, "net-a-c1-net1.json");
+	netconf_free(nc);
+
+	/* Anywhere else: refused on ADD, naming the key. */
+	const char *bad[] = {
+	        RC("/etc/cron.d/x"),
+	        RC("/var/run/k8s.cni.cncf.io/devinfo/cni/sub/x.json"),
+	        RC("/var/run/k8s.cni.cncf.io/devinfo/cnix/x.json"),
+	        RC("/var/run/k8s.cni.cncf.io/devinfo/x.json"),
+	        RC("/var/run/k8s.cni.cncf.io/devinfo/cni/.x.json"),
+	        RC("/var/run/k8s.cni.cncf.io/devinfo/cni/"),
+	        RC("/var/run/k8s.cni.cncf.io/devinfo/cni/a b"),
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_true(confine(CNI_CMD_ADD, bad[i], &cfg, NULL, &dropped, &ce) < 0);
+		assert_int_equal(ce.code, CNI_ERR_INVALID_CONFIG);
+		if (!strstr(ce.e.msg, "runtimeConfig.CNIDeviceInfoFile"))
+			fail_msg("%s: %s", bad[i], ce.e.msg);
+		/* DEL goes on without the file (ADD never wrote one there). */
+		assert_int_equal(confine(CNI_CMD_DEL, bad[i], &cfg, &nc, &dropped, &ce), 0);
+		assert_null(nc->devinfo_file);
+		assert_non_null(dropped);
+		netconf_free(nc);
+	}
+
+	/* agentSocket only from the allow-list, also on DEL. */
+	assert_true(confine(CNI_CMD_ADD, "{" BASE ",\"agentSocket\":\"/tmp/evil.sock\"}", &cfg,
+	                    NULL, &dropped, &ce) < 0);
+	assert_non_null(strstr(ce.e.msg, "agentSocket '/tmp/evil.sock' is not one of"));
+	assert_true(confine(CNI_CMD_DEL, "{" BASE ",\"agentSocket\":\"/tmp/evil.sock\"}", &cfg,
+	                    NULL, &dropped, &ce) < 0);
+	assert_int_equal(
+	        confine(CNI_CMD_ADD, "{" BASE ",\"agentSocket\":\"/run/kbnet/agent.sock\"}", &cfg,
+	                NULL, &dropped, &ce),
+	        0);
+
+	/* cacheDir only under the configured one. */
+	assert_true(confine(CNI_CMD_ADD, "{" BASE ",\"cacheDir\":\"/etc\"}", &cfg, NULL, &dropped,
+	                    &ce) < 0);
+	assert_non_null(strstr(ce.e.msg, "cacheDir '/etc' is not under /var/lib/cni/kbnet"));
+	assert_true(confine(CNI_CMD_ADD, "{" BASE ",\"cacheDir\":\"/var/lib/cni/kbnetx\"}", &cfg,
+	                    NULL, &dropped, &ce) < 0);
+	assert_int_equal(confine(CNI_CMD_ADD, "{" BASE ",\"cacheDir\":\"/var/lib/cni/kbnet/a\"}",
+	                         &cfg, &nc, &dropped, &ce),
+	        0);
+	assert_string_equal(nc->cache_dir, "/var/lib/cni/kbnet/a");
+	netconf_free(nc);
+	assert_int_equal(
+	        confine(CNI_CMD_DEL, "{" BASE ",\"cacheDir\":\"/etc\"}", &cfg, &nc, &dropped, &ce),
+	        0);
+	assert_string_equal(nc->cache_dir, "/var/lib/cni/kbnet");
+	netconf_free(nc);
+	assert_true(pcfg_under("/a/b", "/a/b"));
+	assert_true(pcfg_under("/a/b/", "/a/b/c"));
+	assert_false(pcfg_under("/a/b", "/a/bc"));
+	assert_false(pcfg_under("/a/b", "/a/b/../c"));
+	assert_false(pcfg_under("/a/b", "a/b"));
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_pcfg(void **state)
+{
+	char dir[] = "/tmp/kbpcfg-XXXXXX", path[64], big[PCFG_MAX_FILE + 16];
+	struct cni_err ce = {0};
+	struct pcfg cfg;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cni.json", dir);
+	/* Missing: the defaults. */
+	assert_int_equal(pcfg_load(path, &cfg, &ce), 0);
+	assert_int_equal(cfg.n_sockets, 1);
+	assert_string_equal(cfg.devinfo_dir, PCFG_DEFAULT_DEVINFO_DIR);
+	assert_string_equal(cfg.path, "");
+
+	write_file(path,
+	        "{\"agentSockets\":[\"/run/a.sock\",\"/run/b.sock\"],\"cacheDir\":\"/c\","
+	        "\"deviceInfoDir\":\"/d\"}",
+	        0644);
+	assert_int_equal(pcfg_load(path, &cfg, &ce), 0);
+	assert_int_equal(cfg.n_sockets, 2);
+	assert_true(pcfg_socket_allowed(&cfg, "/run/b.sock"));
+	assert_false(pcfg_socket_allowed(&cfg, "/run/c.sock"));
+	assert_string_equal(cfg.cache_dir, "/c");
+	assert_string_equal(cfg.devinfo_dir, "/d");
+	/* The environment names another file (set by the runtime's owner, not by netconf). */
+	setenv(PCFG_ENV, path, 1);
+	assert_int_equal(pcfg_load(NULL, &cfg, &ce), 0);
+	assert_string_equal(cfg.path, path);
+	unsetenv(PCFG_ENV);
+
+	/* Writable by others: refused (it decides where root writes). */
+	chmod(path, 0666);
+	assert_true(pcfg_load(path, &cfg, &ce) < 0);
+	assert_non_null(strstr(ce.e.msg, "writable only by its owner"));
+	const char *bad[] = {
+	        "[]",
+	        "{\"agentSockets\":[]}",
+	        "{\"agentSockets\":[\"rel.sock\"]}",
+	        "{\"cacheDir\":\"/\"}",
+	        "{\"deviceInfoDir\":\"/a/../b\"}",
+	        "{\"other\":1}",
+	        "{\"cacheDir\":\"/a\",\"cacheDir\":\"/b\"}",
+	        "{",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		write_file(path, bad[i], 0644);
+		if (pcfg_load(path, &cfg, &ce) >= 0)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(ce.code, CNI_ERR_INVALID_CONFIG);
+		assert_non_null(strstr(ce.e.msg, path));
+	}
+	memset(big, ' ', sizeof(big) - 1);
+	big[0] = '{';
+	big[sizeof(big) - 2] = '}';
+	big[sizeof(big) - 1] = '\0';
+	write_file(path, big, 0644);
+	assert_int_equal(pcfg_load(path, &cfg, &ce), -EFBIG);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -612,6 +782,8 @@ int main(void)
 	        cmocka_unit_test(test_check_env),
 	        cmocka_unit_test(test_read),
 	        cmocka_unit_test(test_cmd_names),
+	        cmocka_unit_test(test_confine),
+	        cmocka_unit_test(test_pcfg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

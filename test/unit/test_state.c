@@ -698,16 +698,21 @@ static void trailing_garbage(char *data, size_t *len)
 	*len += 2;
 }
 
-static void wrong_format(char *data, size_t *len)
+static void set_format(char *data, size_t *len, const char *hdr)
 {
 	char line[128];
 	size_t hdr_end = line_offset(data, *len, 1), n;
 
-	crafted_line(line, sizeof(line), "{\"kbnetState\":99,\"seq\":4}");
+	crafted_line(line, sizeof(line), hdr);
 	n = strlen(line);
 	memmove(data + n, data + hdr_end, *len - hdr_end);
 	memcpy(data, line, n);
 	*len = *len - hdr_end + n;
+}
+
+static void old_format(char *data, size_t *len)
+{
+	set_format(data, len, "{\"kbnetState\":0,\"seq\":4}");
 }
 
 static void wrong_count(char *data, size_t *len)
@@ -736,9 +741,54 @@ static void test_corrupt_snapshot(void **state)
 	corrupt_snapshot_case(f, drop_end, "truncated");
 	corrupt_snapshot_case(f, cut_mid_line, "bad record");
 	corrupt_snapshot_case(f, trailing_garbage, "truncated");
-	corrupt_snapshot_case(f, wrong_format, "unknown snapshot format");
+	corrupt_snapshot_case(f, old_format, "unknown snapshot format");
 	corrupt_snapshot_case(f, wrong_count, "truncated");
 	corrupt_snapshot_case(f, empty_file, "bad header");
+}
+
+/*
+ * A snapshot of a newer format (an agent rolled back after an upgrade): load refuses with
+ * -EPROTONOSUPPORT and a message saying so, and both files stay exactly as they were.
+ */
+static void test_newer_snapshot_format(void **state)
+{
+	struct fixture *f = *state;
+	struct state_load_info info;
+	struct kb_err err = {0};
+	char *snap, *journal, *s2, *j2;
+	size_t slen, jlen, l2;
+
+	assert_int_equal(reopen(f, &info), 0);
+	put(f, "a/net1", 1);
+	put(f, "b/net1", 2);
+	assert_int_equal(state_compact(f->st, &err), 0);
+	put(f, "c/net1", 3);
+	commit(f);
+	snap = slurp(f->snap, &slen);
+	set_format(snap, &slen, "{\"kbnetState\":2,\"seq\":2,\"newField\":true}");
+	spit(f->snap, snap, slen);
+	journal = slurp(f->journal, &jlen);
+
+	state_close(f->st);
+	f->st = NULL;
+	assert_int_equal(state_open(f->dir, &f->st, &err), 0);
+	json_object_clear(f->s.kv);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(state_load(f->st, apply, &f->s, &info, &err), -EPROTONOSUPPORT);
+	assert_non_null(strstr(err.msg, "state format 2"));
+	assert_non_null(strstr(err.msg, "left as they are"));
+	assert_string_equal(info.snapshot_aside, "");
+	assert_string_equal(info.journal_aside, "");
+	s2 = slurp(f->snap, &l2);
+	assert_int_equal(l2, slen);
+	assert_memory_equal(s2, snap, slen);
+	j2 = slurp(f->journal, &l2);
+	assert_int_equal(l2, jlen);
+	assert_memory_equal(j2, journal, jlen);
+	free(s2);
+	free(j2);
+	free(snap);
+	free(journal);
 }
 
 /* ---- lock ---- */
@@ -777,6 +827,7 @@ static void test_commit_failure_keeps_buffer(void **state)
 	assert_int_equal(state_commit(f->st, &err), -EISDIR);
 	assert_non_null(strstr(err.msg, "persisting state"));
 	assert_true(state_pending(f->st));
+	assert_true(state_commit_failed(f->st));
 	st = state_status(f->st);
 	assert_non_null(strstr(json_string_value(json_object_get(st, "lastError")), "journal"));
 	json_decref(st);
@@ -785,6 +836,7 @@ static void test_commit_failure_keeps_buffer(void **state)
 	assert_int_equal(rmdir(f->journal), 0);
 	commit(f);
 	assert_false(state_pending(f->st));
+	assert_false(state_commit_failed(f->st));
 	assert_int_equal(reopen(f, &info), 0);
 	assert_int_equal(info.replayed, 2);
 	assert_int_equal(get(f, "a/net1"), 1);
@@ -896,6 +948,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(
 	                test_no_auto_compaction_for_large_live_set, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_corrupt_snapshot, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_newer_snapshot_format, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_commit_failure_keeps_buffer, setup, teardown),
 	        cmocka_unit_test_setup_teardown(

@@ -3,6 +3,7 @@
 #include "agent/sriov/link.h"
 #include "agent/sriov/nsutil.h"
 #include "agent/sriov/pci.h"
+#include "common/crashpoint.h"
 #include "common/str.h"
 #include "common/validate.h"
 
@@ -154,6 +155,8 @@ int podnet_attach(const struct podnet_req *req, struct podnet *pn, struct mac *r
 		if ((r = link_set(c.host, pn->host_ifindex, &ch, err)) < 0)
 			goto out;
 	}
+	if (req->before_move && (r = req->before_move(pn, req->arg, err)) < 0)
+		goto undo_up;
 	/* One request moves and renames: the name is never visible in the wrong namespace. */
 	ch = (struct link_change)LINK_CHANGE_INIT;
 	ch.netns_fd = c.pod_fd;
@@ -161,6 +164,7 @@ int podnet_attach(const struct podnet_req *req, struct podnet *pn, struct mac *r
 	if ((r = link_set(c.host, pn->host_ifindex, &ch, err)) < 0)
 		goto undo_up;
 	pn->moved = true;
+	crashpoint_hit("agent-netdev-moved");
 	if ((r = link_get(c.pod, 0, req->ifname, &li, err)) < 0)
 		goto undo;
 	pn->pod_ifindex = li.ifindex;

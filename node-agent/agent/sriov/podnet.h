@@ -39,6 +39,10 @@ struct podnet_req {
 	const char *ifname;    /* its name there */
 	const struct mac *mac; /* NULL: keep the current MAC */
 	int mtu;               /* 0: keep the current MTU */
+	/* Called with the original state captured, right before the netdev leaves the agent's
+	 * namespace (the caller records an intent); an error aborts the attach. */
+	int (*before_move)(const struct podnet *pn, void *arg, struct kb_err *err);
+	void *arg;
 };
 
 /* On failure nothing is left moved or changed (best effort, reported in err). On success

@@ -357,6 +357,26 @@ static int discover(struct pool *p, struct kb_err *err)
 
 /* ---- attach / detach ---- */
 
+/*
+ * Before the VF netdev moves: an intent with the allocation as it will be persisted, the
+ * netdev marked moved (a moved netdev keeps its ifindex in the pod when it is free there),
+ * so that an agent killed before the commit undoes the move at its next start.
+ */
+static int save_intent(const struct podnet *pn, void *arg, struct kb_err *err)
+{
+	struct alloc *a = arg;
+	struct sriov_alloc *sa = a->priv;
+	struct podnet keep = sa->pn;
+	int r;
+
+	(void)pn;
+	sa->pn.moved = true;
+	sa->pn.pod_ifindex = sa->pn.host_ifindex;
+	r = alloc_intent_save(a, err);
+	sa->pn = keep;
+	return r;
+}
+
 static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *err)
 {
 	const struct sriov_dev *v = a->dev->priv;
@@ -412,8 +432,12 @@ static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *
 		        .ifname = a->ifname,
 		        .mac = req->has_mac ? &req->mac : NULL,
 		        .mtu = req->mtu,
+		        .before_move = save_intent,
+		        .arg = a,
 		};
 		if ((r = podnet_attach(&pr, &sa->pn, &a->mac, &a->mtu, err)) < 0) {
+			if (!sa->pn.moved)
+				alloc_intent_drop(a);
 			if (sriov_pf_restore(sa, &e2) < 0)
 				kb_err_prefix(err, "(undoing VF settings: %s)", e2.msg);
 			return r;
@@ -440,6 +464,8 @@ static int detach(struct alloc *a, struct kb_err *err)
 	if (sa->mode == VF_MODE_NETDEV && sa->pn.moved) {
 		dev_dir_of(sa, dir, sizeof(dir));
 		r = podnet_detach(&sa->pn, a->netns, a->ifname, dir[0] ? dir : NULL, err);
+		if (r == 0)
+			alloc_intent_drop(a);
 		/* Lost: never hand it out again until rediscovery sees it back. */
 		if (r == -ENODEV && a->dev)
 			inv_device_set_health(

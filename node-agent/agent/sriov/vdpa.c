@@ -197,6 +197,22 @@ static int discover(struct pool *p, struct kb_err *err)
 	return 0;
 }
 
+/* Before the virtio netdev moves: an intent, as for SR-IOV VFs (alloc_intent_save). */
+static int save_intent(const struct podnet *pn, void *arg, struct kb_err *err)
+{
+	struct alloc *a = arg;
+	struct vdpa_alloc *va = a->priv;
+	struct podnet keep = va->pn;
+	int r;
+
+	(void)pn;
+	va->pn.moved = true;
+	va->pn.pod_ifindex = va->pn.host_ifindex;
+	r = alloc_intent_save(a, err);
+	va->pn = keep;
+	return r;
+}
+
 static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *err)
 {
 	const struct vdpa_dev *v = a->dev->priv;
@@ -234,11 +250,16 @@ static int attach(struct alloc *a, const struct attach_req *req, struct kb_err *
 		        .ifname = a->ifname,
 		        .mac = req->has_mac ? &req->mac : NULL,
 		        .mtu = req->mtu,
+		        .before_move = save_intent,
+		        .arg = a,
 		};
+		int r;
 		if (!v->netdev[0])
 			return kb_err_set(
 			        err, ENODEV, "vDPA device %s has no virtio netdev", v->name);
-		return podnet_attach(&pr, &va->pn, &a->mac, &a->mtu, err);
+		if ((r = podnet_attach(&pr, &va->pn, &a->mac, &a->mtu, err)) < 0 && !va->pn.moved)
+			alloc_intent_drop(a);
+		return r;
 	}
 	default:
 		return kb_err_set(err, ENODEV, "vDPA device %s has no driver bound", v->name);
@@ -257,6 +278,8 @@ static int detach(struct alloc *a, struct kb_err *err)
 	        str_printf(vdir, sizeof(vdir), "%s/%s", dir, va->virtio) < 0)
 		vdir[0] = '\0';
 	r = podnet_detach(&va->pn, a->netns, a->ifname, vdir[0] ? vdir : NULL, err);
+	if (r == 0)
+		alloc_intent_drop(a);
 	if (r == -ENODEV && a->dev)
 		inv_device_set_health(
 		        a->dev, false, "virtio netdev did not come back from the pod");

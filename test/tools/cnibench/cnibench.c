@@ -44,15 +44,19 @@ static double now_ms(void)
 static double exec_cni(const struct bcase *c, const char *cmd, const char *cid,
         const char *cni_path, const char *out)
 {
-	char e_cmd[64], e_cid[128], e_ns[512], e_path[4096], e_args[256];
+	char e_cmd[64], e_cid[128], e_ns[512], e_path[4096], e_args[256], e_conf[4200];
 	char *const argv[] = {(char *)c->plugin, NULL};
+	/* KBNET_CNI_CONFIG (kbnet-cni's roots) is passed on when set. */
 	char *envp[] = {e_cmd, e_cid, e_ns, "CNI_IFNAME=net1", e_path, e_args,
-	        "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	        "PATH=/usr/sbin:/usr/bin:/sbin:/bin", getenv("KBNET_CNI_CONFIG") ? e_conf : NULL,
+	        NULL};
 	posix_spawn_file_actions_t fa;
 	double t0, t1;
 	pid_t pid;
 	int st, r;
 
+	snprintf(e_conf, sizeof(e_conf), "KBNET_CNI_CONFIG=%s",
+	        getenv("KBNET_CNI_CONFIG") ? getenv("KBNET_CNI_CONFIG") : "");
 	snprintf(e_cmd, sizeof(e_cmd), "CNI_COMMAND=%s", cmd);
 	snprintf(e_cid, sizeof(e_cid), "CNI_CONTAINERID=%s", cid);
 	snprintf(e_ns, sizeof(e_ns), "CNI_NETNS=%s", c->netns);

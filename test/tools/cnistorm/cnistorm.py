@@ -42,6 +42,8 @@ def run_cni(a, cmd, cid, conf):
         "CNI_PATH": a.cni_path,
         "CNI_ARGS": "IgnoreUnknown=1;K8S_POD_NAMESPACE=storm;K8S_POD_NAME=%s;K8S_POD_UID=uid-%s" % (cid, cid),
     }
+    if os.environ.get("KBNET_CNI_CONFIG"):
+        env["KBNET_CNI_CONFIG"] = os.environ["KBNET_CNI_CONFIG"]
     t0 = time.monotonic()
     p = subprocess.run([a.plugin], input=conf, env=env, capture_output=True, timeout=120)
     t1 = time.monotonic()
