@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/devplugin/dp_plugin.h"
+#include "agent/devplugin/dp_reconcile.h"
 #include "agent/alloc.h"
 #include "agent/devplugin/dp_alloc.h"
 #include "agent/devplugin/dp_grpc.h"
@@ -411,6 +412,7 @@ static enum dp_grpc_status allocate_one(struct dp_plugin *pl,
 		}
 		/* Until the pod's CNI ADD names it, no other attachment may take it. */
 		inv_device_reserve(d, dp_now_ms());
+		dp_reconcile_allocated(d);
 		/* Every type: which devices the container got, whatever else it needs. */
 		if ((r = dp_env_name("KBNET_DEVICE", pl->resource, name, sizeof(name))) < 0 ||
 		        (r = ctr->spec.env(&ctr->spec, name, id)) < 0) {
