@@ -212,7 +212,7 @@ static void owner_drop(const char *id)
 	free(o);
 }
 
-static void owner_set(const char *id, const char *ns, const char *name)
+void dp_reconcile_owner_set(const char *id, const char *ns, const char *name)
 {
 	struct owner *o = owner_find(id);
 	size_t len = strlen(id) + 1;
@@ -355,7 +355,7 @@ static void reconcile_reservations(const struct dp_podres *pr, uint64_t now)
 			const char *ns, *name;
 			if (dp_podres_owner(pr, pl->resource, d->id, &ns, &name)) {
 				inv_device_reserve(d, now);
-				owner_set(d->id, ns, name);
+				dp_reconcile_owner_set(d->id, ns, name);
 				continue;
 			}
 			owner_drop(d->id);

@@ -47,6 +47,9 @@ void dp_reconcile_fini(void);
 void dp_reconcile_soon(void);
 /* kubelet's Allocate assigned `d` to a pod not known yet: learn which from a List soon. */
 void dp_reconcile_allocated(const struct device *d);
+/* Record the pod kubelet assigned a reserved device to (what each List does). Only that
+ * pod's attach may take the device; until an owner is known, attaches naming it get EAGAIN. */
+void dp_reconcile_owner_set(const char *id, const char *ns, const char *name);
 json_t *dp_reconcile_status(void);
 
 #endif
