@@ -526,6 +526,7 @@ int dp_plugin_listen(struct dp_plugin *pl, struct kb_err *err)
 	        .max_streams = c->max_streams,
 	        .max_msg = c->max_msg,
 	        .idle_ms = c->idle_timeout_ms,
+	        .request_ms = c->request_timeout_ms,
 	};
 	int r;
 
@@ -659,4 +660,9 @@ void dp_plugin_pool_to_json(const struct dp_plugin *pl, json_t *obj)
 	                (json_int_t)pl->allocate_failures, "preferred",
 	                (json_int_t)pl->preferred_calls, "updates", (json_int_t)pl->updates_sent,
 	                "grpcErrors", (json_int_t)st.calls_failed));
+	json_object_set_new(json_object_get(obj, "devicePluginStatus"), "connections",
+	        json_pack("{s:I, s:I, s:I, s:I, s:I}", "open", (json_int_t)st.conns_open, "nonRoot",
+	                (json_int_t)st.conns_nonroot, "refused", (json_int_t)st.conns_refused,
+	                "refusedNonRoot", (json_int_t)st.conns_refused_nonroot, "requestTimeouts",
+	                (json_int_t)st.request_timeouts));
 }
