@@ -671,6 +671,18 @@ int alloc_attach(
 	return r;
 }
 
+/* A device kubelet assigned to a pod is that pod's alone: naming its ID is not enough. */
+static int may_take_reserved(
+        const struct attach_req *req, const struct device *d, struct kb_err *err)
+{
+	struct alloc_observer *o;
+
+	STAILQ_FOREACH(o, &observers, next)
+	if (o->take_reserved)
+		return o->take_reserved(req, d, err);
+	return kb_err_set(err, EBUSY, "device %s is reserved by kubelet for another pod", d->id);
+}
+
 static int attach(
         const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err)
 {
@@ -715,6 +727,8 @@ static int attach(
 		if (!d->healthy)
 			return kb_err_set(err, ENODEV, "device %s is unhealthy: %s", d->id,
 			        d->why ? d->why : "unknown reason");
+		if (d->reserved_at_ms && (r = may_take_reserved(req, d, err)) < 0)
+			return r;
 		if (inv_take(d) < 0)
 			return kb_err_set(err, EBUSY, "device %s is not available", d->id);
 	} else if (!(d = inv_take_free(pool))) {

@@ -67,6 +67,11 @@ struct alloc_observer {
 	void (*restored)(struct alloc *a);
 	/* An attach was refused or failed (e.g. to post a Kubernetes Event on the pod). */
 	void (*attach_failed)(const struct attach_req *req, const struct kb_err *err);
+	/* `req` names a device kubelet reserved for a pod (d->reserved_at_ms): 0 lets it take
+	 * the device, -errno with err set refuses. Without an observer that decides, a reserved
+	 * device is refused. */
+	int (*take_reserved)(
+	        const struct attach_req *req, const struct device *d, struct kb_err *err);
 	STAILQ_ENTRY(alloc_observer) next;
 };
 void alloc_observer_register(struct alloc_observer *obs);

@@ -334,6 +334,8 @@ static int parse_core(struct cfg *cfg, const struct cfg_node *root, struct kb_er
 	c->log_level = LOG_LVL_INFO;
 	c->api_max_clients = 64;
 	c->api_idle_timeout_ms = 30000;
+	c->api_root_reserved = 8;
+	c->api_max_output = 64 * 1024 * 1024;
 
 	if ((r = cfg_opt_path(
 	             root, "apiSocket", c->api_socket, sizeof(c->api_socket), false, err)) < 0 ||
@@ -362,13 +364,26 @@ static int parse_core(struct cfg *cfg, const struct cfg_node *root, struct kb_er
 	if (r < 0 && r != -ENOENT)
 		return r;
 	if (cfg_map_get(root, "api", &api) == 0) {
-		static const char *const keys[] = {"maxClients", "idleTimeoutMs", NULL};
+		static const char *const keys[] = {"maxClients", "idleTimeoutMs",
+		        "rootReservedClients", "maxOutputBytes", NULL};
 		if ((r = cfg_map_check(&api, "api", keys, err)) < 0)
 			return r;
 		if ((r = cfg_opt_uint(&api, "maxClients", 1, 4096, &c->api_max_clients, err)) < 0 ||
 		        (r = cfg_opt_uint(&api, "idleTimeoutMs", 100, 3600000,
-		                 &c->api_idle_timeout_ms, err)) < 0)
+		                 &c->api_idle_timeout_ms, err)) < 0 ||
+		        (r = cfg_opt_uint(&api, "maxOutputBytes", 65536, 1U << 30,
+		                 &c->api_max_output, err)) < 0)
 			return r;
+		/* Default: 8 slots for root (kbnet-cni), fewer when there are few at all. */
+		c->api_root_reserved = c->api_max_clients / 4 < 8 ? c->api_max_clients / 4 : 8;
+		if ((r = cfg_opt_uint(
+		             &api, "rootReservedClients", 0, 4095, &c->api_root_reserved, err)) < 0)
+			return r;
+		if (c->api_root_reserved >= c->api_max_clients) {
+			cfg_map_get(&api, "rootReservedClients", &n);
+			return cfg_node_error(&n, "rootReservedClients", err,
+			        "must be less than maxClients (%u)", c->api_max_clients);
+		}
 	}
 	return 0;
 }

@@ -34,6 +34,8 @@ struct cfg_core {
 	enum log_level log_level;
 	unsigned api_max_clients;
 	unsigned api_idle_timeout_ms;
+	unsigned api_root_reserved; /* of api_max_clients, slots only uid 0 peers may take */
+	unsigned api_max_output;    /* bytes of replies queued for all clients together */
 };
 
 struct cfg;

@@ -25,6 +25,9 @@
 
 /* Commit inline instead of waiting for the loop to go idle once this many replies wait. */
 #define MAX_HELD_REPLIES 512
+/* A reply this small is always sent to a client that reads what it asked for, whatever
+ * other clients left queued: kbnet-cni's answers stay possible when the output cap is reached. */
+#define SMALL_REPLY (64 * 1024)
 /* Replies this large (a full listing of thousands of allocations) leave tens of MB of freed
  * JSON nodes scattered in the heap: give them back to the system afterwards. */
 #define TRIM_AFTER_BYTES (1024 * 1024)
@@ -44,6 +47,11 @@ struct client {
 	pid_t pid;
 	uint64_t partial_since_us; /* when the buffered incomplete frame began, 0: none */
 	bool closing;
+	bool paused; /* not reading: its unread replies fill the output cap (or its own limit) */
+	/* Armed when replies start to wait in our buffer, cleared when all are out: a peer
+	 * reading a byte now and then does not hold its slot and its replies forever (libevent's
+	 * write timeout restarts on every byte written). */
+	struct event *out_deadline;
 	bool in_commit_list;
 	STAILQ_HEAD(, held) held;
 	TAILQ_ENTRY(client) link;
@@ -55,13 +63,18 @@ static struct {
 	struct event *commit_ev;
 	char path[108];
 	unsigned max_clients;
+	unsigned root_reserved; /* slots non-root peers cannot take */
+	size_t max_output;      /* replies queued for all clients together */
 	struct timeval idle;
 	struct srv_persist persist;
 	TAILQ_HEAD(, client) clients;
 	TAILQ_HEAD(, client) commit_list;
 	unsigned n_clients;
+	unsigned n_nonroot;
 	unsigned n_held;
 	uint64_t requests, errors, refused, commits, commit_failures;
+	uint64_t refused_nonroot, output_refused, output_paused, out_timeouts;
+	size_t output_peak;
 	bool big_reply;          /* a reply over TRIM_AFTER_BYTES was built since the last trim */
 	struct event *resume_ev; /* re-enables accepting after a pause (out of descriptors) */
 	bool accept_paused;      /* since the last successful accept: log once per episode */
@@ -178,8 +191,23 @@ static void client_free(struct client *c)
 		TAILQ_REMOVE(&srv.commit_list, c, commit_link);
 	TAILQ_REMOVE(&srv.clients, c, link);
 	srv.n_clients--;
+	if (c->uid != 0)
+		srv.n_nonroot--;
+	if (c->out_deadline)
+		event_free(c->out_deadline);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+/* Reply bytes queued in the agent for every client (what the kernel did not take yet). */
+static size_t output_total(void)
+{
+	struct client *c;
+	size_t n = 0;
+
+	TAILQ_FOREACH (c, &srv.clients, link)
+		n += evbuffer_get_length(bufferevent_get_output(c->bev));
+	return n;
 }
 
 static int send_frame(struct client *c, json_t *reply)
@@ -187,13 +215,35 @@ static int send_frame(struct client *c, json_t *reply)
 	_cleanup_free_ char *js = json_dumps(reply, JSON_COMPACT);
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	uint8_t hdr[API_FRAME_HDR];
-	size_t n;
+	size_t n, total;
+	char msg[200];
 
 	if (!js)
 		return -ENOMEM;
 	n = strlen(js);
 	if (n > TRIM_AFTER_BYTES)
 		srv.big_reply = true;
+	total = output_total();
+	/* The cap across clients: a reply that would pass it with what waits for the other
+	 * clients is refused, unless it is small and this client has read all it asked before
+	 * (kbnet-cni). A client's own pipelined replies never refuse its next: it is paused in
+	 * on_read instead. */
+	if (n <= API_MAX_REPLY && total - evbuffer_get_length(out) + n > srv.max_output &&
+	        (n > SMALL_REPLY || evbuffer_get_length(out))) {
+		json_t *e;
+		srv.output_refused++;
+		snprintf(msg, sizeof(msg),
+		        "reply of %zu bytes refused: %zu bytes of replies already wait for clients "
+		        "(api.maxOutputBytes %zu); retry, or use filters",
+		        n, total, srv.max_output);
+		e = error_reply(json_integer_value(json_object_get(reply, "id")), ENOBUFS, msg);
+		free(js);
+		js = e ? json_dumps(e, JSON_COMPACT) : NULL;
+		json_decref(e);
+		if (!js)
+			return -ENOMEM;
+		n = strlen(js);
+	}
 	if (n > API_MAX_REPLY) {
 		json_t *e = error_reply(json_integer_value(json_object_get(reply, "id")), EMSGSIZE,
 		        "reply too large: use filters");
@@ -205,8 +255,12 @@ static int send_frame(struct client *c, json_t *reply)
 		n = strlen(js);
 	}
 	frame_put_len(hdr, n);
+	if (evbuffer_get_length(out) == 0 && c->out_deadline)
+		event_add(c->out_deadline, &srv.idle);
 	if (evbuffer_add(out, hdr, sizeof(hdr)) < 0 || evbuffer_add(out, js, n) < 0)
 		return -ENOMEM;
+	if (total + n + sizeof(hdr) > srv.output_peak)
+		srv.output_peak = total + n + sizeof(hdr);
 	return 0;
 }
 
@@ -357,6 +411,16 @@ static void on_read(struct bufferevent *bev, void *arg)
 
 		if (avail < sizeof(hdr))
 			break;
+		/* Replies wait for clients that do not read them, more than the cap: a client with
+		 * its own replies still queued asks nothing more until it has read them (on_write
+		 * resumes it). A client that reads is served. */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) &&
+		        output_total() >= srv.max_output) {
+			srv.output_paused++;
+			c->paused = true;
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
 		evbuffer_copyout(in, hdr, sizeof(hdr));
 		len = frame_get_len(hdr);
 		if (len == 0 || len > API_MAX_REQUEST) {
@@ -386,6 +450,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		emit_reply(c, reply, changed);
 		/* A client that sends but never reads must not grow our buffers without bound. */
 		if (evbuffer_get_length(bufferevent_get_output(bev)) > API_MAX_REPLY) {
+			c->paused = true;
 			bufferevent_disable(bev, EV_READ);
 			break;
 		}
@@ -402,12 +467,18 @@ static void on_write(struct bufferevent *bev, void *arg)
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return;
+	event_del(c->out_deadline);
 	if (c->closing && STAILQ_EMPTY(&c->held)) {
 		client_free(c);
 		return;
 	}
-	if (!c->closing)
+	if (!c->closing && c->paused) {
+		c->paused = false;
 		bufferevent_enable(bev, EV_READ);
+		/* Requests it sent while paused are buffered already: no read event brings them. */
+		if (evbuffer_get_length(bufferevent_get_input(bev)))
+			on_read(bev, c);
+	}
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -424,6 +495,18 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		close_after_flush(c);
 		return;
 	}
+	client_free(c);
+}
+
+static void on_out_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)fd;
+	(void)what;
+	srv.out_timeouts++;
+	LOG_DEBUG("api: closing connection (pid %d): replies unread for api.idleTimeoutMs",
+	        (int)c->pid);
 	client_free(c);
 }
 
@@ -460,13 +543,22 @@ static void on_accept(
 		LOG_INFO("api: accepting connections again");
 		srv.accept_paused = false;
 	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return;
+	}
 	if (srv.n_clients >= srv.max_clients) {
 		srv.refused++;
 		refuse(fd, "too many connections to the agent");
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		close(fd);
+	/* Idle non-root clients (anyone in the socket's group) must not lock kbnet-cni out. */
+	if (cred.uid != 0 && srv.n_nonroot >= srv.max_clients - srv.root_reserved) {
+		srv.refused++;
+		srv.refused_nonroot++;
+		refuse(fd,
+		        "too many connections to the agent from non-root peers (the rest are kept "
+		        "for root)");
 		return;
 	}
 	if (!(c = calloc(1, sizeof(*c)))) {
@@ -477,8 +569,14 @@ static void on_accept(
 	c->pid = cred.pid;
 	STAILQ_INIT(&c->held);
 	c->bev = bufferevent_socket_new(loop_base(), fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
-		close(fd);
+	c->out_deadline = evtimer_new(loop_base(), on_out_deadline, c);
+	if (!c->bev || !c->out_deadline) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		if (c->out_deadline)
+			event_free(c->out_deadline);
 		free(c);
 		return;
 	}
@@ -490,6 +588,8 @@ static void on_accept(
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&srv.clients, c, link);
 	srv.n_clients++;
+	if (c->uid != 0)
+		srv.n_nonroot++;
 }
 
 #define ACCEPT_PAUSE_MS 100
@@ -565,6 +665,10 @@ int srv_start(const struct cfg_core *core, const struct srv_persist *persist, st
 		return kb_err_set(err, errno, "listen %s: %s", srv.path, strerror(errno));
 	srv.persist = *persist;
 	srv.max_clients = core->api_max_clients;
+	srv.root_reserved = core->api_root_reserved < core->api_max_clients
+	                            ? core->api_root_reserved
+	                            : core->api_max_clients - 1;
+	srv.max_output = core->api_max_output;
 	srv.idle.tv_sec = core->api_idle_timeout_ms / 1000;
 	srv.idle.tv_usec = (core->api_idle_timeout_ms % 1000) * 1000;
 	srv.commit_ev = event_new(loop_base(), -1, 0, on_commit, NULL);
@@ -610,9 +714,22 @@ void srv_stop(void)
 
 json_t *srv_status(void)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "socket", srv.path, "clients",
-	        (json_int_t)srv.n_clients, "requests", (json_int_t)srv.requests, "errors",
-	        (json_int_t)srv.errors, "refused", (json_int_t)srv.refused, "commits",
+	json_t *st = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "socket", srv.path,
+	        "clients", (json_int_t)srv.n_clients, "requests", (json_int_t)srv.requests,
+	        "errors", (json_int_t)srv.errors, "refused", (json_int_t)srv.refused, "commits",
 	        (json_int_t)srv.commits, "commitFailures", (json_int_t)srv.commit_failures,
 	        "acceptErrors", (json_int_t)srv.accept_errors);
+
+	if (st)
+		json_object_update_new(
+		        st, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "replyTimeouts",
+		                    (json_int_t)srv.out_timeouts, "nonRootClients",
+		                    (json_int_t)srv.n_nonroot, "refusedNonRoot",
+		                    (json_int_t)srv.refused_nonroot, "outputBytes",
+		                    (json_int_t)output_total(), "outputPeakBytes",
+		                    (json_int_t)srv.output_peak, "outputRefused",
+		                    (json_int_t)srv.output_refused, "outputPaused",
+		                    (json_int_t)srv.output_paused, "maxOutputBytes",
+		                    (json_int_t)srv.max_output));
+	return st;
 }

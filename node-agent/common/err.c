@@ -81,6 +81,7 @@ static const struct {
         {EOVERFLOW, "EOVERFLOW"},
         {ENOTCONN, "ENOTCONN"},
         {EMLINK, "EMLINK"},
+        {ENOBUFS, "ENOBUFS"},
 };
 
 const char *kb_errno_name(int errnum)

@@ -45,8 +45,12 @@ kb_assert_eq "$(stat -c %a "$di")" 444 "device-info file read-only, as Multus wr
 mac0=$(jq -r '.response.envs.VHOST_USER_MAC_KBNET_IO_VU | split(",")[0]' "$T/admit.json")
 
 # ---- the deviceID Multus injects selects exactly that device for the CNI ADD ----
-kb_api attach '{"containerID":"c1","ifname":"net1","network":"dpdk","deviceType":"virtio-user",
-	"deviceID":"vu-0","pod":{"namespace":"default","name":"web-0"}}' >"$T/attach.json"
+# (Right after Allocate the agent may not know the pod yet: EAGAIN, and the runtime retries.)
+attach_c1() {
+	kb_api attach '{"containerID":"c1","ifname":"net1","network":"dpdk","deviceType":"virtio-user",
+		"deviceID":"vu-0","pod":{"namespace":"default","name":"web-0"}}' >"$T/attach.json"
+}
+kb_wait_for 10 attach_c1 || true
 kb_assert_jq "$T/attach.json" '.result.allocation.deviceID' vu-0 "attach with deviceID gets that device"
 kb_assert_jq "$T/attach.json" '.result.allocation.vhostUser.socketPath' \
 	"$KB_RUN/devices/vu-0/vhost-user.sock" "the socket Allocate announced"
@@ -77,8 +81,14 @@ kb_assert_eq "$(code '{"resource":"kbnet.io/vu","containers":[["vu-2"],["vu-3"]]
 kb_assert_eq "$(kb_standin POST /prestart '{"resource":"kbnet.io/vu","devices":["vu-2"]}' | jq -r .ok)" \
 	true "PreStartContainer answers"
 
-# ---- ListAndWatch follows health ----
+# Those raw Allocate calls reserved vu-2 and vu-3 for a pod kubelet never recorded: no other
+# pod may take them by ID until the grace period (600 ms) ends without kubelet assigning them
+# (devplugin_reserve.sh checks the refusal).
 kb_standin POST /pods '{"namespace":"default","name":"db-0"}' >/dev/null
+reserved_are() { [ "$(kb_ctl -o json devices | jq -r '[.[] | select(.reserved) | .id] | join(",")')" == "$1" ]; }
+kb_wait_for 10 reserved_are vu-0,vu-1 || kb_fail "reservations not assigned by kubelet did not end"
+
+# ---- ListAndWatch follows health ----
 kb_api attach '{"containerID":"c3","ifname":"net1","network":"dpdk","deviceType":"virtio-user",
 	"deviceID":"vu-3","pod":{"namespace":"default","name":"db-0"}}' >/dev/null
 kb_dpclient watch "$SOCK" >"$T/watch.jsonl" 2>"$T/watch.err" &

@@ -20,12 +20,14 @@ kb_standin_start
 kb_agent_start "$T/agent.yaml"
 kb_wait_for 10 kb_state_is '.resources["kbnet.io/vu"].connected' true || kb_fail "not registered"
 
-attach() { # CID POD [DEVICE]: prints the device or the error code
-	local dev=${3:+,\"deviceID\":\"$3\"}
+attach() { # CID [NAMESPACE/]POD [DEVICE]: prints the device or the error code
+	local dev=${3:+,\"deviceID\":\"$3\"} ns=default name=$2
+	[[ $2 == */* ]] && ns=${2%%/*} name=${2#*/}
 	kb_api attach "{\"containerID\":\"$1\",\"ifname\":\"net1\",\"network\":\"dpdk\",
-		\"deviceType\":\"virtio-user\",\"pod\":{\"namespace\":\"default\",\"name\":\"$2\"}$dev}" >"$T/a.json"
+		\"deviceType\":\"virtio-user\",\"pod\":{\"namespace\":\"$ns\",\"name\":\"$name\"}$dev}" >"$T/a.json"
 	jq -r 'if .ok then .result.allocation.deviceID else .error.code end' "$T/a.json"
 }
+attach_is() { [ "$(attach "$1" "$2" "$3")" == "$4" ]; }
 reserved() { kb_ctl -o json devices | jq -r '[.[] | select(.reserved) | .id] | join(",")'; }
 reserved_is() { [ "$(reserved)" == "$1" ]; }
 
@@ -45,16 +47,29 @@ kb_assert_ne "$a2" "$X" "and so does the next one"
 kb_assert_eq "$(attach c3 plain-3)" ENOSPC "pool exhausted rather than taking $X"
 kb_assert_eq "$(jq -r '.error.message | contains("reserved by kubelet")' "$T/a.json")" true \
 	"the error says why"
+# Naming the ID is not enough: a NetworkAttachmentDefinition in any namespace may carry any
+# deviceID, and the pod kubelet chose would then fail its ADD and find the taker in its mount.
+kb_standin POST /pods '{"namespace":"other","name":"thief"}' >/dev/null
+if kb_wait_for 10 attach_is ct other/thief "$X" EBUSY; then
+	kb_pass "another pod's ADD naming $X is refused (EBUSY)"
+else kb_fail "another pod naming $X: $(cat "$T/a.json")"; fi
+kb_assert_eq "$(jq -r '.error.message | contains("reserved by kubelet for another pod")' "$T/a.json")" \
+	true "the error says why"
+kb_assert_eq "$(attach ct default/web-1 "$X")" EBUSY "a pod of the same namespace with another name too"
+kb_api attach "{\"containerID\":\"cn\",\"ifname\":\"net1\",\"network\":\"dpdk\",
+	\"deviceType\":\"virtio-user\",\"deviceID\":\"$X\"}" >"$T/a.json" || true
+kb_assert_eq "$(jq -r '.error.code' "$T/a.json")" EBUSY "an attachment naming no pod too"
 # The pod kubelet chose gets it by ID (what Multus passes).
 kb_assert_eq "$(attach cw web-0 "$X")" "$X" "web-0's CNI ADD with deviceID gets $X"
 kb_api detach '{"containerID":"cw","ifname":"net1"}' >/dev/null
 kb_assert_eq "$(attach c3 plain-3)" ENOSPC "released but still assigned by kubelet: still reserved"
 
-# An agent restart forgets nothing: the next PodResources List reserves it again.
+# An agent restart forgets nothing: the next PodResources List reserves it again, for web-0.
 kb_agent_stop KILL
 kb_agent_start "$T/agent.yaml"
 if kb_wait_for 10 reserved_is "$X"; then kb_pass "reserved again after kill -9 (from PodResources)"; else
 	kb_fail "reserved after restart: '$(reserved)'"; fi
+kb_assert_eq "$(attach ct other/thief "$X")" EBUSY "and still not for another pod"
 
 # The pod is deleted: after the grace period the device is anyone's.
 kb_standin DELETE '/pods?namespace=default&name=web-0' >/dev/null
@@ -62,10 +77,22 @@ if kb_wait_for 10 reserved_is ""; then kb_pass "reservation ends once kubelet no
 	kb_fail "still reserved: '$(reserved)'"; fi
 kb_assert_eq "$(attach c3 plain-3)" "$X" "then a plain attachment can take $X"
 
-# A pool taken out of the device plugin drops its reservations.
+# Right after Allocate the agent may not know the pod yet: it asks PodResources, refuses
+# (EAGAIN, the runtime retries) until it knows, and never hands the device to another pod.
 kb_api detach '{"containerID":"c3","ifname":"net1"}' >/dev/null
-kb_standin POST /admit '{"namespace":"default","name":"web-1","resource":"kbnet.io/vu","count":1}' >/dev/null
+kb_standin POST /admit '{"namespace":"default","name":"web-1","resource":"kbnet.io/vu","count":1}' >"$T/admit.json"
+Y=$(jq -r '.devices[0]' "$T/admit.json")
 kb_assert_eq "$(reserved | wc -w)" 1 "web-1's device reserved"
+r=$(attach ct other/thief "$Y")
+case $r in EBUSY | EAGAIN) kb_pass "another pod naming $Y right after Allocate: $r" ;;
+*) kb_fail "another pod naming $Y right after Allocate: $r" ;; esac
+if kb_wait_for 10 attach_is cw1 web-1 "$Y" "$Y"; then kb_pass "web-1 gets $Y once the agent knows its pod"; else
+	kb_fail "web-1 naming $Y: $(cat "$T/a.json")"; fi
+n=$(kb_api status | jq '.result.devicePlugin.podResources.refusedReserved + .result.devicePlugin.podResources.ownerUnknown')
+if [ "$n" -ge 2 ]; then kb_pass "refusals counted in status ($n)"; else kb_fail "refusals counted: $n"; fi
+kb_api detach '{"containerID":"cw1","ifname":"net1"}' >/dev/null
+
+# A pool taken out of the device plugin drops its reservations.
 sed -i '/name: vu$/a\    devicePlugin: false' "$T/agent.yaml"
 kill -HUP "$KB_AGENT_PID"
 if kb_wait_for 10 reserved_is ""; then kb_pass "devicePlugin: false drops the reservations"; else

@@ -24,6 +24,7 @@
 #include <zlib.h>
 
 #include "agent/alloc.h"
+#include "agent/devplugin/dp_reconcile.h"
 #include "agent/config.h"
 #include "agent/inventory.h"
 #include "agent/server.h"
@@ -576,9 +577,22 @@ static void test_reserved_devices(void **state)
 	        attach_ok(REQ(.container_id = "c0", .ifname = "net1"), false)->device_id, "vu-2");
 	attach_err(REQ(.container_id = "c9", .ifname = "net1"), -ENOSPC,
 	        "1 of 3 allocated, 3 healthy, 2 reserved by kubelet");
-	/* ...the pod kubelet chose gets its device by ID. */
+	/* ...naming the ID is not enough: until PodResources says which pod kubelet chose, the
+	 * attach waits (EAGAIN); then another pod is refused... */
+	attach_err(REQ(.container_id = "c1", .ifname = "net1", .device_id = "vu-1",
+	                   .pod = {.ns = "default", .name = "web-0"}),
+	        -EAGAIN, "reserved by kubelet");
+	dp_reconcile_owner_set("vu-1", "default", "web-0");
+	attach_err(REQ(.container_id = "c8", .ifname = "net1", .device_id = "vu-1",
+	                   .pod = {.ns = "other", .name = "web-0"}),
+	        -EBUSY, "reserved by kubelet for another pod");
+	attach_err(REQ(.container_id = "c8", .ifname = "net1", .device_id = "vu-1"), -EBUSY,
+	        "reserved by kubelet for another pod");
+	/* ...and the pod kubelet chose gets its device by ID. */
 	assert_string_equal(
-	        attach_ok(REQ(.container_id = "c1", .ifname = "net1", .device_id = "vu-1"), false)
+	        attach_ok(REQ(.container_id = "c1", .ifname = "net1", .device_id = "vu-1",
+	                          .pod = {.ns = "default", .name = "web-0"}),
+	                false)
 	                ->device_id,
 	        "vu-1");
 	check_invariants();

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,7 +101,7 @@ static void list_msg(unsigned n, ProtobufCMessage **ret)
 static char dir[64], sock_path[108];
 static struct dp_grpc_server *srv;
 static struct dp_grpc_limits limits = {
-        .max_conns = 4, .max_streams = 128, .max_msg = 1024, .idle_ms = 60000};
+        .max_conns = 4, .max_streams = 128, .max_msg = 1024, .idle_ms = 60000, .request_ms = 600};
 
 static int setup(void **state)
 {
@@ -709,6 +710,92 @@ static void test_conn_limit_and_relisten(void **state)
 	client_free(extra);
 }
 
+static bool never(struct client *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	return false;
+}
+
+static void test_request_deadline(void **state)
+{
+	nghttp2_nv nva[] = {
+	        HDR(":method", "POST"),
+	        HDR(":scheme", "http"),
+	        HDR(":path", "/t.Svc/Echo"),
+	        HDR(":authority", sock_path),
+	        HDR("content-type", "application/grpc"),
+	        HDR("te", "trailers"),
+	};
+	struct client *lw = client_new(), *c = client_new();
+	struct dp_grpc_stats st;
+	struct cstream *s;
+
+	(void)state;
+	/* A ListAndWatch-like stream, its request complete: long-lived by design. */
+	s = request(lw, "/t.Svc/Stream", (const uint8_t *)"\0\0\0\0\0", 5);
+	assert_true(pump(lw, n_streams_with_data, (void *)1));
+	/* A request begun (HEADERS without END_STREAM) and never finished: the connection holds
+	 * a slot (and the idle timeout does not apply with a stream open). Closed at requestMs
+	 * (600 ms); pump gives up after 3 s. */
+	assert_true(nghttp2_submit_headers(c->h2, NGHTTP2_FLAG_NONE, -1, NULL, nva, 6, NULL) > 0);
+	if (!pump(c, got_eof, NULL))
+		fail_msg("a connection with an unfinished request is still open after 3 s");
+	dp_grpc_server_stats(srv, &st);
+	assert_int_equal(st.request_timeouts, 1);
+	/* The server stream outlived the deadline, twice over. */
+	pump(lw, never, NULL);
+	assert_false(lw->eof);
+	assert_false(s->closed);
+	assert_int_equal(n_closed, 0);
+	client_free(c);
+	client_free(lw);
+}
+
+/* Connect as another user (SO_PEERCRED reports the effective uid at connect). */
+static struct client *client_new_as(uid_t uid)
+{
+	struct client *c;
+
+	assert_int_equal(seteuid(uid), 0);
+	c = client_new();
+	assert_int_equal(seteuid(0), 0);
+	return c;
+}
+
+static void test_last_slot_for_root(void **state)
+{
+	struct client *cs[3], *extra, *root;
+	struct dp_grpc_stats st;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chmod(sock_path, 0666), 0);
+	/* maxConnections 4: three non-root connections idle... */
+	for (int i = 0; i < 3; i++) {
+		cs[i] = client_new_as(65534);
+		expect_status(cs[i],
+		        request(cs[i], "/t.Svc/Echo", (const uint8_t *)"\0\0\0\0\0", 5), 200, 0,
+		        NULL);
+	}
+	/* ...a fourth non-root one is refused: the last slot is kubelet's. */
+	extra = client_new_as(65534);
+	if (!pump(extra, got_eof, NULL))
+		fail_msg("a fourth non-root connection took kubelet's slot");
+	client_free(extra);
+	dp_grpc_server_stats(srv, &st);
+	assert_int_equal(st.conns_refused_nonroot, 1);
+	/* kubelet (root) still gets in. */
+	root = client_new();
+	expect_status(
+	        root, request(root, "/t.Svc/Echo", (const uint8_t *)"\0\0\0\0\0", 5), 200, 0, NULL);
+	client_free(root);
+	for (int i = 0; i < 3; i++)
+		client_free(cs[i]);
+}
+
 static void test_pct_encode(void **state)
 {
 	char out[64];
@@ -730,6 +817,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_cancel_and_many_streams, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_server_free_closes_streams, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_conn_limit_and_relisten, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_request_deadline, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_last_slot_for_root, setup, teardown),
 	        cmocka_unit_test(test_pct_encode),
 	};
 

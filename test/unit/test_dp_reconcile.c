@@ -105,6 +105,17 @@ static void test_verdicts(void **state)
 	assert_true(dp_podres_assigned(pr, RES, "vu-2"));
 	assert_false(dp_podres_assigned(pr, RES, "vu-7")); /* that one is another resource's */
 	assert_true(dp_podres_assigned(pr, "example.com/other", "vu-7"));
+	/* Whose it is: what an attach naming a reserved device is checked against. */
+	{
+		const char *ns = NULL, *name = NULL;
+		assert_true(dp_podres_owner(pr, RES, "vu-2", &ns, &name));
+		assert_string_equal(ns, "default");
+		assert_string_equal(name, "web-0");
+		assert_true(dp_podres_owner(pr, "example.com/other", "vu-7", &ns, &name));
+		assert_string_equal(name, "other-0");
+		assert_false(dp_podres_owner(pr, RES, "vu-7", &ns, &name));
+		assert_false(dp_podres_owner(pr, RES, "vu-3", &ns, &name));
+	}
 	/* kubelet assigns the device: kept, whoever the attachment says it is for. */
 	assert_int_equal(verdict(pr, "vu-1", "default", "web-0"), DP_KEEP_ASSIGNED);
 	assert_int_equal(verdict(pr, "vu-2", NULL, NULL), DP_KEEP_ASSIGNED);

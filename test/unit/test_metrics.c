@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: Prometheus text writer (prom.c), request accounting (reqstat.c), the metrics
- * configuration section and the /metrics renderer (metrics.c). */
+ * configuration section and the /metrics renderer (metrics.c), the HTTP request parser
+ * (httpd.c; its limits and deadline are exercised by test/integration/metrics_http.sh). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,10 +11,12 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/config.h"
+#include "agent/metrics/httpd.h"
 #include "agent/metrics/metrics.h"
 #include "agent/metrics/prom.h"
 #include "agent/metrics/reqstat.h"
@@ -207,7 +210,21 @@ static void test_config(void **state)
 	assert_false(m->enabled);
 	assert_string_equal(m->address, "127.0.0.1");
 	assert_int_equal(m->port, METRICS_DEFAULT_PORT);
+	assert_int_equal(m->max_connections, METRICS_DEFAULT_MAX_CONNECTIONS);
+	assert_int_equal(m->request_timeout_ms, METRICS_DEFAULT_REQUEST_TIMEOUT_MS);
 	cfg_free(cfg);
+
+	assert_int_equal(cfg_load_string("metrics:\n  maxConnections: 3\n  requestTimeoutMs: 500\n",
+	                         "t.yaml", &cfg, &err),
+	        0);
+	m = metrics_cfg(cfg);
+	assert_int_equal(m->max_connections, 3);
+	assert_int_equal(m->request_timeout_ms, 500);
+	cfg_free(cfg);
+	assert_true(cfg_load_string("metrics:\n  maxConnections: 0\n", "t.yaml", &cfg, &err) < 0);
+	assert_non_null(strstr(err.msg, "maxConnections"));
+	assert_true(cfg_load_string("metrics:\n  requestTimeoutMs: 0\n", "t.yaml", &cfg, &err) < 0);
+	assert_non_null(strstr(err.msg, "requestTimeoutMs"));
 
 	assert_int_equal(cfg_load_string("metrics:\n  enabled: true\n  address: '::1'\n  port: 0\n",
 	                         "t.yaml", &cfg, &err),
@@ -228,6 +245,47 @@ static void test_config(void **state)
 	assert_non_null(strstr(err.msg, "must be a mapping"));
 }
 
+static int parse(const char *s, struct httpd_req *req)
+{
+	return httpd_parse(s, strlen(s), req);
+}
+
+static void test_http_parse(void **state)
+{
+	static const char get[] = "GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n";
+	struct httpd_req req;
+
+	(void)state;
+	assert_int_equal(parse(get, &req), (int)strlen(get));
+	assert_string_equal(req.path, "/metrics");
+	assert_false(req.head);
+	/* Incomplete: every prefix of a request asks for more. */
+	for (size_t i = 0; i < strlen(get); i++)
+		assert_int_equal(httpd_parse(get, i, &req), 0);
+	assert_int_equal(parse("HEAD /healthz HTTP/1.0\n\n", &req), 24);
+	assert_true(req.head);
+	assert_string_equal(req.path, "/healthz");
+	/* What follows the head (a body, a pipelined request) is not part of it. */
+	assert_int_equal(parse("GET / HTTP/1.1\r\n\r\nGET /x", &req), 18);
+
+	assert_int_equal(parse("POST /metrics HTTP/1.1\r\n\r\n", &req), -405);
+	assert_int_equal(parse("GET /metrics HTTP/2.0\r\n\r\n", &req), -505);
+	assert_int_equal(parse("GET /metrics FTP/1.1\r\n\r\n", &req), -400);
+	assert_int_equal(parse("GET metrics HTTP/1.1\r\n\r\n", &req), -400);
+	assert_int_equal(parse("GET  /metrics HTTP/1.1\r\n\r\n", &req), -400);
+	assert_int_equal(parse("GET /metrics\r\n\r\n", &req), -400);
+	assert_int_equal(parse("get /metrics HTTP/1.1\r\n\r\n", &req), -400);
+	assert_int_equal(parse("\r\n\r\n", &req), -400);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nno colon\r\n\r\n", &req), -400);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n", &req), -400);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nA b: c\r\n\r\n", &req), -400);
+	assert_int_equal(httpd_parse("GET /\0 HTTP/1.1\r\n\r\n", 19, &req), -400);
+
+	char longp[HTTPD_PATH_MAX + 40];
+	snprintf(longp, sizeof(longp), "GET /%0*d HTTP/1.1\r\n\r\n", HTTPD_PATH_MAX, 0);
+	assert_int_equal(parse(longp, &req), -414);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +294,7 @@ int main(void)
 	        cmocka_unit_test(test_histogram),
 	        cmocka_unit_test(test_reqstat),
 	        cmocka_unit_test(test_config),
+	        cmocka_unit_test(test_http_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,6 +100,24 @@ static int op_fail(struct srv_call *call, json_t *args, json_t **ret)
 	return kb_err_set(&call->err, EBUSY, "device t-1 is held by container x/net1");
 }
 
+/* A reply of args.size bytes of payload: for the output limits. */
+static int op_big(struct srv_call *call, json_t *args, json_t **ret)
+{
+	size_t n = json_integer_value(json_object_get(args, "size"));
+	char *data = malloc(n + 1);
+
+	(void)call;
+	if (!data)
+		return -ENOMEM;
+	memset(data, 'x', n);
+	data[n] = '\0';
+	*ret = json_pack("{s:s}", "data", data);
+	free(data);
+	return 0;
+}
+
+static struct srv_handler h_big = {.op = "test.big", .fn = op_big};
+SRV_HANDLER_REGISTER(h_big)
 static struct srv_handler h_change = {.op = "test.change", .needs_root = true, .fn = op_change};
 static struct srv_handler h_noop = {.op = "test.noop", .needs_root = true, .fn = op_noop};
 static struct srv_handler h_read = {.op = "test.read", .fn = op_read};
@@ -348,6 +367,7 @@ static struct {
 	char dir[64];
 	char sock[128];
 	struct cfg *cfg;
+	const char *api; /* the api section, when not the default one */
 } S;
 
 static int setup_server(void **state)
@@ -364,14 +384,33 @@ static int setup_server(void **state)
 	snprintf(S.sock, sizeof(S.sock), "%s/agent.sock", S.dir);
 	snprintf(yaml, sizeof(yaml),
 	        "apiSocket: %s\nstateDir: %s/state\nrunDir: %s/run\n"
-	        "api:\n  maxClients: 3\n  idleTimeoutMs: 400\n",
-	        S.sock, S.dir, S.dir);
+	        "api:\n%s",
+	        S.sock, S.dir, S.dir, S.api ? S.api : "  maxClients: 3\n  idleTimeoutMs: 400\n");
+	S.api = NULL;
 	if (cfg_load_string(yaml, "t.yaml", &S.cfg, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(loop_init(&err), 0);
 	if (srv_start(cfg_core(S.cfg), &persist, &err) < 0)
 		fail_msg("srv_start: %s", err.msg);
 	return 0;
+}
+
+static int setup_server_root_slots(void **state)
+{
+	S.api = "  maxClients: 3\n  idleTimeoutMs: 5000\n  rootReservedClients: 1\n";
+	return setup_server(state);
+}
+
+static int setup_server_output_cap(void **state)
+{
+	S.api = "  maxClients: 4\n  idleTimeoutMs: 5000\n  maxOutputBytes: 262144\n";
+	return setup_server(state);
+}
+
+static int setup_server_slow_reader(void **state)
+{
+	S.api = "  maxClients: 4\n  idleTimeoutMs: 600\n";
+	return setup_server(state);
 }
 
 static int teardown_server(void **state)
@@ -781,6 +820,188 @@ static void test_server_client_limit(void **state)
 		close(fds[i]);
 }
 
+/* Connect as another user: SO_PEERCRED reports the effective uid at connect(). */
+static int conn_as(uid_t uid)
+{
+	int fd;
+
+	assert_int_equal(seteuid(uid), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	{
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		strcpy(sa.sun_path, S.sock);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			int e = errno;
+			assert_int_equal(seteuid(0), 0);
+			fail_msg("connect as uid %u: %s", (unsigned)uid, strerror(e));
+		}
+	}
+	assert_int_equal(seteuid(0), 0);
+	rhave_fd = -1;
+	pump(5);
+	return fd;
+}
+
+static void test_server_root_slots(void **state)
+{
+	int user[2], extra, root;
+	json_t *r;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	/* The socket is 0660 root:root in a 0700 directory: let uid 65534 (group 0 kept) in. */
+	assert_int_equal(chmod(S.dir, 0755), 0);
+	/* maxClients 3, rootReservedClients 1: two non-root clients, then only root. */
+	for (int i = 0; i < 2; i++)
+		user[i] = conn_as(65534);
+	extra = conn_as(65534);
+	r = recv_reply(extra, 1000, NULL);
+	if (!r)
+		fail_msg("a third non-root client was accepted: the last slot is root's");
+	assert_string_equal(err_code(r), "EBUSY");
+	assert_non_null(
+	        strstr(json_string_value(json_object_get(json_object_get(r, "error"), "message")),
+	                "non-root"));
+	json_decref(r);
+	assert_true(closed_within(extra, 1000));
+	close(extra);
+	/* kbnet-cni (root) still gets in, and is served. */
+	root = conn();
+	send_req(root, "{\"version\":1,\"id\":1,\"op\":\"test.change\"}");
+	r = recv_reply(root, 1000, NULL);
+	assert_non_null(r);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	/* The non-root ones work too (reads). */
+	send_req(user[0], "{\"version\":1,\"id\":2,\"op\":\"test.read\"}");
+	r = recv_reply(user[0], 1000, NULL);
+	assert_non_null(r);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	r = srv_status();
+	assert_int_equal(json_integer_value(json_object_get(r, "nonRootClients")), 2);
+	assert_int_equal(json_integer_value(json_object_get(r, "refusedNonRoot")), 1);
+	json_decref(r);
+	/* A non-root slot freed is a slot for a non-root client again. */
+	close(user[1]);
+	pump(20);
+	user[1] = conn_as(65534);
+	send_req(user[1], "{\"version\":1,\"id\":3,\"op\":\"test.read\"}");
+	r = recv_reply(user[1], 1000, NULL);
+	assert_non_null(r);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	close(root);
+	close(user[0]);
+	close(user[1]);
+}
+
+static void test_server_output_cap(void **state)
+{
+	enum { N = 40, SIZE = 32 * 1024 };
+	char js[128];
+	json_t *r, *st;
+	int a, b;
+
+	(void)state;
+	/* Client A asks for 40 x 32 KiB and reads nothing: past the kernel's socket buffer, the
+	 * replies wait in the agent, up to maxOutputBytes (256 KiB), then A is paused. */
+	a = conn();
+	for (int i = 0; i < N; i++) {
+		snprintf(js, sizeof(js),
+		        "{\"version\":1,\"id\":%d,\"op\":\"test.big\","
+		        "\"args\":{\"size\":%d}}",
+		        i, SIZE);
+		send_req(a, js);
+	}
+	pump(100);
+	st = srv_status();
+	if (json_integer_value(json_object_get(st, "outputBytes")) > 262144 + SIZE + 64)
+		fail_msg("%lld bytes queued for a client that does not read (cap 262144)",
+		        (long long)json_integer_value(json_object_get(st, "outputBytes")));
+	if (json_integer_value(json_object_get(st, "outputPaused")) < 1)
+		fail_msg("A not paused: %s", json_dumps(st, 0));
+	json_decref(st);
+	/* B asks for a large reply: refused with a clear error instead of more memory. */
+	b = conn();
+	send_req(b, "{\"version\":1,\"id\":100,\"op\":\"test.big\",\"args\":{\"size\":200000}}");
+	r = recv_reply(b, 1000, NULL);
+	if (!r)
+		fail_msg("no reply to B");
+	if (!err_code(r) || strcmp(err_code(r), "ENOBUFS"))
+		fail_msg("a 200 KB reply past the output cap was not refused: %s",
+		        json_dumps(srv_status(), 0));
+	assert_non_null(
+	        strstr(json_string_value(json_object_get(json_object_get(r, "error"), "message")),
+	                "maxOutputBytes"));
+	json_decref(r);
+	/* Small replies to a client that reads still go out (kbnet-cni's). */
+	send_req(b, "{\"version\":1,\"id\":101,\"op\":\"test.change\"}");
+	r = recv_reply(b, 1000, NULL);
+	assert_non_null(r);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	/* A reads at last: every reply comes, in order, none lost to the pause. */
+	for (int i = 0; i < N; i++) {
+		r = recv_reply(a, 2000, NULL);
+		if (!r)
+			fail_msg("reply %d to A missing", i);
+		assert_int_equal(json_integer_value(json_object_get(r, "id")), i);
+		assert_true(json_is_true(json_object_get(r, "ok")));
+		json_decref(r);
+	}
+	st = srv_status();
+	assert_true(json_integer_value(json_object_get(st, "outputPeakBytes")) <=
+	            262144 + 2 * SIZE + 64);
+	json_decref(st);
+	close(a);
+	close(b);
+}
+
+/* Send one request; true when the server has closed the connection. */
+static bool send_all_or_closed(int fd, const char *js)
+{
+	uint8_t hdr[4];
+
+	frame_put_len(hdr, strlen(js));
+	return send(fd, hdr, 4, MSG_NOSIGNAL) != 4 ||
+	       send(fd, js, strlen(js), MSG_NOSIGNAL) != (ssize_t)strlen(js);
+}
+
+static void test_server_slow_reader(void **state)
+{
+	static char buf[65536];
+	size_t got = 0;
+	int64_t t0;
+	int fd = conn();
+
+	(void)state;
+	/* An 8 MB reply read 64 KiB per 20 ms takes 2.6 s or more, and a request every 100 ms
+	 * keeps the connection from looking idle; libevent's write timeout restarts on every
+	 * write, so such a reader kept its slot and its replies as long as it liked. Replies must
+	 * be out within idleTimeoutMs (600 ms) as a whole: the connection is closed before the
+	 * first has all been read. */
+	send_req(fd, "{\"version\":1,\"id\":1,\"op\":\"test.big\",\"args\":{\"size\":8000000}}");
+	t0 = now_ms();
+	for (int i = 0; now_ms() - t0 < 20000; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			break;
+		if (n > 0)
+			got += n;
+		if (i % 5 == 4 && got < 8000000 &&
+		        send_all_or_closed(fd, "{\"version\":1,\"op\":\"test.read\"}"))
+			break;
+		pump(20);
+	}
+	if (got >= 8000000)
+		fail_msg(
+		        "a slow reader got its whole reply (%zu bytes in %lld ms, deadline 600 ms)",
+		        got, (long long)(now_ms() - t0));
+	close(fd);
+}
+
 static void test_server_second_instance_refused(void **state)
 {
 	struct srv_persist persist = {
@@ -834,6 +1055,12 @@ int main(void)
 	                test_server_client_limit, setup_server, teardown_server),
 	        cmocka_unit_test_setup_teardown(
 	                test_server_second_instance_refused, setup_server, teardown_server),
+	        cmocka_unit_test_setup_teardown(
+	                test_server_root_slots, setup_server_root_slots, teardown_server),
+	        cmocka_unit_test_setup_teardown(
+	                test_server_output_cap, setup_server_output_cap, teardown_server),
+	        cmocka_unit_test_setup_teardown(
+	                test_server_slow_reader, setup_server_slow_reader, teardown_server),
 	};
 
 	srv_observer_register(&observer);

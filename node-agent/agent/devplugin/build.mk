@@ -10,3 +10,6 @@ $(DP_OBJ): | $(DP_PROTO_H)
 # The module's unit tests include the generated headers too.
 $(BUILD)/test/unit/test_dp_%: CFLAGS += -I$(BUILD)/gen/proto
 $(BUILD)/test/unit/test_dp_%: | $(DP_PROTO_H)
+# test_alloc checks the reservation owner check (dp_reconcile.h).
+$(BUILD)/test/unit/test_alloc: CFLAGS += -I$(BUILD)/gen/proto
+$(BUILD)/test/unit/test_alloc: | $(DP_PROTO_H)

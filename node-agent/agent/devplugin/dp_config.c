@@ -12,7 +12,8 @@
 
 static const char *const keys[] = {"enabled", "pluginDir", "kubeletSocket", "podResourcesSocket",
         "deviceInfoDir", "registerTimeoutMs", "checkIntervalMs", "reconcileIntervalMs",
-        "gracePeriodMs", "maxConnections", "maxStreams", "maxMessageBytes", "idleTimeoutMs", NULL};
+        "gracePeriodMs", "maxConnections", "maxStreams", "maxMessageBytes", "idleTimeoutMs",
+        "requestTimeoutMs", NULL};
 
 static void *parse(const struct cfg_node *n, struct kb_err *err)
 {
@@ -36,6 +37,7 @@ static void *parse(const struct cfg_node *n, struct kb_err *err)
 	c->max_streams = 128;
 	c->max_msg = 4 * 1024 * 1024;
 	c->idle_timeout_ms = 300000;
+	c->request_timeout_ms = 10000;
 	if (n) {
 		if ((r = cfg_map_check(n, SECTION, keys, err)) < 0)
 			goto fail;
@@ -62,7 +64,9 @@ static void *parse(const struct cfg_node *n, struct kb_err *err)
 		        (r = cfg_opt_uint(n, "maxMessageBytes", 1024, 64 * 1024 * 1024, &c->max_msg,
 		                 err)) < 0 ||
 		        (r = cfg_opt_uint(
-		                 n, "idleTimeoutMs", 0, 86400000, &c->idle_timeout_ms, err)) < 0)
+		                 n, "idleTimeoutMs", 0, 86400000, &c->idle_timeout_ms, err)) < 0 ||
+		        (r = cfg_opt_uint(n, "requestTimeoutMs", 100, 3600000,
+		                 &c->request_timeout_ms, err)) < 0)
 			goto fail;
 	}
 	if (kubelet[0])

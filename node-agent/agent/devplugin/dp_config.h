@@ -29,6 +29,7 @@ struct dp_config {
 	unsigned max_streams;
 	unsigned max_msg;
 	unsigned idle_timeout_ms;
+	unsigned request_timeout_ms; /* a request stream must be complete within this */
 };
 
 /* The running configuration's section (never NULL once loaded). */

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Stop producing frames while this much waits for the socket: a peer that does not read
@@ -36,7 +37,8 @@ struct dp_grpc_call {
 	size_t hdr_bytes;
 	const char *bad_header; /* static: why the request headers are unacceptable */
 	bool has_method, is_post, has_path, has_ct, ct_grpc, identity, dup_pseudo;
-	bool dispatched; /* request complete and handled */
+	bool dispatched;   /* request complete and handled */
+	uint64_t begun_ms; /* its HEADERS began (the request deadline counts from here) */
 	struct evbuffer *in;
 	/* response */
 	bool responded; /* response HEADERS submitted */
@@ -56,7 +58,7 @@ struct conn {
 	struct dp_grpc_server *srv;
 	struct bufferevent *bev;
 	nghttp2_session *h2;
-	struct event *flush_ev, *idle_ev;
+	struct event *flush_ev, *idle_ev, *req_ev;
 	pid_t pid;
 	uid_t uid;
 	unsigned n_streams;
@@ -85,6 +87,14 @@ struct dp_grpc_server {
 
 static void conn_flush(struct conn *c);
 static void conn_free(struct conn *c);
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void conn_schedule(struct conn *c)
 {
@@ -132,6 +142,7 @@ static struct dp_grpc_call *call_new(struct conn *c, int32_t id)
 	call->conn = c;
 	call->id = id;
 	call->identity = true;
+	call->begun_ms = mono_ms();
 	LIST_INSERT_HEAD(&c->calls, call, link);
 	c->n_streams++;
 	c->srv->st.streams_open++;
@@ -665,9 +676,35 @@ static void conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	event_free(c->flush_ev);
 	event_free(c->idle_ev);
+	event_free(c->req_ev);
 	LIST_REMOVE(c, link);
 	c->srv->st.conns_open--;
+	if (c->uid != 0)
+		c->srv->st.conns_nonroot--;
 	free(c);
+}
+
+/* The oldest request not complete yet sets when the connection must be closed. */
+static void conn_arm_request_deadline(struct conn *c)
+{
+	struct dp_grpc_call *call;
+	uint64_t oldest = UINT64_MAX, now, left;
+	struct timeval tv;
+
+	if (!c->srv->lim.request_ms)
+		return;
+	LIST_FOREACH (call, &c->calls, link)
+		if (!call->dispatched && call->begun_ms < oldest)
+			oldest = call->begun_ms;
+	if (oldest == UINT64_MAX) {
+		evtimer_del(c->req_ev);
+		return;
+	}
+	now = mono_ms();
+	left = now - oldest >= c->srv->lim.request_ms ? 0 : c->srv->lim.request_ms - (now - oldest);
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = left % 1000 * 1000;
+	evtimer_add(c->req_ev, &tv);
 }
 
 static void conn_flush(struct conn *c)
@@ -702,6 +739,7 @@ static void conn_flush(struct conn *c)
 	} else {
 		evtimer_del(c->idle_ev);
 	}
+	conn_arm_request_deadline(c);
 }
 
 static void conn_on_read(struct bufferevent *bev, void *arg)
@@ -769,14 +807,36 @@ static void conn_on_idle(evutil_socket_t fd, short what, void *arg)
 	conn_flush(c);
 }
 
-static int conn_new(struct dp_grpc_server *s, int fd)
+static void conn_on_request_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct dp_grpc_call *call;
+	uint64_t now = mono_ms();
+
+	(void)fd;
+	(void)what;
+	LIST_FOREACH (call, &c->calls, link) {
+		if (!call->dispatched && now - call->begun_ms >= c->srv->lim.request_ms)
+			break;
+	}
+	if (!call) {
+		conn_arm_request_deadline(c);
+		return;
+	}
+	/* A request begun and never finished holds a connection slot (and kubelet's, once all
+	 * are taken): the peer is not a working gRPC client. Hang up, streams and all. */
+	c->srv->st.request_timeouts++;
+	LOG_WARN("grpc %s: closing the connection from pid %d: a request incomplete after %u ms",
+	        c->srv->path, (int)c->pid, c->srv->lim.request_ms);
+	conn_free(c);
+}
+
+static int conn_new(struct dp_grpc_server *s, int fd, const struct ucred *cred)
 {
 	nghttp2_settings_entry settings[] = {
 	        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s->lim.max_streams},
 	        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_BYTES},
 	};
-	struct ucred cred = {.pid = 0, .uid = (uid_t)-1};
-	socklen_t clen = sizeof(cred);
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (!c) {
@@ -785,9 +845,8 @@ static int conn_new(struct dp_grpc_server *s, int fd)
 	}
 	c->srv = s;
 	LIST_INIT(&c->calls);
-	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen);
-	c->pid = cred.pid;
-	c->uid = cred.uid;
+	c->pid = cred->pid;
+	c->uid = cred->uid;
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev) {
 		close(fd);
@@ -796,7 +855,9 @@ static int conn_new(struct dp_grpc_server *s, int fd)
 	}
 	c->flush_ev = event_new(s->base, -1, 0, conn_on_flush, c);
 	c->idle_ev = evtimer_new(s->base, conn_on_idle, c);
-	if (!c->flush_ev || !c->idle_ev || nghttp2_session_server_new2(&c->h2, s->cbs, c, s->opt))
+	c->req_ev = evtimer_new(s->base, conn_on_request_deadline, c);
+	if (!c->flush_ev || !c->idle_ev || !c->req_ev ||
+	        nghttp2_session_server_new2(&c->h2, s->cbs, c, s->opt))
 		goto fail;
 	if (nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, settings, 2) != 0)
 		goto fail;
@@ -805,6 +866,8 @@ static int conn_new(struct dp_grpc_server *s, int fd)
 	LIST_INSERT_HEAD(&s->conns, c, link);
 	s->st.conns_open++;
 	s->st.conns_accepted++;
+	if (c->uid != 0)
+		s->st.conns_nonroot++;
 	conn_flush(c);
 	return 0;
 fail:
@@ -814,6 +877,8 @@ fail:
 		event_free(c->flush_ev);
 	if (c->idle_ev)
 		event_free(c->idle_ev);
+	if (c->req_ev)
+		event_free(c->req_ev);
 	bufferevent_free(c->bev);
 	free(c);
 	return -ENOMEM;
@@ -831,6 +896,9 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 				LOG_WARN("grpc %s: accept: %s", s->path, strerror(errno));
 			return;
 		}
+		struct ucred cred = {.pid = 0, .uid = (uid_t)-1};
+		socklen_t clen = sizeof(cred);
+		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen);
 		if (s->st.conns_open >= s->lim.max_conns) {
 			s->st.conns_refused++;
 			LOG_WARN("grpc %s: refusing a connection: %u already open", s->path,
@@ -838,7 +906,18 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
-		conn_new(s, fd);
+		/* The last slot is kubelet's (root): other peers cannot lock it out. */
+		if (cred.uid != 0 && s->st.conns_nonroot + 1 >= s->lim.max_conns) {
+			s->st.conns_refused++;
+			s->st.conns_refused_nonroot++;
+			LOG_WARN("grpc %s: refusing a connection from pid %d (uid %u): the last "
+			         "slot is "
+			         "kept for root (kubelet)",
+			        s->path, (int)cred.pid, (unsigned)cred.uid);
+			close(fd);
+			continue;
+		}
+		conn_new(s, fd, &cred);
 	}
 }
 

@@ -59,12 +59,18 @@ struct dp_grpc_limits {
 	unsigned max_streams; /* concurrent streams per connection (SETTINGS) */
 	size_t max_msg;       /* bytes of one request message */
 	unsigned idle_ms;     /* close connections without streams after this long */
+	/* A request (HEADERS to the client's END_STREAM) must be complete within this, else the
+	 * connection is closed; a server stream (ListAndWatch) once its request is in is not
+	 * limited. 0: no limit. */
+	unsigned request_ms;
 };
 
 /* Counters for status and metrics. */
 struct dp_grpc_stats {
 	uint64_t conns_accepted, conns_refused, calls, calls_failed, protocol_errors;
+	uint64_t conns_refused_nonroot, request_timeouts;
 	unsigned conns_open, streams_open;
+	unsigned conns_nonroot; /* open connections whose peer is not uid 0 */
 };
 
 /*

@@ -159,6 +159,11 @@ static int start(const struct cfg *cfg, struct kb_err *err)
 	dm.cfg = *dp_config_get(cfg);
 	if (!dm.cfg.enabled) {
 		LOG_INFO("device plugins: disabled (devicePlugin.enabled: false)");
+		/* Kubelet assigns nothing of ours now: nothing is reserved (else attaches naming
+		 * such a device would wait for an owner no List will name). */
+		for (struct pool *p = inv_pool_first(); p; p = inv_pool_next(p))
+			for (size_t i = 0; i < p->n_devs; i++)
+				inv_device_reserve(p->devs[i], 0);
 		return 0;
 	}
 	if ((r = dp_client_init(loop_base(), err)) < 0 ||

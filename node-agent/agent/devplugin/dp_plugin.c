@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/devplugin/dp_plugin.h"
+#include "agent/devplugin/dp_reconcile.h"
 #include "agent/alloc.h"
 #include "agent/devplugin/dp_alloc.h"
 #include "agent/devplugin/dp_grpc.h"
@@ -411,6 +412,7 @@ static enum dp_grpc_status allocate_one(struct dp_plugin *pl,
 		}
 		/* Until the pod's CNI ADD names it, no other attachment may take it. */
 		inv_device_reserve(d, dp_now_ms());
+		dp_reconcile_allocated(d);
 		/* Every type: which devices the container got, whatever else it needs. */
 		if ((r = dp_env_name("KBNET_DEVICE", pl->resource, name, sizeof(name))) < 0 ||
 		        (r = ctr->spec.env(&ctr->spec, name, id)) < 0) {
@@ -524,6 +526,7 @@ int dp_plugin_listen(struct dp_plugin *pl, struct kb_err *err)
 	        .max_streams = c->max_streams,
 	        .max_msg = c->max_msg,
 	        .idle_ms = c->idle_timeout_ms,
+	        .request_ms = c->request_timeout_ms,
 	};
 	int r;
 
@@ -657,4 +660,9 @@ void dp_plugin_pool_to_json(const struct dp_plugin *pl, json_t *obj)
 	                (json_int_t)pl->allocate_failures, "preferred",
 	                (json_int_t)pl->preferred_calls, "updates", (json_int_t)pl->updates_sent,
 	                "grpcErrors", (json_int_t)st.calls_failed));
+	json_object_set_new(json_object_get(obj, "devicePluginStatus"), "connections",
+	        json_pack("{s:I, s:I, s:I, s:I, s:I}", "open", (json_int_t)st.conns_open, "nonRoot",
+	                (json_int_t)st.conns_nonroot, "refused", (json_int_t)st.conns_refused,
+	                "refusedNonRoot", (json_int_t)st.conns_refused_nonroot, "requestTimeouts",
+	                (json_int_t)st.request_timeouts));
 }

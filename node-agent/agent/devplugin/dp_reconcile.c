@@ -25,6 +25,7 @@ struct pr_entry {
 	struct hmap_node node;
 	const char *a, *b; /* (resource, device) or (namespace, pod) or (ns/pod, resource) */
 	const char *c;
+	const char *ns, *pod; /* assigned: the pod kubelet gave the device to */
 };
 
 struct dp_podres {
@@ -51,18 +52,19 @@ static struct pr_entry *pr_find(const struct hmap *h, const char *a, const char 
 }
 
 /* Entries point into the reply, which outlives the index. */
-static void pr_add(
+static struct pr_entry *pr_add(
         struct dp_podres *pr, struct hmap *h, const char *a, const char *b, const char *c)
 {
 	struct pr_entry *e;
 
-	if (pr_find(h, a, b, c))
-		return;
+	if ((e = pr_find(h, a, b, c)))
+		return e;
 	e = &pr->entries[pr->n++];
 	e->a = a;
 	e->b = b;
 	e->c = c;
 	hmap_insert(h, &e->node, hash3(a, b, c));
+	return e;
 }
 
 int dp_podres_new(const V1__ListPodResourcesResponse *r, struct dp_podres **ret)
@@ -96,9 +98,14 @@ int dp_podres_new(const V1__ListPodResourcesResponse *r, struct dp_podres **ret)
 				if (cd->n_device_ids)
 					pr_add(pr, &pr->pod_res, p->namespace_, p->name,
 					        cd->resource_name);
-				for (size_t l = 0; l < cd->n_device_ids; l++)
-					pr_add(pr, &pr->assigned, cd->resource_name,
-					        cd->device_ids[l], NULL);
+				for (size_t l = 0; l < cd->n_device_ids; l++) {
+					struct pr_entry *e = pr_add(pr, &pr->assigned,
+					        cd->resource_name, cd->device_ids[l], NULL);
+					if (!e->ns) { /* kubelet gives a device to one pod */
+						e->ns = p->namespace_;
+						e->pod = p->name;
+					}
+				}
 			}
 		}
 	}
@@ -122,6 +129,18 @@ bool dp_podres_assigned(const struct dp_podres *pr, const char *resource, const 
 	return pr_find(&pr->assigned, resource, id, NULL) != NULL;
 }
 
+bool dp_podres_owner(const struct dp_podres *pr, const char *resource, const char *id,
+        const char **ret_ns, const char **ret_name)
+{
+	const struct pr_entry *e = pr_find(&pr->assigned, resource, id, NULL);
+
+	if (!e)
+		return false;
+	*ret_ns = e->ns;
+	*ret_name = e->pod;
+	return true;
+}
+
 enum dp_verdict dp_reconcile_verdict(
         const struct dp_podres *pr, const struct alloc *a, const char *resource)
 {
@@ -142,18 +161,86 @@ struct stale {
 	char key[]; /* "<containerID>/<ifname>" */
 };
 
+/* The pod kubelet assigned a reserved device to, from the last List that listed it. */
+struct owner {
+	struct hmap_node node;
+	char *ns, *name;
+	char id[]; /* device ID */
+};
+
+/* A reserved device whose pod is not known yet: List again this soon. */
+#define OWNER_RETRY_MS 250
+/* After an Allocate, give kubelet a moment to record the assignment before asking. */
+#define AFTER_ALLOCATE_MS 50
+
 static struct {
-	bool active;
+	bool active;   /* the module runs: Lists on demand (reservation owners) */
+	bool periodic; /* reconcileIntervalMs > 0: releases allocations and device-info files */
+	bool again;    /* a List was asked for while one was in flight */
 	char socket[PATH_MAX];
 	unsigned interval_ms, grace_ms, timeout_ms;
 	struct event *timer;
 	struct dp_rpc *rpc;
 	struct hmap stale;
+	struct hmap owners;
 	uint64_t lists, list_failures, released, devinfo_removed;
+	uint64_t owner_unknown, refused_reserved;
 	time_t last_ok;
 	char last_error[256];
 	size_t last_pods;
-} rc = {.stale = HMAP_INITIALIZER(&rc.stale)};
+} rc = {.stale = HMAP_INITIALIZER(&rc.stale), .owners = HMAP_INITIALIZER(&rc.owners)};
+
+static struct owner *owner_find(const char *id)
+{
+	struct owner *o;
+
+	HMAP_FOR_EACH_WITH_HASH (o, node, hash_str(id, 0), &rc.owners)
+		if (strcmp(o->id, id) == 0)
+			return o;
+	return NULL;
+}
+
+static void owner_drop(const char *id)
+{
+	struct owner *o = owner_find(id);
+
+	if (!o)
+		return;
+	hmap_remove(&rc.owners, &o->node);
+	free(o->ns);
+	free(o->name);
+	free(o);
+}
+
+void dp_reconcile_owner_set(const char *id, const char *ns, const char *name)
+{
+	struct owner *o = owner_find(id);
+	size_t len = strlen(id) + 1;
+
+	if (o && !strcmp(o->ns, ns) && !strcmp(o->name, name))
+		return;
+	owner_drop(id);
+	if (!(o = calloc(1, sizeof(*o) + len)))
+		return; /* unknown owner: attaches are refused until a later List */
+	memcpy(o->id, id, len);
+	o->ns = strdup(ns);
+	o->name = strdup(name);
+	if (!o->ns || !o->name) {
+		free(o->ns);
+		free(o->name);
+		free(o);
+		return;
+	}
+	hmap_insert(&rc.owners, &o->node, hash_str(id, 0));
+}
+
+static void owners_clear(void)
+{
+	struct owner *o;
+
+	HMAP_FOR_EACH_SAFE (o, node, &rc.owners)
+		owner_drop(o->id);
+}
 
 static struct stale *stale_find(const char *key)
 {
@@ -265,9 +352,14 @@ static void reconcile_reservations(const struct dp_podres *pr, uint64_t now)
 			continue;
 		for (size_t i = 0; i < p->n_devs; i++) {
 			struct device *d = p->devs[i];
-			if (dp_podres_assigned(pr, pl->resource, d->id))
+			const char *ns, *name;
+			if (dp_podres_owner(pr, pl->resource, d->id, &ns, &name)) {
 				inv_device_reserve(d, now);
-			else if (d->reserved_at_ms && now - d->reserved_at_ms >= rc.grace_ms)
+				dp_reconcile_owner_set(d->id, ns, name);
+				continue;
+			}
+			owner_drop(d->id);
+			if (d->reserved_at_ms && now - d->reserved_at_ms >= rc.grace_ms)
 				inv_device_reserve(d, 0);
 		}
 	}
@@ -301,6 +393,24 @@ static void reconcile_devinfo(const struct dp_podres *pr, uint64_t now)
 	}
 }
 
+/* A device reserved at Allocate (recently: within the grace period) that no List has named
+ * an owner for yet. */
+static bool owners_missing(uint64_t now)
+{
+	for (struct dp_plugin *pl = dp_plugin_first(); pl; pl = dp_plugin_next(pl)) {
+		struct pool *p = pl->pool;
+		if (!p->n_reserved)
+			continue;
+		for (size_t i = 0; i < p->n_devs; i++) {
+			const struct device *d = p->devs[i];
+			if (d->reserved_at_ms && now - d->reserved_at_ms < rc.grace_ms &&
+			        !owner_find(d->id))
+				return true;
+		}
+	}
+	return false;
+}
+
 static void list_done(const struct dp_rpc_result *res, void *ctx)
 {
 	const V1__ListPodResourcesResponse *r = (const void *)res->reply;
@@ -309,8 +419,12 @@ static void list_done(const struct dp_rpc_result *res, void *ctx)
 
 	(void)ctx;
 	rc.rpc = NULL;
-	schedule(rc.interval_ms);
+	if (rc.periodic)
+		schedule(rc.interval_ms);
 	if (res->err || res->grpc_status) {
+		if (owners_missing(now))
+			schedule(rc.periodic && rc.interval_ms < OWNER_RETRY_MS ? rc.interval_ms
+			                                                        : OWNER_RETRY_MS);
 		rc.list_failures++;
 		if (strcmp(rc.last_error, res->message))
 			LOG_WARN("device plugins: PodResources List on %s failed: %s", rc.socket,
@@ -326,10 +440,19 @@ static void list_done(const struct dp_rpc_result *res, void *ctx)
 	rc.last_ok = time(NULL);
 	rc.last_error[0] = '\0';
 	rc.last_pods = r->n_pod_resources;
-	reconcile_allocs(pr, now);
+	/* Lists asked for on demand (reservation owners) refresh reservations only when the
+	 * operator turned the periodic reconcile off. */
+	if (rc.periodic)
+		reconcile_allocs(pr, now);
 	reconcile_reservations(pr, now);
-	reconcile_devinfo(pr, now);
+	if (rc.periodic)
+		reconcile_devinfo(pr, now);
 	dp_podres_free(pr);
+	if (rc.again || owners_missing(now))
+		schedule(rc.again                                         ? 0
+		         : rc.periodic && rc.interval_ms < OWNER_RETRY_MS ? rc.interval_ms
+		                                                          : OWNER_RETRY_MS);
+	rc.again = false;
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -346,28 +469,79 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	for (struct dp_plugin *pl = dp_plugin_first(); pl && !any; pl = dp_plugin_next(pl))
 		any = pl->ever_registered;
 	if (!any) {
-		schedule(rc.interval_ms);
+		if (rc.periodic)
+			schedule(rc.interval_ms);
 		return;
 	}
 	if (dp_rpc_start(rc.socket, DP_PATH_PODRES_LIST, &req.base,
 	            &v1__list_pod_resources_response__descriptor, rc.timeout_ms, MAX_REPLY,
 	            list_done, NULL, &rc.rpc, &err) < 0) {
 		snprintf(rc.last_error, sizeof(rc.last_error), "%.255s", err.msg);
-		schedule(rc.interval_ms);
+		schedule(rc.periodic && rc.interval_ms < OWNER_RETRY_MS ? rc.interval_ms
+		                                                        : OWNER_RETRY_MS);
 	}
+}
+
+static void list_soon(unsigned ms)
+{
+	if (!rc.active)
+		return;
+	if (rc.rpc)
+		rc.again = true; /* its reply may predate what we want to learn */
+	else
+		schedule(ms);
 }
 
 void dp_reconcile_soon(void)
 {
-	if (rc.active && !rc.rpc)
-		schedule(0);
+	list_soon(0);
+}
+
+void dp_reconcile_allocated(const struct device *d)
+{
+	/* A new assignment: whoever held the device before is not its owner any more. */
+	owner_drop(d->id);
+	list_soon(AFTER_ALLOCATE_MS);
+}
+
+/*
+ * The attachment names a device kubelet assigned to a pod: only that pod may take it. The
+ * owner comes from PodResources (namespace/name: its v1 List has no pod UID). Until a List has
+ * named it, the attachment is refused with EAGAIN and a List is started: the runtime retries
+ * the sandbox, and kubelet records the assignment before it creates the sandbox.
+ */
+static int take_reserved(const struct attach_req *req, const struct device *d, struct kb_err *err)
+{
+	const struct owner *o = owner_find(d->id);
+
+	if (!o) {
+		rc.owner_unknown++;
+		list_soon(0);
+		return kb_err_set(err, EAGAIN,
+		        "device %s is reserved by kubelet for a pod the agent has not learned from "
+		        "PodResources yet; retry",
+		        d->id);
+	}
+	if (req->pod.ns && req->pod.name && !strcmp(req->pod.ns, o->ns) &&
+	        !strcmp(req->pod.name, o->name))
+		return 0;
+	rc.refused_reserved++;
+	return kb_err_set(err, EBUSY, "device %s is reserved by kubelet for another pod, not %s/%s",
+	        d->id, req->pod.ns ? req->pod.ns : "?", req->pod.name ? req->pod.name : "?");
+}
+
+static struct alloc_observer reserve_observer = {.take_reserved = take_reserved};
+
+static void __attribute__((constructor)) reserve_observer_register(void)
+{
+	alloc_observer_register(&reserve_observer);
 }
 
 int dp_reconcile_init(const struct dp_config *cfg, struct kb_err *err)
 {
-	rc.active = cfg->reconcile_interval_ms > 0;
-	if (!rc.active)
-		return 0;
+	rc.active = true;
+	rc.periodic = cfg->reconcile_interval_ms > 0;
+	rc.again = false;
 	str_copy(rc.socket, sizeof(rc.socket), cfg->podres_socket);
 	rc.interval_ms = cfg->reconcile_interval_ms;
 	rc.grace_ms = cfg->grace_period_ms;
@@ -376,7 +550,8 @@ int dp_reconcile_init(const struct dp_config *cfg, struct kb_err *err)
 		rc.active = false;
 		return kb_err_set(err, ENOMEM, "out of memory");
 	}
-	schedule(rc.interval_ms);
+	if (rc.periodic)
+		schedule(rc.interval_ms);
 	return 0;
 }
 
@@ -388,6 +563,7 @@ void dp_reconcile_fini(void)
 		event_free(rc.timer);
 	rc.timer = NULL;
 	rc.active = false;
+	owners_clear();
 	stale_clear();
 	hmap_destroy(&rc.stale);
 	hmap_init(&rc.stale);
@@ -398,16 +574,20 @@ json_t *dp_reconcile_status(void)
 	char ts[32] = "";
 	struct tm tm;
 
-	if (!rc.active)
-		return json_pack("{s:b}", "enabled", 0);
+	if (!rc.periodic)
+		return json_pack("{s:b, s:I, s:I}", "enabled", 0, "ownerUnknown",
+		        (json_int_t)rc.owner_unknown, "refusedReserved",
+		        (json_int_t)rc.refused_reserved);
 	if (rc.last_ok) {
 		gmtime_r(&rc.last_ok, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?}", "enabled", 1,
-	        "socket", rc.socket, "intervalMs", (json_int_t)rc.interval_ms, "gracePeriodMs",
-	        (json_int_t)rc.grace_ms, "lists", (json_int_t)rc.lists, "listFailures",
-	        (json_int_t)rc.list_failures, "released", (json_int_t)rc.released, "podsLastSeen",
-	        (json_int_t)rc.last_pods, "lastList", ts[0] ? ts : NULL, "lastError",
+	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?}",
+	        "enabled", 1, "socket", rc.socket, "intervalMs", (json_int_t)rc.interval_ms,
+	        "gracePeriodMs", (json_int_t)rc.grace_ms, "lists", (json_int_t)rc.lists,
+	        "listFailures", (json_int_t)rc.list_failures, "released", (json_int_t)rc.released,
+	        "podsLastSeen", (json_int_t)rc.last_pods, "ownerUnknown",
+	        (json_int_t)rc.owner_unknown, "refusedReserved", (json_int_t)rc.refused_reserved,
+	        "lastList", ts[0] ? ts : NULL, "lastError",
 	        rc.last_error[0] ? rc.last_error : NULL);
 }

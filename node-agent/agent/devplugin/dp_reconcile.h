@@ -29,6 +29,9 @@ int dp_podres_new(const V1__ListPodResourcesResponse *r, struct dp_podres **ret)
 void dp_podres_free(struct dp_podres *pr);
 /* kubelet assigns this device of this resource to a live pod's container. */
 bool dp_podres_assigned(const struct dp_podres *pr, const char *resource, const char *id);
+/* The pod (namespace, name) kubelet assigns this device to; false when none. */
+bool dp_podres_owner(const struct dp_podres *pr, const char *resource, const char *id,
+        const char **ret_ns, const char **ret_name);
 
 enum dp_verdict {
 	DP_KEEP_ASSIGNED,  /* kubelet assigns the device */
@@ -42,6 +45,11 @@ int dp_reconcile_init(const struct dp_config *cfg, struct kb_err *err);
 void dp_reconcile_fini(void);
 /* Run a List soon (after a registration, say) instead of at the next interval. */
 void dp_reconcile_soon(void);
+/* kubelet's Allocate assigned `d` to a pod not known yet: learn which from a List soon. */
+void dp_reconcile_allocated(const struct device *d);
+/* Record the pod kubelet assigned a reserved device to (what each List does). Only that
+ * pod's attach may take the device; until an owner is known, attaches naming it get EAGAIN. */
+void dp_reconcile_owner_set(const char *id, const char *ns, const char *name);
 json_t *dp_reconcile_status(void);
 
 #endif

@@ -1,3 +1,3 @@
-# metrics: Prometheus /metrics, /healthz and /readyz on libevent's evhttp (in libevent, already
-# an agent package); prom.c needs libm for isnan/floor.
+# metrics: Prometheus /metrics, /healthz and /readyz on a small bounded HTTP server over
+# libevent bufferevents (already an agent package); prom.c needs libm for isnan/floor.
 AGENT_EXTRA_LIBS += -lm

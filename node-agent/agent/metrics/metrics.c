@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/metrics/metrics.h"
 #include "agent/loop.h"
+#include "agent/metrics/httpd.h"
 #include "agent/metrics/prom.h"
 #include "agent/module.h"
 #include "agent/ops.h"
@@ -11,8 +12,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -23,14 +22,10 @@
 
 /* Scrapes and probes send no body and few headers: anything larger is not ours. */
 #define HTTP_MAX_HEADERS 8192
-#define HTTP_MAX_BODY    1024
-#define HTTP_TIMEOUT_S   10
 
 static struct {
-	struct evhttp *http;
-	struct evhttp_bound_socket *bound;
+	struct httpd *http;
 	struct metrics_cfg cfg; /* what is bound now */
-	char bound_addr[80];    /* "127.0.0.1:9402" / "[::1]:9402" */
 	uint64_t scrapes, dropped;
 } m;
 
@@ -38,7 +33,8 @@ static struct {
 
 static void *cfg_parse(const struct cfg_node *node, struct kb_err *err)
 {
-	static const char *const keys[] = {"enabled", "address", "port", NULL};
+	static const char *const keys[] = {
+	        "enabled", "address", "port", "maxConnections", "requestTimeoutMs", NULL};
 	struct metrics_cfg *c = calloc(1, sizeof(*c));
 	unsigned char addr[sizeof(struct in6_addr)];
 	struct cfg_node n;
@@ -50,6 +46,8 @@ static void *cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	}
 	str_copy(c->address, sizeof(c->address), "127.0.0.1");
 	c->port = METRICS_DEFAULT_PORT;
+	c->max_connections = METRICS_DEFAULT_MAX_CONNECTIONS;
+	c->request_timeout_ms = METRICS_DEFAULT_REQUEST_TIMEOUT_MS;
 	if (!node)
 		return c;
 	if (cfg_map_check(node, "metrics", keys, err) < 0)
@@ -65,7 +63,10 @@ static void *cfg_parse(const struct cfg_node *node, struct kb_err *err)
 		        c->address);
 		goto fail;
 	}
-	if (cfg_opt_uint(node, "port", 0, 65535, &port, err) < 0)
+	if (cfg_opt_uint(node, "port", 0, 65535, &port, err) < 0 ||
+	        cfg_opt_uint(node, "maxConnections", 1, 4096, &c->max_connections, err) < 0 ||
+	        cfg_opt_uint(node, "requestTimeoutMs", 100, 600000, &c->request_timeout_ms, err) <
+	                0)
 		goto fail;
 	c->port = port;
 	return c;
@@ -107,43 +108,17 @@ unsigned metrics_render(struct evbuffer *out)
 	return dropped;
 }
 
-static bool method_ok(struct evhttp_request *req)
+static int on_metrics(
+        const struct httpd_req *req, struct evbuffer *body, const char **type, void *arg)
 {
-	enum evhttp_cmd_type t = evhttp_request_get_command(req);
-
-	if (t == EVHTTP_REQ_GET || t == EVHTTP_REQ_HEAD)
-		return true;
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-	evhttp_send_error(req, 405, "Method Not Allowed");
-	return false;
-}
-
-static void reply(struct evhttp_request *req, int code, const char *reason, const char *type,
-        struct evbuffer *body)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	evhttp_add_header(h, "Content-Type", type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_send_reply(req, code, reason, body);
-}
-
-static void on_metrics(struct evhttp_request *req, void *arg)
-{
-	struct evbuffer *body;
 	unsigned dropped;
 
+	(void)req;
 	(void)arg;
-	if (!method_ok(req))
-		return;
-	if (!(body = evbuffer_new())) {
-		evhttp_send_error(req, 500, "Internal Server Error");
-		return;
-	}
 	if ((dropped = metrics_render(body)))
 		LOG_DEBUG("metrics: %u samples dropped (invalid names or split families)", dropped);
-	reply(req, 200, "OK", PROM_CONTENT_TYPE, body);
-	evbuffer_free(body);
+	*type = PROM_CONTENT_TYPE;
+	return 200;
 }
 
 /* The agent is ready when it is healthy, serves its API socket, and no module says "ready":
@@ -174,103 +149,78 @@ static bool is_ready(json_t *st, const char **why)
 	return true;
 }
 
-static void on_health(struct evhttp_request *req, void *arg)
+/*
+ * Any local process may ask: answer health only, never the status object (paths, the API
+ * server's URL, configuration); that stays on the root-owned API socket. Liveness names the
+ * modules that report themselves unhealthy; readiness says why not ready.
+ */
+static int on_health(
+        const struct httpd_req *req, struct evbuffer *body, const char **type, void *arg)
 {
 	bool readiness = arg != NULL;
-	json_t *st;
-	struct evbuffer *body;
-	const char *why = "";
+	json_t *st, *r = NULL, *bad;
+	const char *why = "", *key;
 	char *js;
+	json_t *v;
 	bool ok;
 
-	if (!method_ok(req))
-		return;
-	if (!(st = ops_status()) || !(body = evbuffer_new())) {
-		json_decref(st);
-		evhttp_send_error(req, 500, "Internal Server Error");
-		return;
-	}
+	(void)req;
+	*type = "application/json";
+	if (!(st = ops_status()))
+		return 500;
 	ok = readiness ? is_ready(st, &why) : json_is_true(json_object_get(st, "healthy"));
 	if (readiness) {
-		json_t *r = json_pack("{s:b, s:s}", "ready", ok, "reason", ok ? "" : why);
-		json_decref(st);
-		st = r;
+		r = json_pack("{s:b, s:s}", "ready", ok, "reason", ok ? "" : why);
+	} else if ((bad = json_array())) {
+		json_object_foreach (st, key, v)
+			if (json_is_object(v) && json_is_false(json_object_get(v, "healthy")))
+				json_array_append_new(bad, json_string(key));
+		r = json_pack("{s:b, s:o}", "healthy", ok, "unhealthy", bad);
 	}
-	if (st && (js = json_dumps(st, JSON_COMPACT))) {
-		evbuffer_add_printf(body, "%s\n", js);
-		free(js);
-	}
-	reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "application/json", body);
-	evbuffer_free(body);
 	json_decref(st);
-}
-
-static void on_other(struct evhttp_request *req, void *arg)
-{
-	(void)arg;
-	evhttp_send_error(req, 404, "Not Found");
+	if (!r || !(js = json_dumps(r, JSON_COMPACT))) {
+		json_decref(r);
+		return 500;
+	}
+	evbuffer_add_printf(body, "%s\n", js);
+	free(js);
+	json_decref(r);
+	return ok ? 200 : 503;
 }
 
 /* ---- listener ---- */
 
-static void format_bound(struct evhttp_bound_socket *b, char *buf, size_t size)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN];
-	int fd = evhttp_bound_socket_get_fd(b);
-
-	buf[0] = '\0';
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(buf, size, "%s:%u", host, ntohs(sin->sin_port));
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		snprintf(buf, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
-	}
-}
+static const struct httpd_route routes[] = {
+        {"/metrics", on_metrics, NULL},
+        {"/healthz", on_health, NULL},
+        {"/readyz", on_health, (void *)1},
+        {NULL, NULL, NULL},
+};
 
 static void stop_listener(void)
 {
-	if (m.http)
-		evhttp_free(m.http);
+	httpd_free(m.http);
 	m.http = NULL;
-	m.bound = NULL;
-	m.bound_addr[0] = '\0';
 }
 
 static int start_listener(const struct metrics_cfg *c, struct kb_err *err)
 {
-	struct evhttp *http;
-	struct evhttp_bound_socket *b;
+	const struct httpd_limits lim = {
+	        .max_conns = c->max_connections,
+	        .timeout_ms = c->request_timeout_ms,
+	        .max_header = HTTP_MAX_HEADERS,
+	};
+	struct httpd *http;
+	int r;
 
-	if (!(http = evhttp_new(loop_base())))
-		return kb_err_set(err, ENOMEM, "out of memory");
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-	                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
-	evhttp_set_timeout(http, HTTP_TIMEOUT_S);
-	evhttp_set_cb(http, "/metrics", on_metrics, NULL);
-	evhttp_set_cb(http, "/healthz", on_health, NULL);
-	evhttp_set_cb(http, "/readyz", on_health, (void *)1);
-	evhttp_set_gencb(http, on_other, NULL);
-	if (!(b = evhttp_bind_socket_with_handle(http, c->address, c->port))) {
-		int e = errno ? errno : EADDRINUSE;
-		evhttp_free(http);
-		return kb_err_set(err, e, "cannot listen on %s port %u: %s", c->address, c->port,
-		        strerror(e));
-	}
+	if ((r = httpd_new(loop_base(), c->address, c->port, routes, &lim, &http, err)) < 0)
+		return r;
 	stop_listener();
 	m.http = http;
-	m.bound = b;
 	m.cfg = *c;
-	format_bound(b, m.bound_addr, sizeof(m.bound_addr));
-	LOG_INFO("metrics: serving /metrics, /healthz, /readyz on http://%s", m.bound_addr);
+	LOG_INFO("metrics: serving /metrics, /healthz, /readyz on http://%s (at most %u "
+	         "connections, %u ms per request)",
+	        httpd_address(http), c->max_connections, c->request_timeout_ms);
 	return 0;
 }
 
@@ -295,7 +245,9 @@ static int metrics_reload(const struct cfg *cfg, struct kb_err *err)
 		return 0;
 	}
 	if (m.http && strcmp(c->address, m.cfg.address) == 0 &&
-	        (c->port == m.cfg.port || c->port == 0))
+	        (c->port == m.cfg.port || c->port == 0) &&
+	        c->max_connections == m.cfg.max_connections &&
+	        c->request_timeout_ms == m.cfg.request_timeout_ms)
 		return 0;
 	return start_listener(c, err);
 }
@@ -316,8 +268,15 @@ MODULE_REGISTER(metrics_module)
 
 static json_t *status(void)
 {
-	return json_pack("{s:b, s:s, s:I}", "enabled", m.http != NULL, "address", m.bound_addr,
-	        "scrapes", (json_int_t)m.scrapes);
+	struct httpd_stats st = {0};
+
+	if (m.http)
+		httpd_get_stats(m.http, &st);
+	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "enabled", m.http != NULL,
+	        "address", m.http ? httpd_address(m.http) : "", "scrapes", (json_int_t)m.scrapes,
+	        "connections", (json_int_t)st.open, "connectionsTotal", (json_int_t)st.conns,
+	        "refused", (json_int_t)st.refused, "timeouts", (json_int_t)st.timeouts,
+	        "badRequests", (json_int_t)st.bad_requests);
 }
 
 static struct status_hook metrics_status = {.key = "metrics", .fn = status};

@@ -527,6 +527,8 @@ def main():
     ap.add_argument("--tls-key")
     ap.add_argument("--token", action="append", default=[])
     ap.add_argument("--rbac", help="ClusterRole as JSON: its rules are enforced")
+    ap.add_argument("--port", type=int, default=0,
+                    help="API port (0: any free one); a restarted stand-in can take its old one")
     a = ap.parse_args()
     rbac = None
     if a.rbac:
@@ -535,7 +537,7 @@ def main():
     store = Store(a.token, rbac)
     api_handler = type("ApiHandler", (Handler,), {"store": store})
     ctl_handler = type("CtlHandler", (Control,), {"store": store})
-    api = ThreadingHTTPServer(("127.0.0.1", 0), api_handler)
+    api = ThreadingHTTPServer(("127.0.0.1", a.port), api_handler)
     api.daemon_threads = True
     if a.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -68,8 +68,11 @@ type endpoint struct {
 	Updates       int                            `json:"updates"`
 	// Device counts of every ListAndWatch message, in order: a plugin that advertises zero
 	// devices while it restarts shows up here.
-	Counts    []int  `json:"counts"`
-	LastError string `json:"lastError,omitempty"`
+	Counts []int `json:"counts"`
+	// Healthy devices in each of those messages: a plugin that marks a healthy pool
+	// Unhealthy while it restarts (capacity zero for the scheduler) shows up here.
+	HealthyCounts []int  `json:"healthyCounts"`
+	LastError     string `json:"lastError,omitempty"`
 
 	conn   *grpc.ClientConn
 	client pluginapi.DevicePluginClient
@@ -117,6 +120,7 @@ func (s *standin) Register(ctx context.Context, r *pluginapi.RegisterRequest) (*
 		// As kubelet: the new registration replaces the old endpoint.
 		e.Registrations = old.Registrations + 1
 		e.Counts = old.Counts
+		e.HealthyCounts = old.HealthyCounts
 		e.Updates = old.Updates
 		old.cancel()
 	}
@@ -174,7 +178,11 @@ func (s *standin) runClient(ctx context.Context, e *endpoint) {
 			return
 		}
 		devs := make([]device, 0, len(resp.Devices))
+		healthy := 0
 		for _, d := range resp.Devices {
+			if d.Health == "Healthy" {
+				healthy++
+			}
 			dv := device{ID: d.ID, Health: d.Health, NUMA: []int64{}}
 			if d.Topology != nil {
 				for _, n := range d.Topology.Nodes {
@@ -187,6 +195,7 @@ func (s *standin) runClient(ctx context.Context, e *endpoint) {
 		e.Devices = devs
 		e.Updates++
 		e.Counts = append(e.Counts, len(devs))
+		e.HealthyCounts = append(e.HealthyCounts, healthy)
 		s.mu.Unlock()
 		log.Printf("%s: ListAndWatch: %d devices", e.Resource, len(devs))
 	}
