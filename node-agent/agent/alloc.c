@@ -336,6 +336,11 @@ static int apply_record(void *ctx, const char *key, json_t *value, struct kb_err
 	return 0;
 }
 
+int alloc_replay(const char *key, json_t *value, struct kb_err *err)
+{
+	return apply_record(NULL, key, value, err);
+}
+
 static void notify_restored(struct alloc *a)
 {
 	struct alloc_observer *o;

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Regenerate the hand-made seed inputs of test/fuzz/corpus/<target>/seed-* from the repo's own
+fixtures (deploy/, default.yaml, unit-test cases). Inputs the fuzzer found (minimised
+reproducers, interesting cases) live beside them under other names and are kept."""
+import json, os, struct, sys, zlib
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(os.path.dirname(here))
+seeds = {}
+
+
+def add(target, name, data):
+    if isinstance(data, str):
+        data = data.encode()
+    seeds.setdefault(target, {})["seed-" + name] = data
+
+
+def js(o):
+    return json.dumps(o, separators=(",", ":"))
+
+
+# ---- netconf: "<command>\n<CNI_ARGS>\n<netconf>" ----
+ARGS = ("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=testpmd-0;"
+        "K8S_POD_INFRA_CONTAINER_ID=4f1c2b3a;K8S_POD_UID=0b5a8e46-1c2d-4e8f-9a0b-c1d2e3f4a5b6")
+nads = []
+text = open(os.path.join(root, "deploy/40-networks.yaml")).read()
+for block in text.split("config: |")[1:]:
+    lines = []
+    for ln in block.splitlines()[1:]:
+        if ln.startswith("    "):
+            lines.append(ln[4:])
+        elif ln.strip():
+            break
+    nads.append("\n".join(lines))
+for i, c in enumerate(nads):
+    add("netconf", "deploy-%d" % i, "ADD\n%s\n%s" % (ARGS, c))
+full = {"cniVersion": "1.1.0", "name": "sriov_net.1", "type": "kbnet", "deviceType": "sriov-vf",
+        "resourceName": "intel.com/intel_sriov_netdevice", "deviceID": "0000:3b:02.1",
+        "pciBusID": "0000:3b:02.2", "agentSocket": "/tmp/kb/agent.sock", "agentTimeoutMs": 250,
+        "cacheDir": "/tmp/c", "mac": "02:00:00:00:00:01", "mtu": 9000, "vlan": 100,
+        "vlanQoS": 3, "vlanProto": "802.1ad", "spoofchk": "off", "trust": "on",
+        "link_state": "enable", "min_tx_rate": 100, "max_tx_rate": 1000,
+        "ipam": {"type": "host-local", "subnet": "10.0.0.0/24"},
+        "args": {"cni": {"mac": "02:00:00:00:00:02", "ips": ["10.0.0.9/24"]}},
+        "runtimeConfig": {"mac": "02:00:00:00:00:03", "deviceID": "0000:3b:02.3",
+                          "ips": ["10.0.0.7/24"],
+                          "CNIDeviceInfoFile": "/var/run/k8s.cni.cncf.io/devinfo/cni/x.json",
+                          "portMappings": []}}
+add("netconf", "full", "ADD\nK8S_POD_NAMESPACE=ns;K8S_POD_NAME=p\n" + js(full))
+res_040 = {"cniVersion": "0.4.0",
+           "interfaces": [{"name": "eth0", "mac": "02:00:00:00:00:01", "sandbox": "/run/netns/a"},
+                          {"name": "veth1", "mac": "02:00:00:00:00:02", "sandbox": ""}],
+           "ips": [{"version": "4", "address": "10.1.0.5/24", "gateway": "10.1.0.1", "interface": 0},
+                   {"version": "6", "address": "2001:db8::5/64", "interface": 0}],
+           "routes": [{"dst": "0.0.0.0/0"}, {"dst": "2001:db8:1::/48", "gw": "2001:db8::1"}],
+           "dns": {"nameservers": ["10.1.0.53"], "domain": "example.org",
+                   "search": ["a.example.org"], "options": ["ndots:2"]}}
+res_110 = {"cniVersion": "1.1.0",
+           "interfaces": [{"name": "net1", "mac": "02:00:00:00:00:01", "mtu": 9000,
+                           "sandbox": "/run/netns/a", "socketPath": "/run/kbnet/pods/u/net1.sock"},
+                          {"name": "net2", "sandbox": "/run/netns/a", "pciID": "0000:3b:02.1"}],
+           "ips": [{"address": "10.1.0.5/24", "gateway": "10.1.0.1", "interface": 1}],
+           "routes": [{"dst": "10.9.0.0/16", "gw": "10.1.0.254", "mtu": 1400, "advmss": 1360,
+                       "priority": 100, "table": 200, "scope": 0}]}
+chk = {"cniVersion": "1.0.0", "name": "net-a", "type": "kbnet", "deviceType": "virtio-user",
+       "prevResult": dict(res_040, cniVersion="1.0.0")}
+add("netconf", "check", "CHECK\nK8S_POD_NAMESPACE=ns;K8S_POD_NAME=p\n" + js(chk))
+dele = {"cniVersion": "0.3.1", "name": "net-a", "type": "kbnet", "prevResult": {"ips": [{"address": "x"}]}}
+add("netconf", "del-bad-prev", "DEL\n\n" + js(dele))
+gc = {"cniVersion": "1.1.0", "name": "n", "type": "kbnet",
+      "cni.dev/valid-attachments": [{"containerID": "abc", "ifname": "net1"},
+                                    {"containerID": "def", "ifname": "eth0"}]}
+add("netconf", "gc", "GC\n\n" + js(gc))
+add("netconf", "status", "STATUS\n\n" + js({"cniVersion": "1.1.0", "name": "n", "type": "kbnet"}))
+
+# ---- result: a result object ----
+add("result", "040", js(res_040))
+add("result", "110", js(res_110))
+add("result", "031-noversion", js({k: v for k, v in res_040.items() if k != "cniVersion"}))
+add("result", "host-local", js({"cniVersion": "1.0.0", "ips": [{"address": "10.56.0.2/24",
+                                "gateway": "10.56.0.1"}], "routes": [{"dst": "0.0.0.0/0"}],
+                                "dns": {}}))
+
+# ---- api: frames a client sends ----
+def frame(o):
+    b = js(o).encode()
+    return struct.pack(">I", len(b)) + b
+
+
+pod = {"namespace": "default", "name": "testpmd-0", "uid": "0b5a8e46-1c2d-4e8f-9a0b-c1d2e3f4a5b6",
+       "infraContainerID": "4f1c2b3a"}
+attach = {"version": 1, "id": 1, "op": "attach",
+          "args": {"containerID": "4f1c2b3a", "ifname": "net1", "network": "kbnet-virtio-user",
+                   "deviceType": "virtio-user", "pool": "virtio_user", "netns": "/var/run/netns/x",
+                   "mac": "02:00:00:00:00:07", "mtu": 1500, "vlan": 10, "pod": pod,
+                   "config": {"spoofchk": "on"}}}
+add("api", "attach", frame(attach))
+add("api", "detach-check", frame({"version": 1, "id": 2, "op": "detach",
+                                  "args": {"containerID": "4f1c2b3a", "ifname": "net1"}}) +
+    frame({"version": 1, "id": 3, "op": "check",
+           "args": {"containerID": "4f1c2b3a", "ifname": "net1", "mac": "02:00:00:00:00:07"}}))
+add("api", "gc", frame({"version": 1, "id": 4, "op": "gc", "args": {"network": "kbnet-virtio-user",
+                        "valid": [{"containerID": "4f1c2b3a", "ifname": "net1"}]}}))
+add("api", "status-list", frame({"version": 1, "id": 5, "op": "status"}) +
+    b"".join(frame({"version": 1, "id": 6 + i, "op": "list", "args": {"what": w}})
+             for i, w in enumerate(["pools", "devices", "allocations"])) +
+    frame({"version": 1, "id": 9, "op": "list", "args": {"what": "allocations", "pod": "default/testpmd-0"}}))
+add("api", "fastpath", frame({"version": 1, "id": 10, "op": "ports"}) +
+    frame({"version": 1, "id": 11, "op": "stats"}))
+add("api", "bad-frames", frame({"version": 2, "op": "status"}) + struct.pack(">I", 3) + b"{x}" +
+    struct.pack(">I", 0))
+
+# ---- state: "<snapshot>--- journal\n<journal>", "@@@@@@@@ " lines get their CRC ----
+def rec(o):
+    return "@@@@@@@@ " + js(o) + "\n"
+
+
+vu = {"containerID": "4f1c2b3a", "ifname": "net1", "network": "kbnet-virtio-user",
+      "pool": "virtio_user", "resourceName": "kbnet.io/virtio_user", "deviceType": "virtio-user",
+      "deviceID": "vu-3", "mac": "02:00:00:00:00:07", "created": "2026-11-22T10:00:00Z",
+      "netns": "/var/run/netns/x", "mtu": 1500, "vlan": 10, "pod": pod,
+      "vhostUser": {"socketPath": "/run/kbnet/pods/0b5a8e46/net1.sock",
+                    "socketDir": "/run/kbnet/pods/0b5a8e46", "agentMode": "client",
+                    "podMode": "server", "queues": 1, "claim": 3}}
+vf = {"containerID": "99aa", "ifname": "net2", "network": "kbnet-sriov-netdev",
+      "pool": "sriov_netdev", "deviceType": "sriov-vf", "deviceID": "0000:3b:02.1",
+      "mac": "02:00:00:00:00:08", "created": "2026-11-22T10:00:01Z",
+      "vf": {"pciAddress": "0000:3b:02.1", "pfPciAddress": "0000:3b:00.0", "pfName": "ens1f0",
+             "vfIndex": 1, "driver": "iavf", "mode": "netdev", "netdev": "ens1f0v1",
+             "settings": {"vlan": 100, "spoofchk": True},
+             "original": {"vf": {"vlan": 0, "spoofchk": True}, "name": "ens1f0v1"}}}
+snap = (rec({"kbnetState": 1, "seq": 5}) + rec({"key": "4f1c2b3a/net1", "value": vu}) +
+        rec({"key": "99aa/net2", "value": vf}) + rec({"end": 2}))
+jour = (rec({"seq": 6, "key": "99aa/net2"}) + rec({"seq": 7, "key": "77bb/net3",
+                                                   "value": dict(vu, containerID="77bb", ifname="net3")}))
+add("state", "snap-journal", snap + "--- journal\n" + jour)
+add("state", "journal-only", "--- journal\n" + rec({"seq": 1, "key": "4f1c2b3a/net1", "value": vu}))
+add("state", "torn-tail", snap + "--- journal\n" + jour + '@@@@@@@@ {"seq":8,"key":"x')
+add("state", "bad-snapshot", rec({"kbnetState": 2, "seq": 1}) + rec({"end": 0}))
+
+# ---- config: YAML ----
+add("config", "default", open(os.path.join(root, "node-agent/agent/default.yaml")).read())
+cm = open(os.path.join(root, "deploy/20-configmap.yaml")).read().split("agent.yaml: |\n")[1]
+add("config", "deploy", "\n".join(l[4:] for l in cm.splitlines() if l.startswith("    ")) + "\n")
+add("config", "unit-full", "apiSocket: /tmp/x/a.sock\nstateDir: /tmp/x/state\nrunDir: /tmp/x/run\n"
+    "resourcePrefix: example.com\nlogLevel: debug\napi:\n  maxClients: 7\n  idleTimeoutMs: 1500\n"
+    "pools:\n  - name: a\n    type: virtio-user\n    count: 3\n    mode: server\n"
+    "    queues: 2\n    mtu: 9000\n    numaNode: 1\n"
+    "  - name: b\n    type: virtio-user\n    devicePlugin: false\n")
+add("config", "flow", "{pools: [{name: a, type: virtio-user, count: 2}], fastpath: {memory: auto}}\n")
+
+for target, files in sorted(seeds.items()):
+    d = os.path.join(here, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    for name, data in files.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    print("%-10s %d seeds" % (target, len(files)))
