@@ -155,10 +155,11 @@ bench:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) test/bench/run.sh
 
-# libFuzzer targets: FUZZ_SECONDS per target (default 60), then a table of the runs.
+# libFuzzer targets: FUZZ_SECONDS per target (default 60), FUZZ_TARGETS a name pattern; then
+# a table of the runs (test/fuzz/README.md).
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory FUZZ=1 BUILD=build-fuzz fuzz-build
-	$(Q)BUILD=build-fuzz test/fuzz/run.sh
+	$(Q)BUILD=build-fuzz test/fuzz/run.sh $(FUZZ_TARGETS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the libFuzzer targets: `test/fuzz/run.sh [NAME-FILTER]` (`make fuzz` builds them first).
+# Run the libFuzzer targets: `test/fuzz/run.sh [NAME-PATTERN]` (a shell pattern: 'net*';
+# `make fuzz` builds them first, `make fuzz FUZZ_TARGETS=...` passes the pattern).
 #   FUZZ_SECONDS  seconds of fuzzing per target after its corpus replay (default 60)
 #   FUZZ_ARGS     extra libFuzzer flags (e.g. -jobs, -max_len)
 # Every target first replays its checked-in corpus (test/fuzz/corpus/<name>/, read-only) and
@@ -26,7 +27,8 @@ printf '%-10s %12s %8s %8s %7s %s\n' target executions exec/s corpus seconds fin
 for bin in "$BUILD"/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
 	name=${bin##*/fuzz_}
-	[ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+	# shellcheck disable=SC2053
+	[ -n "$filter" ] && [[ $name != $filter ]] && continue
 	n=$((n + 1))
 	work=$BUILD/fuzz-corpus/$name
 	seeds=test/fuzz/corpus/$name
