@@ -132,6 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (state_open(dir, &st, &err) < 0)
 		abort();
 	r = state_load(st, apply, NULL, &info, &err);
+	if (getenv("KB_FUZZ_DEBUG")) /* seeing what a seed reaches */
+		fprintf(stderr, "load: %d %s; %zu allocations, %s\n", r, err.msg, alloc_count(),
+		        info.why);
 	if (r == 0) {
 		size_t n = alloc_count();
 		state_set_dumper(st, dump, NULL);

@@ -126,9 +126,14 @@ vf = {"containerID": "99aa", "ifname": "net2", "network": "kbnet-sriov-netdev",
       "pool": "sriov_netdev", "deviceType": "sriov-vf", "deviceID": "0000:3b:02.1",
       "mac": "02:00:00:00:00:08", "created": "2026-11-22T10:00:01Z",
       "vf": {"pciAddress": "0000:3b:02.1", "pfPciAddress": "0000:3b:00.0", "pfName": "ens1f0",
-             "vfIndex": 1, "driver": "iavf", "mode": "netdev", "netdev": "ens1f0v1",
-             "settings": {"vlan": 100, "spoofchk": True},
-             "original": {"vf": {"vlan": 0, "spoofchk": True}, "name": "ens1f0v1"}}}
+             "vfIndex": 1, "driver": "iavf", "mode": "netdev", "podIfindex": 7, "moved": True,
+             "settings": {"vlan": 100, "vlanQoS": 0, "vlanProto": "802.1Q", "spoofchk": "on",
+                          "mac": "02:00:00:00:00:08"},
+             "original": {"vf": {"vlan": 0, "vlanQoS": 0, "vlanProto": "802.1Q", "spoofchk": "on",
+                                 "trust": "off", "link_state": "auto", "min_tx_rate": 0,
+                                 "max_tx_rate": 0},
+                          "name": "ens1f0v1", "ifindex": 12, "mac": "62:3a:11:00:00:01",
+                          "mtu": 1500, "up": False}}}
 snap = (rec({"kbnetState": 1, "seq": 5}) + rec({"key": "4f1c2b3a/net1", "value": vu}) +
         rec({"key": "99aa/net2", "value": vf}) + rec({"end": 2}))
 jour = (rec({"seq": 6, "key": "99aa/net2"}) + rec({"seq": 7, "key": "77bb/net3",
@@ -148,6 +153,84 @@ add("config", "unit-full", "apiSocket: /tmp/x/a.sock\nstateDir: /tmp/x/state\nru
     "    queues: 2\n    mtu: 9000\n    numaNode: 1\n"
     "  - name: b\n    type: virtio-user\n    devicePlugin: false\n")
 add("config", "flow", "{pools: [{name: a, type: virtio-user, count: 2}], fastpath: {memory: auto}}\n")
+
+# ---- protobuf helpers ----
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_bytes(field, b):
+    if isinstance(b, str):
+        b = b.encode()
+    return varint(field << 3 | 2) + varint(len(b)) + b
+
+
+def pb_int(field, n):
+    return varint(field << 3) + varint(n)
+
+
+alloc_req = pb_bytes(1, pb_bytes(1, "vu-0") + pb_bytes(1, "vu-1")) + pb_bytes(1, pb_bytes(1, "vu-2"))
+pref_req = pb_bytes(1, pb_bytes(1, "vu-0") + pb_bytes(1, "vu-1") + pb_bytes(1, "vu-2") +
+                    pb_bytes(2, "vu-1") + pb_int(3, 2))
+prestart_req = pb_bytes(1, "vu-0")
+podres = (pb_bytes(1, pb_bytes(1, "testpmd-0") + pb_bytes(2, "default") +
+                   pb_bytes(3, pb_bytes(1, "app") + pb_bytes(2, pb_bytes(1, "kbnet.io/virtio_user") +
+                                                          pb_bytes(2, "vu-0") + pb_bytes(2, "vu-1") +
+                                                          pb_bytes(3, pb_bytes(1, pb_int(1, 0)))))) +
+          pb_bytes(1, pb_bytes(1, "idle") + pb_bytes(2, "default") + pb_bytes(3, pb_bytes(1, "app"))))
+alloc_resp = pb_bytes(1, pb_bytes(1, pb_bytes(1, "VHOST_USER_SOCKET") + pb_bytes(2, "/run/kbnet/x.sock")) +
+                      pb_bytes(2, pb_bytes(1, "/run/kbnet/pods/x") + pb_bytes(2, "/run/kbnet/pods/x")) +
+                      pb_bytes(3, pb_bytes(1, "/dev/vfio/5") + pb_bytes(2, "/dev/vfio/5") + pb_bytes(3, "rw")))
+law = pb_bytes(1, pb_bytes(1, "vu-0") + pb_bytes(2, "Healthy") + pb_bytes(3, pb_bytes(1, pb_int(1, 1))))
+reg = (pb_bytes(1, "v1beta1") + pb_bytes(2, "kbnet-virtio_user.sock") + pb_bytes(3, "kbnet.io/virtio_user") +
+       pb_bytes(4, pb_int(2, 1)))
+# Index into fuzz_protobuf.c's descs[].
+for idx, name, msg in [(1, "register", reg), (3, "list-and-watch", law), (6, "preferred", pref_req),
+                       (8, "allocate", alloc_req), (9, "allocate-response", alloc_resp),
+                       (12, "podresources", podres), (5, "prestart", prestart_req)]:
+    add("protobuf", name, bytes([idx]) + msg)
+add("podres", "list", podres)
+add("podres", "empty", b"")
+
+# ---- grpc: one HTTP/2 client connection ----
+def h2frame(ftype, flags, sid, payload):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", sid) + payload
+
+
+def hpack(headers):
+    out = b""
+    for k, v in headers:  # literal without indexing, new name, no Huffman
+        out += b"\x00" + varint(len(k)) + k.encode() + varint(len(v)) + v.encode()
+    return out
+
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def grpc_call(sid, method, msg, ctype="application/grpc"):
+    hdrs = [(":method", "POST"), (":scheme", "http"), (":path", "/v1beta1.DevicePlugin/" + method),
+            (":authority", "/var/lib/kubelet/device-plugins/kbnet.sock"), ("content-type", ctype),
+            ("te", "trailers"), ("grpc-accept-encoding", "identity")]
+    return (h2frame(1, 4, sid, hpack(hdrs)) +
+            h2frame(0, 1, sid, b"\x00" + struct.pack(">I", len(msg)) + msg))
+
+
+settings = h2frame(4, 0, 0, struct.pack(">HI", 3, 100)) + h2frame(4, 1, 0, b"")
+add("grpc", "allocate", PREFACE + settings + grpc_call(1, "Allocate", alloc_req))
+add("grpc", "options-list", PREFACE + settings + grpc_call(1, "GetDevicePluginOptions", b"") +
+    grpc_call(3, "ListAndWatch", b"") + h2frame(6, 0, 0, b"12345678"))
+add("grpc", "preferred-prestart", PREFACE + settings + grpc_call(1, "GetPreferredAllocation", pref_req) +
+    grpc_call(3, "PreStartContainer", prestart_req) + h2frame(3, 0, 3, struct.pack(">I", 8)))
+add("grpc", "bad-calls", PREFACE + settings + grpc_call(1, "Nope", b"") +
+    grpc_call(3, "Allocate", b"\xff\xff", "text/plain") + h2frame(8, 0, 0, struct.pack(">I", 65535)) +
+    h2frame(7, 0, 0, struct.pack(">II", 0, 0)))
 
 for target, files in sorted(seeds.items()):
     d = os.path.join(here, "corpus", target)
