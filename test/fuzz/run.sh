@@ -42,7 +42,7 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
 	# shellcheck disable=SC2086
 	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 		-print_final_stats=1 -artifact_prefix="$findings/$name-" "${dict[@]}" \
-		${FUZZ_ARGS:-} "$work" "$seeds" >"$log" 2>&1
+		${FUZZ_ARGS:-} "$work" "$seeds" </dev/null >"$log" 2>&1
 	rc=$?
 	took=$(($(date +%s) - start))
 	found=$(($(find "$findings" -name "$name-*" | wc -l) - before))

@@ -232,6 +232,47 @@ add("grpc", "bad-calls", PREFACE + settings + grpc_call(1, "Nope", b"") +
     grpc_call(3, "Allocate", b"\xff\xff", "text/plain") + h2frame(8, 0, 0, struct.pack(">I", 65535)) +
     h2frame(7, 0, 0, struct.pack(">II", 0, 0)))
 
+# ---- kcfg: "<context>\n<kubeconfig>" (test_kube.c's kubeconfig) ----
+kubeconfig = ("apiVersion: v1\nkind: Config\ncurrent-context: b\n"
+              "clusters:\n"
+              "- name: c1\n  cluster: {server: 'https://one:6443/', certificate-authority-data: aGVsbG8=}\n"
+              "- name: c2\n  cluster:\n    server: http://two:8080\n"
+              "    certificate-authority: pki/ca.crt\n    insecure-skip-tls-verify: true\n"
+              "contexts:\n"
+              "- name: a\n  context: {cluster: c1, user: u1}\n"
+              "- name: b\n  context: {cluster: c2, user: u2}\n"
+              "- name: x\n  context: {cluster: c1, user: u3}\n"
+              "- name: y\n  context: {cluster: nope, user: u1}\n"
+              "- name: z\n  context: {cluster: c1, user: u4}\n"
+              "- name: w\n  context: {cluster: c1, user: u5}\n"
+              "users:\n"
+              "- name: u1\n  user: {token: abc}\n"
+              "- name: u2\n  user: {tokenFile: tok}\n"
+              "- name: u3\n  user:\n    exec: {command: aws}\n"
+              "- name: u4\n  user: {client-certificate-data: aGk=}\n"
+              "- name: u5\n  user: {client-certificate-data: aGk=, client-key-data: a2V5}\n")
+for ctx in ["", "a", "x", "y", "z", "w"]:
+    add("kcfg", "ctx-" + (ctx or "current"), ctx + "\n" + kubeconfig)
+
+# ---- kwatch: chunk size byte, then watch events ----
+def podobj(name, uid, rv, phase="Running"):
+    return {"kind": "Pod", "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": "default", "uid": uid, "resourceVersion": rv,
+                         "annotations": {"k8s.v1.cni.cncf.io/networks": "kbnet-virtio-user"}},
+            "spec": {"nodeName": "node-a"}, "status": {"phase": phase}}
+
+
+uid = "0b5a8e46-1c2d-4e8f-9a0b-c1d2e3f4a5b6"
+events = [{"type": "ADDED", "object": podobj("testpmd-0", uid, "101")},
+          {"type": "MODIFIED", "object": podobj("testpmd-0", uid, "102", "Succeeded")},
+          {"type": "BOOKMARK", "object": {"kind": "Pod", "metadata": {"resourceVersion": "103"}}},
+          {"type": "ADDED", "object": podobj("other", "11111111-2222-3333-4444-555555555555", "104")},
+          {"type": "DELETED", "object": podobj("testpmd-0", uid, "105")}]
+add("kwatch", "events", bytes([7]) + "".join(js(e) + "\n" for e in events).encode())
+add("kwatch", "error-410", bytes([0]) + (js(events[0]) + "\n" + js(
+    {"type": "ERROR", "object": {"kind": "Status", "code": 410, "message": "too old resource version"}}) + "\n").encode())
+add("kwatch", "malformed", bytes([64]) + (js(events[0]) + "\n{\"type\":\"ADDED\"}\n" + js(events[1])).encode())
+
 for target, files in sorted(seeds.items()):
     d = os.path.join(here, "corpus", target)
     os.makedirs(d, exist_ok=True)
