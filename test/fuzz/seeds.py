@@ -273,6 +273,47 @@ add("kwatch", "error-410", bytes([0]) + (js(events[0]) + "\n" + js(
     {"type": "ERROR", "object": {"kind": "Status", "code": 410, "message": "too old resource version"}}) + "\n").encode())
 add("kwatch", "malformed", bytes([64]) + (js(events[0]) + "\n{\"type\":\"ADDED\"}\n" + js(events[1])).encode())
 
+# ---- netlink: datagrams (2-byte LE length + bytes); sequence number 0 = the request's ----
+def nlattr(atype, payload):
+    b = struct.pack("<HH", 4 + len(payload), atype) + payload
+    return b + b"\0" * (-len(b) % 4)
+
+
+def nlmsg(mtype, flags, payload):
+    return struct.pack("<IHHII", 16 + len(payload), mtype, flags, 0, 0) + payload
+
+
+def dgram(*msgs):
+    b = b"".join(msgs)
+    return struct.pack("<H", len(b)) + b
+
+
+ifi = struct.pack("<BBHiII", 0, 0, 1, 5, 0x1043, 0)
+vfinfo = lambda vf: nlattr(1, nlattr(1, struct.pack("<I", vf) + bytes([2, 0, 0, 0, 0, vf + 1]) + b"\0" * 26) +
+                          nlattr(2, struct.pack("<III", vf, 100, 3)) +
+                          nlattr(4, struct.pack("<II", vf, 1)) + nlattr(5, struct.pack("<II", vf, 2)) +
+                          nlattr(6, struct.pack("<III", vf, 10, 1000)) + nlattr(9, struct.pack("<II", vf, 0)) +
+                          nlattr(12, nlattr(1, struct.pack("<IIIHH", vf, 100, 3, 0x88a8, 0))))
+newlink = nlmsg(16, 0, ifi + nlattr(3, b"ens1f0\0") + nlattr(1, bytes([2, 0, 0, 0, 0, 9])) +
+                nlattr(4, struct.pack("<I", 1500)) + nlattr(21, struct.pack("<I", 2)) +
+                nlattr(22, vfinfo(0) + vfinfo(1)))
+ack = nlmsg(2, 0, struct.pack("<i", 0) + nlmsg(16, 5, ifi)[:16])
+err_ext = nlmsg(2, 0x300, struct.pack("<i", -19) + nlmsg(16, 5, ifi)[:16] +
+                nlattr(1, b"Cannot find device\0"))
+add("netlink", "newlink-ack", dgram(newlink, ack))
+add("netlink", "newlink-vfs", dgram(newlink) + dgram(nlmsg(3, 0, b"\0\0\0\0")))
+add("netlink", "error-extack", dgram(err_ext))
+add("netlink", "stale-then-ok", dgram(newlink.replace(struct.pack("<II", 0, 0), struct.pack("<II", 99, 0), 1)) +
+    dgram(nlmsg(1, 0, b"")) + dgram(newlink))
+
+# ---- metrics: one HTTP client connection ----
+add("metrics", "get-metrics", "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9402\r\nAccept: text/plain\r\n\r\n")
+add("metrics", "health-ready", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /readyz HTTP/1.1\r\nHost: x\r\n"
+    "Connection: close\r\n\r\n")
+add("metrics", "post-other", "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+    "GET /nope?x=1 HTTP/1.0\r\n\r\n")
+add("metrics", "chunked", "PUT /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+
 for target, files in sorted(seeds.items()):
     d = os.path.join(here, "corpus", target)
     os.makedirs(d, exist_ok=True)
