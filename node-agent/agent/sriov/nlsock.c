@@ -194,7 +194,9 @@ int nlsock_request(struct nlsock *s, struct nlmsghdr *nlh, nlsock_cb cb, void *d
 			goto out;
 		}
 		len = n;
-		for (m = (struct nlmsghdr *)buf; mnl_nlmsg_ok(m, len);
+		/* mnl_nlmsg_ok() compares the length as an int: one over INT_MAX passes it. */
+		for (m = (struct nlmsghdr *)buf;
+		        mnl_nlmsg_ok(m, len) && m->nlmsg_len <= (uint32_t)len;
 		        m = mnl_nlmsg_next(m, &len)) {
 			if (m->nlmsg_seq != seq)
 				continue; /* a late answer to an earlier, abandoned request */
