@@ -212,7 +212,8 @@ int nlsock_request(struct nlsock *s, struct nlmsghdr *nlh, nlsock_cb cb, void *d
 				}
 				if (e->error == 0)
 					goto out; /* the acknowledgement */
-				r = e->error < 0 ? e->error : -EPROTO;
+				/* An errno (the kernel's are < 4096); INT_MIN would overflow -r. */
+				r = e->error < 0 && e->error > -4096 ? e->error : -EPROTO;
 				msg = ext_ack_msg(m);
 				kb_err_set(err, -r, "%s: %s%s%s", what, strerror(-r),
 				        msg ? ": " : "", msg ? msg : "");
