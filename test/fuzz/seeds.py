@@ -314,6 +314,31 @@ add("metrics", "post-other", "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Lengt
     "GET /nope?x=1 HTTP/1.0\r\n\r\n")
 add("metrics", "chunked", "PUT /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
 
+# ---- fp_switch: extra ports byte, [10-byte ports], then frames (in slot, u16 LE length, bytes) ----
+def mac(x):
+    return bytes([2, 0, 0, 0, 0, x])
+
+
+def eth(dst, src, vlan=None, payload=46):
+    h = dst + src + (struct.pack(">HH", 0x8100, vlan) if vlan is not None else b"") + b"\x08\x00"
+    return h + b"\x45" + b"\0" * (payload - 1)
+
+
+def fr(slot, frame):
+    return bytes([slot]) + struct.pack("<H", len(frame)) + frame
+
+
+BCAST = b"\xff" * 6
+add("fp_switch", "pods", b"\0" + fr(1, eth(mac(2), mac(1))) + fr(1, eth(BCAST, mac(1))) +
+    fr(2, eth(mac(9), mac(2))) + fr(3, eth(mac(1), mac(7))) + fr(4, eth(mac(5), mac(4))) +
+    fr(1, eth(mac(2), mac(1), 5)) + fr(2, eth(mac(1), mac(2), payload=1200)) + fr(5, mac(1) + mac(5)))
+add("fp_switch", "uplink", b"\0" + fr(0, eth(mac(1), mac(0x77), 100)) + fr(0, eth(mac(4), mac(0x77))) +
+    fr(0, eth(BCAST, mac(0x77), 200)) + fr(0, eth(mac(5), mac(0x77), 300)) +
+    fr(0, eth(mac(2), mac(0x77), 100, payload=1400)) + fr(0, eth(mac(1), mac(0x77))[:16]))
+add("fp_switch", "extra-ports", bytes([2]) + bytes([6]) + mac(6) + bytes([20, 0, 6]) +
+    bytes([7]) + mac(7) + bytes([24, 3, 0]) + fr(6, eth(mac(1), mac(6), 100)) + fr(7, eth(BCAST, mac(7))) +
+    fr(0, eth(mac(6), mac(0x77), 96)))
+
 for target, files in sorted(seeds.items()):
     d = os.path.join(here, "corpus", target)
     os.makedirs(d, exist_ok=True)
