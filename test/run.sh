@@ -67,7 +67,7 @@ if [[ $what == fuzz || $what == all ]]; then
 	filter=
 	run_suite fuzz build 1200 bash -c 'command -v clang >/dev/null ||
 		{ echo "SKIP: clang is not installed (hack/deps.sh installs it)"; exit 77; }
-		exec make --no-print-directory FUZZ=1 BUILD=build-fuzz fuzz-build'
+		exec make --no-print-directory -j"$(nproc)" FUZZ=1 BUILD=build-fuzz fuzz-build'
 	filter=$saved_filter
 	if [ "${results[-1]}" = "fuzz build PASS" ]; then
 		for t in build-fuzz/fuzz/fuzz_*; do
