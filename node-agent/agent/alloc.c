@@ -202,6 +202,14 @@ static int get_field(json_t *obj, const char *key, size_t max,
 	return 0;
 }
 
+/* Absent, or an integer in [min, max] (or 0 when zero_ok). */
+static bool int_in(json_t *v, json_int_t min, json_int_t max, bool zero_ok)
+{
+	json_int_t i = json_integer_value(v);
+
+	return !v || (json_is_integer(v) && ((i >= min && i <= max) || (zero_ok && i == 0)));
+}
+
 static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 {
 	const char *type = json_string_value(json_object_get(o, "deviceType"));
@@ -232,6 +240,10 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 		return r;
 	if (!mac || mac_parse(mac, &m) < 0)
 		return kb_err_set(err, EINVAL, "bad mac");
+	/* The ranges the API accepts (ops.c): a record from disk is not trusted more. */
+	if (!int_in(json_object_get(o, "mtu"), 68, 65535, true) ||
+	        !int_in(json_object_get(o, "vlan"), 0, 4094, false))
+		return kb_err_set(err, EINVAL, "bad mtu or vlan");
 	if (json_is_object(pod)) {
 		st.pod.ns = json_string_value(json_object_get(pod, "namespace"));
 		st.pod.name = json_string_value(json_object_get(pod, "name"));

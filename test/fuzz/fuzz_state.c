@@ -4,8 +4,8 @@
  * on disk is not trusted. Input: "<snapshot>--- journal\n<journal>" (either part empty: no
  * such file). A line starting with "@@@@@@@@ " gets the CRC32 of the rest in place of the
  * @s, so mutations reach the JSON and the record checks instead of dying at the checksum.
- * Whatever loads must survive a round trip: compacted into a new snapshot, it loads again
- * with the same allocations.
+ * Whatever loads must hold values the API would accept, and survive a round trip: compacted
+ * into a new snapshot, it loads again with the same allocations.
  */
 #include "fuzz.h"
 
@@ -137,6 +137,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        info.why);
 	if (r == 0) {
 		size_t n = alloc_count();
+		/* Records are held to what the API accepts (ops.c): MTU 68-65535, VLAN 0-4094. */
+		for (struct alloc *a = alloc_first(); a; a = alloc_next(a))
+			if ((a->mtu && (a->mtu < 68 || a->mtu > 65535)) || a->vlan < -1 ||
+			        a->vlan > 4094) {
+				fprintf(stderr, "loaded %s/%s with mtu %d, vlan %d\n",
+				        a->container_id, a->ifname, a->mtu, a->vlan);
+				abort();
+			}
 		state_set_dumper(st, dump, NULL);
 		if (state_compact(st, &err) < 0) {
 			fprintf(stderr, "compact: %s\n", err.msg);
