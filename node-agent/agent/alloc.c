@@ -252,6 +252,11 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 		/* The UID names a directory: never trust it from disk either. */
 		if (st.pod.uid && !val_pod_uid(st.pod.uid, NULL))
 			return kb_err_set(err, EINVAL, "bad pod uid");
+		/* Nor the rest: what the API would refuse does not come back from disk. */
+		if ((st.pod.ns && !val_k8s_namespace(st.pod.ns, NULL)) ||
+		        (st.pod.name && !val_k8s_name(st.pod.name, NULL)) ||
+		        (st.pod.infra_id && !val_container_id(st.pod.infra_id, NULL)))
+			return kb_err_set(err, EINVAL, "bad pod");
 	}
 	if (!(a = alloc_new(ops, &st)))
 		return kb_err_set(err, ENOMEM, "out of memory");

@@ -20,6 +20,7 @@
 #include "agent/state.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/validate.h"
 
 #define FUZZ_MAX_INPUT (256 * 1024)
 
@@ -137,12 +138,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        info.why);
 	if (r == 0) {
 		size_t n = alloc_count();
-		/* Records are held to what the API accepts (ops.c): MTU 68-65535, VLAN 0-4094. */
+		/* Records are held to what the API accepts (ops.c): MTU, VLAN, pod names. */
 		for (struct alloc *a = alloc_first(); a; a = alloc_next(a))
 			if ((a->mtu && (a->mtu < 68 || a->mtu > 65535)) || a->vlan < -1 ||
-			        a->vlan > 4094) {
-				fprintf(stderr, "loaded %s/%s with mtu %d, vlan %d\n",
-				        a->container_id, a->ifname, a->mtu, a->vlan);
+			        a->vlan > 4094 ||
+			        (a->pod.ns && !val_k8s_namespace(a->pod.ns, NULL)) ||
+			        (a->pod.name && !val_k8s_name(a->pod.name, NULL)) ||
+			        (a->pod.infra_id && !val_container_id(a->pod.infra_id, NULL))) {
+				fprintf(stderr, "loaded %s/%s: mtu %d, vlan %d, pod %s/%s\n",
+				        a->container_id, a->ifname, a->mtu, a->vlan,
+				        a->pod.ns ? a->pod.ns : "-",
+				        a->pod.name ? a->pod.name : "-");
 				abort();
 			}
 		state_set_dumper(st, dump, NULL);
