@@ -6,13 +6,45 @@
  * and its prevResult is printed in every version, as CHECK and the cached result do.
  */
 #include "fuzz.h"
+
+#include <errno.h>
+
+#include "agent/server.h"
+#include "agentcall.h"
+#include "common/err.h"
 #include "netconf.h"
 #include "result.h"
+
+/* What the plugin sends for an ADD must get past the agent's argument decoding: the agent
+ * (no inventory here) may only refuse it for the want of a pool, never as invalid. */
+static void check_attach_args(const struct netconf *nc, const struct cni_args *args)
+{
+	struct cni_env env = {.cmd = CNI_CMD_ADD,
+	        .container_id = "4f1c2b3a",
+	        .ifname = "net1",
+	        .netns = "/var/run/netns/x",
+	        .args = *args};
+	json_t *req = json_pack("{s:i, s:s, s:o}", "version", 1, "op", "attach", "args",
+	        agentcall_attach_args(nc, &env));
+	bool changed;
+	json_t *reply = req ? srv_dispatch(req, 0, 1, &changed) : NULL;
+	const char *code =
+	        json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+
+	if (code && !strcmp(code, kb_errno_name(EINVAL))) {
+		char *s = json_dumps(reply, JSON_COMPACT), *r = json_dumps(req, JSON_COMPACT);
+		fprintf(stderr, "plugin accepted what the agent refuses:\n%s\n%s\n", r, s);
+		abort();
+	}
+	json_decref(reply);
+	json_decref(req);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cni_err ce = {0};
-	struct cni_args args;
+	struct cni_args args = {0};
+	bool args_ok = false;
 	struct netconf *nc = NULL;
 	enum cni_cmd cmd;
 	char *line;
@@ -26,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cmd = CNI_CMD_ADD;
 	line = fuzz_next_line(&data, &size);
 	if (strlen(line) <= NETCONF_MAX_ARGS)
-		netconf_args_parse(line, &args, &ce);
+		args_ok = netconf_args_parse(line, &args, &ce) == 0;
 	free(line);
 
 	netconf_peek_version((const char *)data, size);
@@ -34,6 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cni_env env = {.cmd = cmd};
 		struct cni_err ce2 = {0};
 		netconf_check_env(nc, &env, &ce2);
+		if (cmd == CNI_CMD_ADD && args_ok)
+			check_attach_args(nc, &args);
 		if (nc->prev) {
 			for (enum cni_version v = CNI_V_0_3_0; v <= CNI_V_LATEST; v++) {
 				json_t *j = cni_result_to_json(nc->prev, v);
