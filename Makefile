@@ -1,8 +1,13 @@
 # kbnet: plain make, out-of-tree objects under $(BUILD). `make V=1` shows commands.
 # `make SANITIZE=1 ...` builds an ASan+UBSan variant under build-san/.
+# `make fuzz` builds the libFuzzer targets (test/fuzz/) with clang under build-fuzz/ and runs them.
 
 SANITIZE ?= 0
-ifeq ($(SANITIZE),1)
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+BUILD ?= build-fuzz
+CC := clang
+else ifeq ($(SANITIZE),1)
 BUILD ?= build-san
 else
 BUILD ?= build
@@ -31,6 +36,12 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 CFLAGS += $(SANFLAGS) -O1
 LDFLAGS += $(SANFLAGS)
 endif
+ifeq ($(FUZZ),1)
+# Coverage for libFuzzer in every object; the targets link the fuzzer's main (test/fuzz/build.mk).
+FUZZ_SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CFLAGS += -fsanitize=fuzzer-no-link $(FUZZ_SANFLAGS) -O1
+LDFLAGS += $(FUZZ_SANFLAGS)
+endif
 
 pc = $(shell $(PKG_CONFIG) --$(1) $(2) 2>/dev/null)
 AGENT_PKGS := jansson yaml-0.1 libevent zlib
@@ -47,7 +58,7 @@ TOOLS :=
 # Components extend the build here (packages, per-directory flags, test tools) so that adding
 # one does not mean editing this file.
 -include $(sort $(wildcard node-agent/*/build.mk node-agent/agent/*/build.mk cni-plugin/build.mk \
-	test/tools/*/build.mk))
+	test/tools/*/build.mk test/fuzz/build.mk))
 
 AGENT_CFLAGS := $(call pc,cflags,$(AGENT_PKGS))
 AGENT_LIBS := $(call pc,libs,$(AGENT_PKGS)) $(AGENT_EXTRA_LIBS)
@@ -71,7 +82,7 @@ BINS := $(BUILD)/bin/kbnet-agent $(BUILD)/bin/agentctl \
 	$(if $(wildcard cni-plugin/main.c),$(BUILD)/bin/kbnet-cni)
 UNIT_BINS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(UNIT_SRC))
 
-.PHONY: all tests test unit integration demo bench deps install format format-check clean
+.PHONY: all tests test unit integration demo bench deps install format format-check clean fuzz
 
 all: $(BINS)
 
@@ -144,6 +155,12 @@ bench:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) test/bench/run.sh
 
+# libFuzzer targets: FUZZ_SECONDS per target (default 60), FUZZ_TARGETS a name pattern; then
+# a table of the runs (test/fuzz/README.md).
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 BUILD=build-fuzz fuzz-build
+	$(Q)BUILD=build-fuzz test/fuzz/run.sh $(FUZZ_TARGETS)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
@@ -155,6 +172,6 @@ format-check:
 	@clang-format --dry-run -Werror $(FORMAT_SRC) && echo "format-check: $(words $(FORMAT_SRC)) files ok"
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Test runner: `test/run.sh [unit|integration|e2e|all] [NAME-FILTER]`.
+# Test runner: `test/run.sh [unit|integration|e2e|fuzz|all] [NAME-FILTER]`.
 #   unit         every cmocka binary $BUILD/test/unit/test_*
 #   integration  every test/integration/*.sh (root: network namespaces, the real agent and CNI)
 #   e2e          every test/e2e/*.sh (DPDK pods through the fast path)
+#   fuzz         every libFuzzer target (test/fuzz/, built with clang under build-fuzz/): its
+#                checked-in corpus as regression inputs, then FUZZ_CI_SECONDS (3) of fuzzing
 # A suite passes with exit 0, is skipped with exit 77 (it must print why), fails otherwise.
 # Logs go to $BUILD/test-logs/; a failing suite's log tail is printed.
 set -uo pipefail
@@ -58,6 +60,24 @@ for kind in integration e2e; do
 		run_suite "$kind" "$(basename "$t" .sh)" 1800 bash "$t"
 	done
 done
+if [[ $what == fuzz || $what == all ]]; then
+	# Its own build (clang, ASan+UBSan, libFuzzer) under build-fuzz/, whatever $BUILD is; the
+	# name filter selects targets, never the build.
+	saved_filter=$filter
+	filter=
+	run_suite fuzz build 1200 bash -c 'command -v clang >/dev/null ||
+		{ echo "SKIP: clang is not installed (hack/deps.sh installs it)"; exit 77; }
+		exec make --no-print-directory -j"$(nproc)" FUZZ=1 BUILD=build-fuzz fuzz-build'
+	filter=$saved_filter
+	if [ "${results[-1]}" = "fuzz build PASS" ]; then
+		for t in build-fuzz/fuzz/fuzz_*; do
+			[ -x "$t" ] || continue
+			name=${t##*/fuzz_}
+			FUZZ_SECONDS=${FUZZ_CI_SECONDS:-3} BUILD=build-fuzz \
+				run_suite fuzz "$name" 300 test/fuzz/run.sh "$name"
+		done
+	fi
+fi
 
 n=${#results[@]}
 pass=$(printf '%s\n' "${results[@]}" | grep -c ' PASS$' || true)

@@ -469,6 +469,11 @@ static unsigned intents_sweep(void)
 	return undone;
 }
 
+int alloc_replay(const char *key, json_t *value, struct kb_err *err)
+{
+	return apply_record(NULL, key, value, err);
+}
+
 static void notify_restored(struct alloc *a)
 {
 	struct alloc_observer *o;

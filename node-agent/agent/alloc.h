@@ -79,6 +79,9 @@ void alloc_observer_register(struct alloc_observer *obs);
 /* Load allocations from state (after the inventory exists). Reports problems in `info`. */
 int alloc_init(struct state *st, struct kb_err *err);
 void alloc_fini(void);
+/* One state record (value NULL: a deletion) applied to the in-memory set as loading does,
+ * without binding devices or restoring anything (tests, fuzzing). */
+int alloc_replay(const char *key, json_t *value, struct kb_err *err);
 
 int alloc_attach(
         const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err);

@@ -595,6 +595,18 @@ static int watch_line(void *ctx, char *line, size_t len)
 	return r;
 }
 
+int kwatch_feed_watch(struct kwatch_pods *pods, const char *data, size_t n, size_t chunk)
+{
+	struct kwatch w = {.pods = pods, .lines = {.max = WATCH_LINE_MAX}};
+	int r = 0;
+
+	for (size_t off = 0; off < n && r == 0; off += chunk ? chunk : n)
+		r = kwatch_lines_feed(&w.lines, data + off,
+		        chunk && chunk < n - off ? chunk : n - off, watch_line, &w);
+	kwatch_lines_reset(&w.lines);
+	return r;
+}
+
 static bool watch_data(void *ctx, const char *buf, size_t len)
 {
 	struct kwatch *w = ctx;

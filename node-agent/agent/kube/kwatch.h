@@ -69,5 +69,9 @@ typedef int (*kwatch_line_fn)(void *ctx, char *line, size_t len);
 int kwatch_lines_feed(
         struct kwatch_lines *l, const char *data, size_t n, kwatch_line_fn fn, void *ctx);
 void kwatch_lines_reset(struct kwatch_lines *l);
+/* A watch stream's bytes, handed over in `chunk`-byte pieces (0: at once), through the live
+ * watch's line splitting and event handling into `pods` (tests, fuzzing). 0 or the first
+ * error (-EBADMSG malformed event, -EPROTO an ERROR event, -EMSGSIZE a line too long). */
+int kwatch_feed_watch(struct kwatch_pods *pods, const char *data, size_t n, size_t chunk);
 
 #endif

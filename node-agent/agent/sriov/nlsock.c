@@ -194,7 +194,9 @@ int nlsock_request(struct nlsock *s, struct nlmsghdr *nlh, nlsock_cb cb, void *d
 			goto out;
 		}
 		len = n;
-		for (m = (struct nlmsghdr *)buf; mnl_nlmsg_ok(m, len);
+		/* mnl_nlmsg_ok() compares the length as an int: one over INT_MAX passes it. */
+		for (m = (struct nlmsghdr *)buf;
+		        mnl_nlmsg_ok(m, len) && m->nlmsg_len <= (uint32_t)len;
 		        m = mnl_nlmsg_next(m, &len)) {
 			if (m->nlmsg_seq != seq)
 				continue; /* a late answer to an earlier, abandoned request */
@@ -210,7 +212,8 @@ int nlsock_request(struct nlsock *s, struct nlmsghdr *nlh, nlsock_cb cb, void *d
 				}
 				if (e->error == 0)
 					goto out; /* the acknowledgement */
-				r = e->error < 0 ? e->error : -EPROTO;
+				/* An errno (the kernel's are < 4096); INT_MIN would overflow -r. */
+				r = e->error < 0 && e->error > -4096 ? e->error : -EPROTO;
 				msg = ext_ack_msg(m);
 				kb_err_set(err, -r, "%s: %s%s%s", what, strerror(-r),
 				        msg ? ": " : "", msg ? msg : "");

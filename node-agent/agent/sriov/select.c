@@ -128,6 +128,41 @@ static int parse_ranges(const char *s, struct sel_pf *it)
 	return 0;
 }
 
+/*
+ * glibc compiles x+ as xx* and x{n,m} as m copies of x: stacked or nested, a 128-byte pattern
+ * takes gigabytes and seconds to compile (at load and at every reload). Names need none of
+ * that: refuse {n,m}, a quantifier on a quantifier, and + on a group.
+ */
+static bool regex_too_costly(const char *s)
+{
+	enum { OTHER, QUANT, GROUP_END } prev = OTHER;
+
+	for (; *s; s++) {
+		if (*s == '\\' && s[1]) {
+			s++;
+			prev = OTHER;
+		} else if (*s == '[') { /* a bracket expression: literal characters */
+			const char *p = s + 1 + (s[1] == '^');
+			p += *p == ']';
+			while (*p && *p != ']')
+				p++;
+			if (!*p)
+				return false; /* regcomp says what is wrong */
+			s = p;
+			prev = OTHER;
+		} else if (*s == '{') {
+			return true;
+		} else if (*s == '*' || *s == '+' || *s == '?') {
+			if (prev == QUANT || (*s == '+' && prev == GROUP_END))
+				return true;
+			prev = QUANT;
+		} else {
+			prev = *s == ')' ? GROUP_END : OTHER;
+		}
+	}
+	return false;
+}
+
 static int parse_pf_items(const struct cfg_node *pool, const char *key, bool pci,
         struct sel_pf **ret, size_t *ret_n, struct kb_err *err)
 {
@@ -171,6 +206,12 @@ static int parse_pf_items(const struct cfg_node *pool, const char *key, bool pci
 				        "must be a PCI address dddd:bb:dd.f");
 				goto fail;
 			}
+		} else if (regex_too_costly(v[i])) {
+			r = key_error(pool, key, err, "'%s': %s", v[i],
+			        "regular expression too costly to compile ({n,m}, a quantifier on "
+			        "a "
+			        "quantifier or + on a group)");
+			goto fail;
 		} else if (regcomp(&it->re, v[i], REG_EXTENDED | REG_NOSUB) == 0) {
 			it->has_re = true;
 		} else {
