@@ -147,8 +147,8 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 }
 
 /* The agent is ready when it is healthy, serves its API socket, and no module says "ready":
- * false (e.g. still restoring). Liveness only looks at health, so a slow start never gets
- * the container killed. */
+ * false (e.g. still restoring). Liveness (/livez) looks at nothing but the loop, so a slow start
+ * never gets the container killed. */
 static bool is_ready(json_t *st, const char **why)
 {
 	const char *sock = json_string_value(json_object_get(json_object_get(st, "api"), "socket"));
@@ -205,6 +205,25 @@ static void on_health(struct evhttp_request *req, void *arg)
 	json_decref(st);
 }
 
+/* Liveness: this callback runs on the agent's loop, so answering it proves the loop turns.
+ * It deliberately looks at no module: a failed uplink or fast path must not make kubelet
+ * restart the agent (and take every device pool of the node down with it). */
+static void on_live(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *body;
+
+	(void)arg;
+	if (!method_ok(req))
+		return;
+	if (!(body = evbuffer_new())) {
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	evbuffer_add_printf(body, "{\"alive\":true}\n");
+	reply(req, 200, "OK", "application/json", body);
+	evbuffer_free(body);
+}
+
 static void on_other(struct evhttp_request *req, void *arg)
 {
 	(void)arg;
@@ -256,6 +275,7 @@ static int start_listener(const struct metrics_cfg *c, struct kb_err *err)
 	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
 	evhttp_set_timeout(http, HTTP_TIMEOUT_S);
 	evhttp_set_cb(http, "/metrics", on_metrics, NULL);
+	evhttp_set_cb(http, "/livez", on_live, NULL);
 	evhttp_set_cb(http, "/healthz", on_health, NULL);
 	evhttp_set_cb(http, "/readyz", on_health, (void *)1);
 	evhttp_set_gencb(http, on_other, NULL);
@@ -270,7 +290,7 @@ static int start_listener(const struct metrics_cfg *c, struct kb_err *err)
 	m.bound = b;
 	m.cfg = *c;
 	format_bound(b, m.bound_addr, sizeof(m.bound_addr));
-	LOG_INFO("metrics: serving /metrics, /healthz, /readyz on http://%s", m.bound_addr);
+	LOG_INFO("metrics: serving /metrics, /livez, /healthz, /readyz on http://%s", m.bound_addr);
 	return 0;
 }
 

@@ -3,7 +3,7 @@
 // helm-render renders a Helm chart the way `helm template` does, for machines where Helm
 // cannot be installed. It covers what kbnet's chart uses: Go text/template with the sprig
 // function library plus Helm's own functions (include, tpl, required, toYaml, fromYaml,
-// toJson, fromJson, lookup), the .Values/.Release/.Chart/.Capabilities/.Template objects,
+// toJson, fromJson, lookup; YAML through sigs.k8s.io/yaml as Helm), the .Values/.Release/.Chart/.Capabilities/.Template objects,
 // values files (-f) and --set, partials (_*.tpl) and NOTES.txt. It is not Helm: no hooks,
 // subcharts, schemas, .Files globbing or post-renderers.
 //
@@ -25,7 +25,8 @@ import (
 	"text/template"
 
 	sprig "github.com/Masterminds/sprig"
-	yaml "gopkg.in/yaml.v3"
+	yamlv3 "gopkg.in/yaml.v3"
+	yaml "sigs.k8s.io/yaml"
 )
 
 type multiFlag []string
@@ -59,6 +60,8 @@ func readYAMLMap(path string) (map[string]interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Helm reads Chart.yaml and values files with sigs.k8s.io/yaml (YAML to JSON, then
+	// encoding/json): numbers become float64, as templates see them under Helm.
 	m := map[string]interface{}{}
 	if err := yaml.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
@@ -139,15 +142,14 @@ func applySet(vals map[string]interface{}, expr string) error {
 
 // ---- Helm's functions ----
 
+// toYAML is Helm's toYaml: sigs.k8s.io/yaml (JSON tags, yaml.v2 layout: a list nested in a
+// map is not indented under its key), trailing newline trimmed, "" on error.
 func toYAML(v interface{}) string {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil {
+	data, err := yaml.Marshal(v)
+	if err != nil {
 		return ""
 	}
-	enc.Close()
-	return strings.TrimSuffix(buf.String(), "\n")
+	return strings.TrimSuffix(string(data), "\n")
 }
 
 func fromYAML(s string) map[string]interface{} {
@@ -321,9 +323,10 @@ func renderChart(dir, name, ns string, valueFiles, sets []string, notes bool) ([
 	return out, nil
 }
 
-// splitDocs parses a multi-document YAML stream; empty documents are dropped.
+// splitDocs parses a multi-document YAML stream; empty documents are dropped. (Parsing for
+// the tests' JSON output only: yaml.v3 reads streams, sigs.k8s.io/yaml one document.)
 func splitDocs(name, text string) ([]interface{}, error) {
-	dec := yaml.NewDecoder(strings.NewReader(text))
+	dec := yamlv3.NewDecoder(strings.NewReader(text))
 	var docs []interface{}
 	for {
 		var v interface{}
