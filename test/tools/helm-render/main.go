@@ -9,6 +9,8 @@
 //
 //	helm-render template CHART [--name N] [--namespace NS] [-f FILE]... [--set K=V]... [--notes] [-o yaml|json]
 //	helm-render objects FILE...   (plain multi-document manifests to a JSON array)
+//	helm-render values CHART [-f FILE]... [--set K=V]...   (the merged values as JSON, which
+//	                              Helm checks against the chart's values.schema.json)
 package main
 
 import (
@@ -48,6 +50,8 @@ func main() {
 		cmdTemplate(os.Args[2:])
 	case "objects":
 		cmdObjects(os.Args[2:])
+	case "values":
+		cmdValues(os.Args[2:])
 	default:
 		die("unknown command %q", os.Args[1])
 	}
@@ -225,19 +229,8 @@ func funcMap(root **template.Template) template.FuncMap {
 
 // ---- rendering ----
 
-type rendered struct {
-	name, text string
-}
-
-func renderChart(dir, name, ns string, valueFiles, sets []string, notes bool) ([]rendered, error) {
-	chart, err := readYAMLMap(filepath.Join(dir, "Chart.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	chartName, _ := chart["name"].(string)
-	if chartName == "" {
-		return nil, fmt.Errorf("%s/Chart.yaml: no name", dir)
-	}
+// loadValues: the chart's values.yaml, then each values file, then each --set, as Helm.
+func loadValues(dir string, valueFiles, sets []string) (map[string]interface{}, error) {
 	vals, err := readYAMLMap(filepath.Join(dir, "values.yaml"))
 	if err != nil {
 		return nil, err
@@ -253,6 +246,26 @@ func renderChart(dir, name, ns string, valueFiles, sets []string, notes bool) ([
 		if err := applySet(vals, s); err != nil {
 			return nil, err
 		}
+	}
+	return vals, nil
+}
+
+type rendered struct {
+	name, text string
+}
+
+func renderChart(dir, name, ns string, valueFiles, sets []string, notes bool) ([]rendered, error) {
+	chart, err := readYAMLMap(filepath.Join(dir, "Chart.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	chartName, _ := chart["name"].(string)
+	if chartName == "" {
+		return nil, fmt.Errorf("%s/Chart.yaml: no name", dir)
+	}
+	vals, err := loadValues(dir, valueFiles, sets)
+	if err != nil {
+		return nil, err
 	}
 	// .Chart as Helm exposes chart metadata: capitalised field names.
 	chartObj := map[string]interface{}{}
@@ -432,4 +445,22 @@ func cmdObjects(args []string) {
 		objs = append(objs, o...)
 	}
 	printJSON(objs)
+}
+
+func cmdValues(args []string) {
+	fs := flag.NewFlagSet("values", flag.ExitOnError)
+	var files, sets multiFlag
+	fs.Var(&files, "f", "values file (repeatable)")
+	fs.Var(&sets, "set", "key=value (repeatable)")
+	if len(args) < 1 {
+		die("values: no chart directory")
+	}
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+		die("values: bad arguments")
+	}
+	vals, err := loadValues(args[0], files, sets)
+	if err != nil {
+		die("%v", err)
+	}
+	printJSON(vals)
 }
