@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agentcall.h"
+#include "cnidev.h"
 #include "api/api.h"
 #include "common/cleanup.h"
 #include "devinfo.h"
@@ -467,6 +468,8 @@ int main(void)
 		r = netconf_parse(buf, len, env.cmd, &nc, &ce);
 	if (r == 0)
 		r = netconf_check_env(nc, &env, &ce);
+	if (r == 0 && (env.cmd == CNI_CMD_ADD || env.cmd == CNI_CMD_CHECK))
+		r = cnidev_infer(nc, &ce);
 	if (r == 0) {
 		ver = nc->version;
 		switch (env.cmd) {
