@@ -254,6 +254,22 @@ kb_assert_eq "$(jq -r '.[] | select(.kind == "NetworkAttachmentDefinition") | .s
 	"9000 example.com/vu" "network config merged from values"
 kb_assert_eq "$(cds '.spec.template.metadata.annotations["kbnet.io/config-hash"] != "'"$(ds '.spec.template.metadata.annotations["kbnet.io/config-hash"]')"'"')" \
 	true "config hash changes with the configuration (rolls the agents)"
+# ---- drop-in for sriov-network-device-plugin: its ConfigMap mounted, read as pools ----
+"$RENDER" template "$CHART" --set sriovDevicePlugin.configMap=sriovdp-config -o json >"$T/dp.json"
+jq -r '.[] | select(.kind == "ConfigMap") | .data["agent.yaml"]' "$T/dp.json" >"$T/dp-agent.yaml"
+dpfile=$("$RENDER" objects "$T/dp-agent.yaml" | jq -r '.[0].pools[-1].sriovDevicePluginConfig.file')
+kb_assert_eq "$(jq -r --arg f "$(dirname "$dpfile")" '.[] | select(.kind == "DaemonSet") | .spec.template.spec as $s
+	| ($s.containers[0].volumeMounts[] | select(.mountPath == $f) | .name) as $v
+	| $s.volumes[] | select(.name == $v) | .configMap.name' "$T/dp.json")" sriovdp-config \
+	"sriovdp ConfigMap mounted where agent.yaml's sriovDevicePluginConfig points"
+kb_assert_eq "$(basename "$dpfile") $("$RENDER" objects "$T/dp-agent.yaml" | jq -r '.[0].pools[-1].sriovDevicePluginConfig.resourcePrefix')" \
+	"config.json intel.com" "the device plugin's file name and default prefix"
+mkdir -p "$T/pcidp"
+echo '{"resourceList": [{"resourceName": "intel_sriov_netdevice", "selectors": {"drivers": ["iavf"]}}]}' >"$T/pcidp/config.json"
+sed "s|$dpfile|$T/pcidp/config.json|" "$T/dp-agent.yaml" >"$T/dp-agent-local.yaml"
+kb_assert_rc 0 "agent.yaml with the import accepted (file at a local path)" \
+	"$BIN/kbnet-agent" --check-config -c "$T/dp-agent-local.yaml"
+
 "$RENDER" template "$CHART" --notes >"$T/notes.txt"
 grep -q "kubectl -n kbnet rollout status ds/kbnet-agent" "$T/notes.txt" && kb_pass "NOTES.txt renders" ||
 	kb_fail "NOTES.txt: $(head -n 5 "$T/notes.txt")"

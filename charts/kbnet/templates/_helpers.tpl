@@ -38,7 +38,14 @@ runDir: {{ .Values.hostPaths.run }}
 resourcePrefix: {{ .Values.resourcePrefix }}
 logLevel: {{ .Values.logLevel }}
 pools:
-{{ toYaml .Values.pools | indent 2 }}
+{{- with .Values.pools }}
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- if .Values.sriovDevicePlugin.configMap }}
+  - sriovDevicePluginConfig:
+      file: /etc/pcidp/{{ .Values.sriovDevicePlugin.key }}
+      resourcePrefix: {{ .Values.sriovDevicePlugin.defaultResourcePrefix }}
+{{- end }}
 fastpath:
 {{ toYaml .Values.fastpath | indent 2 }}
 {{- with .Values.sriov }}
