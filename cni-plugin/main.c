@@ -13,6 +13,7 @@
 
 #include "agentcall.h"
 #include "cnidev.h"
+#include "cnilog.h"
 #include "api/api.h"
 #include "common/cleanup.h"
 #include "devinfo.h"
@@ -467,6 +468,8 @@ int main(void)
 	if (r == 0)
 		r = netconf_parse(buf, len, env.cmd, &nc, &ce);
 	if (r == 0)
+		r = cnilog_setup(nc->root, &ce);
+	if (r == 0)
 		r = netconf_check_env(nc, &env, &ce);
 	if (r == 0 && (env.cmd == CNI_CMD_ADD || env.cmd == CNI_CMD_CHECK))
 		r = cnidev_infer(nc, &ce);
@@ -494,6 +497,25 @@ int main(void)
 	}
 	if (r < 0)
 		print_json(cni_err_to_json(&ce, ver));
+	if (nc) {
+		static const char *const cmds[] = {[CNI_CMD_ADD] = "ADD",
+		        [CNI_CMD_DEL] = "DEL",
+		        [CNI_CMD_CHECK] = "CHECK",
+		        [CNI_CMD_GC] = "GC",
+		        [CNI_CMD_STATUS] = "STATUS"};
+		const char *cn = env.cmd < sizeof(cmds) / sizeof(cmds[0]) && cmds[env.cmd]
+		                         ? cmds[env.cmd]
+		                         : "?";
+		if (r < 0)
+			cnilog(CNILOG_ERROR, "%s %s/%s network %s pod %s/%s: %s", cn,
+			        env.container_id, env.ifname, nc->name, env.args.pod_namespace,
+			        env.args.pod_name, ce.e.msg);
+		else
+			cnilog(CNILOG_INFO, "%s %s/%s network %s pod %s/%s device %s: ok", cn,
+			        env.container_id, env.ifname, nc->name, env.args.pod_namespace,
+			        env.args.pod_name, nc->device_id ? nc->device_id : "-");
+	}
+	cnilog_close();
 	netconf_free(nc);
 	netconf_env_free(&env);
 	return r < 0 ? 1 : 0;
