@@ -101,6 +101,7 @@ done
 kb_assert_eq "$(host_of "$(mount_of /host/opt/cni/bin)")" /opt/cni/bin "host CNI bin dir mounted for the entrypoint"
 kb_assert_eq "$(ds "$C.env[] | select(.name == \"KBNET_CNI_BIN_DIR\") | .value")" /host/opt/cni/bin \
 	"entrypoint told where the CNI bin dir is"
+kb_assert_eq "$(ds "$C.env[] | select(.name == \"KBNET_LOG_FORMAT\") | .value")" text "log format from values (text)"
 kb_assert_eq "$(ds "$C.volumeMounts[] | select(.mountPath == \"/var/run/netns\") | .mountPropagation")" \
 	HostToContainer "pod netns mounts propagate into the agent"
 # Paths in agent.yaml are the mounted host paths.
@@ -191,6 +192,7 @@ if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
 	}
 	bad "an unknown top-level key (typo)" "hugepage" --set hugepage.amount=1Gi
 	bad "a bad logLevel" "logLevel" --set logLevel=loud
+	bad "a bad logFormat" "logFormat" --set logFormat=yaml
 	bad "an unsupported hugepage size" "hugepages" --set hugepages.size=3Mi
 	bad "a malformed hugepage amount" "hugepages/amount" --set hugepages.amount=lots
 	bad "a metrics port out of range" "metrics/port" --set metrics.port=70000
