@@ -40,11 +40,8 @@ int cnidev_infer(struct netconf *nc, struct cni_err *ce)
 		}
 	}
 	json_decref(reply);
-	if (!type)
-		return cni_err_set(ce, CNI_ERR_INVALID_CONFIG, ENODEV,
-		        "deviceType is not set and the kbnet agent has no device %s to take it "
-		        "from",
-		        nc->device_id);
-	nc->device_type = type;
+	/* Not a device of the agent: keep the default and let attach say what is wrong. */
+	if (type)
+		nc->device_type = type;
 	return 0;
 }

@@ -10,7 +10,8 @@
 #include "netconf.h"
 #include "result.h"
 
-/* Sets nc->device_type when the netconf has no deviceType but a deviceID; 0 otherwise too. */
+/* Sets nc->device_type when the netconf has no deviceType but a deviceID the agent has (else
+ * the default stays and attach reports the unknown device); errors: the agent unreachable. */
 int cnidev_infer(struct netconf *nc, struct cni_err *ce);
 
 #endif

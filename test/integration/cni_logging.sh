@@ -6,7 +6,9 @@
 # on). absent/null/"" mean "not set", as in the Go plugins; a bad logLevel names the key.
 source "$(dirname "$0")/../lib.sh"
 kb_require_root
-kb_agent_config "$T/agent.yaml"
+kb_agent_config "$T/agent.yaml" '  - name: vu
+    type: virtio-user
+    count: 32'
 kb_agent_start "$T/agent.yaml"
 kb_cni_setup
 ns=$(kb_netns pod)
@@ -47,8 +49,9 @@ grep -q "info kbnet-cni\[[0-9]*\]: ADD c1/net1 network lognet pod team/pod-c1 de
 	kb_pass "ADD logged with container, network, pod" || kb_fail "log: $(cat "$LR/kbnet-cni.log" 2>&1)"
 kb_assert_eq "$(stat -c %a "$LR/kbnet-cni.log")" 600 "log file created 0600"
 kb_assert_eq "$(cat "$T/cni.err")" "" "with a logFile nothing goes to stderr"
-kb_assert_rc 1 "a failing DEL" cni CHECK c9 "{\"logFile\": \"$LR/kbnet-cni.log\", \"logLevel\": \"error\"}"
-grep -q "error kbnet-cni\[[0-9]*\]: CHECK c9/net1" "$LR/kbnet-cni.log" && kb_pass "errors logged at logLevel error" ||
+kb_assert_rc 1 "a failing ADD (unknown device)" cni ADD c9 "{\"logFile\": \"$LR/kbnet-cni.log\", \"logLevel\": \"error\", \"deviceID\": \"vu-99\"}"
+grep -q "error kbnet-cni\[[0-9]*\]: ADD c9/net1 network lognet pod team/pod-c9: kbnet agent: .*vu-99" "$LR/kbnet-cni.log" &&
+	kb_pass "errors logged at logLevel error, with the agent's message" ||
 	kb_fail "no error line: $(cat "$LR/kbnet-cni.log")"
 lines=$(wc -l <"$LR/kbnet-cni.log")
 kb_assert_rc 0 "ADD at logLevel error" cni ADD c2 "{\"logFile\": \"$LR/kbnet-cni.log\", \"logLevel\": \"error\"}"

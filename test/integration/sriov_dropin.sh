@@ -147,6 +147,6 @@ kb_assert_eq "$(kb_ctl -o json allocations | jq -r '.[] | select(.containerID ==
 kb_assert_rc 0 "DEL vdpa" kb_cni DEL s2 "$NETNS" net2 "$T/vdpa-noipam.json" "$ARGS"
 c=$(nad none.json 0000:99:00.1)
 kb_assert_rc 1 "a deviceID the agent does not have is refused" kb_cni ADD s3 "$NETNS" net1 "$c" "$ARGS"
-kb_assert_jq "$T/cni.out" .msg "deviceType is not set and the kbnet agent has no device 0000:99:00.1 to take it from" \
-	"the error says why"
+jq -r .msg "$T/cni.out" | grep -q "kbnet agent: .*0000:99:00.1" && kb_pass "the agent's error names the device" ||
+	kb_fail "error: $(cat "$T/cni.out")"
 kb_done
