@@ -256,6 +256,16 @@ kb_assert_eq "$(jq -r '.[] | select(.kind == "NetworkAttachmentDefinition") | .s
 	"9000 example.com/vu" "network config merged from values"
 kb_assert_eq "$(cds '.spec.template.metadata.annotations["kbnet.io/config-hash"] != "'"$(ds '.spec.template.metadata.annotations["kbnet.io/config-hash"]')"'"')" \
 	true "config hash changes with the configuration (rolls the agents)"
+# ---- CDI: the spec dir the agent writes is the host's, mounted ----
+"$RENDER" template "$CHART" --set devicePlugin.cdi=true -o json >"$T/cdi.json"
+jq -r '.[] | select(.kind == "ConfigMap") | .data["agent.yaml"]' "$T/cdi.json" >"$T/cdi-agent.yaml"
+cdidir=$("$RENDER" objects "$T/cdi-agent.yaml" | jq -r '.[0].devicePlugin | select(.cdi) | .cdiSpecDir')
+kb_assert_eq "$(jq -r --arg d "$cdidir" '.[] | select(.kind == "DaemonSet") | .spec.template.spec as $s
+	| ($s.containers[0].volumeMounts[] | select(.mountPath == $d) | .name) as $v
+	| $s.volumes[] | select(.name == $v) | .hostPath.path' "$T/cdi.json")" /var/run/cdi \
+	"devicePlugin.cdi: the CDI spec dir is the host's /var/run/cdi, mounted"
+kb_assert_rc 0 "agent.yaml with CDI accepted" "$BIN/kbnet-agent" --check-config -c "$T/cdi-agent.yaml"
+
 # ---- drop-in for sriov-network-device-plugin: its ConfigMap mounted, read as pools ----
 "$RENDER" template "$CHART" --set sriovDevicePlugin.configMap=sriovdp-config -o json >"$T/dp.json"
 jq -r '.[] | select(.kind == "ConfigMap") | .data["agent.yaml"]' "$T/dp.json" >"$T/dp-agent.yaml"

@@ -53,7 +53,7 @@ sriov:
 {{ toYaml . | indent 2 }}
 {{- end }}
 devicePlugin:
-{{- $dpPaths := dict "pluginDir" .Values.hostPaths.devicePlugins "podResourcesSocket" (printf "%s/kubelet.sock" .Values.hostPaths.podResources) "deviceInfoDir" (printf "%s/dp" .Values.hostPaths.multusDevinfo) }}
+{{- $dpPaths := dict "pluginDir" .Values.hostPaths.devicePlugins "podResourcesSocket" (printf "%s/kubelet.sock" .Values.hostPaths.podResources) "deviceInfoDir" (printf "%s/dp" .Values.hostPaths.multusDevinfo) "cdiSpecDir" .Values.hostPaths.cdi }}
 {{ toYaml (merge (deepCopy .Values.devicePlugin) $dpPaths) | indent 2 }}
 metrics:
 {{ toYaml .Values.metrics | indent 2 }}

@@ -270,6 +270,7 @@ void dp_alloc_ctr_fini(struct dp_alloc_ctr *c)
 	free(c->pb_mounts_v);
 	free(c->pb_devs);
 	free(c->pb_devs_v);
+	free(c->cdi_name);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -335,6 +336,13 @@ int dp_alloc_ctr_response(struct dp_alloc_ctr *c, V1beta1__ContainerAllocateResp
 	pb->mounts = c->pb_mounts_v;
 	pb->n_devices = c->n_devices;
 	pb->devices = c->pb_devs_v;
+	if (c->cdi_name) {
+		v1beta1__cdidevice__init(&c->pb_cdi);
+		c->pb_cdi.name = c->cdi_name;
+		c->pb_cdi_v[0] = &c->pb_cdi;
+		pb->n_cdi_devices = 1;
+		pb->cdi_devices = c->pb_cdi_v;
+	}
 	*ret = pb;
 	return 0;
 }
