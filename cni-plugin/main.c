@@ -14,6 +14,7 @@
 #include "agentcall.h"
 #include "cnidev.h"
 #include "cnilog.h"
+#include "goconf.h"
 #include "api/api.h"
 #include "common/cleanup.h"
 #include "devinfo.h"
@@ -465,6 +466,8 @@ int main(void)
 		ver = netconf_peek_version(buf, len);
 	else if (r == 0)
 		r = -1;
+	if (r == 0 && goconf_normalize(&buf, &len) < 0)
+		r = cni_err_set(&ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
 	if (r == 0)
 		r = netconf_parse(buf, len, env.cmd, &nc, &ce);
 	if (r == 0)
