@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "agentcall.h"
+#include "cnidev.h"
+#include "cnilog.h"
+#include "goconf.h"
 #include "api/api.h"
 #include "common/cleanup.h"
 #include "common/crashpoint.h"
@@ -481,8 +484,12 @@ int main(void)
 		ver = netconf_peek_version(buf, len);
 	else if (r == 0)
 		r = -1;
+	if (r == 0 && goconf_normalize(&buf, &len) < 0)
+		r = cni_err_set(&ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
 	if (r == 0)
 		r = netconf_parse(buf, len, env.cmd, &nc, &ce);
+	if (r == 0)
+		r = cnilog_setup(nc->root, &ce);
 	if (r == 0)
 		r = pcfg_load(NULL, &cfg, &ce);
 	if (r == 0 && (r = netconf_confine(nc, &cfg, env.cmd, &dropped, &ce)) == 0 && dropped)
@@ -490,6 +497,8 @@ int main(void)
 		        dropped);
 	if (r == 0)
 		r = netconf_check_env(nc, &env, &ce);
+	if (r == 0 && (env.cmd == CNI_CMD_ADD || env.cmd == CNI_CMD_CHECK))
+		r = cnidev_infer(nc, &ce);
 	if (r == 0) {
 		ver = nc->version;
 		switch (env.cmd) {
@@ -514,6 +523,25 @@ int main(void)
 	}
 	if (r < 0)
 		print_json(cni_err_to_json(&ce, ver));
+	if (nc) {
+		static const char *const cmds[] = {[CNI_CMD_ADD] = "ADD",
+		        [CNI_CMD_DEL] = "DEL",
+		        [CNI_CMD_CHECK] = "CHECK",
+		        [CNI_CMD_GC] = "GC",
+		        [CNI_CMD_STATUS] = "STATUS"};
+		const char *cn = env.cmd < sizeof(cmds) / sizeof(cmds[0]) && cmds[env.cmd]
+		                         ? cmds[env.cmd]
+		                         : "?";
+		if (r < 0)
+			cnilog(CNILOG_ERROR, "%s %s/%s network %s pod %s/%s: %s", cn,
+			        env.container_id, env.ifname, nc->name, env.args.pod_namespace,
+			        env.args.pod_name, ce.e.msg);
+		else
+			cnilog(CNILOG_INFO, "%s %s/%s network %s pod %s/%s device %s: ok", cn,
+			        env.container_id, env.ifname, nc->name, env.args.pod_namespace,
+			        env.args.pod_name, nc->device_id ? nc->device_id : "-");
+	}
+	cnilog_close();
 	netconf_free(nc);
 	netconf_env_free(&env);
 	return r < 0 ? 1 : 0;

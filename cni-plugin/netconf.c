@@ -474,6 +474,7 @@ static int parse_body(struct netconf *nc, enum cni_cmd cmd, struct cni_err *ce)
 	if ((r = cfg_checked(root, "", "deviceType", 32, val_device_type, &nc->device_type, ce)) <
 	        0)
 		return r;
+	nc->device_type_set = nc->device_type != NULL;
 	if (!nc->device_type)
 		nc->device_type = API_DEVTYPE_VIRTIO_USER;
 	if ((r = cfg_checked(root, "", "resourceName", VAL_K8S_NAME_MAX + VAL_NAME_MAX + 1,

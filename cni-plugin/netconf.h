@@ -78,6 +78,7 @@ struct netconf {
 	const char *name;
 	const char *type;
 	const char *device_type;
+	bool device_type_set;  /* "deviceType" given (else virtio-user, or the deviceID's type) */
 	const char *pool;      /* resourceName, NULL when not set */
 	const char *device_id; /* runtimeConfig.deviceID > deviceID > pciBusID, or NULL */
 	const char *agent_socket;

@@ -547,6 +547,29 @@ fail:
 	return r;
 }
 
+int cfg_doc_load(const char *text, size_t len, const char *name, struct cfg **ret,
+        struct cfg_node *ret_root, struct kb_err *err)
+{
+	struct cfg *cfg;
+	int r;
+
+	if (!(cfg = calloc(1, sizeof(*cfg))) || !(cfg->source = strdup(name))) {
+		free(cfg);
+		return kb_err_set(err, ENOMEM, "out of memory");
+	}
+	if ((r = parse_yaml(cfg, text, len, err)) < 0) {
+		cfg_free(cfg);
+		return r;
+	}
+	ret_root->cfg = cfg;
+	if (!(ret_root->node = yaml_document_get_root_node(&cfg->doc))) {
+		cfg_free(cfg);
+		return kb_err_set(err, EINVAL, "%s: empty document", name);
+	}
+	*ret = cfg;
+	return 0;
+}
+
 int cfg_load_file(const char *path, struct cfg **ret, struct kb_err *err)
 {
 	_cleanup_free_ char *text = NULL;

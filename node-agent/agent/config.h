@@ -117,6 +117,12 @@ int cfg_opt_str(
 int cfg_opt_path(const struct cfg_node *map, const char *key, char *buf, size_t size,
         bool allow_empty, struct kb_err *err);
 
+/* A standalone document (YAML or JSON text) walked with the node helpers above, e.g. a file
+ * a section imports: no core keys, no sections. `name` prefixes error messages. Free with
+ * cfg_free. */
+int cfg_doc_load(const char *text, size_t len, const char *name, struct cfg **ret,
+        struct cfg_node *ret_root, struct kb_err *err);
+
 size_t cfg_seq_len(const struct cfg_node *seq);
 void cfg_seq_at(const struct cfg_node *seq, size_t i, struct cfg_node *ret);
 

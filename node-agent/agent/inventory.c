@@ -61,7 +61,8 @@ static void pools_cfg_free(void *data)
 
 static int parse_pool(const struct cfg_node *node, struct pool_cfg *pc, struct kb_err *err)
 {
-	static const char *const common[] = {"name", "type", "devicePlugin", "topology"};
+	static const char *const common[] = {
+	        "name", "type", "devicePlugin", "topology", "resourcePrefix"};
 	const char *allowed[64];
 	char type[32];
 	const char *why;
@@ -100,17 +101,91 @@ static int parse_pool(const struct cfg_node *node, struct pool_cfg *pc, struct k
 	pc->device_plugin = true;
 	pc->topology = true;
 	if ((r = cfg_opt_bool(node, "devicePlugin", &pc->device_plugin, err)) < 0 ||
-	        (r = cfg_opt_bool(node, "topology", &pc->topology, err)) < 0)
+	        (r = cfg_opt_bool(node, "topology", &pc->topology, err)) < 0 ||
+	        (r = cfg_opt_str(node, "resourcePrefix", pc->resource_prefix,
+	                 sizeof(pc->resource_prefix), err)) < 0)
 		return r;
+	if (pc->resource_prefix[0] && !val_k8s_name(pc->resource_prefix, &why)) {
+		struct cfg_node k;
+		cfg_map_get(node, "resourcePrefix", &k);
+		return cfg_node_error(&k, "resourcePrefix", err, "%s", why);
+	}
 	if (pc->ops->pool_cfg_parse && !(pc->type_cfg = pc->ops->pool_cfg_parse(node, err)))
 		return -(err->errnum ? err->errnum : EINVAL);
+	return 0;
+}
+
+static STAILQ_HEAD(, inv_pool_import) imports = STAILQ_HEAD_INITIALIZER(imports);
+
+void inv_pool_import_register(struct inv_pool_import *imp)
+{
+	STAILQ_INSERT_TAIL(&imports, imp, next);
+}
+
+#define POOLS_MAX 256
+
+/* Parse one pool into pc->v[pc->n] (growing v) and check its name is unique. */
+static int add_pool(
+        struct pools_cfg *pc, size_t *cap, const struct cfg_node *it, struct kb_err *err)
+{
+	if (pc->n >= POOLS_MAX)
+		return cfg_node_error(it, "pools", err, "at most %d pools", POOLS_MAX);
+	if (pc->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		struct pool_cfg *v = realloc(pc->v, nc * sizeof(*v));
+		if (!v)
+			return kb_err_set(err, ENOMEM, "out of memory");
+		memset(v + *cap, 0, (nc - *cap) * sizeof(*v));
+		pc->v = v;
+		*cap = nc;
+	}
+	pc->n++; /* counted before parsing: pools_cfg_free frees what a failed parse left */
+	if (parse_pool(it, &pc->v[pc->n - 1], err) < 0)
+		return -EINVAL;
+	for (size_t j = 0; j + 1 < pc->n; j++)
+		if (strcmp(pc->v[j].name, pc->v[pc->n - 1].name) == 0)
+			return cfg_node_error(
+			        it, "name", err, "duplicate pool name '%s'", pc->v[pc->n - 1].name);
+	return 0;
+}
+
+/* An import entry ({<key>: value}, the key registered): its pools, each parsed as if written
+ * here. 1 when it was one, 0 when not an import entry. */
+static int add_imported(
+        struct pools_cfg *pc, size_t *cap, const struct cfg_node *it, struct kb_err *err)
+{
+	struct inv_pool_import *imp;
+	struct cfg_node val, list, el;
+	struct cfg *doc = NULL;
+	int r = 0;
+
+	if (!cfg_node_is_map(it))
+		return 0;
+	STAILQ_FOREACH(imp, &imports, next)
+	{
+		if (cfg_map_get(it, imp->key, &val) < 0)
+			continue;
+		{
+			const char *const only[] = {imp->key, NULL};
+			if ((r = cfg_map_check(it, "pool import", only, err)) < 0)
+				return r;
+		}
+		if ((r = imp->load(&val, &doc, &list, err)) < 0)
+			return r;
+		for (size_t i = 0; i < cfg_seq_len(&list) && r >= 0; i++) {
+			cfg_seq_at(&list, i, &el);
+			r = add_pool(pc, cap, &el, err);
+		}
+		cfg_free(doc);
+		return r < 0 ? r : 1;
+	}
 	return 0;
 }
 
 static void *pools_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 {
 	struct pools_cfg *pc = calloc(1, sizeof(*pc));
-	size_t n;
+	size_t n, cap = 0;
 
 	if (!pc) {
 		kb_err_set(err, ENOMEM, "out of memory");
@@ -123,29 +198,13 @@ static void *pools_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 		goto fail;
 	}
 	n = cfg_seq_len(node);
-	if (n > 256) {
-		cfg_node_error(node, "pools", err, "at most 256 pools");
-		goto fail;
-	}
-	if (!(pc->v = calloc(n ? n : 1, sizeof(*pc->v)))) {
-		kb_err_set(err, ENOMEM, "out of memory");
-		goto fail;
-	}
 	for (size_t i = 0; i < n; i++) {
 		struct cfg_node it;
+		int r;
 		cfg_seq_at(node, i, &it);
-		if (parse_pool(&it, &pc->v[i], err) < 0) {
-			pc->n = i + 1;
+		if ((r = add_imported(pc, &cap, &it, err)) < 0 ||
+		        (r == 0 && add_pool(pc, &cap, &it, err) < 0))
 			goto fail;
-		}
-		pc->n = i + 1;
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(pc->v[j].name, pc->v[i].name) == 0) {
-				cfg_node_error(&it, "name", err, "duplicate pool name '%s'",
-				        pc->v[i].name);
-				goto fail;
-			}
-		}
 	}
 	return pc;
 fail:
@@ -498,7 +557,8 @@ static struct pool *pool_new(const struct pool_cfg *pc, struct kb_err *err)
 		return NULL;
 	}
 	str_copy(p->name, sizeof(p->name), pc->name);
-	str_printf(p->resource_name, sizeof(p->resource_name), "%s/%s", resource_prefix, pc->name);
+	str_printf(p->resource_name, sizeof(p->resource_name), "%s/%s",
+	        pc->resource_prefix[0] ? pc->resource_prefix : resource_prefix, pc->name);
 	p->ops = pc->ops;
 	p->cfg = *pc;
 	TAILQ_INIT(&p->free_list);
@@ -570,7 +630,8 @@ int inv_reload(const struct cfg *cfg, struct kb_err *err)
 		NOTIFY(pool_added, p);
 	}
 	TAILQ_FOREACH (p, &pools, next) {
-		str_printf(p->resource_name, sizeof(p->resource_name), "%s/%s", resource_prefix,
+		str_printf(p->resource_name, sizeof(p->resource_name), "%s/%s",
+		        p->cfg.resource_prefix[0] ? p->cfg.resource_prefix : resource_prefix,
 		        p->name);
 		if (!p->removed)
 			pool_discover(p);

@@ -108,6 +108,7 @@ const struct devtype_ops *devtype_find(const char *name);
 /* One pool as configured ("pools" section). */
 struct pool_cfg {
 	char name[VAL_NAME_MAX + 1];
+	char resource_prefix[VAL_K8S_NAME_MAX + 1]; /* "": the agent's resourcePrefix */
 	const struct devtype_ops *ops;
 	bool device_plugin; /* advertise to kubelet (default true) */
 	bool topology;      /* report NUMA topology to kubelet (default true) */
@@ -118,6 +119,22 @@ struct pools_cfg {
 	struct pool_cfg *v;
 	size_t n;
 };
+
+/* A `pools:` entry that is a single-key mapping {<key>: ...} stands for the pools another
+ * format describes (e.g. a sriov-network-device-plugin config file). load returns a document
+ * whose root is a list of kbnet pool mappings, freed with cfg_free after parsing. */
+struct inv_pool_import {
+	const char *key;
+	int (*load)(const struct cfg_node *value, struct cfg **ret_doc, struct cfg_node *ret_list,
+	        struct kb_err *err);
+	STAILQ_ENTRY(inv_pool_import) next;
+};
+void inv_pool_import_register(struct inv_pool_import *imp);
+#define INV_POOL_IMPORT_REGISTER(imp)                                   \
+	static void __attribute__((constructor)) inv_import_##imp(void) \
+	{                                                               \
+		inv_pool_import_register(&(imp));                       \
+	}
 
 struct pool {
 	char name[VAL_NAME_MAX + 1];

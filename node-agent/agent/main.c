@@ -32,6 +32,8 @@ static void usage(FILE *f)
 	        "  -c, --config PATH        configuration file (default " CFG_DEFAULT_PATH ";\n"
 	        "                           the embedded default is used when it does not exist)\n"
 	        "  -l, --log-level LEVEL    error, warn, info or debug (overrides logLevel)\n"
+	        "      --log-format FMT     text (default) or json (one object per line; also\n"
+	        "                           $KBNET_LOG_FORMAT)\n"
 	        "      --check-config       load and validate the configuration, then exit\n"
 	        "      --print-default-config  print the embedded default configuration\n"
 	        "  -V, --version            print the version\n"
@@ -130,6 +132,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 	        {"config", required_argument, NULL, 'c'},
 	        {"log-level", required_argument, NULL, 'l'},
+	        {"log-format", required_argument, NULL, 'F'},
 	        {"check-config", no_argument, NULL, 'C'},
 	        {"print-default-config", no_argument, NULL, 'P'},
 	        {"version", no_argument, NULL, 'V'},
@@ -144,6 +147,12 @@ int main(int argc, char **argv)
 	int c, ret = EXIT_FAILURE;
 
 	log_set_ident("kbnet-agent");
+	{
+		const char *lf = getenv("KBNET_LOG_FORMAT");
+		enum log_format fmt;
+		if (lf && *lf && log_format_parse(lf, &fmt) == 0)
+			log_set_format(fmt);
+	}
 	while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -160,6 +169,15 @@ int main(int argc, char **argv)
 		case 'C':
 			check_only = true;
 			break;
+		case 'F': {
+			enum log_format fmt;
+			if (log_format_parse(optarg, &fmt) < 0) {
+				fprintf(stderr, "kbnet-agent: --log-format takes text or json\n");
+				return EXIT_FAILURE;
+			}
+			log_set_format(fmt);
+			break;
+		}
 		case 'P':
 			fputs(cfg_default_yaml, stdout);
 			return EXIT_SUCCESS;

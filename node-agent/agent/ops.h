@@ -8,9 +8,10 @@
 #include "common/queue.h"
 
 #include "agent/config.h"
+#include "api/api.h"
 #include "agent/state.h"
 
-#define KBNET_VERSION "0.1.0"
+#define KBNET_VERSION API_KBNET_RELEASE
 
 /* Modules add an object to `status` under `key`; a "healthy": false in it makes the agent
  * report itself unhealthy. */

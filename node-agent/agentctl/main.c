@@ -74,6 +74,18 @@ void fmt_age(const char *ts, char *buf, size_t size)
 		snprintf(buf, size, "%ldd", s / 86400);
 }
 
+static void global_options(FILE *f)
+{
+	fprintf(f, "\nOptions (before or after the command):\n"
+	           "  -s, --socket PATH   agent socket (default $KBNET_AGENT_SOCKET "
+	           "or " API_DEFAULT_SOCKET ")\n"
+	           "  -o, --output FMT    table (default) or json\n"
+	           "  -t, --timeout MS    give up after MS milliseconds (default 5000)\n"
+	           "  -h, --help          this help (after a command: the command's)\n"
+	           "\nExit status: 0 ok, 1 the agent reported an error, 2 usage, 3 agent "
+	           "unreachable.\n");
+}
+
 static void usage(FILE *f)
 {
 	struct ctl_cmd *cmd;
@@ -87,13 +99,101 @@ static void usage(FILE *f)
 		snprintf(head, sizeof(head), "%s %s", cmd->name, cmd->args);
 		fprintf(f, "  %-32s %s\n", head, cmd->help);
 	}
-	fprintf(f, "\nOptions:\n"
-	           "  -s, --socket PATH   agent socket (default $KBNET_AGENT_SOCKET "
-	           "or " API_DEFAULT_SOCKET ")\n"
-	           "  -o, --output FMT    table (default) or json\n"
-	           "  -t, --timeout MS    give up after MS milliseconds (default 5000)\n"
-	           "\nExit status: 0 ok, 1 the agent reported an error, 2 usage, 3 agent "
-	           "unreachable.\n");
+	global_options(f);
+}
+
+static void cmd_usage(FILE *f, const struct ctl_cmd *cmd)
+{
+	fprintf(f, "Usage: agentctl %s%s%s [OPTIONS]\n\n%s\n", cmd->name, cmd->args[0] ? " " : "",
+	        cmd->args, cmd->help);
+	global_options(f);
+}
+
+/* One global option at argv[*i] (-o json, -ojson, --output json, --output=json, ...): applied
+ * and consumed. 1 when it was one, 0 when not, <0 (an exit code, negated) on a bad value. */
+static int global_opt(struct ctl *ctl, int argc, char **argv, int *i)
+{
+	static const struct {
+		char s;
+		const char *l;
+	} g[] = {{'s', "socket"}, {'o', "output"}, {'t', "timeout"}};
+	const char *a = argv[*i], *val = NULL;
+	uint64_t v;
+	char which = 0;
+
+	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]) && !which; k++) {
+		size_t ll = strlen(g[k].l);
+		if (a[0] == '-' && a[1] == g[k].s) {
+			which = g[k].s;
+			val = a[2] ? a + 2 : NULL;
+		} else if (!strncmp(a, "--", 2) && !strncmp(a + 2, g[k].l, ll) &&
+		           (a[2 + ll] == '\0' || a[2 + ll] == '=')) {
+			which = g[k].s;
+			val = a[2 + ll] == '=' ? a + 3 + ll : NULL;
+		}
+	}
+	if (!which)
+		return 0;
+	if (!val) {
+		if (*i + 1 >= argc) {
+			fprintf(stderr, "agentctl: %s needs a value\n", a);
+			return -CTL_EXIT_USAGE;
+		}
+		val = argv[++*i];
+	}
+	switch (which) {
+	case 's':
+		ctl->socket = val;
+		break;
+	case 'o':
+		if (strcmp(val, "json") && strcmp(val, "table")) {
+			fprintf(stderr, "agentctl: -o takes table or json\n");
+			return -CTL_EXIT_USAGE;
+		}
+		ctl->json = !strcmp(val, "json");
+		break;
+	case 't':
+		if (str_to_u64(val, 1, 600000, &v) < 0) {
+			fprintf(stderr, "agentctl: --timeout takes 1..600000 ms\n");
+			return -CTL_EXIT_USAGE;
+		}
+		ctl->timeout_ms = v;
+		break;
+	}
+	return 1;
+}
+
+/* kubectl users type options after the command (`agentctl allocations -o json`): the global
+ * ones are taken out of the command's arguments wherever they are (up to "--"); -h/--help
+ * prints the command's help (1). The command's own options stay for it. 0: go on; <0: the
+ * usage exit code, negated. */
+static int split_global(struct ctl *ctl, const struct ctl_cmd *cmd, int *argc, char **argv)
+{
+	int n = 1, r;
+	bool rest = false;
+
+	for (int i = 1; i < *argc; i++) {
+		if (rest) {
+			argv[n++] = argv[i];
+			continue;
+		}
+		if (!strcmp(argv[i], "--")) {
+			rest = true;
+			argv[n++] = argv[i];
+			continue;
+		}
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			cmd_usage(stdout, cmd);
+			return 1;
+		}
+		if ((r = global_opt(ctl, *argc, argv, &i)) < 0)
+			return r;
+		if (r == 0)
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	*argc = n;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -156,8 +256,10 @@ int main(int argc, char **argv)
 	}
 	optind++; /* reset getopt for the subcommand: it parses from its argv[1] */
 	{
-		int sub_argc = argc - optind + 1;
+		int sub_argc = argc - optind + 1, r;
 		char **sub_argv = argv + optind - 1;
+		if ((r = split_global(&ctl, cmd, &sub_argc, sub_argv)) != 0)
+			return r > 0 ? CTL_EXIT_OK : -r;
 		optind = 0;
 		return cmd->fn(&ctl, sub_argc, sub_argv);
 	}

@@ -7,6 +7,7 @@
 #define KB_API_H
 
 #define API_VERSION        1
+#define API_KBNET_RELEASE  "0.1.0" /* the release of the agent, kbnet-cni and agentctl */
 
 #define API_DEFAULT_SOCKET "/run/kbnet/agent.sock"
 

@@ -9,6 +9,7 @@
 
 static enum log_level log_level = LOG_LVL_INFO;
 static const char *log_ident = "kbnet";
+static enum log_format log_format = LOG_FMT_TEXT;
 
 static const char *const level_names[] = {
         [LOG_LVL_ERR] = "error",
@@ -48,6 +49,41 @@ int log_level_parse(const char *name, enum log_level *ret)
 	return -EINVAL;
 }
 
+void log_set_format(enum log_format fmt)
+{
+	log_format = fmt;
+}
+
+int log_format_parse(const char *name, enum log_format *ret)
+{
+	if (!strcmp(name, "text"))
+		*ret = LOG_FMT_TEXT;
+	else if (!strcmp(name, "json"))
+		*ret = LOG_FMT_JSON;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* s as the body of a JSON string (quotes, backslashes and control bytes escaped). */
+static void json_escape(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s && n + 7 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (c < 0x20) {
+			n += snprintf(out + n, size - n, "\\u%04x", c);
+		} else {
+			out[n++] = (char)c;
+		}
+	}
+	out[n] = '\0';
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	char ts[32], line[1024];
@@ -65,7 +101,16 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* One write per line so concurrent writers (DPDK lcores) do not interleave. */
-	fprintf(stderr, "%s.%03ldZ %s %s: %s\n", ts, now.tv_nsec / 1000000, log_level_name(level),
-	        log_ident, line);
+	if (log_format == LOG_FMT_JSON) {
+		char esc[sizeof(line) * 2];
+		json_escape(line, esc, sizeof(esc));
+		fprintf(stderr,
+		        "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"logger\":\"%s\",\"msg\":\"%s\"}"
+		        "\n",
+		        ts, now.tv_nsec / 1000000, log_level_name(level), log_ident, esc);
+	} else {
+		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", ts, now.tv_nsec / 1000000,
+		        log_level_name(level), log_ident, line);
+	}
 	errno = saved;
 }

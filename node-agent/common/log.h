@@ -14,6 +14,13 @@ int log_level_parse(const char *name, enum log_level *ret);
 const char *log_level_name(enum log_level level);
 void log_set_ident(const char *ident);
 
+/* Text ("<time> <level> <ident>: <message>") or JSON, one object per line: {"ts", "level",
+ * "logger", "msg"} (for log pipelines that parse lines). */
+enum log_format { LOG_FMT_TEXT, LOG_FMT_JSON };
+void log_set_format(enum log_format fmt);
+/* "text" or "json"; -EINVAL otherwise. */
+int log_format_parse(const char *name, enum log_format *ret);
+
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define LOG_ERR(...)  log_msg(LOG_LVL_ERR, __VA_ARGS__)

@@ -23,11 +23,27 @@ fp_config "$T/bad.yaml" "  uplink:
     devargs: net_af_packet0,iface=kbnope$$"
 # the test namespace has no such interface either
 NS=$(kb_netns agent)
+# JSON logs (KBNET_LOG_FORMAT, as the chart's logFormat sets it), DPDK's EAL lines included.
+: >"$T/agent.log"
+export KBNET_LOG_FORMAT=json
+# The metrics listener inside the agent's namespace: probes see what the kubelet would.
+printf 'metrics:\n  enabled: true\n  address: 127.0.0.1\n  port: 0\n' >>"$T/bad.yaml"
 kb_agent_start "$T/bad.yaml" "$NS"
 kb_defer "rm -rf /var/run/dpdk/$FP_PREFIX-agent"
+unset KBNET_LOG_FORMAT
 kb_assert_eq "$(kb_ctl -o json status | jq -r .fastpath.state)" failed "fast path failed"
+kb_assert_eq "$(jq -R 'fromjson? // "bad" | type' "$T/agent.log" | sort -u | xargs)" object \
+	"JSON log format: every line of the agent's log is a JSON object"
+kb_assert_ne "$(jq -r 'select(.msg | startswith("EAL: ")) | .level' "$T/agent.log" | head -n 1)" "" \
+	"DPDK EAL lines go through the agent's logger (JSON, with a level)"
 kb_assert_eq "$(kb_ctl -o json status | jq -r .fastpath.healthy)" false "fastpath section unhealthy"
 kb_assert_eq "$(kb_ctl -o json status | jq -r .healthy)" false "agent reports itself unhealthy"
+# A failed module is readiness' business, not liveness': kubelet must not restart the agent.
+ADDR=$(kb_ctl -o json status | jq -r .metrics.address)
+probe() { ip netns exec "$NS" curl -s -o /dev/null -w '%{http_code}' "http://$ADDR$1"; }
+kb_assert_eq "$(probe /livez)" 200 "/livez 200 with the fast path failed (no restart loop)"
+kb_assert_eq "$(probe /readyz)" 503 "/readyz 503 with the fast path failed"
+kb_assert_eq "$(probe /healthz)" 503 "/healthz reports the failure"
 kb_ctl -o json status | jq -r .fastpath.error | grep -q . && kb_pass "status carries the error" || kb_fail "error missing"
 kb_assert_eq "$(kb_ctl -o json devices | jq '[.[] | select(.health == "Unhealthy")] | length')" 8 "virtio-user devices Unhealthy"
 if fp_api attach '{"containerID":"p2","ifname":"net1","network":"red","deviceType":"virtio-user"}' 2>"$T/err"; then

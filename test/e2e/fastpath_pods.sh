@@ -93,10 +93,10 @@ pk=$(fp_api stats | jq '.workers[0].packets')
 # the same counters reach the metrics exporter (telemetry source)
 addr=$(kb_ctl -o json status | jq -r .metrics.address)
 python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen('http://$addr/metrics').read().decode())" >"$T/metrics.txt" || true
-kb_assert_eq "$(awk '/^kbnet_fastpath_port_tx_packets\{.*port="pb\/net1"/ {print $NF}' "$T/metrics.txt" | head -1)" \
+kb_assert_eq "$(awk '/^kbnet_fastpath_port_tx_packets_total\{.*port="pb\/net1"/ {print $NF}' "$T/metrics.txt" | head -1)" \
 	"$(fp_port_stat pb .stats.txPackets)" "/metrics has the port's tx counter"
-grep -q '^kbnet_fastpath_port_drop_spoof{.*port="pd/net1".*} 48' "$T/metrics.txt" &&
-	kb_pass "/metrics has the spoof drops" || kb_fail "/metrics spoof drops: $(grep drop_spoof "$T/metrics.txt" | head -3)"
+grep -q '^kbnet_fastpath_port_dropped_packets_total{.*port="pd/net1".*reason="spoof".*} 48' "$T/metrics.txt" &&
+	kb_pass "/metrics has the spoof drops" || kb_fail "/metrics spoof drops: $(grep dropped_packets "$T/metrics.txt" | head -3)"
 
 # detach removes the port and its socket; the pod's link goes down
 fp_detach pc

@@ -67,6 +67,7 @@ fp_attach() {
 	local cid=$1 net=$2 mac=$3 vlan=${4:-} mtu=${5:-} extra=""
 	[ -z "$vlan" ] || extra+=",\"vlan\":$vlan"
 	[ -z "$mtu" ] || extra+=",\"mtu\":$mtu"
+	extra+=${FP_ATTACH_EXTRA:-} # more request members, e.g. ,"pod":{...}
 	fp_api attach "{\"containerID\":\"$cid\",\"ifname\":\"net1\",\"network\":\"$net\",\"deviceType\":\"virtio-user\",\"mac\":\"$mac\"$extra}" |
 		jq -r .allocation.vhostUser.socketPath
 }

@@ -87,6 +87,26 @@ kb_assert_jq "$T/out" 'map(select(.deviceID == "vu-3")) | .[0].vhostUser.socketP
 	true "JSON: full objects (device-plugin socket layout with a deviceID)"
 kb_assert_jq "$T/out" 'map(select(.ifname == "net2")) | .[0].vhostUser.socketPath | test("/pods/8f0e-uid/net2.sock$")' \
 	true "JSON: pod socket layout without one"
+# Options after the command, as kubectl users type them; the command's own stay its own.
+cp "$T/out" "$T/before.json"
+ctl_rc 0 "allocations -o json after the command" allocations -o json -s "$KB_SOCK"
+kb_assert_eq "$(cmp -s "$T/out" "$T/before.json" && echo same)" same "same output as with -o json before it"
+ctl_rc 0 "--output=json --socket=PATH after the command" allocations --output=json --socket="$KB_SOCK" --pool vu
+kb_assert_jq "$T/out" 'length' 3 "long forms with = after the command, with the command's --pool"
+ctl_rc 2 "-o without a value after the command" -s "$KB_SOCK" allocations -o
+err_has "-o without a value: says so" "-o needs a value"
+ctl_rc 0 "allocations --help" allocations --help
+out_has "per-command help: usage line" "Usage: agentctl allocations [--pool NAME]"
+out_has "per-command help: what it does" "who holds what"
+ctl_rc 0 "show -h" show -h
+out_has "show -h: its own usage" "Usage: agentctl show <containerID|pod>"
+ctl_rc 0 "version" -s "$KB_SOCK" version
+kb_assert_eq "$(tr '\n' ' ' <"$T/out")" "agentctl 0.1.0 kbnet-agent $("$BIN/kbnet-agent" --version | awk '{print $2}') " \
+	"version: client and agent"
+ctl_rc 0 "version -o json" version -o json -s "$KB_SOCK"
+kb_assert_jq "$T/out" '"\(.client) \(.agent)"' "0.1.0 0.1.0" "version JSON"
+ctl_rc 3 "version without an agent" -s "$T/none.sock" version
+out_has "version without an agent still prints the client's" "agentctl 0.1.0"
 ctl_rc 0 "allocations --pool" -s "$KB_SOCK" -o json allocations --pool vu
 kb_assert_jq "$T/out" 'length' 3 "--pool vu"
 ctl_rc 0 "allocations --pool other" -s "$KB_SOCK" -o json allocations --pool other

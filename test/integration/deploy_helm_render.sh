@@ -20,6 +20,7 @@ greeting: hello
 nested: {keep: 1, drop: 2}
 list: [a, b]
 tplString: "{{ .Release.Name }}-{{ .Values.greeting }}"
+deep: {pools: [{name: a, pfNames: [x, "y"]}], on: "on"}
 YAML
 cat >"$C/templates/_helpers.tpl" <<'YAML'
 {{- define "fixture.labels" -}}
@@ -42,6 +43,9 @@ data:
   missing: "{{ .Values.nothing }}"
   list: |
     {{- toYaml .Values.list | nindent 4 }}
+  deep: |
+    {{- toYaml .Values.deep | nindent 4 }}
+  numtype: {{ printf "%T" .Values.nested.keep | quote }}
   nested: {{ toJson .Values.nested | quote }}
   set: {{ printf "%v/%T %v/%T" .Values.n .Values.n .Values.flag .Values.flag | quote }}
   setlist: {{ .Values.setlist | join "," | quote }}
@@ -66,6 +70,12 @@ kb_assert_eq "$(d kube)" 1 ".Capabilities.KubeVersion"
 kb_assert_eq "$(d tpl)" "rel-hello" "tpl"
 kb_assert_eq "$(d missing)" "" "a missing value renders empty, not <no value>"
 kb_assert_eq "$(d list)" $'- a\n- b' "toYaml of a list"
+# Helm's encoder (sigs.k8s.io/yaml on yaml.v2): lists under a key are not indented, strings
+# that YAML 1.1 reads as booleans are quoted. Its decoder is YAML 1.1 too: the unquoted key
+# `on` is the boolean true. Values numbers are float64 (YAML -> JSON -> Go).
+kb_assert_eq "$(d deep)" $'pools:\n- name: a\n  pfNames:\n  - x\n  - "y"\n"true": "on"' \
+	"toYaml lays out nested lists as helm does"
+kb_assert_eq "$(d numtype)" float64 "values numbers are float64, as helm reads them"
 kb_assert_eq "$(d nested)" '{"add":3,"keep":1}' "values file merged; null deletes a key"
 kb_assert_eq "$(d set)" "7/int64 true/bool" "--set types integers and booleans"
 kb_assert_eq "$(d setlist)" "x,y" "--set {a,b} is a list"

@@ -12,7 +12,24 @@ for c in podman debootstrap; do
 done
 [ "${SANITIZE:-0}" = 1 ] && kb_skip "the image is built by the plain run (make test); sanitizers do not change it"
 
-P=(podman --root "$T/storage" --runroot "$T/runroot" --cgroup-manager cgroupfs)
+# Works on cgroup v1, hybrid (v1 controllers + a v2 mount) and v2 hosts alike. Debian's
+# podman runs crun, which refuses hybrid hosts outright ("cgroups in hybrid mode not
+# supported, drop all controllers from cgroupv2"), even with --cgroups=disabled. So: no
+# systemd cgroup manager (cgroupfs), the build's RUN steps in chroot isolation (no OCI
+# runtime, so no cgroups), and the containers on runc (hack/deps.txt; the runtime Kubernetes
+# nodes run under containerd), which handles all three layouts.
+case $(stat -fc %T /sys/fs/cgroup) in
+cgroup2fs) cg=v2 ;;
+*) [ -d /sys/fs/cgroup/unified ] && cg=hybrid || cg=v1 ;;
+esac
+RUNTIME=()
+if command -v runc >/dev/null; then
+	RUNTIME=(--runtime "$(command -v runc)")
+elif [ $cg = hybrid ]; then
+	kb_fail "cgroup hybrid host and no runc (hack/deps.txt): crun cannot run containers here"
+	kb_done
+fi
+P=(podman --root "$T/storage" --runroot "$T/runroot" --cgroup-manager cgroupfs "${RUNTIME[@]}")
 kb_defer "${P[*]} rm -af -t 0; ${P[*]} rmi -af; umount -R $T/storage/overlay 2>/dev/null"
 # This machine's limits are the ceiling for containers (podman would ask for more).
 UL=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096)
@@ -36,7 +53,7 @@ rm -rf "$T/rootfs"
 kb_pass "debootstrap base image in ${t_boot}s"
 
 t0=$SECONDS
-if ! "${P[@]}" build --pull=never "${UL[@]}" --build-arg BASE=localhost/kbnet-base:bookworm \
+if ! "${P[@]}" build --pull=never --isolation chroot "${UL[@]}" --build-arg BASE=localhost/kbnet-base:bookworm \
 	-t localhost/kbnet:test -f "$ROOT/Dockerfile" "$ROOT" >"$T/build.log" 2>&1; then
 	tail -n 40 "$T/build.log"
 	kb_fail "podman build"
@@ -44,9 +61,10 @@ if ! "${P[@]}" build --pull=never "${UL[@]}" --build-arg BASE=localhost/kbnet-ba
 fi
 t_build=$((SECONDS - t0))
 size=$("${P[@]}" image inspect localhost/kbnet:test --format '{{.Size}}')
-kb_pass "podman build in ${t_build}s, image $((size / 1048576)) MiB"
+kb_pass "podman build in ${t_build}s (cgroup $cg host), image $((size / 1048576)) MiB"
 
-run() { "${P[@]}" run --rm --pull=never "${UL[@]}" --network none "$@"; }
+RUNOPTS=(--pull=never "${UL[@]}" --network none)
+run() { "${P[@]}" run --rm "${RUNOPTS[@]}" "$@"; }
 kb_assert_eq "$(run --entrypoint /usr/bin/kbnet-agent localhost/kbnet:test --version)" \
 	"kbnet-agent 0.1.0" "kbnet-agent runs in the image"
 kb_assert_eq "$(run --entrypoint /bin/sh localhost/kbnet:test -c \
@@ -71,7 +89,7 @@ pools:
   - {name: virtio_user, type: virtio-user, count: 4}
 fastpath: {enabled: false}
 YAML
-cid=$("${P[@]}" run -d --pull=never "${UL[@]}" --network none \
+cid=$("${P[@]}" run -d "${RUNOPTS[@]}" \
 	-e KBNET_CNI_BIN_DIR=/host/opt/cni/bin \
 	-v "$T/host/opt/cni/bin:/host/opt/cni/bin" -v "$T/host/run/kbnet:/run/kbnet" \
 	-v "$T/host/var/lib/kbnet:/var/lib/kbnet" -v "$T/etc:/etc/kbnet:ro" localhost/kbnet:test)

@@ -169,7 +169,8 @@ kb_assert_eq "$(kb_ctl -o json status | jq '.metrics.timeouts >= 1')" true "dead
 mv "$KB_SOCK" "$T/sock.moved"
 kb_assert_eq "$(code "http://$ADDR/readyz")" 503 "/readyz 503 without the API socket"
 kb_assert_jq "$T/body" .reason "API socket missing" "/readyz says why"
-kb_assert_eq "$(code "http://$ADDR/healthz")" 200 "liveness unaffected"
+kb_assert_eq "$(code "http://$ADDR/livez")" 200 "liveness (/livez) unaffected"
+kb_assert_jq "$T/body" .alive true "/livez body"
 mv "$T/sock.moved" "$KB_SOCK"
 
 # Reload: the listener goes away when disabled.

@@ -36,25 +36,41 @@ scrape() {
 	print(json.dumps(out, sort_keys=True))
 	PY
 }
-# port_metric FILE NAME CID: the sample of counter NAME for the pod's port (the parser names
-# counter samples NAME_total, as OpenMetrics does).
+# port_metric FILE NAME CID [REASON]: the sample NAME (a counter: ends in _total) of the pod's
+# port, with reason=REASON for the drops family; "absent" when missing.
 port_metric() {
-	local p l
-	p=$(fp_port "$3")
-	l="{device=$(jq -r .deviceID <<<"$p"),network=$(jq -r .network <<<"$p"),port=$(jq -r .name <<<"$p")}"
-	jq -r --arg a "$2$l" --arg b "${2}_total$l" \
-		'if has($a) then (.[$a] | floor | tostring) elif has($b) then (.[$b] | floor | tostring) else "absent" end' "$1"
+	local port
+	port=$(fp_port "$3" | jq -r .name)
+	jq -r --arg n "$2" --arg p "port=$port" --arg r "${4:+reason=$4}" '[to_entries[]
+		| select(.key | startswith($n + "{")) | select(.key | split("{")[1] | rtrimstr("}")
+		| split(",") | index($p) != null and ($r == "" or index($r) != null))][0]
+		| if . == null then "absent" else (.value | floor | tostring) end' "$1"
+}
+# labels FILE NAME CID: the label set of NAME's sample for the pod's port.
+labels() {
+	local port
+	port=$(fp_port "$3" | jq -r .name)
+	jq -r --arg n "$2" --arg p "port=$port" '[keys[] | select(startswith($n + "{"))
+		| split("{")[1] | rtrimstr("}") | select(split(",") | index($p) != null)][0]' "$1"
 }
 
+FP_ATTACH_EXTRA=',"pod":{"namespace":"shop","name":"web-a","uid":"u-a"}'
 SA=$(fp_attach pa red $MA)
+FP_ATTACH_EXTRA=
 SB=$(fp_attach pb red $MB)
 fp_pod_start a "$SA" $MA
 fp_pod_start b "$SB" $MB
 fp_wait_connected pa && fp_wait_connected pb || kb_fail "pods connected"
 fp_settle
 scrape "$T/m0.json"
-rx0=$(port_metric "$T/m0.json" kbnet_fastpath_port_rx_packets pa)
-kb_assert_ne "$rx0" absent "per-port counters exported for the pod's port"
+rx0=$(port_metric "$T/m0.json" kbnet_fastpath_port_rx_packets_total pa)
+kb_assert_ne "$rx0" absent "per-port counters exported for the pod's port (named *_total)"
+kb_assert_eq "$(labels "$T/m0.json" kbnet_fastpath_port_rx_packets_total pa | tr ',' '\n' | grep '^pod_' | xargs)" \
+	"pod_name=web-a pod_namespace=shop" "port series carry the pod's namespace and name"
+kb_assert_eq "$(jq -r '[keys[] | select(test("^kbnet_fastpath_port_(rx|tx)_(packets|bytes)\\{"))] | length' "$T/m0.json")" 0 \
+	"no counter without _total"
+kb_assert_eq "$(jq -r '[keys[] | select(startswith("kbnet_fastpath_port_dropped_packets_total{")) | capture("reason=(?<r>[a-z_]+)").r] | unique | join(",")' "$T/m0.json")" \
+	"down,no_mbuf,oversize,spoof,tx_full,unknown_destination,vlan" "drops: one family, a reason label per cause"
 
 # 10 bursts of 16 frames of 64 bytes (60 without CRC) from a to b.
 fp_pod_send a $MB 10 64
@@ -62,16 +78,17 @@ fp_settle
 scrape "$T/m1.json"
 for kv in "rx_packets:.stats.rxPackets:pa" "rx_bytes:.stats.rxBytes:pa" \
 	"tx_packets:.stats.txPackets:pb" "tx_bytes:.stats.txBytes:pb" \
-	"drop_unknown:.stats.drops.unknown:pa" "drop_tx_full:.stats.drops.txFull:pb"; do
-	IFS=: read -r m path cid <<<"$kv"
-	got=$(port_metric "$T/m1.json" "kbnet_fastpath_port_$m" "$cid")
+	"dropped_packets:.stats.drops.unknown:pa:unknown_destination" \
+	"dropped_packets:.stats.drops.txFull:pb:tx_full"; do
+	IFS=: read -r m path cid reason <<<"$kv"
+	got=$(port_metric "$T/m1.json" "kbnet_fastpath_port_${m}_total" "$cid" "$reason")
 	kb_assert_eq "$got" "$(fp_port_stat "$cid" "$path")" "metric $m of $cid equals the port's statistics"
 done
-d_rx=$(($(port_metric "$T/m1.json" kbnet_fastpath_port_rx_packets pa) - rx0))
+d_rx=$(($(port_metric "$T/m1.json" kbnet_fastpath_port_rx_packets_total pa) - rx0))
 kb_assert_eq "$d_rx" 160 "a's port received the 160 frames sent"
-d_tx=$(($(port_metric "$T/m1.json" kbnet_fastpath_port_tx_packets pb) - $(port_metric "$T/m0.json" kbnet_fastpath_port_tx_packets pb)))
+d_tx=$(($(port_metric "$T/m1.json" kbnet_fastpath_port_tx_packets_total pb) - $(port_metric "$T/m0.json" kbnet_fastpath_port_tx_packets_total pb)))
 kb_assert_eq "$d_tx" 160 "b's port sent them on"
-d_b=$(($(port_metric "$T/m1.json" kbnet_fastpath_port_tx_bytes pb) - $(port_metric "$T/m0.json" kbnet_fastpath_port_tx_bytes pb)))
+d_b=$(($(port_metric "$T/m1.json" kbnet_fastpath_port_tx_bytes_total pb) - $(port_metric "$T/m0.json" kbnet_fastpath_port_tx_bytes_total pb)))
 kb_assert_eq "$d_b" $((160 * 60)) "bytes counted"
 kb_assert_eq "$(fp_pod_rx b)" 160 "testpmd b received them"
 
@@ -79,9 +96,9 @@ kb_assert_eq "$(fp_pod_rx b)" 160 "testpmd b received them"
 fp_pod_send a 02:00:00:00:00:99 2 64
 fp_settle
 scrape "$T/m2.json"
-du=$(($(port_metric "$T/m2.json" kbnet_fastpath_port_drop_unknown pa) - $(port_metric "$T/m1.json" kbnet_fastpath_port_drop_unknown pa)))
+du=$(($(port_metric "$T/m2.json" kbnet_fastpath_port_dropped_packets_total pa unknown_destination) - $(port_metric "$T/m1.json" kbnet_fastpath_port_dropped_packets_total pa unknown_destination)))
 kb_assert_eq "$du" 32 "32 frames to an absent MAC: 32 drops in /metrics"
-kb_assert_eq "$(port_metric "$T/m2.json" kbnet_fastpath_port_drop_unknown pa)" \
+kb_assert_eq "$(port_metric "$T/m2.json" kbnet_fastpath_port_dropped_packets_total pa unknown_destination)" \
 	"$(fp_port_stat pa .stats.drops.unknown)" "drop counter in /metrics equals the port's"
 kb_assert_eq "$(jq -r '."kbnet_pool_allocated_devices{pool=vu,type=virtio-user}"' "$T/m2.json" | cut -d. -f1)" 2 "allocations in the same scrape"
 fp_pod_stop a

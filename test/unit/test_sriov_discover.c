@@ -314,11 +314,19 @@ static void test_device_plugin_and_info(void **state)
 	assert_int_equal(d->pool->ops->dp_allocate(d, &spec, &err), 0);
 	d = inv_device_find("vdpa0");
 	assert_int_equal(d->pool->ops->dp_allocate(d, &spec, &err), 0);
-	assert_string_equal(rec.text, "env PCIDEVICE_EXAMPLE_COM_POOL=0000:3b:02.3\n"
-	                              "dev /dev/vfio/vfio <- /dev/vfio/vfio rw\n"
-	                              "dev /dev/vfio/63 <- /dev/vfio/63 rw\n"
-	                              "env PCIDEVICE_EXAMPLE_COM_POOL=vdpa0\n"
-	                              "dev /dev/vhost-vdpa-0 <- /dev/vhost-vdpa-0 rw\n");
+	/* As sriov-network-device-plugin: PCIDEVICE_<RES> is a PCI address (a vDPA device's
+	 * parent's), PCIDEVICE_<RES>_INFO the device-info map with the mounts. */
+	assert_string_equal(rec.text,
+	        "dev /dev/vfio/vfio <- /dev/vfio/vfio rw\n"
+	        "dev /dev/vfio/63 <- /dev/vfio/63 rw\n"
+	        "env PCIDEVICE_EXAMPLE_COM_POOL=0000:3b:02.3\n"
+	        "env PCIDEVICE_EXAMPLE_COM_POOL_INFO={\"0000:3b:02.3\":{\"generic\":{\"deviceID\":"
+	        "\"0000:3b:02.3\"},\"vfio\":{\"dev-mount\":\"/dev/vfio/63\",\"mount\":\"/dev/"
+	        "vfio/vfio\"}}}\n"
+	        "dev /dev/vhost-vdpa-0 <- /dev/vhost-vdpa-0 rw\n"
+	        "env PCIDEVICE_EXAMPLE_COM_POOL=0000:5e:00.4\n"
+	        "env PCIDEVICE_EXAMPLE_COM_POOL_INFO={\"0000:5e:00.4\":{\"generic\":{\"deviceID\":"
+	        "\"0000:5e:00.4\"},\"vdpa\":{\"mount\":\"/dev/vhost-vdpa-0\"}}}\n");
 
 	di = d->pool->ops->device_info(d, NULL);
 	s = json_dumps(di, JSON_COMPACT | JSON_SORT_KEYS);

@@ -7,7 +7,13 @@
 {{- printf "%s-agent" .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{- define "kbnet.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "kbnet.labels" -}}
+helm.sh/chart: {{ include "kbnet.chart" . }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/name: {{ include "kbnet.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
@@ -32,7 +38,14 @@ runDir: {{ .Values.hostPaths.run }}
 resourcePrefix: {{ .Values.resourcePrefix }}
 logLevel: {{ .Values.logLevel }}
 pools:
-{{ toYaml .Values.pools | indent 2 }}
+{{- with .Values.pools }}
+{{ toYaml . | indent 2 }}
+{{- end }}
+{{- if .Values.sriovDevicePlugin.configMap }}
+  - sriovDevicePluginConfig:
+      file: /etc/pcidp/{{ .Values.sriovDevicePlugin.key }}
+      resourcePrefix: {{ .Values.sriovDevicePlugin.defaultResourcePrefix }}
+{{- end }}
 fastpath:
 {{ toYaml .Values.fastpath | indent 2 }}
 {{- with .Values.sriov }}
@@ -40,7 +53,7 @@ sriov:
 {{ toYaml . | indent 2 }}
 {{- end }}
 devicePlugin:
-{{- $dpPaths := dict "pluginDir" .Values.hostPaths.devicePlugins "podResourcesSocket" (printf "%s/kubelet.sock" .Values.hostPaths.podResources) "deviceInfoDir" (printf "%s/dp" .Values.hostPaths.multusDevinfo) }}
+{{- $dpPaths := dict "pluginDir" .Values.hostPaths.devicePlugins "podResourcesSocket" (printf "%s/kubelet.sock" .Values.hostPaths.podResources) "deviceInfoDir" (printf "%s/dp" .Values.hostPaths.multusDevinfo) "cdiSpecDir" .Values.hostPaths.cdi }}
 {{ toYaml (merge (deepCopy .Values.devicePlugin) $dpPaths) | indent 2 }}
 metrics:
 {{ toYaml .Values.metrics | indent 2 }}

@@ -87,13 +87,58 @@ static int spec_env_name(struct devtype_alloc_spec *s, const char *kind, char *b
 	return dp_env_name(kind, ctr_of(s)->resource_name, buf, size);
 }
 
+/* <NAME>_INFO variables hold one JSON object keyed by device ID (sriov-network-device-plugin's
+ * PCIDEVICE_<RES>_INFO): the devices of one container merge into one object. */
+static int info_merge(struct dp_alloc_ctr *c, const char *name, const char *value, bool *done)
+{
+	json_t *old = NULL, *add = NULL;
+	size_t nl = strlen(name);
+	char *merged = NULL;
+	int r = 0;
+
+	*done = false;
+	if (nl < 5 || strcmp(name + nl - 5, "_INFO"))
+		return 0;
+	for (size_t i = 0; i < c->n_envs; i++) {
+		if (strcmp(c->envs[i].key, name))
+			continue;
+		old = json_loads(c->envs[i].value, 0, NULL);
+		add = json_loads(value, 0, NULL);
+		if (!json_is_object(old) || !json_is_object(add) ||
+		        json_object_update(old, add) < 0) {
+			r = refuse(c, EINVAL, "%s: values must be JSON objects", name);
+			goto out;
+		}
+		if (!(merged = json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS))) {
+			r = refuse(c, ENOMEM, "out of memory");
+			goto out;
+		}
+		if ((r = account(c, strlen(value), 0)) < 0)
+			goto out;
+		free(c->envs[i].value);
+		c->envs[i].value = merged;
+		merged = NULL;
+		*done = true;
+		break;
+	}
+out:
+	free(merged);
+	json_decref(old);
+	json_decref(add);
+	return r;
+}
+
 static int spec_env(struct devtype_alloc_spec *s, const char *name, const char *value)
 {
 	struct dp_alloc_ctr *c = ctr_of(s);
+	bool done;
+	int r;
 
 	/* The runtime passes NAME=value through: '=' in a name would split it elsewhere. */
 	if (!valid_text(name) || strchr(name, '=') || !value || strlen(value) >= 65536)
 		return refuse(c, EINVAL, "bad environment variable '%s'", name ? name : "");
+	if ((r = info_merge(c, name, value, &done)) < 0 || done)
+		return r;
 	return kv_add(c, &c->envs, &c->n_envs, name, value);
 }
 
@@ -225,6 +270,7 @@ void dp_alloc_ctr_fini(struct dp_alloc_ctr *c)
 	free(c->pb_mounts_v);
 	free(c->pb_devs);
 	free(c->pb_devs_v);
+	free(c->cdi_name);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -290,6 +336,13 @@ int dp_alloc_ctr_response(struct dp_alloc_ctr *c, V1beta1__ContainerAllocateResp
 	pb->mounts = c->pb_mounts_v;
 	pb->n_devices = c->n_devices;
 	pb->devices = c->pb_devs_v;
+	if (c->cdi_name) {
+		v1beta1__cdidevice__init(&c->pb_cdi);
+		c->pb_cdi.name = c->cdi_name;
+		c->pb_cdi_v[0] = &c->pb_cdi;
+		pb->n_cdi_devices = 1;
+		pb->cdi_devices = c->pb_cdi_v;
+	}
 	*ret = pb;
 	return 0;
 }

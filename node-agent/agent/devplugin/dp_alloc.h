@@ -48,6 +48,8 @@ struct dp_alloc_ctr {
 	V1beta1__ContainerAllocateResponse__AnnotationsEntry *pb_ann, **pb_ann_v;
 	V1beta1__Mount *pb_mounts, **pb_mounts_v;
 	V1beta1__DeviceSpec *pb_devs, **pb_devs_v;
+	char *cdi_name; /* "<kind>=<device>" when the nodes and mounts went to a CDI spec */
+	V1beta1__CDIDevice pb_cdi, *pb_cdi_v[1];
 };
 
 void dp_alloc_ctr_init(struct dp_alloc_ctr *c, const char *resource_name);
@@ -56,6 +58,15 @@ void dp_alloc_ctr_fini(struct dp_alloc_ctr *c);
 int dp_alloc_ctr_response(struct dp_alloc_ctr *c, V1beta1__ContainerAllocateResponse **ret);
 /* Value of an env var set so far (tests, logs); NULL when unset. */
 const char *dp_alloc_ctr_env(const struct dp_alloc_ctr *c, const char *name);
+
+/*
+ * CDI (Container Device Interface, spec 0.5.0): move the container's device nodes and mounts
+ * into a CDI spec file <dir>/kbnet-<kind>-<device>.json (kind: the resource name, device:
+ * the device IDs) and answer with the CDI name instead (kubelet's cdi_devices), which the
+ * runtime resolves. Env and annotations stay in the response.
+ */
+int dp_cdi_apply(
+        struct dp_alloc_ctr *c, const char *dir, char **ids, size_t n_ids, struct kb_err *err);
 
 /* "<KIND>_<PREFIX>_<POOL>" from a resource name, as sriov-network-device-plugin builds
  * PCIDEVICE_<prefix>_<resource>: joined with '_', upper-cased, '.' and '/' replaced by '_'. */

@@ -13,7 +13,7 @@
 static const char *const keys[] = {"enabled", "pluginDir", "kubeletSocket", "podResourcesSocket",
         "deviceInfoDir", "registerTimeoutMs", "checkIntervalMs", "reconcileIntervalMs",
         "gracePeriodMs", "maxConnections", "maxStreams", "maxMessageBytes", "idleTimeoutMs",
-        "requestTimeoutMs", NULL};
+        "requestTimeoutMs", "cdi", "cdiSpecDir", NULL};
 
 static void *parse(const struct cfg_node *n, struct kb_err *err)
 {
@@ -29,6 +29,7 @@ static void *parse(const struct cfg_node *n, struct kb_err *err)
 	str_copy(c->plugin_dir, sizeof(c->plugin_dir), DP_DEFAULT_PLUGIN_DIR);
 	str_copy(c->podres_socket, sizeof(c->podres_socket), DP_DEFAULT_PODRES_SOCKET);
 	str_copy(c->devinfo_dir, sizeof(c->devinfo_dir), DP_DEFAULT_DEVINFO_DIR);
+	str_copy(c->cdi_spec_dir, sizeof(c->cdi_spec_dir), DP_DEFAULT_CDI_DIR);
 	c->register_timeout_ms = 5000;
 	c->check_interval_ms = 5000;
 	c->reconcile_interval_ms = 30000;
@@ -42,6 +43,9 @@ static void *parse(const struct cfg_node *n, struct kb_err *err)
 		if ((r = cfg_map_check(n, SECTION, keys, err)) < 0)
 			goto fail;
 		if ((r = cfg_opt_bool(n, "enabled", &c->enabled, err)) < 0 ||
+		        (r = cfg_opt_bool(n, "cdi", &c->cdi, err)) < 0 ||
+		        (r = cfg_opt_path(n, "cdiSpecDir", c->cdi_spec_dir, sizeof(c->cdi_spec_dir),
+		                 false, err)) < 0 ||
 		        (r = cfg_opt_path(n, "pluginDir", c->plugin_dir, sizeof(c->plugin_dir),
 		                 false, err)) < 0 ||
 		        (r = cfg_opt_path(

@@ -14,6 +14,8 @@
 #define DP_DEFAULT_PODRES_SOCKET "/var/lib/kubelet/pod-resources/kubelet.sock"
 /* Where Multus looks for device-plugin device-info files (device-info spec 1.1.0). */
 #define DP_DEFAULT_DEVINFO_DIR "/var/run/k8s.cni.cncf.io/devinfo/dp"
+/* Where container runtimes (containerd, CRI-O, podman) look for CDI specs. */
+#define DP_DEFAULT_CDI_DIR "/var/run/cdi"
 
 struct dp_config {
 	bool enabled;
@@ -21,6 +23,8 @@ struct dp_config {
 	char kubelet_socket[PATH_MAX]; /* absolute; default <pluginDir>/kubelet.sock */
 	char podres_socket[PATH_MAX];
 	char devinfo_dir[PATH_MAX];
+	bool cdi; /* Allocate answers with CDI device names + a CDI spec */
+	char cdi_spec_dir[PATH_MAX];
 	unsigned register_timeout_ms;
 	unsigned check_interval_ms;     /* socket/kubelet checks behind inotify */
 	unsigned reconcile_interval_ms; /* 0: no PodResources reconcile */

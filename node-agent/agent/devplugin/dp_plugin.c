@@ -467,6 +467,15 @@ static void h_allocate(struct dp_grpc_call *call, const ProtobufCMessage *req, v
 		enum dp_grpc_status st;
 		dp_alloc_ctr_init(&ctrs[i], pl->resource);
 		st = allocate_one(pl, rq->container_requests[i], &ctrs[i], why, sizeof(why));
+		if (st == GRPC_STATUS_OK && dp_cfg()->cdi) {
+			struct kb_err err = {0};
+			if (dp_cdi_apply(&ctrs[i], dp_cfg()->cdi_spec_dir,
+			            rq->container_requests[i]->devices_ids,
+			            rq->container_requests[i]->n_devices_ids, &err) < 0) {
+				st = GRPC_STATUS_INTERNAL;
+				snprintf(why, sizeof(why), "CDI spec: %.300s", err.msg);
+			}
+		}
 		if (st == GRPC_STATUS_OK && dp_alloc_ctr_response(&ctrs[i], &crv[i]) < 0) {
 			st = GRPC_STATUS_RESOURCE_EXHAUSTED;
 			snprintf(why, sizeof(why), "out of memory");

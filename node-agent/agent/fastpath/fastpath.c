@@ -619,31 +619,35 @@ STATUS_HOOK_REGISTER(status_hook)
 
 /* ---- telemetry ---- */
 
+/* Prometheus conventions: counters end in _total, the drop reasons are one family with a
+ * `reason` label (sum() gives all drops), port series carry the pod's namespace and name. */
 static void collect(struct telemetry_sink *sink)
 {
 	static const struct {
-		const char *name, *help;
+		const char *name, *help, *reason;
 		size_t off;
 	} m[] = {
-#define F_(n, h, f) {n, h, offsetof(struct fp_stats, f)}
-	        F_("fastpath_port_rx_packets", "Frames received from the port.", rx_packets),
-	        F_("fastpath_port_rx_bytes", "Bytes received from the port.", rx_bytes),
-	        F_("fastpath_port_tx_packets", "Frames sent to the port.", tx_packets),
-	        F_("fastpath_port_tx_bytes", "Bytes sent to the port.", tx_bytes),
-	        F_("fastpath_port_drop_spoof", "Frames dropped: source MAC not the port's.",
-	                drop_spoof),
-	        F_("fastpath_port_drop_oversize", "Frames dropped: over the port MTU.",
-	                drop_oversize),
-	        F_("fastpath_port_drop_unknown", "Frames dropped: no destination.", drop_unknown),
-	        F_("fastpath_port_drop_tx_full", "Frames dropped: destination ring full.",
-	                drop_tx_full),
-	        F_("fastpath_port_drop_down", "Frames dropped: destination not connected.",
-	                drop_down),
-	        F_("fastpath_port_drop_nombuf", "Frames dropped: no mbuf for a flood copy.",
-	                drop_nomem),
-	        F_("fastpath_port_drop_vlan",
-	                "Frames dropped: a VLAN tag of the pod's own its network does not trunk.",
-	                drop_vlan),
+#define F_(n, h, r, f) {n, h, r, offsetof(struct fp_stats, f)}
+	        F_("fastpath_port_rx_packets_total", "Frames received from the port.", NULL,
+	                rx_packets),
+	        F_("fastpath_port_rx_bytes_total", "Bytes received from the port.", NULL, rx_bytes),
+	        F_("fastpath_port_tx_packets_total", "Frames sent to the port.", NULL, tx_packets),
+	        F_("fastpath_port_tx_bytes_total", "Bytes sent to the port.", NULL, tx_bytes),
+#define DROPS "fastpath_port_dropped_packets_total"
+#define DROPS_HELP                                                                           \
+	"Frames the switch dropped, by reason: spoof (source MAC not the port's), oversize " \
+	"(over the MTU), unknown_destination, tx_full (destination ring full), down "        \
+	"(destination not connected), no_mbuf (no buffer for a flood copy), vlan (a tag of "     \
+	"the pod's own that its network does not trunk)."
+	        F_(DROPS, DROPS_HELP, "spoof", drop_spoof),
+	        F_(DROPS, DROPS_HELP, "oversize", drop_oversize),
+	        F_(DROPS, DROPS_HELP, "unknown_destination", drop_unknown),
+	        F_(DROPS, DROPS_HELP, "tx_full", drop_tx_full),
+	        F_(DROPS, DROPS_HELP, "down", drop_down),
+	        F_(DROPS, DROPS_HELP, "no_mbuf", drop_nomem),
+	        F_(DROPS, DROPS_HELP, "vlan", drop_vlan),
+#undef DROPS
+#undef DROPS_HELP
 #undef F_
 	};
 
@@ -652,18 +656,24 @@ static void collect(struct telemetry_sink *sink)
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		for (struct fp_port *p = fp_port_first(); p; p = fp_port_next(p)) {
 			const struct fp_port_info *inf = fp_port_info(p);
+			const char *slash = strchr(inf->pod, '/');
+			char pod_ns[256] = "";
 			struct fp_stats s;
+			if (slash)
+				snprintf(pod_ns, sizeof(pod_ns), "%.*s", (int)(slash - inf->pod),
+				        inf->pod);
 			const struct telemetry_label labels[] = {{"port", fp_port_name(p)},
 			        {"network", inf->network}, {"device", inf->device_id},
-			        {NULL, NULL}};
+			        {"pod_namespace", pod_ns}, {"pod_name", slash ? slash + 1 : ""},
+			        {m[i].reason ? "reason" : NULL, m[i].reason}, {NULL, NULL}};
 			fp_port_stats(p, &s);
 			sink->emit(sink, TELEMETRY_COUNTER, m[i].name, m[i].help, labels,
 			        (double)*(const uint64_t *)((const char *)&s + m[i].off));
 		}
 	}
-	static const char *const wn[] = {"fastpath_worker_busy_cycles",
-	        "fastpath_worker_idle_cycles", "fastpath_worker_packets",
-	        "fastpath_worker_work_cycles"};
+	static const char *const wn[] = {"fastpath_worker_busy_cycles_total",
+	        "fastpath_worker_idle_cycles_total", "fastpath_worker_packets_total",
+	        "fastpath_worker_work_cycles_total"};
 	static const char *const wh[] = {"TSC cycles in loops that moved packets.",
 	        "TSC cycles in empty loops and sleeps.", "Frames handled by the worker.",
 	        "TSC cycles in polls that returned packets (receive to transmit)."};

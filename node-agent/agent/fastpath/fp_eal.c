@@ -19,6 +19,33 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+/* DPDK writes each log message to the stream (rte_openlog_stream): split into lines and
+ * hand them to log_msg at the level DPDK gave the message. */
+static FILE *eal_log;
+
+static ssize_t eal_log_write(void *cookie, const char *buf, size_t size)
+{
+	int dl = rte_log_cur_msg_loglevel();
+	enum log_level lvl = dl <= (int)RTE_LOG_ERR       ? LOG_LVL_ERR
+	                     : dl <= (int)RTE_LOG_WARNING ? LOG_LVL_WARN
+	                     : dl <= (int)RTE_LOG_INFO    ? LOG_LVL_INFO
+	                                                  : LOG_LVL_DEBUG;
+	size_t i = 0;
+
+	(void)cookie;
+	while (i < size) {
+		size_t n = 0;
+		while (i + n < size && buf[i + n] != '\n')
+			n++;
+		if (n)
+			log_msg(lvl, "%.*s", (int)n, buf + i);
+		i += n + 1;
+	}
+	return (ssize_t)size;
+}
+
+static const cookie_io_functions_t eal_log_fns = {.write = eal_log_write};
+
 static struct rte_mempool *pool;
 static bool eal_up, eal_done; /* the EAL cannot be initialised twice in a process */
 
@@ -209,8 +236,11 @@ int fp_eal_init(const struct fp_cfg *c, struct fp_eal_info *info, struct kb_err 
 		argv[argc++] = c->eal[i];
 	argv[argc] = NULL;
 
-	/* EAL messages go to the agent's stderr with its own log, not to syslog. */
-	rte_openlog_stream(stderr);
+	/* EAL messages go through the agent's logger (same format, text or JSON, same
+	 * level filter), not to syslog nor raw to stderr. */
+	if ((eal_log = fopencookie(NULL, "w", eal_log_fns)))
+		setvbuf(eal_log, NULL, _IOLBF, 0);
+	rte_openlog_stream(eal_log ? eal_log : stderr);
 	eal_done = true;
 	if (rte_eal_init(argc, argv) < 0)
 		return kb_err_set(err, rte_errno ? rte_errno : EINVAL,

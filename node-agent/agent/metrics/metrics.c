@@ -122,8 +122,8 @@ static int on_metrics(
 }
 
 /* The agent is ready when it is healthy, serves its API socket, and no module says "ready":
- * false (e.g. still restoring). Liveness only looks at health, so a slow start never gets
- * the container killed. */
+ * false (e.g. still restoring). Liveness (/livez) looks at nothing but the loop, so a slow start
+ * never gets the container killed. */
 static bool is_ready(json_t *st, const char **why)
 {
 	const char *sock = json_string_value(json_object_get(json_object_get(st, "api"), "socket"));
@@ -188,10 +188,24 @@ static int on_health(
 	return ok ? 200 : 503;
 }
 
+/* Liveness: this handler runs on the agent's loop, so answering it proves the loop turns.
+ * It deliberately looks at no module: a failed uplink or fast path must not make kubelet
+ * restart the agent (and take every device pool of the node down with it). */
+static int on_live(
+        const struct httpd_req *req, struct evbuffer *body, const char **type, void *arg)
+{
+	(void)req;
+	(void)arg;
+	*type = "application/json";
+	evbuffer_add_printf(body, "{\"alive\":true}\n");
+	return 200;
+}
+
 /* ---- listener ---- */
 
 static const struct httpd_route routes[] = {
         {"/metrics", on_metrics, NULL},
+        {"/livez", on_live, NULL},
         {"/healthz", on_health, NULL},
         {"/readyz", on_health, (void *)1},
         {NULL, NULL, NULL},
@@ -218,7 +232,7 @@ static int start_listener(const struct metrics_cfg *c, struct kb_err *err)
 	stop_listener();
 	m.http = http;
 	m.cfg = *c;
-	LOG_INFO("metrics: serving /metrics, /healthz, /readyz on http://%s (at most %u "
+	LOG_INFO("metrics: serving /metrics, /livez, /healthz, /readyz on http://%s (at most %u "
 	         "connections, %u ms per request)",
 	        httpd_address(http), c->max_connections, c->request_timeout_ms);
 	return 0;

@@ -14,9 +14,15 @@
 #define SEL_MAX_RANGES 64
 
 const char *const sel_keys_vf[] = {"vendors", "devices", "drivers", "pfNames", "rootDevices",
-        "pciAddresses", "linkTypes", NULL};
+        "pciAddresses", "linkTypes", "selectors", "needVhostNet", NULL};
 const char *const sel_keys_vdpa[] = {"vendors", "devices", "drivers", "pfNames", "rootDevices",
-        "pciAddresses", "linkTypes", "vdpaType", NULL};
+        "pciAddresses", "linkTypes", "vdpaType", "selectors", NULL};
+/* Keys of one item of `selectors:` */
+static const char *const item_keys_vf[] = {"vendors", "devices", "drivers", "pfNames",
+        "rootDevices", "pciAddresses", "linkTypes", NULL};
+static const char *const item_keys_vdpa[] = {"vendors", "devices", "drivers", "pfNames",
+        "rootDevices", "pciAddresses", "linkTypes", "vdpaType", NULL};
+#define SEL_MAX_ALT 16
 
 struct sel_range {
 	unsigned lo, hi;
@@ -36,6 +42,9 @@ struct sel {
 	struct sel_pf *pf_names, *root_devs;
 	size_t n_pf_names, n_root_devs;
 	char vdpa_type[8]; /* "" any */
+	struct sel **alt;  /* `selectors:` list: a device matching any item matches */
+	size_t n_alt;
+	bool need_vhost_net;
 };
 
 static void pf_items_free(struct sel_pf *v, size_t n)
@@ -59,7 +68,48 @@ void sel_free(struct sel *s)
 	cfg_strv_free(s->link_types);
 	pf_items_free(s->pf_names, s->n_pf_names);
 	pf_items_free(s->root_devs, s->n_root_devs);
+	for (size_t i = 0; i < s->n_alt; i++)
+		sel_free(s->alt[i]);
+	free(s->alt);
 	free(s);
+}
+
+bool sel_need_vhost_net(const struct sel *s)
+{
+	return s->need_vhost_net;
+}
+
+static bool sel_has_flat(const struct sel *s)
+{
+	return s->vendors || s->devices || s->drivers || s->pci_addrs || s->link_types ||
+	       s->n_pf_names || s->n_root_devs || s->vdpa_type[0];
+}
+
+/* `selectors: [{...}, ...]` (sriov-network-device-plugin's list form): each item a selector
+ * set of its own. */
+static int parse_alternatives(
+        const struct cfg_node *pool, bool vdpa, struct sel *s, struct kb_err *err)
+{
+	struct cfg_node list, it;
+	size_t n;
+	int r;
+
+	if (cfg_map_get(pool, "selectors", &list) < 0)
+		return 0;
+	if (!cfg_node_is_seq(&list) || (n = cfg_seq_len(&list)) == 0 || n > SEL_MAX_ALT)
+		return cfg_node_error(&list, "selectors", err,
+		        "must be a list of 1 to %d selector mappings", SEL_MAX_ALT);
+	if (!(s->alt = calloc(n, sizeof(*s->alt))))
+		return kb_err_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		cfg_seq_at(&list, i, &it);
+		if ((r = cfg_map_check(
+		             &it, "selectors[]", vdpa ? item_keys_vdpa : item_keys_vf, err)) < 0 ||
+		        (r = sel_parse(&it, vdpa, &s->alt[i], err)) < 0)
+			return r;
+		s->n_alt++;
+	}
+	return 0;
 }
 
 static int key_error(const struct cfg_node *pool, const char *key, struct kb_err *err,
@@ -278,6 +328,9 @@ int sel_parse(const struct cfg_node *pool, bool vdpa, struct sel **ret, struct k
 			goto fail;
 		}
 	}
+	if ((r = parse_alternatives(pool, vdpa, s, err)) < 0 ||
+	        (r = cfg_opt_bool(pool, "needVhostNet", &s->need_vhost_net, err)) < 0)
+		goto fail;
 	if (vdpa) {
 		r = cfg_get_str(pool, "vdpaType", s->vdpa_type, sizeof(s->vdpa_type), err);
 		if (r < 0 && r != -ENOENT)
@@ -287,6 +340,11 @@ int sel_parse(const struct cfg_node *pool, bool vdpa, struct sel **ret, struct k
 			        "must be vhost or virtio");
 			goto fail;
 		}
+	}
+	if (s->n_alt && sel_has_flat(s)) {
+		r = key_error(pool, "selectors", err, "%s%s",
+		        "selector keys go either in the pool or in `selectors:` items", "");
+		goto fail;
 	}
 	*ret = s;
 	return 0;
@@ -337,6 +395,11 @@ static bool match_pf(const struct sel_pf *v, size_t n, const char *name, int idx
 
 bool sel_match(const struct sel *s, const struct sel_dev *d)
 {
+	for (size_t i = 0; i < s->n_alt; i++)
+		if (sel_match(s->alt[i], d))
+			return true;
+	if (s->n_alt)
+		return false;
 	return in_list(s->vendors, d->vendor, true) && in_list(s->devices, d->device, true) &&
 	       in_list(s->drivers, d->driver, false) && in_list(s->pci_addrs, d->pci_addr, true) &&
 	       in_list(s->link_types, d->link_type, true) &&

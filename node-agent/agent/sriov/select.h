@@ -11,6 +11,10 @@
  *   pciAddresses       the VF's (or vDPA parent's) PCI address
  *   linkTypes          link type of the PF netdev: "ether", "infiniband"
  *   vdpaType           (vdpa pools) "vhost" (vhost_vdpa) or "virtio" (virtio_vdpa)
+ *   selectors          a list of selector mappings (the keys above) instead of the keys
+ *                      themselves: a device that matches any item matches
+ *   needVhostNet       (sriov-vf pools, not a selector) pods also get /dev/vhost-net and
+ *                      /dev/net/tun
  */
 #ifndef KB_SELECT_H
 #define KB_SELECT_H
@@ -37,5 +41,6 @@ extern const char *const sel_keys_vdpa[]; /* pool keys of vdpa pools */
 int sel_parse(const struct cfg_node *pool, bool vdpa, struct sel **ret, struct kb_err *err);
 void sel_free(struct sel *s);
 bool sel_match(const struct sel *s, const struct sel_dev *d);
+bool sel_need_vhost_net(const struct sel *s);
 
 #endif

@@ -683,23 +683,36 @@ static json_t *device_info(const struct device *d, const struct alloc *a)
 	return json_pack("{s:s, s:s, s:o*}", "type", "pci", "version", "1.1.0", "pci", o);
 }
 
+/* Device nodes, PCIDEVICE_<RES> and PCIDEVICE_<RES>_INFO as sriov-network-device-plugin
+ * gives them ("vfio": dev-mount + mount, "vhost": net-mount + tun-mount). */
 static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, struct kb_err *err)
 {
 	const struct sriov_dev *v = d->priv;
+	const struct sel *sel = d->pool->cfg.type_cfg;
+	json_t *extra = json_object();
 	char rel[32];
-	int r;
+	int r = 0;
 
-	if ((r = dpspec_pcidevice_env(d, spec, err)) < 0 || !v)
-		return r;
-	if (v->mode == VF_MODE_VFIO) {
+	if (!extra)
+		return kb_err_set(err, ENOMEM, "out of memory");
+	if (v && v->mode == VF_MODE_VFIO) {
 		snprintf(rel, sizeof(rel), "vfio/%d", v->fn.iommu_group);
 		if ((r = dpspec_dev_node(spec, "vfio/vfio", err)) < 0 ||
 		        (r = dpspec_dev_node(spec, rel, err)) < 0)
-			return r;
-	} else if (v->mode == VF_MODE_UIO && v->uio[0]) {
-		return dpspec_dev_node(spec, v->uio, err);
+			goto fail;
+		snprintf(rel, sizeof(rel), "/dev/vfio/%d", v->fn.iommu_group);
+		json_object_set_new(extra, "vfio",
+		        json_pack("{s:s, s:s}", "dev-mount", rel, "mount", "/dev/vfio/vfio"));
+	} else if (v && v->mode == VF_MODE_UIO && v->uio[0]) {
+		if ((r = dpspec_dev_node(spec, v->uio, err)) < 0)
+			goto fail;
 	}
-	return 0;
+	if (sel && sel_need_vhost_net(sel) && (r = dpspec_vhost_net(spec, extra, err)) < 0)
+		goto fail;
+	return dpspec_pcidevice_env(d, d->id, extra, spec, err);
+fail:
+	json_decref(extra);
+	return r;
 }
 
 static struct devtype_ops sriov_ops = {

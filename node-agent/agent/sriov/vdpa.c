@@ -433,11 +433,20 @@ static json_t *device_info(const struct device *d, const struct alloc *a)
 static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, struct kb_err *err)
 {
 	const struct vdpa_dev *v = d->priv;
+	json_t *extra = NULL;
+	char mount[64];
 	int r;
 
-	if ((r = dpspec_pcidevice_env(d, spec, err)) < 0 || !v || v->kind != VDPA_VHOST)
-		return r;
-	return dpspec_dev_node(spec, v->chardev, err);
+	/* As sriov-network-device-plugin: PCIDEVICE carries the parent's PCI address (the
+	 * device name when the parent is not PCI), _INFO the vhost-vdpa node as "vdpa". */
+	if (v && v->kind == VDPA_VHOST) {
+		if ((r = dpspec_dev_node(spec, v->chardev, err)) < 0)
+			return r;
+		snprintf(mount, sizeof(mount), "/dev/%s", v->chardev);
+		if (!(extra = json_pack("{s:{s:s}}", "vdpa", "mount", mount)))
+			return kb_err_set(err, ENOMEM, "out of memory");
+	}
+	return dpspec_pcidevice_env(d, v && v->fn.addr[0] ? v->fn.addr : d->id, extra, spec, err);
 }
 
 static struct devtype_ops vdpa_ops = {

@@ -25,6 +25,7 @@ KINDS = {
     ("v1", "ConfigMap"): "V1ConfigMap",
     ("v1", "Pod"): "V1Pod",
     ("v1", "Service"): "V1Service",
+    ("v1", "ResourceQuota"): "V1ResourceQuota",
     ("apps/v1", "DaemonSet"): "V1DaemonSet",
     ("rbac.authorization.k8s.io/v1", "ClusterRole"): "V1ClusterRole",
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "V1ClusterRoleBinding",
@@ -151,6 +152,47 @@ def check_nad(obj, path):
         err(path + ".metadata.annotations", "resourceName %r is not <prefix>/<name>" % rn)
 
 
+# prometheus-operator CRDs (not in the core schema): the fields of the published
+# monitoring.coreos.com/v1 PodMonitor/ServiceMonitor specs that charts commonly set.
+MONITORING = {("monitoring.coreos.com/v1", "PodMonitor"), ("monitoring.coreos.com/v1", "ServiceMonitor")}
+MON_SPEC = {
+    "PodMonitor": ({"selector", "namespaceSelector", "podMetricsEndpoints", "jobLabel", "podTargetLabels",
+                    "sampleLimit"}, "podMetricsEndpoints"),
+    "ServiceMonitor": ({"selector", "namespaceSelector", "endpoints", "jobLabel", "targetLabels",
+                        "podTargetLabels", "sampleLimit"}, "endpoints"),
+}
+MON_ENDPOINT = {"port", "targetPort", "path", "scheme", "interval", "scrapeTimeout", "honorLabels",
+                "honorTimestamps", "relabelings", "metricRelabelings", "params"}
+DURATION = re.compile(r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$")
+
+
+def check_monitor(o, path, kind):
+    check_meta(o, path, True)
+    allowed, eps = MON_SPEC[kind]
+    spec = o.get("spec")
+    if not isinstance(spec, dict):
+        err(path, "spec must be an object")
+        return
+    for k in spec:
+        if k not in allowed:
+            err(path + ".spec", "unknown field %r" % k)
+    sel = spec.get("selector")
+    if not isinstance(sel, dict) or not isinstance(sel.get("matchLabels", {}), dict):
+        err(path + ".spec.selector", "must be a label selector")
+    if not isinstance(spec.get(eps), list) or not spec.get(eps):
+        err(path + ".spec." + eps, "must be a non-empty list")
+        return
+    for i, ep in enumerate(spec[eps]):
+        p = "%s.spec.%s[%d]" % (path, eps, i)
+        for k, v in ep.items():
+            if k not in MON_ENDPOINT:
+                err(p, "unknown field %r" % k)
+            elif k in ("interval", "scrapeTimeout") and not (isinstance(v, str) and DURATION.match(v)):
+                err(p + "." + k, "not a Prometheus duration: %r" % v)
+            elif k in ("port", "path") and not isinstance(v, str):
+                err(p + "." + k, "must be a string")
+
+
 def main():
     objs = json.load(open(sys.argv[1]))
     if not isinstance(objs, list) or not objs:
@@ -162,6 +204,9 @@ def main():
         key = (o.get("apiVersion"), o.get("kind"))
         if key == ("k8s.cni.cncf.io/v1", "NetworkAttachmentDefinition"):
             check_nad(o, path)
+            continue
+        if key in MONITORING:
+            check_monitor(o, path, key[1])
             continue
         if key not in KINDS:
             err(path, "no schema for %s %s" % key)

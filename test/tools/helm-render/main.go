@@ -3,12 +3,14 @@
 // helm-render renders a Helm chart the way `helm template` does, for machines where Helm
 // cannot be installed. It covers what kbnet's chart uses: Go text/template with the sprig
 // function library plus Helm's own functions (include, tpl, required, toYaml, fromYaml,
-// toJson, fromJson, lookup), the .Values/.Release/.Chart/.Capabilities/.Template objects,
+// toJson, fromJson, lookup; YAML through sigs.k8s.io/yaml as Helm), the .Values/.Release/.Chart/.Capabilities/.Template objects,
 // values files (-f) and --set, partials (_*.tpl) and NOTES.txt. It is not Helm: no hooks,
 // subcharts, schemas, .Files globbing or post-renderers.
 //
 //	helm-render template CHART [--name N] [--namespace NS] [-f FILE]... [--set K=V]... [--notes] [-o yaml|json]
 //	helm-render objects FILE...   (plain multi-document manifests to a JSON array)
+//	helm-render values CHART [-f FILE]... [--set K=V]...   (the merged values as JSON, which
+//	                              Helm checks against the chart's values.schema.json)
 package main
 
 import (
@@ -25,7 +27,8 @@ import (
 	"text/template"
 
 	sprig "github.com/Masterminds/sprig"
-	yaml "gopkg.in/yaml.v3"
+	yamlv3 "gopkg.in/yaml.v3"
+	yaml "sigs.k8s.io/yaml"
 )
 
 type multiFlag []string
@@ -47,6 +50,8 @@ func main() {
 		cmdTemplate(os.Args[2:])
 	case "objects":
 		cmdObjects(os.Args[2:])
+	case "values":
+		cmdValues(os.Args[2:])
 	default:
 		die("unknown command %q", os.Args[1])
 	}
@@ -59,6 +64,8 @@ func readYAMLMap(path string) (map[string]interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Helm reads Chart.yaml and values files with sigs.k8s.io/yaml (YAML to JSON, then
+	// encoding/json): numbers become float64, as templates see them under Helm.
 	m := map[string]interface{}{}
 	if err := yaml.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
@@ -139,15 +146,14 @@ func applySet(vals map[string]interface{}, expr string) error {
 
 // ---- Helm's functions ----
 
+// toYAML is Helm's toYaml: sigs.k8s.io/yaml (JSON tags, yaml.v2 layout: a list nested in a
+// map is not indented under its key), trailing newline trimmed, "" on error.
 func toYAML(v interface{}) string {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil {
+	data, err := yaml.Marshal(v)
+	if err != nil {
 		return ""
 	}
-	enc.Close()
-	return strings.TrimSuffix(buf.String(), "\n")
+	return strings.TrimSuffix(string(data), "\n")
 }
 
 func fromYAML(s string) map[string]interface{} {
@@ -223,19 +229,8 @@ func funcMap(root **template.Template) template.FuncMap {
 
 // ---- rendering ----
 
-type rendered struct {
-	name, text string
-}
-
-func renderChart(dir, name, ns string, valueFiles, sets []string, notes bool) ([]rendered, error) {
-	chart, err := readYAMLMap(filepath.Join(dir, "Chart.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	chartName, _ := chart["name"].(string)
-	if chartName == "" {
-		return nil, fmt.Errorf("%s/Chart.yaml: no name", dir)
-	}
+// loadValues: the chart's values.yaml, then each values file, then each --set, as Helm.
+func loadValues(dir string, valueFiles, sets []string) (map[string]interface{}, error) {
 	vals, err := readYAMLMap(filepath.Join(dir, "values.yaml"))
 	if err != nil {
 		return nil, err
@@ -251,6 +246,26 @@ func renderChart(dir, name, ns string, valueFiles, sets []string, notes bool) ([
 		if err := applySet(vals, s); err != nil {
 			return nil, err
 		}
+	}
+	return vals, nil
+}
+
+type rendered struct {
+	name, text string
+}
+
+func renderChart(dir, name, ns string, valueFiles, sets []string, notes bool) ([]rendered, error) {
+	chart, err := readYAMLMap(filepath.Join(dir, "Chart.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	chartName, _ := chart["name"].(string)
+	if chartName == "" {
+		return nil, fmt.Errorf("%s/Chart.yaml: no name", dir)
+	}
+	vals, err := loadValues(dir, valueFiles, sets)
+	if err != nil {
+		return nil, err
 	}
 	// .Chart as Helm exposes chart metadata: capitalised field names.
 	chartObj := map[string]interface{}{}
@@ -321,9 +336,10 @@ func renderChart(dir, name, ns string, valueFiles, sets []string, notes bool) ([
 	return out, nil
 }
 
-// splitDocs parses a multi-document YAML stream; empty documents are dropped.
+// splitDocs parses a multi-document YAML stream; empty documents are dropped. (Parsing for
+// the tests' JSON output only: yaml.v3 reads streams, sigs.k8s.io/yaml one document.)
 func splitDocs(name, text string) ([]interface{}, error) {
-	dec := yaml.NewDecoder(strings.NewReader(text))
+	dec := yamlv3.NewDecoder(strings.NewReader(text))
 	var docs []interface{}
 	for {
 		var v interface{}
@@ -429,4 +445,22 @@ func cmdObjects(args []string) {
 		objs = append(objs, o...)
 	}
 	printJSON(objs)
+}
+
+func cmdValues(args []string) {
+	fs := flag.NewFlagSet("values", flag.ExitOnError)
+	var files, sets multiFlag
+	fs.Var(&files, "f", "values file (repeatable)")
+	fs.Var(&sets, "set", "key=value (repeatable)")
+	if len(args) < 1 {
+		die("values: no chart directory")
+	}
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+		die("values: bad arguments")
+	}
+	vals, err := loadValues(args[0], files, sets)
+	if err != nil {
+		die("%v", err)
+	}
+	printJSON(vals)
 }

@@ -48,11 +48,12 @@ type containerResponseJSON struct {
 	Mounts      []mountJSON       `json:"mounts"`
 	Devices     []deviceSpecJSON  `json:"devices"`
 	Annotations map[string]string `json:"annotations"`
+	CDIDevices  []string          `json:"cdiDevices"`
 }
 
 func toJSON(r *pluginapi.ContainerAllocateResponse) containerResponseJSON {
 	out := containerResponseJSON{Envs: r.Envs, Annotations: r.Annotations,
-		Mounts: []mountJSON{}, Devices: []deviceSpecJSON{}}
+		Mounts: []mountJSON{}, Devices: []deviceSpecJSON{}, CDIDevices: []string{}}
 	if out.Envs == nil {
 		out.Envs = map[string]string{}
 	}
@@ -64,6 +65,9 @@ func toJSON(r *pluginapi.ContainerAllocateResponse) containerResponseJSON {
 	}
 	for _, d := range r.Devices {
 		out.Devices = append(out.Devices, deviceSpecJSON{d.ContainerPath, d.HostPath, d.Permissions})
+	}
+	for _, d := range r.CdiDevices {
+		out.CDIDevices = append(out.CDIDevices, d.Name)
 	}
 	return out
 }

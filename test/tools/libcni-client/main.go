@@ -5,7 +5,7 @@
 // -cachedir, CHECK and DEL hand that cached result to the plugins as prevResult. Built offline
 // from Debian's golang-github-appc-cni-dev; used by test/integration/cni_libcni.sh.
 //
-//	libcni-client -conflist F -path DIRS -cachedir D [-netns P -cid ID -ifname N -args K=V;..
+//	libcni-client -conflist F|-conf F -path DIRS -cachedir D [-netns P -cid ID -ifname N -args K=V;..
 //	              -capargs JSON] add|check|del|cached|validate|version
 //
 // On success the command's output (a result, or versions) is printed on stdout. On failure the
@@ -52,6 +52,7 @@ func printJSON(v interface{}) {
 
 func main() {
 	conflist := flag.String("conflist", "", "network configuration list (.conflist)")
+	conf := flag.String("conf", "", "a single network configuration (.conf), as Multus runs a NetworkAttachmentDefinition's config: libcni's AddNetwork/DelNetwork")
 	path := flag.String("path", "/opt/cni/bin", "plugin directories, ':'-separated")
 	cacheDir := flag.String("cachedir", "", "libcni result cache directory")
 	netns := flag.String("netns", "", "network namespace path")
@@ -61,13 +62,19 @@ func main() {
 	capArgs := flag.String("capargs", "", "capability arguments as a JSON object")
 	timeout := flag.Duration("timeout", 30*time.Second, "overall deadline")
 	flag.Parse()
-	if flag.NArg() != 1 || *conflist == "" || *cacheDir == "" {
+	if flag.NArg() != 1 || (*conflist == "") == (*conf == "") || *cacheDir == "" {
 		fmt.Fprintln(os.Stderr, "usage: libcni-client -conflist F -cachedir D [...] add|check|del|cached|validate|version")
 		os.Exit(2)
 	}
 
-	list, err := libcni.ConfListFromFile(*conflist)
-	if err != nil {
+	var list *libcni.NetworkConfigList
+	var single *libcni.NetworkConfig
+	var err error
+	if *conf != "" {
+		if single, err = libcni.ConfFromFile(*conf); err != nil {
+			fail(err)
+		}
+	} else if list, err = libcni.ConfListFromFile(*conflist); err != nil {
 		fail(err)
 	}
 	cni := libcni.NewCNIConfigWithCacheDir(filepath.SplitList(*path), *cacheDir, nil)
@@ -94,6 +101,10 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 
+	if single != nil {
+		runSingle(ctx, cni, single, rt, flag.Arg(0))
+		return
+	}
 	switch flag.Arg(0) {
 	case "add":
 		res, err := cni.AddNetworkList(ctx, list, rt)
@@ -140,5 +151,32 @@ func main() {
 		printJSON(out)
 	default:
 		fail(fmt.Errorf("unknown command %q", flag.Arg(0)))
+	}
+}
+
+// runSingle drives one network configuration the way Multus drives a delegate that is not a
+// list: AddNetwork / CheckNetwork / DelNetwork (capabilities and runtimeConfig handled by
+// libcni exactly as for a list's plugins).
+func runSingle(ctx context.Context, cni *libcni.CNIConfig, net *libcni.NetworkConfig,
+	rt *libcni.RuntimeConf, cmd string) {
+	switch cmd {
+	case "add":
+		res, err := cni.AddNetwork(ctx, net, rt)
+		if err != nil {
+			fail(err)
+		}
+		if err := res.Print(); err != nil {
+			fail(err)
+		}
+	case "check":
+		if err := cni.CheckNetwork(ctx, net, rt); err != nil {
+			fail(err)
+		}
+	case "del":
+		if err := cni.DelNetwork(ctx, net, rt); err != nil {
+			fail(err)
+		}
+	default:
+		fail(fmt.Errorf("command %q needs -conflist", cmd))
 	}
 }

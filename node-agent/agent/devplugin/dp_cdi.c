@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* CDI specs for Allocate (dp_alloc.h: dp_cdi_apply). */
+#include "agent/devplugin/dp_alloc.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/str.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CDI_VERSION  "0.5.0"
+#define CDI_NAME_MAX 128
+
+/* CDI device names: letters, digits, '_', '-', '.', ':'; anything else becomes '_'. */
+static void cdi_clean(const char *s, char *out, size_t size, size_t *n)
+{
+	for (; *s && *n + 1 < size; s++) {
+		char ch = *s;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		          (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' ||
+		          ch == ':';
+		out[(*n)++] = ok ? ch : '_';
+	}
+	out[*n] = '\0';
+}
+
+/* The container's devices as one CDI device: its ID, or the IDs joined with '_' (sorted by
+ * kubelet's request order, which is stable for one Allocate). */
+static int cdi_device_name(char **ids, size_t n_ids, char *out, size_t size)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n_ids; i++) {
+		if (i && n + 1 < size)
+			out[n++] = '_';
+		cdi_clean(ids[i], out, size, &n);
+	}
+	return n == 0 || n + 1 >= size ? -ENAMETOOLONG : 0;
+}
+
+static int write_atomic(const char *path, const char *text, struct kb_err *err)
+{
+	char tmp[PATH_MAX + 8];
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(text);
+
+	if (str_printf(tmp, sizeof(tmp), "%s.tmp", path) < 0)
+		return kb_err_set(err, ENAMETOOLONG, "CDI spec path too long");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return kb_err_set(err, errno, "creating %s: %s", tmp, strerror(errno));
+	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0644) < 0 || rename(tmp, path) < 0) {
+		int e = errno ? errno : EIO;
+		unlink(tmp);
+		return kb_err_set(err, e, "writing %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
+int dp_cdi_apply(
+        struct dp_alloc_ctr *c, const char *dir, char **ids, size_t n_ids, struct kb_err *err)
+{
+	char name[CDI_NAME_MAX + 1], file[PATH_MAX], kind_file[256];
+	json_t *spec = NULL, *nodes, *mounts;
+	char *text = NULL;
+	size_t kn = 0;
+	int r;
+
+	if (cdi_device_name(ids, n_ids, name, sizeof(name)) < 0)
+		return kb_err_set(
+		        err, ENAMETOOLONG, "CDI device name for %zu devices too long", n_ids);
+	cdi_clean(c->resource_name, kind_file, sizeof(kind_file), &kn);
+	if (str_printf(file, sizeof(file), "%s/kbnet-%s-%s.json", dir, kind_file, name) < 0)
+		return kb_err_set(err, ENAMETOOLONG, "CDI spec path too long");
+	if (!(nodes = json_array()) || !(mounts = json_array())) {
+		json_decref(nodes);
+		return kb_err_set(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < c->n_devices; i++)
+		json_array_append_new(
+		        nodes, json_pack("{s:s, s:s, s:s}", "path", c->devices[i].container_path,
+		                       "hostPath", c->devices[i].host_path, "permissions",
+		                       c->devices[i].permissions));
+	for (size_t i = 0; i < c->n_mounts; i++)
+		json_array_append_new(
+		        mounts, json_pack("{s:s, s:s, s:[s,s]}", "hostPath", c->mounts[i].host_path,
+		                        "containerPath", c->mounts[i].container_path, "options",
+		                        "rbind", c->mounts[i].read_only ? "ro" : "rw"));
+	spec = json_pack("{s:s, s:s, s:[{s:s, s:{s:o, s:o}}]}", "cdiVersion", CDI_VERSION, "kind",
+	        c->resource_name, "devices", "name", name, "containerEdits", "deviceNodes", nodes,
+	        "mounts", mounts);
+	if (!spec || !(text = json_dumps(spec, JSON_INDENT(2) | JSON_SORT_KEYS))) {
+		r = kb_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = fs_mkdir_p(dir, 0755)) < 0) {
+		r = kb_err_set(err, -r, "creating %s: %s", dir, strerror(-r));
+		goto out;
+	}
+	if ((r = write_atomic(file, text, err)) < 0)
+		goto out;
+	if (asprintf(&c->cdi_name, "%s=%s", c->resource_name, name) < 0) {
+		c->cdi_name = NULL;
+		r = kb_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	/* The runtime applies them from the spec; the response keeps env and annotations. */
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		free(c->mounts[i].container_path);
+		free(c->mounts[i].host_path);
+	}
+	for (size_t i = 0; i < c->n_devices; i++) {
+		free(c->devices[i].container_path);
+		free(c->devices[i].host_path);
+		free(c->devices[i].permissions);
+	}
+	c->n_mounts = c->n_devices = 0;
+	r = 0;
+out:
+	free(text);
+	json_decref(spec);
+	return r;
+}
