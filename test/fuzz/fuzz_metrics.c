@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The metrics/health HTTP endpoint (agent/metrics/metrics.c on its own small server, httpd.c): /metrics, /livez,
- * /healthz, /readyz and everything else. Input: the bytes of one client connection, then end
- * of file. The agent runs its modules with only metrics enabled (127.0.0.1, any port); the
- * server must answer and close the connection by itself after the client's end of file.
+ * The metrics/health HTTP endpoint (agent/metrics/metrics.c on its own small server, httpd.c):
+ * /metrics, /livez, /healthz, /readyz and everything else. Input: the bytes of one client
+ * connection, then end of file. The agent runs its modules with only metrics enabled (127.0.0.1,
+ * any port); the server must answer and close the connection by itself after the client's end of
+ * file.
  */
 #include "fuzz.h"
 

@@ -637,7 +637,7 @@ static void collect(struct telemetry_sink *sink)
 #define DROPS_HELP                                                                           \
 	"Frames the switch dropped, by reason: spoof (source MAC not the port's), oversize " \
 	"(over the MTU), unknown_destination, tx_full (destination ring full), down "        \
-	"(destination not connected), no_mbuf (no buffer for a flood copy), vlan (a tag of "     \
+	"(destination not connected), no_mbuf (no buffer for a flood copy), vlan (a tag of " \
 	"the pod's own that its network does not trunk)."
 	        F_(DROPS, DROPS_HELP, "spoof", drop_spoof),
 	        F_(DROPS, DROPS_HELP, "oversize", drop_oversize),

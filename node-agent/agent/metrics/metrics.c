@@ -191,8 +191,7 @@ static int on_health(
 /* Liveness: this handler runs on the agent's loop, so answering it proves the loop turns.
  * It deliberately looks at no module: a failed uplink or fast path must not make kubelet
  * restart the agent (and take every device pool of the node down with it). */
-static int on_live(
-        const struct httpd_req *req, struct evbuffer *body, const char **type, void *arg)
+static int on_live(const struct httpd_req *req, struct evbuffer *body, const char **type, void *arg)
 {
 	(void)req;
 	(void)arg;
