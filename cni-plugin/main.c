@@ -489,9 +489,9 @@ int main(void)
 	if (r == 0)
 		r = netconf_parse(buf, len, env.cmd, &nc, &ce);
 	if (r == 0)
-		r = cnilog_setup(nc->root, &ce);
-	if (r == 0)
 		r = pcfg_load(NULL, &cfg, &ce);
+	if (r == 0)
+		r = cnilog_setup(nc->root, cfg.log_dir, &ce);
 	if (r == 0 && (r = netconf_confine(nc, &cfg, env.cmd, &dropped, &ce)) == 0 && dropped)
 		warn("ignoring runtimeConfig.CNIDeviceInfoFile outside the device-info directory",
 		        dropped);
