@@ -95,8 +95,8 @@ static int parse(json_t *o, struct pcfg *c, const char *file, struct cni_err *ce
 		}
 	}
 	if ((r = dir_key(o, "cacheDir", c->cache_dir, sizeof(c->cache_dir), file, ce)) < 0 ||
-	        (r = dir_key(
-	                 o, "deviceInfoDir", c->devinfo_dir, sizeof(c->devinfo_dir), file, ce)) < 0 ||
+	        (r = dir_key(o, "deviceInfoDir", c->devinfo_dir, sizeof(c->devinfo_dir), file,
+	                 ce)) < 0 ||
 	        (r = dir_key(o, "logDir", c->log_dir, sizeof(c->log_dir), file, ce)) < 0)
 		return r;
 	return 0;

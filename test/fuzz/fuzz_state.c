@@ -17,6 +17,8 @@
 #include <zlib.h>
 
 #include "agent/alloc.h"
+#include "agent/config.h"
+#include "agent/inventory.h"
 #include "agent/state.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -48,6 +50,9 @@ static void remove_dir(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	struct kb_err err = {0};
+	struct cfg *cfg;
+	char yaml[512];
 
 	(void)argc;
 	(void)argv;
@@ -56,6 +61,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	atexit(remove_dir);
+	/* Restoring a record checks paths against the configured roots (runDir): an inventory
+	 * with a configuration, as the agent has when it replays its journal. */
+	snprintf(yaml, sizeof(yaml),
+	        "apiSocket: %s/a.sock\nstateDir: %s\nrunDir: %s/run\n"
+	        "pools:\n  - {name: vu, type: virtio-user, count: 4}\n",
+	        dir, dir, dir);
+	if (cfg_load_string(yaml, "<fuzz>", &cfg, &err) < 0 || inv_init(cfg, &err) < 0) {
+		fprintf(stderr, "config: %s\n", err.msg);
+		abort();
+	}
 	return 0;
 }
 
