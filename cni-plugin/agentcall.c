@@ -21,6 +21,8 @@ int agentcall_code(int errnum, bool remote)
 		return KB_CNI_ERR_DEVICE_BUSY;
 	case EEXIST:
 		return KB_CNI_ERR_ATTACHMENT_EXISTS;
+	case EAGAIN:
+		return CNI_ERR_TRY_AGAIN;
 	default:
 		return CNI_ERR_INTERNAL;
 	}
