@@ -2,6 +2,7 @@
 #include "agent/fastpath/fp_port.h"
 #include "agent/fastpath/fp_eal.h"
 #include "agent/fastpath/fp_offload.h"
+#include "common/log.h"
 #include "common/str.h"
 
 #include <errno.h>
@@ -283,8 +284,9 @@ static void publish_caps(struct fp_port *p, int vid)
 {
 	uint64_t f = 0;
 	uint8_t caps = 0;
+	int r = rte_vhost_get_negotiated_features(vid, &f);
 
-	if (p->info.offloads && rte_vhost_get_negotiated_features(vid, &f) == 0) {
+	if (p->info.offloads && r == 0) {
 		if (f & 1ULL << VIRTIO_NET_F_GUEST_CSUM) {
 			caps |= FP_OL_CAP_CSUM;
 			/* The spec makes GUEST_TSO depend on GUEST_CSUM. */
@@ -296,6 +298,11 @@ static void publish_caps(struct fp_port *p, int vid)
 	}
 	p->features = f;
 	__atomic_store_n(&fp_worker_rt(p->slot)->ol_caps, caps, __ATOMIC_RELAXED);
+	LOG_INFO("fastpath: port %s: virtio features %#llx (%d), offloads %s: csum %s, tso4 %s, tso6 %s",
+	        p->name, (unsigned long long)f, r, p->info.offloads ? "on" : "off",
+	        caps & FP_OL_CAP_CSUM ? "whole" : "software",
+	        caps & FP_OL_CAP_TSO4 ? "whole" : "software",
+	        caps & FP_OL_CAP_TSO6 ? "whole" : "software");
 }
 
 /* rte_vhost thread: a new connection (its device has no ring enabled yet). */
