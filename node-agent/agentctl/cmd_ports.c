@@ -9,9 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const drop_keys[] = {
-        "spoof", "oversize", "unknown", "txFull", "down", "noMbuf", "runt", "vlan", "offload",
-        NULL};
+static const char *const drop_keys[] = {"spoof", "oversize", "unknown", "txFull", "down", "noMbuf",
+        "runt", "vlan", "offload", NULL};
 
 static uint64_t jint(json_t *o, const char *k)
 {
@@ -79,8 +78,7 @@ static void ports_table(json_t *ports)
 	size_t i;
 
 	json_array_foreach (ports, i, p) {
-		char vlan[8] = "-", q[16], rxp[24], rxb[24], txp[24], txb[24], drops[160],
-		        ol[192];
+		char vlan[8] = "-", q[16], rxp[24], rxb[24], txp[24], txb[24], drops[160], ol[192];
 		json_t *v = json_object_get(p, "vlan");
 		if (json_is_integer(v))
 			snprintf(vlan, sizeof(vlan), "%lld", json_integer_value(v));

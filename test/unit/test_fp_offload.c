@@ -2,7 +2,8 @@
 /* Unit tests: the fast path's offload classification (fp_offload): header parse of a pod's
  * frame, bounds, and the TX flags a destination needs. Frames are copied into buffers of
  * exactly the readable length, so that the sanitizer build catches any read past them. */
-// LDFLAGS: -isystem /usr/include/dpdk -isystem /usr/include/x86_64-linux-gnu/dpdk -include rte_config.h
+// LDFLAGS: -isystem /usr/include/dpdk -isystem /usr/include/x86_64-linux-gnu/dpdk -include
+// rte_config.h
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,8 +61,8 @@ static unsigned build(bool vlan, bool v6, int proto, unsigned doff, unsigned pay
 }
 
 /* Classify the first seg_len bytes of `frame` from an exact-size copy. */
-static int classify(uint32_t seg_len, uint32_t pkt_len, uint64_t flags, uint16_t segsz,
-        struct fp_ol_meta *m)
+static int classify(
+        uint32_t seg_len, uint32_t pkt_len, uint64_t flags, uint16_t segsz, struct fp_ol_meta *m)
 {
 	uint8_t *copy = malloc(seg_len ? seg_len : 1);
 	int r;
@@ -81,8 +82,8 @@ static void test_plain(void **state)
 	(void)state;
 	assert_int_equal(classify(h + 100, h + 100, 0, 0, &m), FP_OL_PLAIN);
 	/* A verified checksum is not a request. */
-	assert_int_equal(classify(h + 100, h + 100, RTE_MBUF_F_RX_L4_CKSUM_GOOD, 0, &m),
-	        FP_OL_PLAIN);
+	assert_int_equal(
+	        classify(h + 100, h + 100, RTE_MBUF_F_RX_L4_CKSUM_GOOD, 0, &m), FP_OL_PLAIN);
 	/* Nothing is read when nothing is asked, not even a runt. */
 	assert_int_equal(fp_ol_classify(NULL, 0, 0, 0, 0, &m), FP_OL_PLAIN);
 }
@@ -175,8 +176,8 @@ static void test_short_first_segment(void **state)
 
 	(void)state;
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
-		unsigned h = build(shapes[s].vlan, shapes[s].v6, shapes[s].proto, shapes[s].doff,
-		        3000);
+		unsigned h =
+		        build(shapes[s].vlan, shapes[s].v6, shapes[s].proto, shapes[s].doff, 3000);
 		for (unsigned len = 0; len < h; len++)
 			assert_int_equal(classify(len, h + 3000, CSUM, 0, &m), -EINVAL);
 		assert_int_equal(classify(h, h + 3000, CSUM, 0, &m), FP_OL_OFFLOAD);

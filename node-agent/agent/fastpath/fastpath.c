@@ -622,8 +622,7 @@ static json_t *fp_status(void)
 	if (fp_port_uplink_notes()[0])
 		json_object_set_new(o, "uplinkNotes", json_string(fp_port_uplink_notes()));
 	if (F.cfg->uplink.devargs[0])
-		json_object_set_new(
-		        o, "uplinkOffloads", json_string(fp_port_uplink_offloads()));
+		json_object_set_new(o, "uplinkOffloads", json_string(fp_port_uplink_offloads()));
 	json_object_set_new(o, "idle",
 	        json_pack("{s:i, s:i}", "polls", F.cfg->idle_polls, "sleepMaxUs",
 	                F.cfg->idle_sleep_max_us));
@@ -667,14 +666,14 @@ static void collect(struct telemetry_sink *sink)
 	        F_(DROPS, DROPS_HELP, "offload", drop_offload),
 	        F_("fastpath_port_rx_gso_packets_total",
 	                "GSO (TSO) frames received whole from the port.", NULL, rx_gso_packets),
-	        F_("fastpath_port_rx_gso_bytes_total", "Bytes of GSO frames received from the port.",
-	                NULL, rx_gso_bytes),
+	        F_("fastpath_port_rx_gso_bytes_total",
+	                "Bytes of GSO frames received from the port.", NULL, rx_gso_bytes),
 	        F_("fastpath_port_tx_gso_software_total",
 	                "GSO frames segmented in software for the port (it does not take them "
 	                "whole).",
 	                NULL, tx_gso_sw),
-	        F_("fastpath_port_tx_gso_segments_total",
-	                "Segments made in software for the port.", NULL, tx_gso_segments),
+	        F_("fastpath_port_tx_gso_segments_total", "Segments made in software for the port.",
+	                NULL, tx_gso_segments),
 	        F_("fastpath_port_tx_csum_software_total",
 	                "Frames whose L4 checksum the switch completed in software for the port.",
 	                NULL, tx_csum_sw),

@@ -298,7 +298,8 @@ static void publish_caps(struct fp_port *p, int vid)
 	}
 	p->features = f;
 	__atomic_store_n(&fp_worker_rt(p->slot)->ol_caps, caps, __ATOMIC_RELAXED);
-	LOG_INFO("fastpath: port %s: virtio features %#llx (%d), offloads %s: csum %s, tso4 %s, tso6 %s",
+	LOG_INFO("fastpath: port %s: virtio features %#llx (%d), offloads %s: csum %s, tso4 %s, "
+	         "tso6 %s",
 	        p->name, (unsigned long long)f, r, p->info.offloads ? "on" : "off",
 	        caps & FP_OL_CAP_CSUM ? "whole" : "software",
 	        caps & FP_OL_CAP_TSO4 ? "whole" : "software",
@@ -479,8 +480,8 @@ int fp_port_add_vhost(const struct fp_port_info *info, struct fp_port **ret, str
 		goto fail;
 	}
 	p->registered = true;
-	if (rte_vhost_driver_disable_features(info->path,
-	            info->offloads ? disabled_with_offloads : disabled_features) < 0 ||
+	if (rte_vhost_driver_disable_features(
+	            info->path, info->offloads ? disabled_with_offloads : disabled_features) < 0 ||
 	        rte_vhost_driver_callback_register(info->path, &vhost_ops) < 0 ||
 	        rte_vhost_driver_start(info->path) < 0) {
 		r = kb_err_set(err, EIO, "starting vhost-user %s on %s failed",

@@ -329,8 +329,8 @@ static int ol_csum_sw(struct rte_mbuf *m)
  * referenced by indirect ones, both from preallocated pools). Returns the number of
  * segments in out[] (their checksums still to be completed, flags set) or -1 (m freed either
  * way, the drop counted on `in`). */
-static int ol_segment(struct worker *w, struct rte_mbuf *m, struct rte_mbuf **out,
-        struct fp_stats *in)
+static int ol_segment(
+        struct worker *w, struct rte_mbuf *m, struct rte_mbuf **out, struct fp_stats *in)
 {
 	int n;
 
@@ -415,8 +415,8 @@ static inline void out_put(struct worker *w, uint16_t s, struct rte_mbuf *m, str
 
 /* An offloaded frame turned into plain ones (segmented, checksums completed), for a flood:
  * its copies go to destinations of different abilities. Returns the number in out[]. */
-static int ol_resolve_sw(struct worker *w, struct rte_mbuf *m, struct rte_mbuf **out,
-        struct fp_stats *in)
+static int ol_resolve_sw(
+        struct worker *w, struct rte_mbuf *m, struct rte_mbuf **out, struct fp_stats *in)
 {
 	int n = 1, k = 0;
 
@@ -833,8 +833,8 @@ int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err)
 	W.burst = p->burst;
 	fp_worker_set_idle(p->idle_polls, p->idle_sleep_max_us);
 	/* Every segment takes one indirect mbuf, two where it spans two of the frame's. */
-	W.indirect = rte_pktmbuf_pool_create("kbnet_gso_ind", p->indirect_mbufs ? p->indirect_mbufs : 4095,
-	        64, 0, 0, SOCKET_ID_ANY);
+	W.indirect = rte_pktmbuf_pool_create("kbnet_gso_ind",
+	        p->indirect_mbufs ? p->indirect_mbufs : 4095, 64, 0, 0, SOCKET_ID_ANY);
 	if (!W.indirect) {
 		fp_worker_fini();
 		return kb_err_set(err, ENOMEM, "cannot allocate the segmentation mbuf pool");
