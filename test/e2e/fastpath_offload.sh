@@ -3,8 +3,9 @@
 # A sender pod replays 16 KB TCP/IPv4 frames (mktcp.py, net_pcap) through testpmd's csum engine
 # with TSO (`tso set 1448`), so its virtio-user driver hands over GSO frames; receivers write
 # what they get to a pcap (io forwarding to net_pcap) that mktcp.py checks byte for byte:
-#   - to a pod that negotiated GUEST_TSO (testpmd --enable-lro): the frames arrive whole
-#     (agent: rxGsoPackets at the sender, no software segmentation for the receiver);
+#   - to a pod that negotiated GUEST_TSO (testpmd rx_offload tcp_lro): the frames arrive whole
+#     (agent: rxGsoPackets at the sender, no software segmentation for the receiver), 63 KB
+#     ones too;
 #   - to a pod without it (plain testpmd): segmented into MTU-sized frames, IP and TCP
 #     checksums completed in software, payload intact and in order;
 #   - to the uplink (net_af_packet: no TSO, no checksum offload): segmented and checksummed in
@@ -159,5 +160,26 @@ fp_pod_stop e
 kb_ctl ports >"$T/ports.txt"
 grep -q "gso:$((3 * N))" "$T/ports.txt" && kb_pass "agentctl ports shows the GSO counters" ||
 	kb_fail "agentctl ports: $(cat "$T/ports.txt")"
+
+# 5. 63 KB frames (the size a kernel's TSO sends) to the LRO pod: whole, received into one
+# external buffer each (no pcap here: net_pcap would cut them at 16128 bytes).
+BIG=63000
+fp_pod_start b2 "$SB" $MB server --cmdline-file="$T/b.cmds"
+fp_wait_connected pb || kb_fail "b2 connected"
+gso0=$(fp_port_stat pa .stats.offloads.rxGsoPackets)
+tx0=$(fp_port_stat pb .stats.txPackets)
+txb0=$(fp_port_stat pb .stats.txBytes)
+N=2 PAYLOAD=$BIG fp_sender a5 "$SA" $MA $MB tso
+fp_settle
+kb_assert_eq "$(($(fp_port_stat pa .stats.offloads.rxGsoPackets) - gso0))" 2 "agent: 2 GSO frames of $((BIG + 54)) bytes"
+kb_assert_eq "$(($(fp_port_stat pb .stats.txPackets) - tx0))" 2 "agent: 2 frames to the LRO pod"
+kb_assert_eq "$(($(fp_port_stat pb .stats.txBytes) - txb0))" $((2 * (BIG + 54))) "agent: whole frames' bytes"
+kb_assert_eq "$(fp_port_stat pb .stats.offloads.txGsoSoftware)" 0 "agent: still nothing segmented for it"
+kb_assert_eq "$(fp_pod_rx b2)" 2 "LRO pod received 2 frames"
+kb_assert_eq "$(grep -o 'RX-bytes: *[0-9]*' "$T/b2.log" | tail -1 | awk '{print $2}')" $((2 * (BIG + 54))) \
+	"LRO pod received $((2 * (BIG + 54))) bytes"
+fp_pod_stop a5
+fp_pod_stop b2
+
 fp_agent_finish
 kb_done

@@ -2,8 +2,7 @@
 /* Unit tests: the fast path's offload classification (fp_offload): header parse of a pod's
  * frame, bounds, and the TX flags a destination needs. Frames are copied into buffers of
  * exactly the readable length, so that the sanitizer build catches any read past them. */
-// LDFLAGS: -isystem /usr/include/dpdk -isystem /usr/include/x86_64-linux-gnu/dpdk -include
-// rte_config.h
+// LDFLAGS: -isystem /usr/include/dpdk -isystem /usr/include/x86_64-linux-gnu/dpdk
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* DPDK's flag definitions only (its build configuration first, as its pkg-config does). */
+#include <rte_config.h>
 #include <rte_mbuf_core.h>
 
 #include "agent/fastpath/fp_offload.h"
