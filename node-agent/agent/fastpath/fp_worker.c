@@ -325,23 +325,97 @@ static int ol_csum_sw(struct rte_mbuf *m)
 	return 0;
 }
 
-/* Segment a TCP/IPv4 GSO frame with librte_gso (headers copied into direct mbufs, payloads
- * referenced by indirect ones, both from preallocated pools). Returns the number of
- * segments in out[] (their checksums still to be completed, flags set) or -1 (m freed either
- * way, the drop counted on `in`). */
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+/* TCP over IPv6, which DPDK 22.11's librte_gso does not segment, the same way: each segment
+ * is a direct mbuf with a copy of the headers (payload length, sequence number and flags
+ * rewritten) followed by indirect mbufs pointing into the frame's payload. fp_ol_classify
+ * bounded the segment count (FP_OL_MAX_SEGS) and put every header in the first segment.
+ * Returns the number of segments or a negative errno (out[] freed). */
+static int segment_tcp6(struct rte_mbuf *m, struct rte_mbuf **out)
+{
+	const uint8_t *hdr = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t l2 = m->l2_len, l4off = m->l2_len + m->l3_len, hlen = l4off + m->l4_len;
+	uint32_t total = rte_pktmbuf_pkt_len(m) - hlen, done = 0, off = hlen, seq;
+	struct rte_mbuf *src = m;
+	int n = 0, r = -ENOMEM;
+
+	memcpy(&seq, hdr + l4off + 4, 4);
+	seq = rte_be_to_cpu_32(seq);
+	while (done < total) {
+		uint32_t plen = total - done < m->tso_segsz ? total - done : m->tso_segsz;
+		struct rte_mbuf *h = rte_pktmbuf_alloc(W.pool), *last;
+		uint8_t *p;
+		uint32_t v;
+
+		if (!h || !(p = (uint8_t *)rte_pktmbuf_append(h, (uint16_t)hlen))) {
+			rte_pktmbuf_free(h);
+			goto fail;
+		}
+		out[n++] = h;
+		memcpy(p, hdr, hlen);
+		put_be16(p + l2 + 4, (uint16_t)(m->l4_len + plen));
+		v = rte_cpu_to_be_32(seq + done);
+		memcpy(p + l4off + 4, &v, 4);
+		/* FIN and PSH belong to the last segment, CWR to the first. */
+		if (done + plen < total)
+			p[l4off + 13] &= (uint8_t)~0x09;
+		if (done)
+			p[l4off + 13] &= (uint8_t)~0x80;
+		h->ol_flags = m->ol_flags & ~RTE_MBUF_F_TX_TCP_SEG;
+		h->tx_offload = m->tx_offload;
+		h->port = m->port;
+		last = h;
+		for (uint32_t left = plen, take; left; left -= take, off += take) {
+			struct rte_mbuf *ind;
+			while (off == src->data_len) {
+				if (!(src = src->next)) {
+					r = -EINVAL; /* a chain shorter than its pkt_len */
+					goto fail;
+				}
+				off = 0;
+			}
+			take = src->data_len - off < left ? src->data_len - off : left;
+			if (!(ind = rte_pktmbuf_alloc(W.indirect)))
+				goto fail;
+			/* The payload stays where it is: ind references src's buffer. */
+			rte_pktmbuf_attach(ind, src);
+			ind->data_off = (uint16_t)(src->data_off + off);
+			ind->data_len = (uint16_t)take;
+			ind->pkt_len = take;
+			last->next = ind;
+			last = ind;
+			h->nb_segs++;
+			h->pkt_len += take;
+		}
+		done += plen;
+	}
+	return n;
+fail:
+	for (int i = 0; i < n; i++)
+		rte_pktmbuf_free(out[i]);
+	return r;
+}
+
+/* Segment a TCP GSO frame: librte_gso for IPv4, segment_tcp6 for IPv6 (headers copied into
+ * direct mbufs, payloads referenced by indirect ones, both from preallocated pools). Returns
+ * the number of segments in out[] (their checksums still to be completed, flags set) or -1
+ * (m freed either way, the drop counted on `in`). */
 static int ol_segment(
         struct worker *w, struct rte_mbuf *m, struct rte_mbuf **out, struct fp_stats *in)
 {
 	int n;
 
 	if (m->ol_flags & RTE_MBUF_F_TX_IPV6) {
-		/* DPDK 22.11's librte_gso segments TCP over IPv4 only. */
-		STAT_ADD(in->drop_offload, 1);
-		rte_pktmbuf_free(m);
-		return -1;
+		n = segment_tcp6(m, out);
+	} else {
+		w->gso.gso_size = (uint16_t)(m->l2_len + m->l3_len + m->l4_len + m->tso_segsz);
+		n = rte_gso_segment(m, &w->gso, out, FP_OL_MAX_SEGS);
 	}
-	w->gso.gso_size = (uint16_t)(m->l2_len + m->l3_len + m->l4_len + m->tso_segsz);
-	n = rte_gso_segment(m, &w->gso, out, FP_OL_MAX_SEGS);
 	/* The segments hold their own references to the payload. */
 	rte_pktmbuf_free(m);
 	if (n <= 0) {
