@@ -10,6 +10,7 @@
 #     checksums completed in software, payload intact and in order; TCP/IPv6 too;
 #   - to the uplink (net_af_packet: no TSO, no checksum offload): segmented and checksummed in
 #     software, seen on the wire by tcpdump; status says what the uplink does;
+#   - flooded (multicast destination): segmented once, segments shared by every destination;
 #   - a pool with `offloads: false`: nothing negotiated, the same frames are oversize drops
 #     (today's behaviour), and plain frames pass as before.
 source "$(dirname "$0")/../lib.sh"
@@ -198,6 +199,24 @@ kb_assert_eq "$(python3 "$MKTCP" check "$T/c2.out.pcap" $N $PAYLOAD)" \
 	"frames=$((N * SEGS6)) bytes=$((N * (PAYLOAD + SEGS6 * 74))) maxlen=$((1428 + 74)) badcsum=0 payload=ok" \
 	"plain pod: IPv6 segments, TCP checksums correct, payload intact"
 fp_pod_stop a6
+
+# 7. A TSO frame to a multicast address: flooded to pods and the uplink of different abilities,
+# so segmented and checksummed once in software and the segments shared (reference counts on
+# every segment of the chains).
+FP_POD_PCAP=$T/empty.pcap fp_pod_start c3 "$SC" $MC server --forward-mode=io --no-flush-rx
+fp_wait_connected pc || kb_fail "c3 connected"
+up0=$(fp_uplink_stat .stats.txPackets)
+down0=$(fp_port_stat pb .stats.drops.down)
+FP_POD_MBUFS=8192 fp_sender a7 "$SA" $MA 01:00:5e:00:00:07 tso
+fp_settle
+kb_assert_eq "$(($(fp_uplink_stat .stats.txPackets) - up0))" $((N * SEGS)) "flood: $((N * SEGS)) segments out of the uplink"
+kb_assert_eq "$(($(fp_port_stat pb .stats.drops.down) - down0))" $((N * SEGS)) "flood: the stopped pod's share counted down"
+fp_pod_stop c3
+kb_assert_eq "$(python3 "$MKTCP" check "$T/c3.out.pcap" $N $PAYLOAD)" \
+	"frames=$((N * SEGS)) bytes=$((N * (PAYLOAD + SEGS * 54))) maxlen=$((MSS + 54)) badcsum=0 payload=ok" \
+	"flood: the running pod got every segment, checksums correct, payload intact"
+kb_assert_eq "$(fp_port_stat pa .stats.drops.offload)" 0 "agent: no offload drops"
+fp_pod_stop a7
 
 fp_agent_finish
 kb_done

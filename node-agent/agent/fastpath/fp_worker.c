@@ -581,6 +581,15 @@ static inline void to_uplink(struct worker *w, const struct fp_table *t, uint16_
 	out_put(w, t->uplink, m, in);
 }
 
+/* k more holders of frame m. Every segment counts its holders: freeing a chain drops one
+ * reference of each segment (rte_pktmbuf_free), so a shared chain needs them all raised
+ * (jumbo frames received as chains, software segments with their payload mbufs). */
+static inline void share(struct rte_mbuf *m, int16_t k)
+{
+	for (; m; m = m->next)
+		rte_mbuf_refcnt_update(m, k);
+}
+
 /* Flood within `domain` (minus the input), and to the uplink when `to_up`. Pod ports only
  * copy the frame out, so they share one mbuf (reference counted); the uplink gets its own
  * copy when it needs a tag written. `ulen`: the frame's length without a tag of its own. */
@@ -613,7 +622,7 @@ static inline void flood(struct worker *w, const struct fp_table *t, uint16_t in
 			if (!u)
 				STAT_ADD(in_st->drop_nomem, 1);
 		} else if (n > 0) {
-			rte_mbuf_refcnt_update(m, 1);
+			share(m, 1);
 		}
 		if (u)
 			to_uplink(w, t, domain, u, in_st);
@@ -621,7 +630,7 @@ static inline void flood(struct worker *w, const struct fp_table *t, uint16_t in
 			return;
 	}
 	if (n > 1)
-		rte_mbuf_refcnt_update(m, n - 1);
+		share(m, n - 1);
 	for (uint16_t i = 0; i < n; i++)
 		tx_put(w, dest[i], m);
 }
