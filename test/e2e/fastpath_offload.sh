@@ -48,6 +48,8 @@ kb_agent_start "$T/agent.yaml" "$HOST"
 kb_ctl -o json status | jq -r .fastpath.uplinkOffloads | grep -q "^software: segmentation" &&
 	kb_pass "status: the af_packet uplink gets software segmentation and checksums" ||
 	kb_fail "uplink offloads: $(kb_ctl -o json status | jq -c .fastpath)"
+kb_ctl status | grep -q "uplinkOffloads *software: segmentation (librte_gso) and checksums" &&
+	kb_pass "agentctl status says it" || kb_fail "agentctl status: $(kb_ctl status)"
 
 FP_ATTACH_EXTRA=',"pool":"vu"'
 SA=$(fp_attach pa red $MA)
