@@ -106,7 +106,8 @@ const char *vport_socket_dir(const struct vport_alloc *v, char *buf, size_t size
 	return buf;
 }
 
-static const char *const pool_keys[] = {"count", "mode", "queues", "mtu", "numaNode", NULL};
+static const char *const pool_keys[] = {
+        "count", "mode", "queues", "mtu", "numaNode", "offloads", NULL};
 
 static void *pool_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 {
@@ -124,7 +125,9 @@ static void *pool_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	c->queues = 1;
 	c->mtu = 1500;
 	c->numa = -1;
-	if (cfg_opt_uint(node, "count", 1, VPORT_MAX_COUNT, &c->count, err) < 0 ||
+	c->offloads = true;
+	if (cfg_opt_bool(node, "offloads", &c->offloads, err) < 0 ||
+	        cfg_opt_uint(node, "count", 1, VPORT_MAX_COUNT, &c->count, err) < 0 ||
 	        cfg_opt_uint(node, "queues", 1, 16, &c->queues, err) < 0 ||
 	        cfg_opt_uint(node, "mtu", 68, 9600, &c->mtu, err) < 0)
 		goto fail;

@@ -38,6 +38,8 @@ struct vport_pool_cfg {
 	unsigned queues;
 	unsigned mtu;
 	int numa;
+	/* Checksum and TCP segmentation offloads negotiated with pods (fast path). */
+	bool offloads;
 };
 
 struct vport_alloc {

@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const drop_keys[] = {
-        "spoof", "oversize", "unknown", "txFull", "down", "noMbuf", "runt", NULL};
+static const char *const drop_keys[] = {"spoof", "oversize", "unknown", "txFull", "down", "noMbuf",
+        "runt", "vlan", "offload", NULL};
 
 static uint64_t jint(json_t *o, const char *k)
 {
@@ -43,6 +43,27 @@ static void drops_cell(json_t *port, json_t *prev, double scale, char *buf, size
 		snprintf(buf, size, "0");
 }
 
+/* Offloads: "off", the uplink's mode, or "on" with what the switch did ("gso:2 seg:1/45"). */
+static void offloads_cell(json_t *port, char *buf, size_t size)
+{
+	json_t *o = json_object_get(json_object_get(port, "stats"), "offloads");
+	json_t *on = json_object_get(port, "offloads");
+	uint64_t gso = jint(o, "rxGsoPackets"), sw = jint(o, "txGsoSoftware"),
+	         segs = jint(o, "txGsoSegments"), csum = jint(o, "txCsumSoftware");
+	int n;
+
+	if (json_is_string(on))
+		n = snprintf(buf, size, "%s", json_string_value(on));
+	else
+		n = snprintf(buf, size, "%s", json_is_true(on) ? "on" : "off");
+	if (n < 0 || (size_t)n >= size)
+		return;
+	if (gso || sw || csum)
+		snprintf(buf + n, size - n, " gso:%llu seg:%llu/%llu csum:%llu",
+		        (unsigned long long)gso, (unsigned long long)sw, (unsigned long long)segs,
+		        (unsigned long long)csum);
+}
+
 static void u64(char *buf, size_t size, uint64_t v)
 {
 	snprintf(buf, size, "%llu", (unsigned long long)v);
@@ -51,13 +72,13 @@ static void u64(char *buf, size_t size, uint64_t v)
 static void ports_table(json_t *ports)
 {
 	static const char *const hdr[] = {"PORT", "NETWORK", "VLAN", "MAC", "AGENT", "LINK", "Q",
-	        "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "DROPS", NULL};
+	        "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "DROPS", "OFFLOADS", NULL};
 	struct table *t = table_new(hdr);
 	json_t *p;
 	size_t i;
 
 	json_array_foreach (ports, i, p) {
-		char vlan[8] = "-", q[16], rxp[24], rxb[24], txp[24], txb[24], drops[160];
+		char vlan[8] = "-", q[16], rxp[24], rxb[24], txp[24], txb[24], drops[160], ol[192];
 		json_t *v = json_object_get(p, "vlan");
 		if (json_is_integer(v))
 			snprintf(vlan, sizeof(vlan), "%lld", json_integer_value(v));
@@ -72,10 +93,11 @@ static void ports_table(json_t *ports)
 		u64(txp, sizeof(txp), stat(p, "txPackets"));
 		u64(txb, sizeof(txb), stat(p, "txBytes"));
 		drops_cell(p, NULL, 1, drops, sizeof(drops));
+		offloads_cell(p, ol, sizeof(ol));
 		const char *row[] = {jstr(p, "name"), jstr(p, "network"), vlan, jstr(p, "mac"),
 		        jstr(p, "agentMode") ? jstr(p, "agentMode") : jstr(p, "device"),
 		        json_is_true(json_object_get(p, "connected")) ? "up" : "down", q, rxp, rxb,
-		        txp, txb, drops};
+		        txp, txb, drops, ol};
 		table_row(t, row);
 	}
 	table_print(t, stdout);

@@ -138,6 +138,7 @@ static int add_port(struct alloc *a, struct kb_err *err)
 	memcpy(info.mac, a->mac.b, 6);
 	info.mtu = a->mtu ? (unsigned)a->mtu : 1500;
 	info.vlan = a->vlan >= 0 ? a->vlan : FP_VLAN_NONE;
+	info.offloads = a->dev && a->dev->pool && vport_pool_cfg(a->dev->pool)->offloads;
 	if ((net = fp_cfg_network(F.cfg, info.network))) {
 		info.pcp = net->pcp;
 		info.has_trunk = net->has_trunk;
@@ -326,7 +327,8 @@ static int fp_init(const struct cfg *cfg, struct kb_err *err)
 	                                    .burst = c->burst,
 	                                    .idle_polls = c->idle_polls,
 	                                    .idle_sleep_max_us = c->idle_sleep_max_us,
-	                                    .pool = fp_eal_mempool()},
+	                                    .pool = fp_eal_mempool(),
+	                                    .indirect_mbufs = c->mbufs},
 	                 &e)) < 0) {
 		fail("%s", e.msg);
 		return 0;
@@ -420,13 +422,18 @@ static void __attribute__((constructor)) fp_register_observers(void)
 
 static json_t *stats_json(const struct fp_stats *s)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
+	                 "s:{s:I, s:I, s:I, s:I, s:I}}",
 	        "rxPackets", (json_int_t)s->rx_packets, "rxBytes", (json_int_t)s->rx_bytes,
 	        "txPackets", (json_int_t)s->tx_packets, "txBytes", (json_int_t)s->tx_bytes, "drops",
 	        "spoof", (json_int_t)s->drop_spoof, "oversize", (json_int_t)s->drop_oversize,
 	        "unknown", (json_int_t)s->drop_unknown, "txFull", (json_int_t)s->drop_tx_full,
 	        "down", (json_int_t)s->drop_down, "noMbuf", (json_int_t)s->drop_nomem, "runt",
-	        (json_int_t)s->drop_runt, "vlan", (json_int_t)s->drop_vlan);
+	        (json_int_t)s->drop_runt, "vlan", (json_int_t)s->drop_vlan, "offload",
+	        (json_int_t)s->drop_offload, "offloads", "rxGsoPackets",
+	        (json_int_t)s->rx_gso_packets, "rxGsoBytes", (json_int_t)s->rx_gso_bytes,
+	        "txGsoSoftware", (json_int_t)s->tx_gso_sw, "txGsoSegments",
+	        (json_int_t)s->tx_gso_segments, "txCsumSoftware", (json_int_t)s->tx_csum_sw);
 }
 
 /* Receive queue -> worker. */
@@ -460,6 +467,7 @@ static json_t *port_json(const struct fp_port *p)
 		json_object_set_new(o, "devargs", json_string(F.cfg->uplink.devargs));
 		if (fp_port_uplink_notes()[0])
 			json_object_set_new(o, "notes", json_string(fp_port_uplink_notes()));
+		json_object_set_new(o, "offloads", json_string(fp_port_uplink_offloads()));
 		return o;
 	}
 	mac_format(
@@ -489,6 +497,12 @@ static json_t *port_json(const struct fp_port *p)
 		json_object_set_new(o, "trunk", tr);
 	}
 	json_object_set_new(o, "connects", json_integer((json_int_t)fp_port_connects(p)));
+	json_object_set_new(o, "offloads", json_boolean(i->offloads));
+	if (i->offloads) {
+		char feat[128];
+		fp_port_offload_desc(p, feat, sizeof(feat));
+		json_object_set_new(o, "offloadFeatures", json_string(feat));
+	}
 	return o;
 }
 
@@ -607,6 +621,8 @@ static json_t *fp_status(void)
 	        F.cfg->uplink.devargs[0] ? json_string(F.cfg->uplink.devargs) : json_null());
 	if (fp_port_uplink_notes()[0])
 		json_object_set_new(o, "uplinkNotes", json_string(fp_port_uplink_notes()));
+	if (F.cfg->uplink.devargs[0])
+		json_object_set_new(o, "uplinkOffloads", json_string(fp_port_uplink_offloads()));
 	json_object_set_new(o, "idle",
 	        json_pack("{s:i, s:i}", "polls", F.cfg->idle_polls, "sleepMaxUs",
 	                F.cfg->idle_sleep_max_us));
@@ -638,7 +654,8 @@ static void collect(struct telemetry_sink *sink)
 	"Frames the switch dropped, by reason: spoof (source MAC not the port's), oversize " \
 	"(over the MTU), unknown_destination, tx_full (destination ring full), down "        \
 	"(destination not connected), no_mbuf (no buffer for a flood copy), vlan (a tag of " \
-	"the pod's own that its network does not trunk)."
+	"the pod's own that its network does not trunk), offload (a checksum/segmentation "  \
+	"request the switch cannot honour)."
 	        F_(DROPS, DROPS_HELP, "spoof", drop_spoof),
 	        F_(DROPS, DROPS_HELP, "oversize", drop_oversize),
 	        F_(DROPS, DROPS_HELP, "unknown_destination", drop_unknown),
@@ -646,6 +663,20 @@ static void collect(struct telemetry_sink *sink)
 	        F_(DROPS, DROPS_HELP, "down", drop_down),
 	        F_(DROPS, DROPS_HELP, "no_mbuf", drop_nomem),
 	        F_(DROPS, DROPS_HELP, "vlan", drop_vlan),
+	        F_(DROPS, DROPS_HELP, "offload", drop_offload),
+	        F_("fastpath_port_rx_gso_packets_total",
+	                "GSO (TSO) frames received whole from the port.", NULL, rx_gso_packets),
+	        F_("fastpath_port_rx_gso_bytes_total",
+	                "Bytes of GSO frames received from the port.", NULL, rx_gso_bytes),
+	        F_("fastpath_port_tx_gso_software_total",
+	                "GSO frames segmented in software for the port (it does not take them "
+	                "whole).",
+	                NULL, tx_gso_sw),
+	        F_("fastpath_port_tx_gso_segments_total", "Segments made in software for the port.",
+	                NULL, tx_gso_segments),
+	        F_("fastpath_port_tx_csum_software_total",
+	                "Frames whose L4 checksum the switch completed in software for the port.",
+	                NULL, tx_csum_sw),
 #undef DROPS
 #undef DROPS_HELP
 #undef F_

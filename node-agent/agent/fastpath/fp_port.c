@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/fastpath/fp_port.h"
 #include "agent/fastpath/fp_eal.h"
+#include "agent/fastpath/fp_offload.h"
+#include "common/log.h"
 #include "common/str.h"
 
 #include <errno.h>
@@ -25,6 +27,7 @@ struct fp_port {
 	uint8_t workers[FP_MAX_QUEUES]; /* worker of each receive queue (fixed for life) */
 	struct fp_stats base;
 	/* Written by the vhost thread. */
+	uint64_t features; /* negotiated, 0 when not known */
 	bool connected;
 	uint64_t connects;
 };
@@ -42,6 +45,7 @@ static struct {
 	bool uplink_started;
 	uint16_t uplink_eth;
 	char uplink_notes[512];
+	char uplink_offloads[160];
 	unsigned n_workers;
 	unsigned load[FP_MAX_WORKERS]; /* receive queues placed on each worker */
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -115,6 +119,10 @@ const uint8_t *fp_port_queue_workers(const struct fp_port *p)
 const char *fp_port_uplink_notes(void)
 {
 	return P.uplink_notes;
+}
+const char *fp_port_uplink_offloads(void)
+{
+	return P.uplink_offloads;
 }
 uint64_t fp_port_connects(const struct fp_port *p)
 {
@@ -260,6 +268,44 @@ static void publish_rings(struct fp_port *p, int vid)
 	__atomic_store_n(&rt->tx_en, P.vid_tx[vid] & cap, __ATOMIC_RELAXED);
 }
 
+#define VIRTIO_NET_F_CSUM       0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN  9
+#define VIRTIO_NET_F_GUEST_UFO  10
+#define VIRTIO_NET_F_HOST_TSO4  11
+#define VIRTIO_NET_F_HOST_TSO6  12
+#define VIRTIO_NET_F_HOST_ECN   13
+#define VIRTIO_NET_F_HOST_UFO   14
+
+/* What the pod's driver accepted, as the workers' FP_OL_CAP_* for frames towards it. */
+static void publish_caps(struct fp_port *p, int vid)
+{
+	uint64_t f = 0;
+	uint8_t caps = 0;
+	int r = rte_vhost_get_negotiated_features(vid, &f);
+
+	if (p->info.offloads && r == 0) {
+		if (f & 1ULL << VIRTIO_NET_F_GUEST_CSUM) {
+			caps |= FP_OL_CAP_CSUM;
+			/* The spec makes GUEST_TSO depend on GUEST_CSUM. */
+			if (f & 1ULL << VIRTIO_NET_F_GUEST_TSO4)
+				caps |= FP_OL_CAP_TSO4;
+			if (f & 1ULL << VIRTIO_NET_F_GUEST_TSO6)
+				caps |= FP_OL_CAP_TSO6;
+		}
+	}
+	p->features = f;
+	__atomic_store_n(&fp_worker_rt(p->slot)->ol_caps, caps, __ATOMIC_RELAXED);
+	LOG_INFO("fastpath: port %s: virtio features %#llx (%d), offloads %s: csum %s, tso4 %s, "
+	         "tso6 %s",
+	        p->name, (unsigned long long)f, r, p->info.offloads ? "on" : "off",
+	        caps & FP_OL_CAP_CSUM ? "whole" : "software",
+	        caps & FP_OL_CAP_TSO4 ? "whole" : "software",
+	        caps & FP_OL_CAP_TSO6 ? "whole" : "software");
+}
+
 /* rte_vhost thread: a new connection (its device has no ring enabled yet). */
 static int on_new_connection(int vid)
 {
@@ -311,6 +357,7 @@ static int on_new_device(int vid)
 		rte_vhost_enable_guest_notification(vid, q, 0);
 	P.slot_of_vid[vid] = slot;
 	publish_rings(p, vid);
+	publish_caps(p, vid);
 	__atomic_store_n(&fp_worker_rt(slot)->vid, vid, __ATOMIC_RELEASE);
 	__atomic_store_n(&p->connected, true, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&p->connects, 1, __ATOMIC_RELAXED);
@@ -341,35 +388,49 @@ static void on_destroy_device(int vid)
 	fp_worker_sync();
 	__atomic_store_n(&P.slot_of_vid[vid], FP_SLOT_NONE, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&P.lock);
-	if (P.slots[slot])
+	if (P.slots[slot]) {
 		__atomic_store_n(&P.slots[slot]->connected, false, __ATOMIC_RELAXED);
+		P.slots[slot]->features = 0;
+	}
 	pthread_mutex_unlock(&P.lock);
 	fp_worker_test_destroyed(vid);
 }
 
+/* rte_vhost thread: SET_FEATURES on a running device (features only ever shrink then; a
+ * destination must never get what its driver no longer takes). */
+static int on_features_changed(int vid, uint64_t features)
+{
+	struct fp_port *p;
+
+	(void)features;
+	if (vid < 0 || vid >= MAX_VIDS)
+		return 0;
+	pthread_mutex_lock(&P.lock);
+	if ((p = port_of_vid(vid)) && P.slot_of_vid[vid] == p->slot)
+		publish_caps(p, vid);
+	pthread_mutex_unlock(&P.lock);
+	return 0;
+}
+
 static const struct rte_vhost_device_ops vhost_ops = {
         .new_device = on_new_device,
+        .features_changed = on_features_changed,
         .destroy_device = on_destroy_device,
         .vring_state_changed = on_vring_state_changed,
         .new_connection = on_new_connection,
 };
 
-/* Offloads the switch does not implement: the pod must hand over plain frames. */
-#define VIRTIO_NET_F_CSUM       0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_GUEST_TSO4 7
-#define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_GUEST_ECN  9
-#define VIRTIO_NET_F_GUEST_UFO  10
-#define VIRTIO_NET_F_HOST_TSO4  11
-#define VIRTIO_NET_F_HOST_TSO6  12
-#define VIRTIO_NET_F_HOST_ECN   13
-#define VIRTIO_NET_F_HOST_UFO   14
+/* A pool without offloads: the pod must hand over plain frames within its MTU. */
 static const uint64_t disabled_features =
         1ULL << VIRTIO_NET_F_CSUM | 1ULL << VIRTIO_NET_F_GUEST_CSUM |
         1ULL << VIRTIO_NET_F_GUEST_TSO4 | 1ULL << VIRTIO_NET_F_GUEST_TSO6 |
         1ULL << VIRTIO_NET_F_GUEST_ECN | 1ULL << VIRTIO_NET_F_GUEST_UFO |
         1ULL << VIRTIO_NET_F_HOST_TSO4 | 1ULL << VIRTIO_NET_F_HOST_TSO6 |
+        1ULL << VIRTIO_NET_F_HOST_ECN | 1ULL << VIRTIO_NET_F_HOST_UFO;
+/* With offloads: what the switch does not implement (ECN on GSO frames, UDP fragmentation
+ * offload). */
+static const uint64_t disabled_with_offloads =
+        1ULL << VIRTIO_NET_F_GUEST_ECN | 1ULL << VIRTIO_NET_F_GUEST_UFO |
         1ULL << VIRTIO_NET_F_HOST_ECN | 1ULL << VIRTIO_NET_F_HOST_UFO;
 
 int fp_port_add_vhost(const struct fp_port_info *info, struct fp_port **ret, struct kb_err *err)
@@ -406,15 +467,21 @@ int fp_port_add_vhost(const struct fp_port_info *info, struct fp_port **ret, str
 	fp_worker_rt(p->slot)->vid = -1;
 	fp_worker_rt(p->slot)->rx_en = 0;
 	fp_worker_rt(p->slot)->tx_en = 0;
+	fp_worker_rt(p->slot)->ol_caps = 0;
 	if (!info->agent_server)
 		flags |= RTE_VHOST_USER_CLIENT; /* reconnects until the pod's server is there */
+	/* A GSO frame (up to 64 KiB) that does not fit one mbuf goes into one external buffer
+	 * rather than a chain of ~30 mbufs (headers in the first segment, one copy). */
+	if (info->offloads)
+		flags |= RTE_VHOST_USER_EXTBUF_SUPPORT;
 	if (rte_vhost_driver_register(info->path, flags) < 0) {
 		r = kb_err_set(err, EIO, "registering vhost-user %s %s failed",
 		        info->agent_server ? "server" : "client", info->path);
 		goto fail;
 	}
 	p->registered = true;
-	if (rte_vhost_driver_disable_features(info->path, disabled_features) < 0 ||
+	if (rte_vhost_driver_disable_features(
+	            info->path, info->offloads ? disabled_with_offloads : disabled_features) < 0 ||
 	        rte_vhost_driver_callback_register(info->path, &vhost_ops) < 0 ||
 	        rte_vhost_driver_start(info->path) < 0) {
 		r = kb_err_set(err, EIO, "starting vhost-user %s on %s failed",
@@ -490,10 +557,13 @@ int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsi
 	/* The longest frame: MTU, Ethernet header, a VLAN tag, and the CRC the PMD may count. */
 	uint32_t frame = mtu + FP_ETH_HLEN + FP_VLAN_HLEN + 4;
 	uint32_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+	uint64_t ol_want;
+	uint8_t caps = 0;
 	struct fp_port *p;
 	int r;
 
 	P.uplink_notes[0] = '\0';
+	P.uplink_offloads[0] = '\0';
 	if (fp_devargs_name(devargs, name, sizeof(name)) < 0)
 		return kb_err_set(err, EINVAL, "uplink devargs '%s': bad device name", devargs);
 	if (rte_eth_dev_get_port_by_name(name, &port) != 0)
@@ -544,6 +614,22 @@ int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsi
 		        room - FP_ETH_HLEN - FP_VLAN_HLEN - 4);
 		mtu = room - FP_ETH_HLEN - FP_VLAN_HLEN - 4;
 	}
+	/* Checksums and TSO by the PMD where it has them; else the switch segments (librte_gso)
+	 * and checksums in software before the frames reach it. */
+	ol_want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+	          RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	if ((dev.tx_offload_capa & ol_want) == ol_want) {
+		conf.txmode.offloads |= ol_want;
+		caps |= FP_OL_CAP_CSUM;
+		if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) {
+			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+			caps |= FP_OL_CAP_TSO4 | FP_OL_CAP_TSO6;
+		}
+	}
+	snprintf(P.uplink_offloads, sizeof(P.uplink_offloads), "%s",
+	        caps & FP_OL_CAP_TSO4   ? "PMD: TSO and checksums"
+	        : caps & FP_OL_CAP_CSUM ? "PMD: checksums; software: segmentation (librte_gso)"
+	                                : "software: segmentation (librte_gso) and checksums");
 	if ((r = rte_eth_dev_configure(port, n_rxq, n_workers, &conf)) < 0)
 		return kb_err_set(err, -r, "uplink %s: configure: %s", name, strerror(-r));
 	/* Clamp the ring sizes to what the device supports. */
@@ -589,10 +675,39 @@ int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsi
 	}
 	fp_worker_rt(p->slot)->eth_port = port;
 	fp_worker_rt(p->slot)->vid = -1;
+	fp_worker_rt(p->slot)->ol_caps = caps;
+	/* Software segments are chains (header + payload reference). */
+	fp_worker_rt(p->slot)->linear = !(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
 	return 0;
 fail_stop:
 	rte_eth_dev_stop(port);
 	rte_eth_dev_close(port);
 	P.uplink_started = false;
 	return r;
+}
+
+void fp_port_offload_desc(const struct fp_port *p, char *buf, size_t size)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {{VIRTIO_NET_F_CSUM, "csum"}, {VIRTIO_NET_F_GUEST_CSUM, "guest_csum"},
+	        {VIRTIO_NET_F_HOST_TSO4, "host_tso4"}, {VIRTIO_NET_F_HOST_TSO6, "host_tso6"},
+	        {VIRTIO_NET_F_GUEST_TSO4, "guest_tso4"}, {VIRTIO_NET_F_GUEST_TSO6, "guest_tso6"}};
+	uint64_t f;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	pthread_mutex_lock(&P.lock);
+	f = p->features;
+	pthread_mutex_unlock(&P.lock);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int n;
+		if (!(f & 1ULL << names[i].bit))
+			continue;
+		n = snprintf(buf + off, size - off, "%s%s", off ? "," : "", names[i].name);
+		if (n < 0 || (size_t)n >= size - off)
+			break;
+		off += (size_t)n;
+	}
 }

@@ -32,6 +32,9 @@ struct fp_port_info {
 	uint8_t pcp; /* PCP of the tag pushed on the uplink (the network's vlanQoS) */
 	bool has_trunk;
 	uint8_t trunk[FP_VLAN_BITMAP]; /* VLANs the pod may tag itself */
+	/* Negotiate CSUM, GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6 (the pool's `offloads`);
+	 * false: none of them, frames within the MTU only, as before offloads existed. */
+	bool offloads;
 };
 
 struct fp_port;
@@ -49,6 +52,10 @@ int fp_port_add_uplink(const char *devargs, unsigned mtu, unsigned rx_desc, unsi
         unsigned n_workers, struct rte_mempool *pool, struct kb_err *err);
 /* "" or what the uplink's PMD could not do (for status). */
 const char *fp_port_uplink_notes(void);
+/* How the uplink handles checksum/TSO requests: its PMD's offloads or software (status). */
+const char *fp_port_uplink_offloads(void);
+/* A pod port's offload features as negotiated: "" when not connected (control thread). */
+void fp_port_offload_desc(const struct fp_port *p, char *buf, size_t size);
 /* Forget the port: the caller has already republished a table without it. */
 void fp_port_remove(struct fp_port *p);
 struct fp_port *fp_port_find(const char *container_id, const char *ifname);

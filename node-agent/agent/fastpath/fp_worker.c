@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/fastpath/fp_worker.h"
+#include "agent/fastpath/fp_offload.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +10,9 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_gso.h>
+#include <rte_ip.h>
+#include <rte_net.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
@@ -23,11 +27,14 @@
 
 struct txbuf {
 	uint16_t n;
+	bool queued; /* in the worker's dirty list */
 	struct rte_mbuf *m[FP_MAX_BURST];
 };
 
 struct worker {
 	unsigned id, lcore;
+	const struct fp_table *t; /* the table of the current loop */
+	struct rte_gso_ctx gso;
 	struct fp_wstats ws;
 	struct fp_stats port[FP_MAX_PORTS];
 	uint16_t n_dirty;
@@ -40,6 +47,7 @@ static struct {
 	struct worker *w[FP_MAX_WORKERS];
 	struct rte_rcu_qsbr *qsv;
 	struct rte_mempool *pool;
+	struct rte_mempool *indirect; /* software segmentation's payload mbufs */
 	unsigned burst;
 	unsigned idle_polls, idle_sleep_max_us; /* read by workers: relaxed atomics */
 	bool quit;
@@ -173,13 +181,334 @@ static void test_hooks_init(void)
 
 /* ---- datapath ---- */
 
+/* rte_vhost_enqueue_burst takes at most this many frames per call (MAX_PKT_BURST in 22.11's
+ * virtio_net.c): larger bursts go in chunks. */
+#define VHOST_ENQ_MAX 32
+
+/* The pod's receive ring this worker transmits on: the (w % n)-th enabled one. */
+static inline int tx_queue(unsigned wid, uint16_t en)
+{
+	unsigned n = __builtin_popcount(en), k;
+
+	if (n == 0)
+		return -1;
+	k = wid % n;
+	while (k--)
+		en &= en - 1;
+	return __builtin_ctz(en);
+}
+
+static inline uint16_t vhost_tx(int32_t vid, uint16_t q, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t done = 0;
+
+	while (done < n) {
+		uint16_t c = n - done < VHOST_ENQ_MAX ? n - done : VHOST_ENQ_MAX;
+		uint16_t k = rte_vhost_enqueue_burst(vid, q * 2, m + done, c);
+		done += k;
+		if (k < c)
+			break; /* ring full */
+	}
+	return done;
+}
+
+/* Send what the worker holds for slot s. The slot stays in the dirty list. */
+static void flush_slot(struct worker *w, const struct fp_table *t, uint16_t s)
+{
+	struct txbuf *b = &w->tx[s];
+	struct fp_stats *st = &w->port[s];
+	const struct fp_rt *rt = &W.rt[s];
+	uint16_t sent = 0;
+	uint64_t bytes = 0;
+
+	if (t->slots[s].kind == FP_PORT_VHOST) {
+		int32_t vid = __atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE);
+		int q = tx_queue(w->id, __atomic_load_n(&rt->tx_en, __ATOMIC_RELAXED));
+		if (vid >= 0 && q >= 0) {
+			sent = vhost_tx(vid, q, b->m, b->n);
+			for (uint16_t k = 0; k < sent; k++)
+				bytes += rte_pktmbuf_pkt_len(b->m[k]);
+			STAT_ADD(st->drop_tx_full, b->n - sent);
+		} else {
+			STAT_ADD(st->drop_down, b->n);
+		}
+		/* vhost copies into the guest's buffers and leaves the mbufs to us. */
+		rte_pktmbuf_free_bulk(b->m, b->n);
+	} else {
+		for (uint16_t k = 0; k < b->n; k++)
+			bytes += rte_pktmbuf_pkt_len(b->m[k]);
+		sent = rte_eth_tx_burst(rt->eth_port, w->id, b->m, b->n);
+		for (uint16_t k = sent; k < b->n; k++)
+			bytes -= rte_pktmbuf_pkt_len(b->m[k]);
+		STAT_ADD(st->drop_tx_full, b->n - sent);
+		if (sent < b->n)
+			rte_pktmbuf_free_bulk(b->m + sent, b->n - sent);
+	}
+	STAT_ADD(st->tx_packets, sent);
+	STAT_ADD(st->tx_bytes, bytes);
+	b->n = 0;
+}
+
+static inline void flush(struct worker *w, const struct fp_table *t)
+{
+	for (uint16_t i = 0; i < w->n_dirty; i++) {
+		uint16_t s = w->dirty[i];
+		if (w->tx[s].n)
+			flush_slot(w, t, s);
+		w->tx[s].queued = false;
+	}
+	w->n_dirty = 0;
+}
+
+/* A burst puts at most one frame per input frame into a slot's buffer, except for software
+ * segmentation: a full buffer is sent before it takes more. */
 static inline void tx_put(struct worker *w, uint16_t slot, struct rte_mbuf *m)
 {
 	struct txbuf *b = &w->tx[slot];
 
-	if (b->n == 0)
+	if (unlikely(b->n == FP_MAX_BURST))
+		flush_slot(w, w->t, slot);
+	if (!b->queued) {
+		b->queued = true;
 		w->dirty[w->n_dirty++] = slot;
+	}
 	b->m[b->n++] = m;
+}
+
+/* ---- offloads ---- */
+
+#define OL_TX_MASK (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK)
+
+/* Complete the IPv4 header and L4 checksums of a frame whose headers are in its first
+ * segment (fp_ol_classify checked that, or the segmentation put them there) and clear its
+ * offload flags. The IP length is the one the checksum covers: classify bounded it by the
+ * frame for a partial checksum, librte_gso wrote it for a segment. */
+static int ol_csum_sw(struct rte_mbuf *m)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint64_t f = m->ol_flags;
+	uint32_t l4off = m->l2_len + m->l3_len, len, sum;
+	bool udp = (f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_UDP_CKSUM;
+	uint16_t phdr, raw, ck, zero = 0;
+	uint8_t *field = p + l4off + (udp ? 6 : 16);
+
+	if (f & RTE_MBUF_F_TX_IPV4) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + m->l2_len);
+		if (f & RTE_MBUF_F_TX_IP_CKSUM) {
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		}
+		len = rte_be_to_cpu_16(ip->total_length);
+		if (len < m->l3_len)
+			return -1;
+		len -= m->l3_len;
+		phdr = rte_ipv4_phdr_cksum(ip, 0);
+	} else {
+		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(p + m->l2_len);
+		len = rte_be_to_cpu_16(ip->payload_len);
+		phdr = rte_ipv6_phdr_cksum(ip, 0);
+	}
+	if (l4off + len > rte_pktmbuf_pkt_len(m) || len < (udp ? 8u : 20u))
+		return -1;
+	memcpy(field, &zero, 2);
+	if (rte_raw_cksum_mbuf(m, l4off, len, &raw) < 0)
+		return -1;
+	sum = (uint32_t)raw + phdr;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	ck = (uint16_t)~sum;
+	/* 0 means "no checksum" in UDP: its one's complement twin says "zero". */
+	if (udp && ck == 0)
+		ck = 0xffff;
+	memcpy(field, &ck, 2);
+	m->ol_flags &= ~(OL_TX_MASK | RTE_MBUF_F_TX_IP_CKSUM);
+	return 0;
+}
+
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+/* TCP over IPv6, which DPDK 22.11's librte_gso does not segment, the same way: each segment
+ * is a direct mbuf with a copy of the headers (payload length, sequence number and flags
+ * rewritten) followed by indirect mbufs pointing into the frame's payload. fp_ol_classify
+ * bounded the segment count (FP_OL_MAX_SEGS) and put every header in the first segment.
+ * Returns the number of segments or a negative errno (out[] freed). */
+static int segment_tcp6(struct rte_mbuf *m, struct rte_mbuf **out)
+{
+	const uint8_t *hdr = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t l2 = m->l2_len, l4off = m->l2_len + m->l3_len, hlen = l4off + m->l4_len;
+	uint32_t total = rte_pktmbuf_pkt_len(m) - hlen, done = 0, off = hlen, seq;
+	struct rte_mbuf *src = m;
+	int n = 0, r = -ENOMEM;
+
+	memcpy(&seq, hdr + l4off + 4, 4);
+	seq = rte_be_to_cpu_32(seq);
+	while (done < total) {
+		uint32_t plen = total - done < m->tso_segsz ? total - done : m->tso_segsz;
+		struct rte_mbuf *h = rte_pktmbuf_alloc(W.pool), *last;
+		uint8_t *p;
+		uint32_t v;
+
+		if (!h || !(p = (uint8_t *)rte_pktmbuf_append(h, (uint16_t)hlen))) {
+			rte_pktmbuf_free(h);
+			goto fail;
+		}
+		out[n++] = h;
+		memcpy(p, hdr, hlen);
+		put_be16(p + l2 + 4, (uint16_t)(m->l4_len + plen));
+		v = rte_cpu_to_be_32(seq + done);
+		memcpy(p + l4off + 4, &v, 4);
+		/* FIN and PSH belong to the last segment, CWR to the first. */
+		if (done + plen < total)
+			p[l4off + 13] &= (uint8_t)~0x09;
+		if (done)
+			p[l4off + 13] &= (uint8_t)~0x80;
+		h->ol_flags = m->ol_flags & ~RTE_MBUF_F_TX_TCP_SEG;
+		h->tx_offload = m->tx_offload;
+		h->port = m->port;
+		last = h;
+		for (uint32_t left = plen, take; left; left -= take, off += take) {
+			struct rte_mbuf *ind;
+			while (off == src->data_len) {
+				if (!(src = src->next)) {
+					r = -EINVAL; /* a chain shorter than its pkt_len */
+					goto fail;
+				}
+				off = 0;
+			}
+			take = src->data_len - off < left ? src->data_len - off : left;
+			if (!(ind = rte_pktmbuf_alloc(W.indirect)))
+				goto fail;
+			/* The payload stays where it is: ind references src's buffer. */
+			rte_pktmbuf_attach(ind, src);
+			ind->data_off = (uint16_t)(src->data_off + off);
+			ind->data_len = (uint16_t)take;
+			ind->pkt_len = take;
+			last->next = ind;
+			last = ind;
+			h->nb_segs++;
+			h->pkt_len += take;
+		}
+		done += plen;
+	}
+	return n;
+fail:
+	for (int i = 0; i < n; i++)
+		rte_pktmbuf_free(out[i]);
+	return r;
+}
+
+/* Segment a TCP GSO frame: librte_gso for IPv4, segment_tcp6 for IPv6 (headers copied into
+ * direct mbufs, payloads referenced by indirect ones, both from preallocated pools). Returns
+ * the number of segments in out[] (their checksums still to be completed, flags set) or -1
+ * (m freed either way, the drop counted on `in`). */
+static int ol_segment(
+        struct worker *w, struct rte_mbuf *m, struct rte_mbuf **out, struct fp_stats *in)
+{
+	int n;
+
+	if (m->ol_flags & RTE_MBUF_F_TX_IPV6) {
+		n = segment_tcp6(m, out);
+	} else {
+		w->gso.gso_size = (uint16_t)(m->l2_len + m->l3_len + m->l4_len + m->tso_segsz);
+		n = rte_gso_segment(m, &w->gso, out, FP_OL_MAX_SEGS);
+	}
+	/* The segments hold their own references to the payload. */
+	rte_pktmbuf_free(m);
+	if (n <= 0) {
+		if (n == -ENOMEM)
+			STAT_ADD(in->drop_nomem, 1);
+		else
+			STAT_ADD(in->drop_offload, 1);
+		return -1;
+	}
+	return n;
+}
+
+/* An offloaded frame (ours alone) to slot s: whole where the destination takes it, else
+ * segmented and/or checksummed in software. */
+static void ol_out(struct worker *w, uint16_t s, struct rte_mbuf *m, struct fp_stats *in)
+{
+	const struct fp_rt *rt = &W.rt[s];
+	uint8_t caps = __atomic_load_n(&rt->ol_caps, __ATOMIC_RELAXED);
+	bool uplink = w->t->slots[s].kind == FP_PORT_UPLINK;
+	struct fp_stats *st = &w->port[s];
+	struct rte_mbuf *segs[FP_OL_MAX_SEGS];
+	int n;
+
+	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+		uint8_t need = m->ol_flags & RTE_MBUF_F_TX_IPV6 ? FP_OL_CAP_TSO6 : FP_OL_CAP_TSO4;
+		if (caps & need) {
+			/* vhost writes the pseudo-header sum itself; a NIC wants it written. */
+			if (uplink)
+				rte_net_intel_cksum_prepare(m);
+			tx_put(w, s, m);
+			return;
+		}
+		if ((n = ol_segment(w, m, segs, in)) < 0)
+			return;
+		STAT_ADD(st->tx_gso_sw, 1);
+		STAT_ADD(st->tx_gso_segments, n);
+	} else {
+		segs[0] = m;
+		n = 1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct rte_mbuf *g = segs[i];
+		if (caps & FP_OL_CAP_CSUM) {
+			if (uplink)
+				rte_net_intel_cksum_prepare(g);
+		} else if (ol_csum_sw(g) < 0) {
+			STAT_ADD(in->drop_offload, 1);
+			rte_pktmbuf_free(g);
+			continue;
+		} else {
+			STAT_ADD(st->tx_csum_sw, 1);
+		}
+		if (uplink && unlikely(rt->linear) && g->nb_segs > 1 &&
+		        rte_pktmbuf_linearize(g) < 0) {
+			STAT_ADD(in->drop_offload, 1);
+			rte_pktmbuf_free(g);
+			continue;
+		}
+		tx_put(w, s, g);
+	}
+}
+
+/* A frame for slot s: offloaded ones take the slow road. */
+static inline void out_put(struct worker *w, uint16_t s, struct rte_mbuf *m, struct fp_stats *in)
+{
+	if (likely(!(m->ol_flags & OL_TX_MASK)))
+		tx_put(w, s, m);
+	else
+		ol_out(w, s, m, in);
+}
+
+/* An offloaded frame turned into plain ones (segmented, checksums completed), for a flood:
+ * its copies go to destinations of different abilities. Returns the number in out[]. */
+static int ol_resolve_sw(
+        struct worker *w, struct rte_mbuf *m, struct rte_mbuf **out, struct fp_stats *in)
+{
+	int n = 1, k = 0;
+
+	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+		if ((n = ol_segment(w, m, out, in)) < 0)
+			return 0;
+	} else {
+		out[0] = m;
+	}
+	for (int i = 0; i < n; i++) {
+		if (ol_csum_sw(out[i]) < 0) {
+			STAT_ADD(in->drop_offload, 1);
+			rte_pktmbuf_free(out[i]);
+			continue;
+		}
+		out[k++] = out[i];
+	}
+	return k;
 }
 
 static inline int vlan_push(struct rte_mbuf *m, int vlan, uint8_t pcp)
@@ -223,8 +552,13 @@ static inline void to_uplink(struct worker *w, const struct fp_table *t, uint16_
 	const struct fp_domain *d = &t->domains[domain];
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 	bool tagged = fp_is_vlan_tpid(p);
-	uint32_t len = rte_pktmbuf_pkt_len(m) - (tagged ? FP_VLAN_HLEN : 0);
+	uint32_t len = rte_pktmbuf_pkt_len(m);
 
+	/* A GSO frame goes on the wire as segments: their size is what the MTU bounds. */
+	if (unlikely(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
+	        len > (uint32_t)m->l2_len + m->l3_len + m->l4_len + m->tso_segsz)
+		len = m->l2_len + m->l3_len + m->l4_len + m->tso_segsz;
+	len -= tagged ? FP_VLAN_HLEN : 0;
 	if (unlikely(len > t->uplink_max_len)) {
 		STAT_ADD(w->port[t->uplink].drop_oversize, 1);
 		rte_pktmbuf_free(m);
@@ -240,9 +574,20 @@ static inline void to_uplink(struct worker *w, const struct fp_table *t, uint16_
 			STAT_ADD(in->drop_nomem, 1);
 			rte_pktmbuf_free(m);
 			return;
+		} else if (m->ol_flags & OL_TX_MASK) {
+			m->l2_len += FP_VLAN_HLEN;
 		}
 	}
-	tx_put(w, t->uplink, m);
+	out_put(w, t->uplink, m, in);
+}
+
+/* k more holders of frame m. Every segment counts its holders: freeing a chain drops one
+ * reference of each segment (rte_pktmbuf_free), so a shared chain needs them all raised
+ * (jumbo frames received as chains, software segments with their payload mbufs). */
+static inline void share(struct rte_mbuf *m, int16_t k)
+{
+	for (; m; m = m->next)
+		rte_mbuf_refcnt_update(m, k);
 }
 
 /* Flood within `domain` (minus the input), and to the uplink when `to_up`. Pod ports only
@@ -277,7 +622,7 @@ static inline void flood(struct worker *w, const struct fp_table *t, uint16_t in
 			if (!u)
 				STAT_ADD(in_st->drop_nomem, 1);
 		} else if (n > 0) {
-			rte_mbuf_refcnt_update(m, 1);
+			share(m, 1);
 		}
 		if (u)
 			to_uplink(w, t, domain, u, in_st);
@@ -285,9 +630,25 @@ static inline void flood(struct worker *w, const struct fp_table *t, uint16_t in
 			return;
 	}
 	if (n > 1)
-		rte_mbuf_refcnt_update(m, n - 1);
+		share(m, n - 1);
 	for (uint16_t i = 0; i < n; i++)
 		tx_put(w, dest[i], m);
+}
+
+/* A flooded offload request: its copies go to destinations of different abilities, so the
+ * switch completes it in software first and floods the plain frames. */
+static void flood_offloaded(struct worker *w, const struct fp_table *t, uint16_t in,
+        uint16_t domain, struct rte_mbuf *m, struct fp_stats *in_st)
+{
+	struct rte_mbuf *segs[FP_OL_MAX_SEGS];
+	int n = ol_resolve_sw(w, m, segs, in_st);
+
+	for (int i = 0; i < n; i++) {
+		uint32_t ulen = rte_pktmbuf_pkt_len(segs[i]);
+		if (fp_is_vlan_tpid(rte_pktmbuf_mtod(segs[i], const uint8_t *)))
+			ulen -= FP_VLAN_HLEN;
+		flood(w, t, in, domain, segs[i], ulen, t->uplink != FP_SLOT_NONE, in_st);
+	}
 }
 
 /* A dropped frame's reason goes to its input port's counters. */
@@ -332,19 +693,44 @@ static inline void from_pod(
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		bytes += len;
+		/* An offload the pod asked for (rte_vhost's RX flags): its headers parsed and
+		 * bounded, the mbuf carries the TX flags the destination needs. A GSO frame's
+		 * size on a wire is its segments': ulen is what the MTUs bound. */
+		if (unlikely(m->ol_flags & (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_MASK))) {
+			struct fp_ol_meta om;
+			int r = fp_ol_classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
+			        len, m->ol_flags, m->tso_segsz, &om);
+			if (r < 0) {
+				STAT_ADD(st->drop_offload, 1);
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			m->ol_flags = r == FP_OL_OFFLOAD ? om.tx_flags : 0;
+			if (r == FP_OL_OFFLOAD) {
+				m->l2_len = om.l2_len;
+				m->l3_len = om.l3_len;
+				m->l4_len = om.l4_len;
+				m->tso_segsz = om.segsz;
+				ulen = om.wire_len;
+				if (om.gso) {
+					STAT_ADD(st->rx_gso_packets, 1);
+					STAT_ADD(st->rx_gso_bytes, len);
+				}
+			}
+		}
 		/* The switch reads the Ethernet header (and a tag) from the first segment. */
 		if (unlikely(m->data_len < FP_ETH_HLEN ||
 		             (m->data_len < FP_ETH_HLEN + FP_VLAN_HLEN && m->data_len < len)))
 			v = FP_DROP_RUNT;
 		else
 			v = fp_switch_from_pod(
-			        t, in, &slot, rte_pktmbuf_mtod(m, const uint8_t *), len, &out);
+			        t, in, &slot, rte_pktmbuf_mtod(m, const uint8_t *), ulen, &out);
 		if (v <= FP_FWD_UPLINK && fp_is_vlan_tpid(rte_pktmbuf_mtod(m, const uint8_t *)))
 			ulen -= FP_VLAN_HLEN;
 		switch (v) {
 		case FP_FWD_UNICAST:
 			if (likely(fp_fits(t, out, ulen))) {
-				tx_put(w, out, m);
+				out_put(w, out, m, st);
 				continue;
 			}
 			STAT_ADD(w->port[out].drop_oversize, 1);
@@ -353,7 +739,10 @@ static inline void from_pod(
 			to_uplink(w, t, domain, m, st);
 			continue;
 		case FP_FWD_FLOOD:
-			flood(w, t, in, domain, m, ulen, t->uplink != FP_SLOT_NONE, st);
+			if (unlikely(m->ol_flags & OL_TX_MASK))
+				flood_offloaded(w, t, in, domain, m, st);
+			else
+				flood(w, t, in, domain, m, ulen, t->uplink != FP_SLOT_NONE, st);
 			continue;
 		default:
 			count_drop(st, v);
@@ -419,77 +808,6 @@ static inline void from_uplink(
 	STAT_ADD(st->rx_bytes, bytes);
 }
 
-/* rte_vhost_enqueue_burst takes at most this many frames per call (MAX_PKT_BURST in 22.11's
- * virtio_net.c): larger bursts go in chunks. */
-#define VHOST_ENQ_MAX 32
-
-/* The pod's receive ring this worker transmits on: the (w % n)-th enabled one. */
-static inline int tx_queue(unsigned wid, uint16_t en)
-{
-	unsigned n = __builtin_popcount(en), k;
-
-	if (n == 0)
-		return -1;
-	k = wid % n;
-	while (k--)
-		en &= en - 1;
-	return __builtin_ctz(en);
-}
-
-static inline uint16_t vhost_tx(int32_t vid, uint16_t q, struct rte_mbuf **m, uint16_t n)
-{
-	uint16_t done = 0;
-
-	while (done < n) {
-		uint16_t c = n - done < VHOST_ENQ_MAX ? n - done : VHOST_ENQ_MAX;
-		uint16_t k = rte_vhost_enqueue_burst(vid, q * 2, m + done, c);
-		done += k;
-		if (k < c)
-			break; /* ring full */
-	}
-	return done;
-}
-
-static inline void flush(struct worker *w, const struct fp_table *t)
-{
-	for (uint16_t i = 0; i < w->n_dirty; i++) {
-		uint16_t s = w->dirty[i];
-		struct txbuf *b = &w->tx[s];
-		struct fp_stats *st = &w->port[s];
-		const struct fp_rt *rt = &W.rt[s];
-		uint16_t sent = 0;
-		uint64_t bytes = 0;
-
-		if (t->slots[s].kind == FP_PORT_VHOST) {
-			int32_t vid = __atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE);
-			int q = tx_queue(w->id, __atomic_load_n(&rt->tx_en, __ATOMIC_RELAXED));
-			if (vid >= 0 && q >= 0) {
-				sent = vhost_tx(vid, q, b->m, b->n);
-				for (uint16_t k = 0; k < sent; k++)
-					bytes += rte_pktmbuf_pkt_len(b->m[k]);
-				STAT_ADD(st->drop_tx_full, b->n - sent);
-			} else {
-				STAT_ADD(st->drop_down, b->n);
-			}
-			/* vhost copies into the guest's buffers and leaves the mbufs to us. */
-			rte_pktmbuf_free_bulk(b->m, b->n);
-		} else {
-			for (uint16_t k = 0; k < b->n; k++)
-				bytes += rte_pktmbuf_pkt_len(b->m[k]);
-			sent = rte_eth_tx_burst(rt->eth_port, w->id, b->m, b->n);
-			for (uint16_t k = sent; k < b->n; k++)
-				bytes -= rte_pktmbuf_pkt_len(b->m[k]);
-			STAT_ADD(st->drop_tx_full, b->n - sent);
-			if (sent < b->n)
-				rte_pktmbuf_free_bulk(b->m + sent, b->n - sent);
-		}
-		STAT_ADD(st->tx_packets, sent);
-		STAT_ADD(st->tx_bytes, bytes);
-		b->n = 0;
-	}
-	w->n_dirty = 0;
-}
-
 static void idle_sleep(struct worker *w, unsigned us)
 {
 	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
@@ -518,6 +836,8 @@ static int worker_main(void *arg)
 	while (!__atomic_load_n(&W.quit, __ATOMIC_RELAXED)) {
 		const struct fp_table *t = __atomic_load_n(&W.table, __ATOMIC_ACQUIRE);
 		uint64_t work = 0;
+
+		w->t = t;
 		uint32_t total = 0;
 
 		if (likely(t != NULL)) {
@@ -595,6 +915,13 @@ int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err)
 	W.pool = p->pool;
 	W.burst = p->burst;
 	fp_worker_set_idle(p->idle_polls, p->idle_sleep_max_us);
+	/* Every segment takes one indirect mbuf, two where it spans two of the frame's. */
+	W.indirect = rte_pktmbuf_pool_create("kbnet_gso_ind",
+	        p->indirect_mbufs ? p->indirect_mbufs : 4095, 64, 0, 0, SOCKET_ID_ANY);
+	if (!W.indirect) {
+		fp_worker_fini();
+		return kb_err_set(err, ENOMEM, "cannot allocate the segmentation mbuf pool");
+	}
 	sz = rte_rcu_qsbr_get_memsize(W.n);
 	if (!(W.qsv = rte_zmalloc("kbnet_qsbr", sz, RTE_CACHE_LINE_SIZE)) ||
 	        rte_rcu_qsbr_init(W.qsv, W.n) < 0) {
@@ -610,6 +937,10 @@ int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err)
 		}
 		W.w[i]->id = i;
 		W.w[i]->lcore = p->lcores[i];
+		W.w[i]->gso = (struct rte_gso_ctx){.direct_pool = W.pool,
+		        .indirect_pool = W.indirect,
+		        .gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO,
+		        .flag = 0 /* segments get consecutive IP ids, as a sender's would */};
 	}
 	return 0;
 }
@@ -640,6 +971,7 @@ void fp_worker_fini(void)
 		rte_free(W.w[i]);
 	fp_table_free(W.table);
 	rte_free(W.qsv);
+	rte_mempool_free(W.indirect);
 	memset(&W, 0, sizeof(W));
 }
 

@@ -38,8 +38,15 @@ struct fp_stats {
 	uint64_t drop_nomem;    /* no mbuf for a flood copy */
 	uint64_t drop_runt;
 	uint64_t drop_vlan; /* a pod's own VLAN tag its network does not trunk */
+	/* Offloads (fp_offload.h): */
+	uint64_t rx_gso_packets, rx_gso_bytes; /* GSO frames received whole */
+	uint64_t tx_gso_sw;       /* GSO frames segmented in software for this destination */
+	uint64_t tx_gso_segments; /* the segments they made (also in tx_packets when sent) */
+	uint64_t tx_csum_sw;      /* frames whose L4 checksum the switch completed for this port */
+	uint64_t drop_offload;    /* an offload request the switch cannot honour (malformed
+	                           * headers, no mbuf to segment, TCP/IPv6 to segment) */
 };
-#define FP_STATS_FIELDS 12
+#define FP_STATS_FIELDS 18
 
 /* Per-worker cycle accounting (rte_rdtsc). */
 struct fp_wstats {
@@ -58,6 +65,8 @@ struct fp_rt {
 	uint16_t rx_en;    /* bit q: the pod's transmit ring of pair q is enabled (we dequeue) */
 	uint16_t tx_en;    /* bit q: the pod's receive ring of pair q is enabled (we enqueue) */
 	uint16_t eth_port; /* uplink's ethdev port */
+	uint8_t ol_caps;   /* FP_OL_CAP_*: offloads the port takes as they are */
+	bool linear;       /* uplink without multi-segment transmit: segments are linearised */
 };
 
 struct fp_worker_params {
@@ -67,6 +76,9 @@ struct fp_worker_params {
 	unsigned idle_polls;
 	unsigned idle_sleep_max_us;
 	struct rte_mempool *pool;
+	/* Indirect mbufs (no data room) for software segmentation: the segments' payloads
+	 * point into the GSO frame instead of copying it. */
+	unsigned indirect_mbufs;
 };
 
 int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err);
