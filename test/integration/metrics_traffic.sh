@@ -70,7 +70,7 @@ kb_assert_eq "$(labels "$T/m0.json" kbnet_fastpath_port_rx_packets_total pa | tr
 kb_assert_eq "$(jq -r '[keys[] | select(test("^kbnet_fastpath_port_(rx|tx)_(packets|bytes)\\{"))] | length' "$T/m0.json")" 0 \
 	"no counter without _total"
 kb_assert_eq "$(jq -r '[keys[] | select(startswith("kbnet_fastpath_port_dropped_packets_total{")) | capture("reason=(?<r>[a-z_]+)").r] | unique | join(",")' "$T/m0.json")" \
-	"down,no_mbuf,oversize,spoof,tx_full,unknown_destination,vlan" "drops: one family, a reason label per cause"
+	"down,no_mbuf,offload,oversize,spoof,tx_full,unknown_destination,vlan" "drops: one family, a reason label per cause"
 
 # 10 bursts of 16 frames of 64 bytes (60 without CRC) from a to b.
 fp_pod_send a $MB 10 64
