@@ -120,8 +120,8 @@ static int hold_one(struct lease *l, size_t i, struct kb_err *err)
 
 	if (held_find(l->network, ip->a.family, ip->a.v)) {
 		ipamconf_addr_format(&ip->a, a);
-		return kb_err_set(err, EADDRINUSE, "network %s: address %s is held by another attachment",
-		        l->network, a);
+		return kb_err_set(err, EADDRINUSE,
+		        "network %s: address %s is held by another attachment", l->network, a);
 	}
 	if (range_ref(l->network, ip) < 0)
 		return kb_err_set(err, ENOMEM, "out of memory");
@@ -252,7 +252,8 @@ static int pick_set(const struct ipamconf *c, const char *network, const struct 
 			ipamconf_addr_format(&c->requests[i], a);
 			if (req)
 				return kb_err_set(err, EINVAL,
-				        "runtimeConfig.ips: two addresses requested in one range set "
+				        "runtimeConfig.ips: two addresses requested in one range "
+				        "set "
 				        "(%s)",
 				        a);
 			req = &c->requests[i];
@@ -260,7 +261,8 @@ static int pick_set(const struct ipamconf *c, const char *network, const struct 
 				return kb_err_set(
 				        err, EINVAL, "runtimeConfig.ips: %s is the gateway", a);
 			if (excluded(c, req->family, req->v, &last))
-				return kb_err_set(err, EINVAL, "runtimeConfig.ips: %s is excluded", a);
+				return kb_err_set(
+				        err, EINVAL, "runtimeConfig.ips: %s is excluded", a);
 			set_ip(ip, &s->r[k], req->v);
 		}
 	}
@@ -299,8 +301,7 @@ static json_t *routes_json(const struct ipamconf *c)
 	return arr;
 }
 
-int lease_new(const struct ipamconf *c, const char *network, struct lease **ret,
-        struct kb_err *err)
+int lease_new(const struct ipamconf *c, const char *network, struct lease **ret, struct kb_err *err)
 {
 	struct lease *l = lease_alloc(network);
 	int r;
@@ -344,9 +345,9 @@ json_t *lease_to_json(const struct lease *l)
 		json_t *e;
 		ipamconf_addr_format(&ip->a, a);
 		snprintf(cidr, sizeof(cidr), "%s/%u", a, ip->plen);
-		ipamconf_range_format(&(struct ipamconf_range){.family = ip->a.family,
-		                              .start = ip->start,
-		                              .end = ip->end},
+		ipamconf_range_format(
+		        &(struct ipamconf_range){
+		                .family = ip->a.family, .start = ip->start, .end = ip->end},
 		        rng);
 		if (!(e = json_pack("{s:s, s:s}", "address", cidr, "range", rng)))
 			goto fail;
@@ -385,17 +386,19 @@ static int ip_from_json(json_t *e, size_t i, struct lease_ip *ip, struct kb_err 
 		return kb_err_set(err, EINVAL, "ipam.ips[%zu].range must be start-end", i);
 	memcpy(buf, rng, dash - rng);
 	buf[dash - rng] = '\0';
-	if (ipamconf_addr_parse(buf, &s, NULL) < 0 || ipamconf_addr_parse(dash + 1, &en, NULL) < 0 ||
-	        s.family != ip->a.family || en.family != ip->a.family || s.v > ip->a.v ||
-	        ip->a.v > en.v)
-		return kb_err_set(err, EINVAL,
-		        "ipam.ips[%zu].range must be start-end around the address", i);
+	if (ipamconf_addr_parse(buf, &s, NULL) < 0 ||
+	        ipamconf_addr_parse(dash + 1, &en, NULL) < 0 || s.family != ip->a.family ||
+	        en.family != ip->a.family || s.v > ip->a.v || ip->a.v > en.v)
+		return kb_err_set(
+		        err, EINVAL, "ipam.ips[%zu].range must be start-end around the address", i);
 	ip->start = s.v;
 	ip->end = en.v;
 	if (gw) {
-		if (!json_is_string(gw) || ipamconf_addr_parse(json_string_value(gw), &g, NULL) < 0 ||
+		if (!json_is_string(gw) ||
+		        ipamconf_addr_parse(json_string_value(gw), &g, NULL) < 0 ||
 		        g.family != ip->a.family)
-			return kb_err_set(err, EINVAL, "ipam.ips[%zu].gateway must be an address", i);
+			return kb_err_set(
+			        err, EINVAL, "ipam.ips[%zu].gateway must be an address", i);
 		ip->has_gw = true;
 		ip->gw = g.v;
 	}
@@ -443,7 +446,8 @@ int lease_from_json(json_t *o, const char *network, struct lease **ret, struct k
 		if ((r = ip_from_json(e, i, &l->ips[i], err)) < 0)
 			goto fail;
 		for (size_t j = 0; j < i; j++)
-			if (l->ips[j].a.family == l->ips[i].a.family && l->ips[j].a.v == l->ips[i].a.v) {
+			if (l->ips[j].a.family == l->ips[i].a.family &&
+			        l->ips[j].a.v == l->ips[i].a.v) {
 				r = kb_err_set(err, EINVAL, "ipam.ips[%zu] is listed twice", i);
 				goto fail;
 			}
@@ -475,9 +479,9 @@ static void collect(struct telemetry_sink *sink)
 	HMAP_FOR_EACH (r, node, &ranges) {
 		struct telemetry_label labels[] = {
 		        {"network", r->network}, {"range", rng}, {NULL, NULL}};
-		ipamconf_range_format(&(struct ipamconf_range){.family = r->family,
-		                              .start = r->start,
-		                              .end = r->end},
+		ipamconf_range_format(
+		        &(struct ipamconf_range){
+		                .family = r->family, .start = r->start, .end = r->end},
 		        rng);
 		sink->emit(sink, TELEMETRY_GAUGE, "ipam_range_size",
 		        "Addresses of an agent IPAM range (the gateway excepted).", labels,
@@ -486,9 +490,9 @@ static void collect(struct telemetry_sink *sink)
 	HMAP_FOR_EACH (r, node, &ranges) {
 		struct telemetry_label labels[] = {
 		        {"network", r->network}, {"range", rng}, {NULL, NULL}};
-		ipamconf_range_format(&(struct ipamconf_range){.family = r->family,
-		                              .start = r->start,
-		                              .end = r->end},
+		ipamconf_range_format(
+		        &(struct ipamconf_range){
+		                .family = r->family, .start = r->start, .end = r->end},
 		        rng);
 		sink->emit(sink, TELEMETRY_GAUGE, "ipam_range_allocated",
 		        "Addresses of an agent IPAM range held by attachments.", labels,
@@ -506,13 +510,13 @@ static json_t *status_json(void)
 	char rng[2 * IPAMCONF_ADDR_STR];
 
 	HMAP_FOR_EACH (r, node, &ranges) {
-		ipamconf_range_format(&(struct ipamconf_range){.family = r->family,
-		                              .start = r->start,
-		                              .end = r->end},
+		ipamconf_range_format(
+		        &(struct ipamconf_range){
+		                .family = r->family, .start = r->start, .end = r->end},
 		        rng);
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:f, s:I}", "network", r->network,
-		                                   "range", rng, "size", range_size(r), "allocated",
-		                                   (json_int_t)r->used));
+		json_array_append_new(
+		        arr, json_pack("{s:s, s:s, s:f, s:I}", "network", r->network, "range", rng,
+		                     "size", range_size(r), "allocated", (json_int_t)r->used));
 	}
 	json_object_set_new(o, "addresses", json_integer((json_int_t)hmap_count(&held)));
 	json_object_set_new(o, "ranges", arr);

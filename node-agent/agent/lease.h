@@ -26,8 +26,8 @@ struct lease;
  * EADDRINUSE when a requested address is held by another attachment, EINVAL for a request the
  * configuration forbids (gateway, excluded, two in one set).
  */
-int lease_new(const struct ipamconf *c, const char *network, struct lease **ret,
-        struct kb_err *err);
+int lease_new(
+        const struct ipamconf *c, const char *network, struct lease **ret, struct kb_err *err);
 /* A lease read back from the state: validated like a request, not held yet. */
 int lease_from_json(json_t *o, const char *network, struct lease **ret, struct kb_err *err);
 /* Hold a restored lease's addresses: EADDRINUSE when another lease holds one. */

@@ -148,7 +148,8 @@ static int parse_range(json_t *o, const char *where, struct ipamconf_range *r, s
 	r->gw = r->net + 1;
 	if ((rc = opt_addr(o, "rangeStart", where, &a, err)) == 0) {
 		if (a.family != r->family || a.v < r->start || a.v > r->end)
-			return kb_err_set(err, EINVAL, "ipam.%srangeStart is not in the subnet", where);
+			return kb_err_set(
+			        err, EINVAL, "ipam.%srangeStart is not in the subnet", where);
 		r->start = a.v;
 	} else if (rc != -ENOENT) {
 		return rc;
@@ -163,7 +164,8 @@ static int parse_range(json_t *o, const char *where, struct ipamconf_range *r, s
 	}
 	if ((rc = opt_addr(o, "gateway", where, &a, err)) == 0) {
 		if (a.family != r->family || (a.v & ~host_mask(a.family, plen)) != r->net)
-			return kb_err_set(err, EINVAL, "ipam.%sgateway is not in the subnet", where);
+			return kb_err_set(
+			        err, EINVAL, "ipam.%sgateway is not in the subnet", where);
 		r->gw = a.v;
 	} else if (rc != -ENOENT) {
 		return rc;
@@ -185,7 +187,8 @@ static int check_overlaps(const struct ipamconf *c, struct kb_err *err)
 				for (size_t l = k == i ? j + 1 : 0; l < c->sets[k].n; l++)
 					if (overlap(&c->sets[i].r[j], &c->sets[k].r[l]))
 						return kb_err_set(err, EINVAL,
-						        "ipam.ranges: range %zu of set %zu overlaps "
+						        "ipam.ranges: range %zu of set %zu "
+						        "overlaps "
 						        "range %zu of set %zu",
 						        l, k, j, i);
 	return 0;
@@ -265,7 +268,8 @@ static int parse_routes(json_t *ipam, struct ipamconf *c, struct kb_err *err)
 		if ((r = opt_addr(rt, "gw", what, &a, err)) == 0) {
 			if (a.family != o->family)
 				return kb_err_set(err, EINVAL,
-				        "ipam.routes[%zu]: gw and dst are of different families", i);
+				        "ipam.routes[%zu]: gw and dst are of different families",
+				        i);
 			o->has_gw = true;
 			o->gw = a.v;
 		} else if (r != -ENOENT) {
@@ -321,8 +325,8 @@ static int str_array(json_t *o, const char *key, bool addrs, struct kb_err *err)
 			        "ipam.dns.%s[%zu] must be a string of 1..%d bytes", key, i,
 			        IPAMCONF_MAX_STR);
 		if (addrs && ipamconf_addr_parse(s, &a, NULL) < 0)
-			return kb_err_set(err, EINVAL, "ipam.dns.%s[%zu] must be an IP address",
-			        key, i);
+			return kb_err_set(
+			        err, EINVAL, "ipam.dns.%s[%zu] must be an IP address", key, i);
 		for (const char *p = s; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				return kb_err_set(err, EINVAL,
@@ -343,13 +347,14 @@ int ipamconf_dns_check(json_t *dns, struct kb_err *err)
 		if (strcmp(key, "nameservers") && strcmp(key, "domain") && strcmp(key, "search") &&
 		        strcmp(key, "options"))
 			return kb_err_set(err, EINVAL,
-			        "ipam.dns: unknown key '%.32s' (nameservers, domain, search, options)",
+			        "ipam.dns: unknown key '%.32s' (nameservers, domain, search, "
+			        "options)",
 			        key);
 	}
 	dom = json_object_get(dns, "domain");
 	if (dom && (!json_is_string(dom) || strlen(json_string_value(dom)) > IPAMCONF_MAX_STR))
-		return kb_err_set(err, EINVAL, "ipam.dns.domain must be a string of at most %d bytes",
-		        IPAMCONF_MAX_STR);
+		return kb_err_set(err, EINVAL,
+		        "ipam.dns.domain must be a string of at most %d bytes", IPAMCONF_MAX_STR);
 	if ((r = str_array(dns, "nameservers", true, err)) < 0 ||
 	        (r = str_array(dns, "search", false, err)) < 0 ||
 	        (r = str_array(dns, "options", false, err)) < 0)
@@ -373,8 +378,8 @@ static int parse_requests(json_t *ips, struct ipamconf *c, struct kb_err *err)
 		bool found = false;
 		int plen;
 		if (!json_is_string(v) || ipamconf_addr_parse(json_string_value(v), a, &plen) < 0)
-			return kb_err_set(err, EINVAL, "runtimeConfig.ips[%zu] must be an IP address",
-			        i);
+			return kb_err_set(
+			        err, EINVAL, "runtimeConfig.ips[%zu] must be an IP address", i);
 		for (size_t j = 0; j < i; j++)
 			if (c->requests[j].family == a->family && c->requests[j].v == a->v)
 				return kb_err_set(err, EINVAL,

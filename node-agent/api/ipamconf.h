@@ -28,9 +28,9 @@
 #define IPAMCONF_MAX_ROUTES   64
 #define IPAMCONF_MAX_EXCLUDE  64
 #define IPAMCONF_MAX_REQUESTS IPAMCONF_MAX_SETS /* static addresses */
-#define IPAMCONF_MAX_DNS      16  /* nameservers, search domains, options each */
-#define IPAMCONF_MAX_STR      253 /* a domain name; any string value */
-#define IPAMCONF_ADDR_STR     64  /* "addr/plen" of either family, with room */
+#define IPAMCONF_MAX_DNS      16                /* nameservers, search domains, options each */
+#define IPAMCONF_MAX_STR      253               /* a domain name; any string value */
+#define IPAMCONF_ADDR_STR     64                /* "addr/plen" of either family, with room */
 
 typedef unsigned __int128 ipamconf_u128;
 
