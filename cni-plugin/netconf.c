@@ -546,7 +546,7 @@ static int parse_body(struct netconf *nc, enum cni_cmd cmd, struct cni_err *ce)
 	if (nc->agent_ipam && cmd != CNI_CMD_DEL) {
 		struct ipamconf *ic = NULL;
 		struct kb_err e = {0};
-		if (ipamconf_parse(nc->ipam, nc->ipam_ips, &ic, &e) < 0)
+		if (ipamconf_parse(nc->ipam, nc->ipam_ips, NULL, &ic, &e) < 0)
 			return CFG_ERR(ce, "%s", e.msg);
 		ipamconf_free(ic);
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Usage and cursor of one range of one network, alive while it has holders. */
 struct lease_range {
@@ -165,6 +166,18 @@ void lease_free(struct lease *l)
 	json_decref(l->routes);
 	json_decref(l->dns);
 	free(l);
+}
+
+const char *lease_node_name(void)
+{
+	static char host[IPAMCONF_MAX_NODE + 1];
+	const char *env = getenv("NODE_NAME");
+
+	if (env && *env)
+		return env;
+	if (!host[0] && gethostname(host, sizeof(host) - 1) < 0)
+		return NULL;
+	return host;
 }
 
 size_t lease_held_count(void)

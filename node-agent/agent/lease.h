@@ -37,6 +37,10 @@ json_t *lease_to_json(const struct lease *l);
 /* Releases the addresses when held. */
 void lease_free(struct lease *l);
 
+/* This node's name for ipam.nodeRanges: $NODE_NAME (the chart sets it from the downward
+ * API, as for the kubernetes module), else the host name (kubelet's default node name). */
+const char *lease_node_name(void);
+
 /* Addresses held by all leases (tests). */
 size_t lease_held_count(void);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/ops.h"
+#include "agent/lease.h"
 #include "api/ipamconf.h"
 #include "agent/alloc.h"
 #include "agent/inventory.h"
@@ -161,8 +162,8 @@ static int op_attach(struct srv_call *call, json_t *args, json_t **ret)
 	/* Agent IPAM: the section is a namespaced NAD's, checked here as strictly as by the CNI. */
 	ipam_args = json_object_get(args, "ipam");
 	if (ipam_args && !json_is_null(ipam_args)) {
-		if ((r = ipamconf_parse(
-		             ipam_args, json_object_get(args, "ips"), &ipam, &call->err)) < 0)
+		if ((r = ipamconf_parse(ipam_args, json_object_get(args, "ips"), lease_node_name(),
+		             &ipam, &call->err)) < 0)
 			return r;
 		req.ipam = ipam;
 	} else if (json_object_get(args, "ips")) {

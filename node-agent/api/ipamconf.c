@@ -194,13 +194,90 @@ static int check_overlaps(const struct ipamconf *c, struct kb_err *err)
 	return 0;
 }
 
-static int parse_ranges(json_t *ipam, struct ipamconf *c, struct kb_err *err)
+/* An array of range sets ([[{subnet, ...}, ...], ...]) appended to c's sets. */
+static int parse_sets(json_t *ranges, const char *key, struct ipamconf *c, struct kb_err *err)
 {
-	json_t *ranges = json_object_get(ipam, "ranges"), *set, *rng;
-	char where[64];
+	json_t *set, *rng;
+	char where[160];
 	size_t i, j;
 	int r;
 
+	if (!json_is_array(ranges))
+		return kb_err_set(err, EINVAL, "ipam.%s must be an array of arrays", key);
+	if (json_array_size(ranges) + c->n_sets > IPAMCONF_MAX_SETS)
+		return kb_err_set(
+		        err, EINVAL, "ipam.%s: at most %d range sets", key, IPAMCONF_MAX_SETS);
+	json_array_foreach (ranges, i, set) {
+		struct ipamconf_set *s = &c->sets[c->n_sets];
+		if (!json_is_array(set) || json_array_size(set) == 0)
+			return kb_err_set(
+			        err, EINVAL, "ipam.%s[%zu] must be a non-empty array", key, i);
+		if (json_array_size(set) > IPAMCONF_MAX_RANGES)
+			return kb_err_set(err, EINVAL, "ipam.%s[%zu]: at most %d ranges", key, i,
+			        IPAMCONF_MAX_RANGES);
+		json_array_foreach (set, j, rng) {
+			snprintf(where, sizeof(where), "%s[%zu][%zu].", key, i, j);
+			if ((r = parse_range(rng, where, &s->r[j], err)) < 0)
+				return r;
+			if (s->r[j].family != s->r[0].family)
+				return kb_err_set(err, EINVAL,
+				        "ipam.%s[%zu]: the ranges of a set must be of one family",
+				        key, i);
+		}
+		s->n = json_array_size(set);
+		c->n_sets++;
+	}
+	return check_overlaps(c, err);
+}
+
+/*
+ * nodeRanges: {"<node>": [[range, ...], ...]} gives each node its own ranges in one NAD.
+ * Without a node (the plugin), every entry is checked; with one (the agent), that node's entry
+ * replaces ranges/subnet.
+ */
+static int parse_node_ranges(
+        json_t *ipam, const char *node, struct ipamconf *c, bool *used, struct kb_err *err)
+{
+	json_t *nr = json_object_get(ipam, "nodeRanges"), *v;
+	const char *name;
+	char key[IPAMCONF_MAX_NODE + 16];
+	int r;
+
+	*used = false;
+	if (!nr || json_is_null(nr))
+		return 0;
+	if (!json_is_object(nr) || json_object_size(nr) > IPAMCONF_MAX_NODES)
+		return kb_err_set(err, EINVAL,
+		        "ipam.nodeRanges must be an object of at most %d nodes",
+		        IPAMCONF_MAX_NODES);
+	json_object_foreach (nr, name, v) {
+		struct ipamconf scratch = {0};
+		if (!*name || strlen(name) > IPAMCONF_MAX_NODE)
+			return kb_err_set(err, EINVAL,
+			        "ipam.nodeRanges: a node name must be 1..%d bytes",
+			        IPAMCONF_MAX_NODE);
+		snprintf(key, sizeof(key), "nodeRanges.%s", name);
+		if (node && strcmp(name, node) == 0) {
+			if ((r = parse_sets(v, key, c, err)) < 0)
+				return r;
+			*used = true;
+		} else if (!node && (r = parse_sets(v, key, &scratch, err)) < 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int parse_ranges(json_t *ipam, const char *node, struct ipamconf *c, struct kb_err *err)
+{
+	json_t *ranges = json_object_get(ipam, "ranges");
+	bool by_node;
+	int r;
+
+	if ((r = parse_node_ranges(ipam, node, c, &by_node, err)) < 0)
+		return r;
+	if (by_node)
+		return 0;
 	/* host-local: a legacy subnet is a range set of its own, before `ranges`. */
 	if (json_object_get(ipam, "subnet") && !json_is_null(json_object_get(ipam, "subnet"))) {
 		if ((r = parse_range(ipam, "", &c->sets[0].r[0], err)) < 0)
@@ -208,38 +285,20 @@ static int parse_ranges(json_t *ipam, struct ipamconf *c, struct kb_err *err)
 		c->sets[0].n = 1;
 		c->n_sets = 1;
 	}
-	if (ranges && !json_is_null(ranges)) {
-		if (!json_is_array(ranges))
-			return kb_err_set(err, EINVAL, "ipam.ranges must be an array of arrays");
-		if (json_array_size(ranges) + c->n_sets > IPAMCONF_MAX_SETS)
-			return kb_err_set(err, EINVAL, "ipam.ranges: at most %d range sets",
-			        IPAMCONF_MAX_SETS);
-		json_array_foreach (ranges, i, set) {
-			struct ipamconf_set *s = &c->sets[c->n_sets];
-			if (!json_is_array(set) || json_array_size(set) == 0)
-				return kb_err_set(err, EINVAL,
-				        "ipam.ranges[%zu] must be a non-empty array", i);
-			if (json_array_size(set) > IPAMCONF_MAX_RANGES)
-				return kb_err_set(err, EINVAL,
-				        "ipam.ranges[%zu]: at most %d ranges", i,
-				        IPAMCONF_MAX_RANGES);
-			json_array_foreach (set, j, rng) {
-				snprintf(where, sizeof(where), "ranges[%zu][%zu].", i, j);
-				if ((r = parse_range(rng, where, &s->r[j], err)) < 0)
-					return r;
-				if (s->r[j].family != s->r[0].family)
-					return kb_err_set(err, EINVAL,
-					        "ipam.ranges[%zu]: the ranges of a set must be of "
-					        "one family",
-					        i);
-			}
-			s->n = json_array_size(set);
-			c->n_sets++;
-		}
-	}
-	if (!c->n_sets)
+	if (ranges && !json_is_null(ranges) && (r = parse_sets(ranges, "ranges", c, err)) < 0)
+		return r;
+	if (!c->n_sets) {
+		/* The plugin does not know the node: an agent without an entry refuses. */
+		if (!node && json_object_size(json_object_get(ipam, "nodeRanges")))
+			return 0;
+		if (node && json_object_size(json_object_get(ipam, "nodeRanges")))
+			return kb_err_set(err, EINVAL,
+			        "ipam.nodeRanges has no entry for node '%.64s' and there is no "
+			        "ranges/subnet",
+			        node);
 		return kb_err_set(err, EINVAL, "ipam: `ranges` or `subnet` is required");
-	return check_overlaps(c, err);
+	}
+	return 0;
 }
 
 static int parse_routes(json_t *ipam, struct ipamconf *c, struct kb_err *err)
@@ -388,7 +447,8 @@ static int parse_requests(json_t *ips, struct ipamconf *c, struct kb_err *err)
 		for (size_t s = 0; s < c->n_sets && !found; s++)
 			for (size_t k = 0; k < c->sets[s].n && !found; k++)
 				found = ipamconf_range_has(&c->sets[s].r[k], a);
-		if (!found)
+		/* No range known (the plugin, with only nodeRanges): the agent checks. */
+		if (!found && c->n_sets)
 			return kb_err_set(err, EINVAL,
 			        "runtimeConfig.ips[%zu] (%s) is in no range of the network", i,
 			        json_string_value(v));
@@ -397,7 +457,8 @@ static int parse_requests(json_t *ips, struct ipamconf *c, struct kb_err *err)
 	return 0;
 }
 
-int ipamconf_parse(json_t *ipam, json_t *ips, struct ipamconf **ret, struct kb_err *err)
+int ipamconf_parse(
+        json_t *ipam, json_t *ips, const char *node, struct ipamconf **ret, struct kb_err *err)
 {
 	struct ipamconf *c;
 	json_t *dns;
@@ -407,7 +468,7 @@ int ipamconf_parse(json_t *ipam, json_t *ips, struct ipamconf **ret, struct kb_e
 		return kb_err_set(err, EINVAL, "ipam.type must be \"%s\"", IPAMCONF_TYPE);
 	if (!(c = calloc(1, sizeof(*c))))
 		return kb_err_set(err, ENOMEM, "out of memory");
-	if ((r = parse_ranges(ipam, c, err)) < 0 || (r = parse_routes(ipam, c, err)) < 0 ||
+	if ((r = parse_ranges(ipam, node, c, err)) < 0 || (r = parse_routes(ipam, c, err)) < 0 ||
 	        (r = parse_exclude(ipam, c, err)) < 0 || (r = parse_requests(ips, c, err)) < 0)
 		goto fail;
 	dns = json_object_get(ipam, "dns");

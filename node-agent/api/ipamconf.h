@@ -6,8 +6,8 @@
  * sends it). host-local's keys mean the same here: `ranges` ([[{subnet, rangeStart, rangeEnd,
  * gateway}]]: one address per range set, ranges of a set tried in order), the legacy single
  * `subnet`/`rangeStart`/`rangeEnd`/`gateway`, `routes`; plus `exclude` (addresses or CIDRs never
- * handed out) and `dns`. Static requests (runtimeConfig.ips) are parsed with the section.
- * Every count and length is bounded.
+ * handed out), `dns`, and `nodeRanges` ({"<node name>": ranges}: each node's own ranges). Static
+ * requests (runtimeConfig.ips) are parsed with the section. Every count and length is bounded.
  *
  * Addresses are held as 128-bit integers (IPv4 in the low 32 bits) so range arithmetic is
  * plain integer arithmetic for both families.
@@ -31,6 +31,8 @@
 #define IPAMCONF_MAX_DNS      16                /* nameservers, search domains, options each */
 #define IPAMCONF_MAX_STR      253               /* a domain name; any string value */
 #define IPAMCONF_ADDR_STR     64                /* "addr/plen" of either family, with room */
+#define IPAMCONF_MAX_NODES    1024              /* nodeRanges entries */
+#define IPAMCONF_MAX_NODE     253               /* a node name */
 
 typedef unsigned __int128 ipamconf_u128;
 
@@ -79,9 +81,12 @@ struct ipamconf {
 
 /*
  * Parse the IPAM section `ipam` (its "type" must be "kbnet") and the static requests `ips`
- * (NULL, or an array of addresses with or without "/prefix"). Errors: EINVAL naming the key.
+ * (NULL, or an array of addresses with or without "/prefix"). `node`: the agent's node name,
+ * whose `nodeRanges` entry replaces ranges/subnet; NULL (the plugin): every entry is checked.
+ * Errors: EINVAL naming the key.
  */
-int ipamconf_parse(json_t *ipam, json_t *ips, struct ipamconf **ret, struct kb_err *err);
+int ipamconf_parse(
+        json_t *ipam, json_t *ips, const char *node, struct ipamconf **ret, struct kb_err *err);
 void ipamconf_free(struct ipamconf *c);
 
 /* Whether the section asks for agent IPAM (a JSON object whose "type" is "kbnet"). */

@@ -8,6 +8,7 @@
 source "$(dirname "$0")/../lib.sh"
 kb_require_root
 kb_agent_config "$T/agent.yaml"
+export NODE_NAME=node-a # the agent's node, for ipam.nodeRanges
 kb_agent_start "$T/agent.yaml"
 kb_cni_setup
 ns=$(kb_netns pod)
@@ -115,6 +116,20 @@ kb_assert_rc 0 "DEL d1" kb_cni DEL d1 "$NETNS" net1 "$c" "$(args d1)"
 kb_assert_rc 0 "DEL d2" kb_cni DEL d2 "$NETNS" net1 "$c" "$(args d2)"
 kb_assert_eq "$(held)" "" "all released"
 
+kb_log "nodeRanges: each node its own range from one NAD"
+c=$(conf nr.json '{"type":"kbnet","nodeRanges":{"node-a":[[{"subnet":"10.91.0.0/24"}]],"node-b":[[{"subnet":"10.92.0.0/24"}]]}}')
+kb_assert_rc 0 "ADD on node-a" kb_cni ADD n1 "$NETNS" net1 "$c" "$(args n1)"
+kb_assert_jq "$T/cni.out" '.ips[0].address' 10.91.0.2/24 "node-a's range"
+kb_assert_rc 0 "DEL" kb_cni DEL n1 "$NETNS" net1 "$c" "$(args n1)"
+c=$(conf nr2.json '{"type":"kbnet","nodeRanges":{"node-b":[[{"subnet":"10.92.0.0/24"}]]}}')
+kb_assert_rc 1 "ADD on a node without an entry" kb_cni ADD n2 "$NETNS" net1 "$c" "$(args n2)"
+kb_assert_jq "$T/cni.out" '.code' 7 "refused as invalid config"
+kb_assert_jq "$T/cni.out" '.msg | test("no entry for node .node-a.")' true "message names the node"
+c=$(conf nr3.json '{"type":"kbnet","subnet":"10.93.0.0/24","nodeRanges":{"node-b":[[{"subnet":"10.92.0.0/24"}]]}}')
+kb_assert_rc 0 "ADD: no entry, top-level subnet" kb_cni ADD n3 "$NETNS" net1 "$c" "$(args n3)"
+kb_assert_jq "$T/cni.out" '.ips[0].address' 10.93.0.2/24 "falls back to subnet"
+kb_assert_rc 0 "DEL" kb_cni DEL n3 "$NETNS" net1 "$c" "$(args n3)"
+
 kb_log "malformed sections: code 7 from the plugin, EINVAL from the agent"
 for bad in '{"type":"kbnet"}' '{"type":"kbnet","subnet":"10.0.0.0/31"}' \
 	'{"type":"kbnet","subnet":"10.0.0.0/24","rangeStart":"10.0.1.1"}' \
@@ -122,6 +137,9 @@ for bad in '{"type":"kbnet"}' '{"type":"kbnet","subnet":"10.0.0.0/31"}' \
 	'{"type":"kbnet","ranges":[[{"subnet":"10.0.0.0/24"},{"subnet":"fd00::/64"}]]}' \
 	'{"type":"kbnet","subnet":"10.0.0.0/24","routes":[{"dst":"fd00::/8","gw":"10.0.0.1"}]}' \
 	'{"type":"kbnet","subnet":"10.0.0.0/24","dns":{"nameservers":["x"]}}' \
+	'{"type":"kbnet","nodeRanges":{"node-b":[[{"subnet":"10.0.0.0/33"}]]}}' \
+	'{"type":"kbnet","subnet":"10.0.0.0/24","exclude":["bogus"]}' \
+	'{"type":"kbnet","subnet":"10.0.0.0/24","routes":{}}' \
 	"{\"type\":\"kbnet\",\"ranges\":$(jq -nc '[range(9)|[{subnet:"10.\(.).0.0/24"}]]')}"; do
 	c=$(conf bad.json "$bad")
 	kb_assert_rc 1 "plugin refuses $bad" kb_cni ADD b1 "$NETNS" net1 "$c" "$(args b1)"
