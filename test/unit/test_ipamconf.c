@@ -19,7 +19,8 @@
 
 static struct ipamconf *parse_ok(const char *text, const char *ips, const char *node)
 {
-	json_t *o = json_loads(text, 0, NULL), *i = ips ? json_loads(ips, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *o = json_loads(text, 0, NULL),
+	       *i = ips ? json_loads(ips, JSON_DECODE_ANY, NULL) : NULL;
 	struct ipamconf *c = NULL;
 	struct kb_err err = {0};
 	int r;
@@ -35,7 +36,8 @@ static struct ipamconf *parse_ok(const char *text, const char *ips, const char *
 
 static void parse_bad(const char *text, const char *ips, const char *node, const char *why)
 {
-	json_t *o = json_loads(text, 0, NULL), *i = ips ? json_loads(ips, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *o = json_loads(text, 0, NULL),
+	       *i = ips ? json_loads(ips, JSON_DECODE_ANY, NULL) : NULL;
 	struct ipamconf *c = NULL;
 	struct kb_err err = {0};
 
@@ -178,10 +180,12 @@ static void test_malformed(void **state)
 	        {"{\"type\":\"kbnet\",\"ranges\":[[]]}", "non-empty"},
 	        {"{\"type\":\"kbnet\",\"ranges\":[{}]}", "non-empty"},
 	        {"{\"type\":\"kbnet\",\"ranges\":[[7]]}", "object"},
-	        {"{\"type\":\"kbnet\",\"ranges\":[[{\"subnet\":\"10.0.0.0/24\"},{\"subnet\":\"fd00::/"
+	        {"{\"type\":\"kbnet\",\"ranges\":[[{\"subnet\":\"10.0.0.0/"
+	         "24\"},{\"subnet\":\"fd00::/"
 	         "64\"}]]}",
 	                "one family"},
-	        {"{\"type\":\"kbnet\",\"ranges\":[[{\"subnet\":\"10.0.0.0/24\"},{\"subnet\":\"10.0.0."
+	        {"{\"type\":\"kbnet\",\"ranges\":[[{\"subnet\":\"10.0.0.0/"
+	         "24\"},{\"subnet\":\"10.0.0."
 	         "0/16\"}]]}",
 	                "overlaps"},
 	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"ranges\":[[{\"subnet\":\"10.0.0."
@@ -189,24 +193,29 @@ static void test_malformed(void **state)
 	                "overlaps"},
 	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"dst\":\"x\"}]}",
 	                "routes[0].dst"},
-	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"gw\":\"10.0.0.1\"}]}",
+	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/"
+	         "24\",\"routes\":[{\"gw\":\"10.0.0.1\"}]}",
 	                "routes[0].dst"},
 	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"dst\":\"fd00::/8\","
 	         "\"gw\":\"10.0.0.1\"}]}",
 	                "families"},
 	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"routes\":[7]}", "object"},
-	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"exclude\":[\"x\"]}", "exclude[0]"},
+	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"exclude\":[\"x\"]}",
+	                "exclude[0]"},
 	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"exclude\":\"10.0.0.1\"}",
 	                "exclude"},
 	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"dns\":[]}", "dns"},
-	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"dns\":{\"x\":1}}", "unknown key"},
-	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"dns\":{\"nameservers\":[\"a\"]}}",
+	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"dns\":{\"x\":1}}",
+	                "unknown key"},
+	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/"
+	         "24\",\"dns\":{\"nameservers\":[\"a\"]}}",
 	                "IP address"},
 	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"dns\":{\"search\":[\"a\\nb\"]}}",
 	                "control"},
 	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"dns\":{\"search\":[\"\"]}}",
 	                "1..253"},
-	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"dns\":{\"domain\":5}}", "domain"},
+	        {"{\"type\":\"kbnet\",\"subnet\":\"10.0.0.0/24\",\"dns\":{\"domain\":5}}",
+	                "domain"},
 	};
 
 	(void)state;
@@ -218,7 +227,8 @@ static void test_malformed(void **state)
 static void test_bounds(void **state)
 {
 	json_t *o = json_pack("{s:s}", "type", "kbnet"), *ranges = json_array(), *set,
-	       *routes = json_array(), *ex = json_array(), *dns = json_array(), *nodes = json_object();
+	       *routes = json_array(), *ex = json_array(), *dns = json_array(),
+	       *nodes = json_object();
 	struct ipamconf *c = NULL;
 	struct kb_err err = {0};
 	char buf[64];
@@ -287,9 +297,10 @@ static void test_addr(void **state)
 	assert_int_equal(ipamconf_addr_parse("fd00::1/129", &a, &plen), -EINVAL);
 	assert_int_equal(ipamconf_addr_parse("", &a, &plen), -EINVAL);
 	assert_int_equal(ipamconf_addr_parse(NULL, &a, &plen), -EINVAL);
-	assert_int_equal(ipamconf_addr_parse(
-	                         "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd:eeee",
-	                         &a, &plen),
+	assert_int_equal(
+	        ipamconf_addr_parse(
+	                "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd:eeee", &a,
+	                &plen),
 	        -EINVAL);
 	assert_int_equal(ipamconf_addr_parse("fd00::ff", &a, NULL), 0);
 	ipamconf_addr_format(&a, b);

@@ -181,9 +181,8 @@ static void test_json_round_trip(void **state)
 	struct kb_err err = {0};
 
 	(void)state;
-	assert_string_equal(
-	        json_string_value(json_object_get(json_array_get(json_object_get(o, "ips"), 0),
-	                "range")),
+	assert_string_equal(json_string_value(json_object_get(
+	                            json_array_get(json_object_get(o, "ips"), 0), "range")),
 	        "10.0.0.1-10.0.0.254");
 	/* Read back: not held until lease_hold, which refuses an address held elsewhere. */
 	assert_int_equal(lease_from_json(o, "n", &b, &err), 0);
