@@ -786,6 +786,7 @@ static int attach(
 	/* Addresses before the provider acts: running out changes nothing outside the agent. */
 	if (req->ipam && (r = lease_new(req->ipam, a->network, &a->lease, err)) < 0)
 		goto fail_free;
+	crashpoint_hit("agent-ipam-picked");
 
 	if (ops->attach && (r = ops->attach(a, req, err)) < 0)
 		goto fail_free;
