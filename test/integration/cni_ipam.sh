@@ -8,6 +8,12 @@
 source "$(dirname "$0")/../lib.sh"
 kb_require_root
 kb_agent_config "$T/agent.yaml"
+cat >>"$T/agent.yaml" <<-YAML
+metrics:
+  enabled: true
+  address: 127.0.0.1
+  port: 0
+YAML
 export NODE_NAME=node-a # the agent's node, for ipam.nodeRanges
 kb_agent_start "$T/agent.yaml"
 kb_cni_setup
@@ -62,6 +68,12 @@ kb_assert_jq "$T/cni.out" .code 104 "exhaustion code"
 kb_assert_jq "$T/cni.out" '.msg | test("no free address in 10.88.0.10-10.88.0.12")' true "message names the range"
 kb_assert_eq "$(kb_ctl -o json allocations | jq length)" 3 "the refused ADD holds no device"
 kb_assert_jq <(kb_ctl -o json status) '.ipam.ranges[0].allocated' 3 "status: range usage"
+ADDR=$(kb_ctl -o json status | jq -r .metrics.address)
+curl -sS --max-time 5 "http://$ADDR/metrics" >"$T/metrics.txt"
+kb_assert_eq "$(grep -c '^kbnet_ipam_range_allocated{network="net-ipam",range="10.88.0.10-10.88.0.12"} 3$' "$T/metrics.txt")" 1 \
+	"metrics: range usage"
+kb_assert_eq "$(grep -c '^kbnet_ipam_range_size{network="net-ipam",range="10.88.0.10-10.88.0.12"} 3$' "$T/metrics.txt")" 1 \
+	"metrics: range size"
 
 kb_log "DEL releases device and address together; a released address is reused last"
 kb_assert_rc 0 "DEL c2" kb_cni DEL c2 "$NETNS" net1 "$c4" "$(args c2)"
