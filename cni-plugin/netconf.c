@@ -541,9 +541,9 @@ static int parse_body(struct netconf *nc, enum cni_cmd cmd, struct cni_err *ce)
 	        !nc->ipam_ips)
 		nc->ipam_ips = ips;
 	nc->agent_ipam = nc->ipam && ipamconf_is_agent(nc->ipam);
-	/* Agent IPAM: refused here with the key named, before the agent is asked (DEL never is:
-	 * a refused DEL keeps the addresses held). */
-	if (nc->agent_ipam && cmd != CNI_CMD_DEL) {
+	/* Agent IPAM: refused here with the key named, before the agent is asked (DEL and GC
+	 * never are: a refused DEL or GC keeps the addresses held). */
+	if (nc->agent_ipam && (cmd == CNI_CMD_ADD || cmd == CNI_CMD_CHECK)) {
 		struct ipamconf *ic = NULL;
 		struct kb_err e = {0};
 		if (ipamconf_parse(nc->ipam, nc->ipam_ips, NULL, &ic, &e) < 0)

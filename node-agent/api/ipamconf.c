@@ -232,16 +232,17 @@ static int parse_sets(json_t *ranges, const char *key, struct ipamconf *c, struc
 
 /*
  * nodeRanges: {"<node>": [[range, ...], ...]} gives each node its own ranges in one NAD.
- * Without a node (the plugin), every entry is checked; with one (the agent), that node's entry
- * replaces ranges/subnet.
+ * Every entry is checked (the agent is as strict as the plugin); with a node (the agent), that
+ * node's entry replaces ranges/subnet.
  */
 static int parse_node_ranges(
         json_t *ipam, const char *node, struct ipamconf *c, bool *used, struct kb_err *err)
 {
 	json_t *nr = json_object_get(ipam, "nodeRanges"), *v;
+	struct ipamconf *scratch;
 	const char *name;
 	char key[IPAMCONF_MAX_NODE + 16];
-	int r;
+	int r = 0;
 
 	*used = false;
 	if (!nr || json_is_null(nr))
@@ -250,22 +251,28 @@ static int parse_node_ranges(
 		return kb_err_set(err, EINVAL,
 		        "ipam.nodeRanges must be an object of at most %d nodes",
 		        IPAMCONF_MAX_NODES);
+	if (!(scratch = calloc(1, sizeof(*scratch))))
+		return kb_err_set(err, ENOMEM, "out of memory");
 	json_object_foreach (nr, name, v) {
-		struct ipamconf scratch = {0};
-		if (!*name || strlen(name) > IPAMCONF_MAX_NODE)
-			return kb_err_set(err, EINVAL,
+		if (!*name || strlen(name) > IPAMCONF_MAX_NODE) {
+			r = kb_err_set(err, EINVAL,
 			        "ipam.nodeRanges: a node name must be 1..%d bytes",
 			        IPAMCONF_MAX_NODE);
+			break;
+		}
 		snprintf(key, sizeof(key), "nodeRanges.%s", name);
 		if (node && strcmp(name, node) == 0) {
 			if ((r = parse_sets(v, key, c, err)) < 0)
-				return r;
+				break;
 			*used = true;
-		} else if (!node && (r = parse_sets(v, key, &scratch, err)) < 0) {
-			return r;
+		} else {
+			scratch->n_sets = 0; /* parse_sets appends */
+			if ((r = parse_sets(v, key, scratch, err)) < 0)
+				break;
 		}
 	}
-	return 0;
+	free(scratch);
+	return r;
 }
 
 static int parse_ranges(json_t *ipam, const char *node, struct ipamconf *c, struct kb_err *err)
@@ -276,6 +283,7 @@ static int parse_ranges(json_t *ipam, const char *node, struct ipamconf *c, stru
 
 	if ((r = parse_node_ranges(ipam, node, c, &by_node, err)) < 0)
 		return r;
+	c->by_node = by_node;
 	if (by_node)
 		return 0;
 	/* host-local: a legacy subnet is a range set of its own, before `ranges`. */
@@ -291,8 +299,9 @@ static int parse_ranges(json_t *ipam, const char *node, struct ipamconf *c, stru
 		/* The plugin does not know the node: an agent without an entry refuses. */
 		if (!node && json_object_size(json_object_get(ipam, "nodeRanges")))
 			return 0;
+		/* ENODEV, as for a device of another node: the section itself may be fine. */
 		if (node && json_object_size(json_object_get(ipam, "nodeRanges")))
-			return kb_err_set(err, EINVAL,
+			return kb_err_set(err, ENODEV,
 			        "ipam.nodeRanges has no entry for node '%.64s' and there is no "
 			        "ranges/subnet",
 			        node);
@@ -449,7 +458,7 @@ static int parse_requests(json_t *ips, struct ipamconf *c, struct kb_err *err)
 				found = ipamconf_range_has(&c->sets[s].r[k], a);
 		/* No range known (the plugin, with only nodeRanges): the agent checks. */
 		if (!found && c->n_sets)
-			return kb_err_set(err, EINVAL,
+			return kb_err_set(err, c->by_node ? ENODEV : EINVAL,
 			        "runtimeConfig.ips[%zu] (%s) is in no range of the network", i,
 			        json_string_value(v));
 	}

@@ -76,14 +76,16 @@ struct ipamconf {
 	size_t n_exclude;
 	struct ipamconf_addr requests[IPAMCONF_MAX_REQUESTS];
 	size_t n_requests;
-	json_t *dns; /* validated copy, NULL when absent */
+	json_t *dns;  /* validated copy, NULL when absent */
+	bool by_node; /* the sets are this node's nodeRanges entry */
 };
 
 /*
  * Parse the IPAM section `ipam` (its "type" must be "kbnet") and the static requests `ips`
  * (NULL, or an array of addresses with or without "/prefix"). `node`: the agent's node name,
  * whose `nodeRanges` entry replaces ranges/subnet; NULL (the plugin): every entry is checked.
- * Errors: EINVAL naming the key.
+ * Errors: EINVAL naming the key; ENODEV for what only this node's view refuses (no nodeRanges
+ * entry and no ranges, a request outside this node's ranges), as the plugin cannot know it.
  */
 int ipamconf_parse(
         json_t *ipam, json_t *ips, const char *node, struct ipamconf **ret, struct kb_err *err);
