@@ -31,14 +31,14 @@ struct lease_ip {
 	struct lease_range *range;
 };
 
+/* One heap block: the struct, its addresses and the network name (nodes hold many leases). */
 struct lease {
-	const char *network; /* our own copy: the index outlives no allocation, but stays simple */
+	const char *network; /* our copy, after ips[] */
 	bool held;
 	size_t n;
-	struct lease_ip ips[IPAMCONF_MAX_SETS];
 	json_t *routes; /* CNI result routes, NULL when none */
 	json_t *dns;
-	char net_buf[];
+	struct lease_ip ips[];
 };
 
 static struct hmap held = HMAP_INITIALIZER(&held);
@@ -146,14 +146,14 @@ int lease_hold(struct lease *l, struct kb_err *err)
 	return 0;
 }
 
-static struct lease *lease_alloc(const char *network)
+/* Room for `slots` addresses. */
+static struct lease *lease_alloc(const char *network, size_t slots)
 {
-	struct lease *l = calloc(1, sizeof(*l) + strlen(network) + 1);
+	struct lease *l = calloc(1, sizeof(*l) + slots * sizeof(l->ips[0]) + strlen(network) + 1);
 
 	if (!l)
 		return NULL;
-	strcpy(l->net_buf, network);
-	l->network = l->net_buf;
+	l->network = strcpy((char *)&l->ips[slots], network);
 	return l;
 }
 
@@ -316,10 +316,13 @@ static json_t *routes_json(const struct ipamconf *c)
 
 int lease_new(const struct ipamconf *c, const char *network, struct lease **ret, struct kb_err *err)
 {
-	struct lease *l = lease_alloc(network);
+	struct lease *l;
 	int r;
 
-	if (!l)
+	/* Only the plugin's view (no node) may lack ranges: never a lease without an address. */
+	if (!c->n_sets)
+		return kb_err_set(err, EINVAL, "ipam: no range for this node");
+	if (!(l = lease_alloc(network, c->n_sets)))
 		return kb_err_set(err, ENOMEM, "out of memory");
 	/* Each address is held as soon as it is picked (no set can pick it again). */
 	l->held = true;
@@ -453,7 +456,7 @@ int lease_from_json(json_t *o, const char *network, struct lease **ret, struct k
 	if ((routes && (r = routes_check(routes, err)) < 0) ||
 	        (dns && (r = ipamconf_dns_check(dns, err)) < 0))
 		return r;
-	if (!(l = lease_alloc(network)))
+	if (!(l = lease_alloc(network, json_array_size(ips))))
 		return kb_err_set(err, ENOMEM, "out of memory");
 	json_array_foreach (ips, i, e) {
 		if ((r = ip_from_json(e, i, &l->ips[i], err)) < 0)
