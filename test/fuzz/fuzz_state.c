@@ -17,6 +17,8 @@
 #include <zlib.h>
 
 #include "agent/alloc.h"
+#include "agent/config.h"
+#include "agent/inventory.h"
 #include "agent/state.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -25,6 +27,7 @@
 #define FUZZ_MAX_INPUT (256 * 1024)
 
 static char dir[64];
+static struct cfg *cfg;
 
 static void cleanup(void)
 {
@@ -47,6 +50,7 @@ static void remove_dir(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	struct kb_err err = {0};
 	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 
 	(void)argc;
@@ -56,6 +60,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	atexit(remove_dir);
+	/* Records are checked against the agent's runDir (virtio-user socket paths): an
+	 * inventory with no pools, so a valid record reaches every check, as in the agent. */
+	if (cfg_load_string("apiSocket: /nonexistent/agent.sock\nstateDir: /nonexistent/state\n"
+	                    "runDir: /run/kbnet\npools: []\n",
+	            "<fuzz>", &cfg, &err) < 0 ||
+	        inv_init(cfg, &err) < 0) {
+		fprintf(stderr, "fuzz_state: %s\n", err.msg);
+		abort();
+	}
 	return 0;
 }
 
