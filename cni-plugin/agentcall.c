@@ -25,6 +25,8 @@ int agentcall_code(int errnum, bool remote)
 		return KB_CNI_ERR_ADDRS_EXHAUSTED;
 	case EADDRINUSE:
 		return KB_CNI_ERR_ADDR_IN_USE;
+	case EAGAIN:
+		return CNI_ERR_TRY_AGAIN;
 	default:
 		return CNI_ERR_INTERNAL;
 	}

@@ -2,8 +2,8 @@
 /*
  * kbnet-cni's calls to the node agent (node-agent/api/README.md) with the CNI error code each
  * failure maps to: transport failures (agent down, timeout) are 11 "try again later"; agent
- * replies EINVAL/ENODEV are 7, ENOSPC 100, EBUSY 101, EEXIST 102, EADDRNOTAVAIL 104 (agent
- * IPAM range exhausted), EADDRINUSE 105 (requested address held), anything else 999.
+ * replies EINVAL/ENODEV are 7, ENOSPC 100, EBUSY 101, EEXIST 102, EAGAIN 11, EADDRNOTAVAIL 104
+ * (agent IPAM range exhausted), EADDRINUSE 105 (requested address held), anything else 999.
  * Each call opens its own connection bounded by the netconf's agentTimeoutMs.
  */
 #ifndef KB_CNI_AGENTCALL_H

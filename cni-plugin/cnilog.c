@@ -74,9 +74,9 @@ static int open_beneath(const char *root, const char *rel, const char **why)
 	return fd;
 }
 
-int cnilog_setup(json_t *root, struct cni_err *ce)
+int cnilog_setup(json_t *root, const char *lroot, struct cni_err *ce)
 {
-	const char *level, *file, *lroot = getenv(CNILOG_ROOT_ENV), *why = "";
+	const char *level, *file, *why = "";
 	size_t rl;
 	int r;
 
@@ -99,8 +99,6 @@ int cnilog_setup(json_t *root, struct cni_err *ce)
 	L.on = level || file;
 	if (!file)
 		return 0;
-	if (!lroot || lroot[0] != '/')
-		lroot = CNILOG_ROOT;
 	rl = strlen(lroot);
 	while (rl > 1 && lroot[rl - 1] == '/')
 		rl--;

@@ -60,6 +60,9 @@ static void rollback(const struct netconf *nc, const struct cni_env *env, struct
 	}
 }
 
+#define ATTACH_EAGAIN_TRIES   8
+#define ATTACH_EAGAIN_WAIT_MS 250
+
 static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
 {
 	struct cni_result *ipres = NULL, *out = NULL;
@@ -71,7 +74,15 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 
 	if (!(args = agentcall_attach_args(nc, env)))
 		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
-	r = agentcall(nc, API_OP_ATTACH, args, &reply, ce);
+	/* EAGAIN: kubelet assigned the device to this pod a moment ago and the agent is still
+	 * asking PodResources whose it is. It asks at once, so a short wait here spares the pod
+	 * a failed sandbox and the runtime's back-off. Bounded: the error stands after that. */
+	for (int tries = 1;; tries++) {
+		r = agentcall(nc, API_OP_ATTACH, args, &reply, ce);
+		if (r != -EAGAIN || tries >= ATTACH_EAGAIN_TRIES)
+			break;
+		usleep(ATTACH_EAGAIN_WAIT_MS * 1000);
+	}
 	json_decref(args);
 	if (r < 0)
 		return r;
@@ -528,9 +539,9 @@ int main(void)
 	if (r == 0)
 		r = netconf_parse(buf, len, env.cmd, &nc, &ce);
 	if (r == 0)
-		r = cnilog_setup(nc->root, &ce);
-	if (r == 0)
 		r = pcfg_load(NULL, &cfg, &ce);
+	if (r == 0)
+		r = cnilog_setup(nc->root, cfg.log_dir, &ce);
 	if (r == 0 && (r = netconf_confine(nc, &cfg, env.cmd, &dropped, &ce)) == 0 && dropped)
 		warn("ignoring runtimeConfig.CNIDeviceInfoFile outside the device-info directory",
 		        dropped);

@@ -22,6 +22,7 @@ void pcfg_defaults(struct pcfg *c)
 	c->n_sockets = 1;
 	str_copy(c->cache_dir, sizeof(c->cache_dir), NETCONF_DEFAULT_CACHE_DIR);
 	str_copy(c->devinfo_dir, sizeof(c->devinfo_dir), PCFG_DEFAULT_DEVINFO_DIR);
+	str_copy(c->log_dir, sizeof(c->log_dir), PCFG_DEFAULT_LOG_DIR);
 }
 
 bool pcfg_under(const char *root, const char *path)
@@ -73,7 +74,7 @@ static int parse(json_t *o, struct pcfg *c, const char *file, struct cni_err *ce
 
 	json_object_foreach (o, key, v) {
 		if (strcmp(key, "agentSockets") && strcmp(key, "cacheDir") &&
-		        strcmp(key, "deviceInfoDir"))
+		        strcmp(key, "deviceInfoDir") && strcmp(key, "logDir"))
 			return PCFG_ERR(ce, "%s: unknown key '%s'", file, key);
 	}
 	if (socks) {
@@ -94,8 +95,9 @@ static int parse(json_t *o, struct pcfg *c, const char *file, struct cni_err *ce
 		}
 	}
 	if ((r = dir_key(o, "cacheDir", c->cache_dir, sizeof(c->cache_dir), file, ce)) < 0 ||
-	        (r = dir_key(
-	                 o, "deviceInfoDir", c->devinfo_dir, sizeof(c->devinfo_dir), file, ce)) < 0)
+	        (r = dir_key(o, "deviceInfoDir", c->devinfo_dir, sizeof(c->devinfo_dir), file,
+	                 ce)) < 0 ||
+	        (r = dir_key(o, "logDir", c->log_dir, sizeof(c->log_dir), file, ce)) < 0)
 		return r;
 	return 0;
 }

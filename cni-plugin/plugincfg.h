@@ -7,7 +7,8 @@
  *   /etc/kbnet/cni.json (another file: env KBNET_CNI_CONFIG, set by whoever runs the runtime)
  *   {"agentSockets": ["/run/kbnet/agent.sock"],            allow-list, first is the default
  *    "cacheDir": "/var/lib/cni/kbnet",                      netconf cacheDir must lie under it
- *    "deviceInfoDir": "/var/run/k8s.cni.cncf.io/devinfo/cni"}  CNIDeviceInfoFile only here
+ *    "deviceInfoDir": "/var/run/k8s.cni.cncf.io/devinfo/cni",  CNIDeviceInfoFile only here
+ *    "logDir": "/var/log/kbnet"}                            netconf logFile only under it
  *
  * A missing file means these defaults. The file must be a regular file owned by root (or the
  * plugin's user) and writable by nobody else, at most 64 KiB.
@@ -22,6 +23,7 @@
 #define PCFG_DEFAULT_PATH        "/etc/kbnet/cni.json"
 #define PCFG_ENV                 "KBNET_CNI_CONFIG"
 #define PCFG_DEFAULT_DEVINFO_DIR "/var/run/k8s.cni.cncf.io/devinfo/cni"
+#define PCFG_DEFAULT_LOG_DIR     "/var/log/kbnet"
 #define PCFG_MAX_FILE            65536
 #define PCFG_MAX_SOCKETS         16
 #define PCFG_PATH_MAX            4095
@@ -32,6 +34,7 @@ struct pcfg {
 	int n_sockets;
 	char cache_dir[PCFG_PATH_MAX - 256 + 1];
 	char devinfo_dir[PCFG_PATH_MAX - 256 + 1];
+	char log_dir[PCFG_PATH_MAX - 256 + 1];
 };
 
 /* The defaults, without reading anything. */

@@ -167,11 +167,11 @@ KB_CNI_PATH=$KB_CNI_BIN:/usr/lib/cni
 KB_CNI_CONF=$T/cni-plugin.json
 export KBNET_CNI_CONFIG=$KB_CNI_CONF
 # kb_cni_plugin_config [SOCKET...]: allow $KB_SOCK and SOCKETs; cache $T/cache, device-info
-# files in $T/devinfo.
+# files in $T/devinfo, log files under $T/logroot.
 kb_cni_plugin_config() {
 	jq -n --arg s "$KB_SOCK" --arg t "$T" \
 		'{agentSockets: ([$s] + $ARGS.positional), cacheDir: ($t + "/cache"),
-		  deviceInfoDir: ($t + "/devinfo")}' --args "$@" >"$KB_CNI_CONF"
+		  deviceInfoDir: ($t + "/devinfo"), logDir: ($t + "/logroot")}' --args "$@" >"$KB_CNI_CONF"
 	chmod 0644 "$KB_CNI_CONF"
 }
 kb_cni_setup() {

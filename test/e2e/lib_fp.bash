@@ -175,14 +175,21 @@ fp_port_sum() {
 	fp_port "$cid" | jq "$expr"
 }
 
-# fp_settle: wait until the agent's counters stop moving.
+# fp_settle: wait until the agent's counters stop moving: unchanged over three reads 0.3 s
+# apart. One unchanged pair is not enough on a loaded machine (the sanitizer build, other
+# jobs): a worker descheduled for 300 ms looks idle while frames still wait in the rings.
 fp_settle() {
-	local a b
+	local a b same=0
 	a=$(fp_api ports | jq -c '[.ports[].stats]')
-	for _ in $(seq 1 30); do
+	for _ in $(seq 1 40); do
 		sleep 0.3
 		b=$(fp_api ports | jq -c '[.ports[].stats]')
-		[ "$a" = "$b" ] && return 0
+		if [ "$a" = "$b" ]; then
+			same=$((same + 1))
+			[ $same -ge 3 ] && return 0
+		else
+			same=0
+		fi
 		a=$b
 	done
 }

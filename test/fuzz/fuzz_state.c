@@ -27,7 +27,6 @@
 #define FUZZ_MAX_INPUT (256 * 1024)
 
 static char dir[64];
-static struct cfg *cfg;
 
 static void cleanup(void)
 {
@@ -50,8 +49,10 @@ static void remove_dir(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct kb_err err = {0};
 	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	struct kb_err err = {0};
+	struct cfg *cfg;
+	char yaml[512];
 
 	(void)argc;
 	(void)argv;
@@ -60,13 +61,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	atexit(remove_dir);
-	/* Records are checked against the agent's runDir (virtio-user socket paths): an
-	 * inventory with no pools, so a valid record reaches every check, as in the agent. */
-	if (cfg_load_string("apiSocket: /nonexistent/agent.sock\nstateDir: /nonexistent/state\n"
-	                    "runDir: /run/kbnet\npools: []\n",
-	            "<fuzz>", &cfg, &err) < 0 ||
-	        inv_init(cfg, &err) < 0) {
-		fprintf(stderr, "fuzz_state: %s\n", err.msg);
+	/* Restoring a record checks paths against the configured roots (runDir): an inventory
+	 * with a configuration, as the agent has when it replays its journal. */
+	snprintf(yaml, sizeof(yaml),
+	        "apiSocket: %s/a.sock\nstateDir: %s\nrunDir: %s/run\n"
+	        "pools:\n  - {name: vu, type: virtio-user, count: 4}\n",
+	        dir, dir, dir);
+	if (cfg_load_string(yaml, "<fuzz>", &cfg, &err) < 0 || inv_init(cfg, &err) < 0) {
+		fprintf(stderr, "config: %s\n", err.msg);
 		abort();
 	}
 	return 0;

@@ -10,7 +10,7 @@ kb_agent_config "$T/agent.yaml" '  - name: vu
 kb_agent_start "$T/agent.yaml"
 kb_cni_setup
 # Sockets of the "agent down" and "agent silent" cases below are in the allow-list.
-kb_cni_plugin_config "$T/nobody.sock" "$T/mute.sock"
+kb_cni_plugin_config "$T/nobody.sock" "$T/mute.sock" "$T/again.sock"
 ns=$(kb_netns pod)
 NETNS=/run/netns/$ns
 
@@ -186,6 +186,57 @@ run_err 11 "timed out" "ADD with a silent agent" ADD c5 "$NETNS" net1 \
 	"$(conf mute.json "{\"agentSocket\":\"$T/mute.sock\",\"agentTimeoutMs\":300}")"
 ms=$((($(date +%s%N) - start) / 1000000))
 if [ "$ms" -lt 3000 ]; then kb_pass "gave up after ${ms} ms (budget 300 ms)"; else kb_fail "took ${ms} ms"; fi
+
+kb_log "code 11: the agent does not know yet whose reserved device it is (EAGAIN)"
+# A proxy in front of the real agent that answers the first N attaches with EAGAIN, as the
+# agent does while PodResources has not named the owner of a device kubelet just assigned.
+again() { # N: (re)start the proxy
+	if [ -n "${againpid:-}" ]; then kill "$againpid" 2>/dev/null; wait "$againpid" 2>/dev/null || true; fi
+	rm -f "$T/again.sock" "$T/again.n"
+	python3 -c '
+import json, socket, struct, sys
+def rd(c):
+    b = b""
+    while len(b) < 4:
+        x = c.recv(4 - len(b))
+        if not x: return None
+        b += x
+    n, b = struct.unpack(">I", b)[0], b""
+    while len(b) < n: b += c.recv(n - len(b))
+    return b
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+seen = 0
+while True:
+    c, _ = s.accept(); req = rd(c)
+    if req is None: c.close(); continue
+    r = json.loads(req)
+    if r.get("op") == "attach":
+        seen += 1
+        open(sys.argv[3], "w").write(str(seen))
+    if r.get("op") == "attach" and seen <= int(sys.argv[4]):
+        out = json.dumps({"version": 1, "id": r.get("id"), "ok": False, "error": {"code": "EAGAIN",
+            "message": "device vu-0 is reserved by kubelet for a pod the agent has not learned from PodResources yet; retry"}}).encode()
+    else:
+        a = socket.socket(socket.AF_UNIX); a.connect(sys.argv[2])
+        a.sendall(struct.pack(">I", len(req)) + req); out = rd(a); a.close()
+    c.sendall(struct.pack(">I", len(out)) + out); c.close()
+' "$T/again.sock" "$KB_SOCK" "$T/again.n" "$1" &
+	againpid=$!
+	kb_defer "kill $againpid 2>/dev/null"
+	for _ in $(seq 50); do [ -S "$T/again.sock" ] && break; sleep 0.05; done
+}
+ag=$(conf again.json "{\"agentSocket\":\"$T/again.sock\"}")
+again 2
+kb_assert_rc 0 "ADD waits out two EAGAIN replies" kb_cni ADD c6 "$NETNS" net1 "$ag"
+kb_assert_eq "$(cat "$T/again.n")" 3 "three attach calls: two refused, the third served"
+kb_assert_rc 0 "DEL c6" kb_cni DEL c6 "$NETNS" net1 "$ag"
+again 1000
+start=$(date +%s%N)
+run_err 11 "has not learned" "ADD when the agent keeps answering EAGAIN" ADD c7 "$NETNS" net1 "$ag"
+ms=$((($(date +%s%N) - start) / 1000000))
+kb_assert_eq "$(cat "$T/again.n")" 8 "bounded: 8 attach calls, then the error stands"
+if [ "$ms" -lt 6000 ]; then kb_pass "gave up after ${ms} ms"; else kb_fail "took ${ms} ms"; fi
+kb_assert_rc 0 "DEL c7 (nothing held)" kb_cni DEL c7 "$NETNS" net1 "$ag"
 
 kb_assert_rc 0 "DEL c1" kb_cni DEL c1 "$NETNS" net1 "$T/d0.json"
 kb_assert_eq "$(allocs)" 0 "nothing left"

@@ -12,7 +12,7 @@ kb_agent_config "$T/agent.yaml" '  - name: vu
 kb_agent_start "$T/agent.yaml"
 kb_cni_setup
 ns=$(kb_netns pod)
-LR=$T/logroot
+LR=$T/logroot # the logDir of kb_cni_plugin_config
 mkdir -p "$T/outside"
 echo secret >"$T/outside/victim"
 
@@ -21,7 +21,7 @@ cni() {
 	jq -n --arg sock "$KB_SOCK" --arg t "$T" --argjson x "$3" '{cniVersion: "1.0.0",
 		name: "lognet", type: "kbnet", agentSocket: $sock, cacheDir: ($t + "/cache"),
 		deviceType: "virtio-user"} + $x' >"$T/conf.json"
-	env -i PATH="$PATH" KBNET_CNI_CONFIG="$KB_CNI_CONF" KBNET_CNI_LOG_ROOT="$LR" CNI_COMMAND="$1" CNI_CONTAINERID="$2" \
+	env -i PATH="$PATH" KBNET_CNI_CONFIG="$KB_CNI_CONF" CNI_COMMAND="$1" CNI_CONTAINERID="$2" \
 		CNI_NETNS="/run/netns/$ns" CNI_IFNAME=net1 CNI_PATH="$KB_CNI_PATH" \
 		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=team;K8S_POD_NAME=pod-$2" \
 		"$KB_CNI_BIN/kbnet" <"$T/conf.json" >"$T/cni.out" 2>"$T/cni.err"

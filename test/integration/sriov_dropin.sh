@@ -140,11 +140,20 @@ kb_assert_eq "$(fx_vf_state kbpfa0 1 | jq -c '[.vlan, .spoofchk, .trust]')" '[10
 kb_assert_rc 0 "DEL" kb_cni DEL s1 "$NETNS" net1 "$c" "$ARGS"
 c=$(nad vdpa.json vdpa0)
 jq 'del(.ipam, .vlan, .spoofchk, .trust)' "$c" >"$T/vdpa-noipam.json"
-if kb_cni ADD s2 "$NETNS" net2 "$T/vdpa-noipam.json" "$ARGS"; then kb_pass "ADD with a vDPA device"; else
+# kubelet reserved vdpa0 for default/vdpa-0 (the admit above): only that pod may take it.
+VARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=vdpa-0"
+if kb_cni ADD s2 "$NETNS" net2 "$T/vdpa-noipam.json" "$ARGS" 2>/dev/null; then
+	kb_fail "another pod took the device kubelet reserved for vdpa-0"
+else
+	jq -r .msg "$T/cni.out" | grep -q "reserved by kubelet for another pod" &&
+		kb_pass "another pod is refused the device reserved for vdpa-0" ||
+		kb_fail "error: $(cat "$T/cni.out")"
+fi
+if kb_cni ADD s2 "$NETNS" net2 "$T/vdpa-noipam.json" "$VARGS"; then kb_pass "ADD with a vDPA device"; else
 	kb_fail "ADD vdpa: $(cat "$T/cni.out" "$T/cni.err")"; fi
 kb_assert_eq "$(kb_ctl -o json allocations | jq -r '.[] | select(.containerID == "s2") | .deviceType')" \
 	vdpa "no deviceType: vdpa, from the vDPA device Multus passed"
-kb_assert_rc 0 "DEL vdpa" kb_cni DEL s2 "$NETNS" net2 "$T/vdpa-noipam.json" "$ARGS"
+kb_assert_rc 0 "DEL vdpa" kb_cni DEL s2 "$NETNS" net2 "$T/vdpa-noipam.json" "$VARGS"
 c=$(nad none.json 0000:99:00.1)
 kb_assert_rc 1 "a deviceID the agent does not have is refused" kb_cni ADD s3 "$NETNS" net1 "$c" "$ARGS"
 jq -r .msg "$T/cni.out" | grep -q "kbnet agent: .*0000:99:00.1" && kb_pass "the agent's error names the device" ||
