@@ -21,6 +21,10 @@ int agentcall_code(int errnum, bool remote)
 		return KB_CNI_ERR_DEVICE_BUSY;
 	case EEXIST:
 		return KB_CNI_ERR_ATTACHMENT_EXISTS;
+	case EADDRNOTAVAIL:
+		return KB_CNI_ERR_ADDRS_EXHAUSTED;
+	case EADDRINUSE:
+		return KB_CNI_ERR_ADDR_IN_USE;
 	case EAGAIN:
 		return CNI_ERR_TRY_AGAIN;
 	default:
@@ -87,6 +91,12 @@ json_t *agentcall_attach_args(const struct netconf *nc, const struct cni_env *en
 	}
 	if (nc->dev_config)
 		json_object_set(o, "config", nc->dev_config);
+	/* Agent IPAM: the agent allocates device and addresses in one durable record. */
+	if (nc->agent_ipam) {
+		json_object_set(o, "ipam", nc->ipam);
+		if (nc->ipam_ips)
+			json_object_set(o, "ips", nc->ipam_ips);
+	}
 	return o;
 }
 
@@ -114,4 +124,36 @@ const char *agentcall_alloc_pci(json_t *alloc)
 
 	return s ? s
 	         : json_string_value(json_object_get(json_object_get(alloc, "vdpa"), "pciAddress"));
+}
+
+int agentcall_alloc_ipam(json_t *alloc, struct cni_result **ret, struct cni_err *ce)
+{
+	json_t *ipam = json_object_get(alloc, "ipam"), *res, *ips, *ip;
+	size_t i;
+	int r;
+
+	*ret = NULL;
+	if (!ipam)
+		return 0;
+	/* Only the result's keys: "range" is the agent's bookkeeping. */
+	res = json_pack("{s:s, s:[]}", "cniVersion", "1.0.0", "ips");
+	ips = json_object_get(res, "ips");
+	json_array_foreach (json_object_get(ipam, "ips"), i, ip) {
+		json_t *e = json_pack("{s:O}", "address", json_object_get(ip, "address"));
+		if (e && json_object_get(ip, "gateway"))
+			json_object_set(e, "gateway", json_object_get(ip, "gateway"));
+		json_array_append_new(ips, e);
+	}
+	if (json_object_get(ipam, "routes"))
+		json_object_set(res, "routes", json_object_get(ipam, "routes"));
+	if (json_object_get(ipam, "dns"))
+		json_object_set(res, "dns", json_object_get(ipam, "dns"));
+	if (!res)
+		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
+	r = cni_result_parse(res, CNI_V_1_0_0, ret, ce);
+	json_decref(res);
+	if (r < 0)
+		return cni_err_set(ce, CNI_ERR_INTERNAL, EPROTO,
+		        "the agent's IPAM addresses are malformed: %s", ce->e.msg);
+	return 0;
 }

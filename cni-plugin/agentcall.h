@@ -2,8 +2,8 @@
 /*
  * kbnet-cni's calls to the node agent (node-agent/api/README.md) with the CNI error code each
  * failure maps to: transport failures (agent down, timeout) are 11 "try again later"; agent
- * replies EINVAL/ENODEV are 7, ENOSPC 100, EBUSY 101, EEXIST 102, EAGAIN 11, anything else
- * 999.
+ * replies EINVAL/ENODEV are 7, ENOSPC 100, EBUSY 101, EEXIST 102, EAGAIN 11, EADDRNOTAVAIL 104
+ * (agent IPAM range exhausted), EADDRINUSE 105 (requested address held), anything else 999.
  * Each call opens its own connection bounded by the netconf's agentTimeoutMs.
  */
 #ifndef KB_CNI_AGENTCALL_H
@@ -32,5 +32,8 @@ bool agentcall_alloc_is_netdev(json_t *alloc);
 /* vhostUser.socketPath (virtio-user) or the VF/vDPA PCI address (1.1.0 result fields). */
 const char *agentcall_alloc_socket(json_t *alloc);
 const char *agentcall_alloc_pci(json_t *alloc);
+/* Agent IPAM: the allocation's "ipam" object as an IPAM result (*ret NULL when it has none).
+ * Errors: 999 for a malformed object. */
+int agentcall_alloc_ipam(json_t *alloc, struct cni_result **ret, struct cni_err *ce);
 
 #endif

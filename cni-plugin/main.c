@@ -96,7 +96,17 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 		goto fail;
 	}
 
-	if (nc->ipam) {
+	if (nc->agent_ipam) {
+		/* The agent's reply carries the addresses it committed with the device. */
+		if ((r = agentcall_alloc_ipam(alloc, &ipres, ce)) < 0)
+			goto fail;
+		if (!ipres) {
+			r = cni_err_set(ce, CNI_ERR_INTERNAL, EPROTO,
+			        "the agent's attach reply has no addresses (an agent without "
+			        "IPAM?)");
+			goto fail;
+		}
+	} else if (nc->ipam) {
 		if ((r = ipam_init(&ipam, nc, env, ce)) < 0)
 			goto fail;
 		if (existing && rescache_load(nc->cache_dir, nc->name, env->container_id,
@@ -151,7 +161,7 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 		}
 		crashpoint_hit("cni-add-devinfo");
 	}
-	if (nc->ipam && !cached &&
+	if (nc->ipam && !nc->agent_ipam && !cached &&
 	        rescache_store(nc->cache_dir, nc->name, env->container_id, env->ifname, nc->ipam,
 	                out, ipres, &err) < 0)
 		warn("caching the result", err.msg);
@@ -191,7 +201,7 @@ static int cmd_del(const struct netconf *nc, const struct cni_env *env, struct c
 	 * IPAM is released even when the agent is down: the lease is ours to free, and the agent
 	 * failure below makes the runtime retry DEL (code 11), which then frees the device.
 	 */
-	if (nc->ipam) {
+	if (nc->ipam && !nc->agent_ipam) {
 		if ((r = ipam_init(&ipam, nc, env, ce)) < 0 ||
 		        (r = ipam_del(&ipam, NULL, NULL, ce)) < 0)
 			return r;
@@ -262,6 +272,32 @@ static int check_addrs(
 	return r;
 }
 
+/* Agent IPAM: prevResult's addresses for our interface must be those the agent holds. */
+static int check_agent_addrs(json_t *alloc, const struct netconf *nc, const struct cni_env *env,
+        int idx, struct cni_err *ce)
+{
+	struct cni_result *held = NULL;
+	char want[2048], have[2048];
+	int r, i;
+
+	if ((r = agentcall_alloc_ipam(alloc, &held, ce)) < 0)
+		return r;
+	if (!held)
+		return cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, EIO,
+		        "%s: the allocation holds no addresses", env->ifname);
+	for (size_t k = 0; k < held->n_ips; k++)
+		held->ips[k].interface = 0;
+	iface_addrs(held, 0, want, sizeof(want));
+	iface_addrs(nc->prev, idx, have, sizeof(have));
+	cni_result_free(held);
+	i = strcmp(want, have);
+	if (i != 0)
+		return cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, EIO,
+		        "%s: prevResult addresses [%s] differ from those the agent holds [%s]",
+		        env->ifname, have, want);
+	return 0;
+}
+
 static int cmd_check(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
 {
 	const struct cni_iface *f;
@@ -303,7 +339,9 @@ static int cmd_check(const struct netconf *nc, const struct cni_env *env, struct
 		        f->pci_id, have);
 		goto out;
 	}
-	if (nc->ipam &&
+	if (nc->agent_ipam && (r = check_agent_addrs(alloc, nc, env, idx, ce)) < 0)
+		goto out;
+	if (nc->ipam && !nc->agent_ipam &&
 	        ((r = check_addrs(nc, env, idx, ce)) < 0 ||
 	                (r = ipam_init(&ipam, nc, env, ce)) < 0 || (r = ipam_check(&ipam, ce)) < 0))
 		goto out;
@@ -380,7 +418,8 @@ static int cmd_gc(const struct netconf *nc, const struct cni_env *env, struct cn
 	bool ran;
 	size_t i;
 
-	if (nc->ipam) {
+	/* Agent IPAM: the agent's gc releases the addresses with the devices. */
+	if (nc->ipam && !nc->agent_ipam) {
 		if (ipam_init(&ipam, nc, env, &one) < 0)
 			gc_failed(&gs, &one);
 		else
@@ -465,7 +504,7 @@ static int cmd_status(const struct netconf *nc, const struct cni_env *env, struc
 		return cni_err_set(ce, CNI_ERR_NOT_AVAILABLE, ENOSPC,
 		        "no free device in the kbnet pool for %s",
 		        nc->pool ? nc->pool : nc->device_type);
-	if (nc->ipam && env->cni_path &&
+	if (nc->ipam && !nc->agent_ipam && env->cni_path &&
 	        ((r = ipam_init(&ipam, nc, env, ce)) < 0 || (r = ipam_status(&ipam, &ran, ce)) < 0))
 		return r;
 	return 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "netconf.h"
 #include "api/api.h"
+#include "api/ipamconf.h"
 #include "devinfo.h"
 #include "plugincfg.h"
 #include "common/cleanup.h"
@@ -534,6 +535,20 @@ static int parse_body(struct netconf *nc, enum cni_cmd cmd, struct cni_err *ce)
 				return CFG_ERR(ce,
 				        "runtimeConfig.ips[%zu] must be an IP address string", i);
 		}
+		nc->ipam_ips = ips;
+	}
+	if (args_cni && (ips = json_object_get(args_cni, "ips")) && !json_is_null(ips) &&
+	        !nc->ipam_ips)
+		nc->ipam_ips = ips;
+	nc->agent_ipam = nc->ipam && ipamconf_is_agent(nc->ipam);
+	/* Agent IPAM: refused here with the key named, before the agent is asked (DEL and GC
+	 * never are: a refused DEL or GC keeps the addresses held). */
+	if (nc->agent_ipam && (cmd == CNI_CMD_ADD || cmd == CNI_CMD_CHECK)) {
+		struct ipamconf *ic = NULL;
+		struct kb_err e = {0};
+		if (ipamconf_parse(nc->ipam, nc->ipam_ips, NULL, &ic, &e) < 0)
+			return CFG_ERR(ce, "%s", e.msg);
+		ipamconf_free(ic);
 	}
 	nc->device_id = rc_dev_id ? rc_dev_id : dev_id ? dev_id : bus_id;
 	nc->mac = rc_mac ? rc_mac : args_mac ? args_mac : mac;
@@ -676,8 +691,8 @@ int netconf_confine(struct netconf *nc, const struct pcfg *cfg, enum cni_cmd cmd
 int netconf_check_env(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
 {
 	/* STATUS takes CNI_PATH as optional: without it, IPAM is just not asked. */
-	if (nc->ipam_type && env->cmd != CNI_CMD_VERSION && env->cmd != CNI_CMD_STATUS &&
-	        !env->cni_path)
+	if (nc->ipam_type && !nc->agent_ipam && env->cmd != CNI_CMD_VERSION &&
+	        env->cmd != CNI_CMD_STATUS && !env->cni_path)
 		return cni_err_set(ce, CNI_ERR_INVALID_ENV, EINVAL,
 		        "CNI_PATH is required to run the IPAM plugin '%s'", nc->ipam_type);
 	return 0;

@@ -89,6 +89,8 @@ struct netconf {
 	int vlan;            /* -1 when not set */
 	json_t *ipam;        /* NULL when there is no IPAM */
 	const char *ipam_type;
+	bool agent_ipam;  /* ipam.type "kbnet": the agent allocates addresses with the device */
+	json_t *ipam_ips; /* static requests: runtimeConfig.ips > args.cni.ips, or NULL */
 	const char *devinfo_file; /* runtimeConfig.CNIDeviceInfoFile, or NULL */
 	const char *devinfo_dir;  /* after netconf_confine: the configured directory */
 	const char *devinfo_name; /* after netconf_confine: the file's name in it */

@@ -48,6 +48,8 @@ enum {
 	KB_CNI_ERR_DEVICE_BUSY = 101,
 	KB_CNI_ERR_ATTACHMENT_EXISTS = 102,
 	KB_CNI_ERR_CHECK_FAILED = 103,
+	KB_CNI_ERR_ADDRS_EXHAUSTED = 104, /* agent IPAM: a range set has no free address */
+	KB_CNI_ERR_ADDR_IN_USE = 105,     /* agent IPAM: a requested address is held */
 	CNI_ERR_INTERNAL = 999,
 };
 

@@ -2,6 +2,7 @@
 #include "agent/alloc.h"
 #include "common/crashpoint.h"
 #include "agent/inventory.h"
+#include "agent/lease.h"
 #include "agent/state.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -73,6 +74,8 @@ struct alloc_strs {
 
 static void alloc_free(struct alloc *a)
 {
+	/* The addresses die with the allocation, whatever path frees it. */
+	lease_free(a->lease);
 	free(a);
 }
 
@@ -170,6 +173,8 @@ json_t *alloc_to_json(const struct alloc *a)
 		json_object_set_new(o, "pod", pod_json(&a->pod));
 	if (!a->dev)
 		json_object_set_new(o, "orphaned", json_true());
+	if (a->lease)
+		json_object_set_new(o, "ipam", lease_to_json(a->lease));
 	if (a->ops->alloc_to_json)
 		a->ops->alloc_to_json(a, o);
 	/* What kbnet-cni writes to CNIDeviceInfoFile for Multus. */
@@ -300,6 +305,11 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	                  ? json_integer_value(json_object_get(o, "vlan"))
 	                  : -1;
 	a->created = timegm(&tm);
+	if (json_object_get(o, "ipam") &&
+	        (r = lease_from_json(json_object_get(o, "ipam"), a->network, &a->lease, err)) < 0) {
+		alloc_free(a);
+		return r;
+	}
 	if (ops->alloc_from_json && (r = ops->alloc_from_json(a, o, err)) < 0) {
 		alloc_free(a);
 		return r;
@@ -381,6 +391,11 @@ static int apply_record(void *ctx, const char *key, json_t *value, struct kb_err
 	if (strcmp(a->container_id, cid) != 0 || strcmp(a->ifname, slash + 1) != 0) {
 		alloc_free(a);
 		return kb_err_set(err, EINVAL, "state record '%s' does not match its key", key);
+	}
+	/* An address held twice means damaged state: stop rather than hand it out again. */
+	if (a->lease && (r = lease_hold(a->lease, err)) < 0) {
+		alloc_free(a);
+		return kb_err_prefix(err, "state record '%s'", key);
 	}
 	hmap_insert(&allocs, &a->by_key, key_hash(cid, ifname));
 	return 0;
@@ -566,6 +581,8 @@ static bool same_request(const struct alloc *a, const struct attach_req *req)
 	if (strcmp(a->network, req->network) || strcmp(a->ops->name, req->devtype))
 		return false;
 	if (req->device_id && strcmp(a->device_id, req->device_id))
+		return false;
+	if (!a->lease != !req->ipam)
 		return false;
 	return true;
 }
@@ -766,6 +783,10 @@ static int attach(
 	a->vlan = req->vlan;
 	a->created = time(NULL);
 	a->dev = d;
+	/* Addresses before the provider acts: running out changes nothing outside the agent. */
+	if (req->ipam && (r = lease_new(req->ipam, a->network, &a->lease, err)) < 0)
+		goto fail_free;
+	crashpoint_hit("agent-ipam-picked");
 
 	if (ops->attach && (r = ops->attach(a, req, err)) < 0)
 		goto fail_free;

@@ -19,6 +19,8 @@
 
 struct device;
 struct devtype_ops;
+struct ipamconf;
+struct lease;
 struct state;
 
 struct alloc_pod {
@@ -42,7 +44,8 @@ struct alloc {
 	int vlan; /* -1: none */
 	time_t created;
 	const struct devtype_ops *ops;
-	struct device *dev; /* NULL when the device is gone (orphaned allocation) */
+	struct device *dev;  /* NULL when the device is gone (orphaned allocation) */
+	struct lease *lease; /* agent IPAM addresses, NULL without; freed with the allocation */
 	struct hmap_node by_key;
 	void *priv; /* ops->alloc_priv_size bytes of provider data */
 };
@@ -55,9 +58,10 @@ struct attach_req {
 	struct alloc_pod pod;  /* borrowed strings */
 	bool has_mac;
 	struct mac mac;
-	int mtu;        /* 0: not requested */
-	int vlan;       /* -1: not requested */
-	json_t *config; /* optional device-type settings (borrowed) */
+	int mtu;                     /* 0: not requested */
+	int vlan;                    /* -1: not requested */
+	json_t *config;              /* optional device-type settings (borrowed) */
+	const struct ipamconf *ipam; /* agent IPAM, NULL without (borrowed) */
 };
 
 /* Observers (fast path, metrics, events): attached may veto with an error. */

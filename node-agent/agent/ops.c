@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/ops.h"
+#include "agent/lease.h"
+#include "api/ipamconf.h"
 #include "agent/alloc.h"
 #include "agent/inventory.h"
 #include "agent/server.h"
@@ -119,8 +121,9 @@ static int arg_key(struct srv_call *call, json_t *args, const char **cid, const 
 static int op_attach(struct srv_call *call, json_t *args, json_t **ret)
 {
 	struct attach_req req = {.vlan = -1};
+	struct ipamconf *ipam = NULL;
 	const char *mac;
-	json_t *config;
+	json_t *config, *ipam_args;
 	struct alloc *a;
 	bool existing;
 	int r;
@@ -156,7 +159,19 @@ static int op_attach(struct srv_call *call, json_t *args, json_t **ret)
 	if (config && !json_is_object(config))
 		return kb_err_set(&call->err, EINVAL, "'config' must be an object");
 	req.config = config;
-	if ((r = alloc_attach(&req, &a, &existing, &call->err)) < 0)
+	/* Agent IPAM: the section is a namespaced NAD's, checked here as strictly as by the CNI. */
+	ipam_args = json_object_get(args, "ipam");
+	if (ipam_args && !json_is_null(ipam_args)) {
+		if ((r = ipamconf_parse(ipam_args, json_object_get(args, "ips"), lease_node_name(),
+		             &ipam, &call->err)) < 0)
+			return r;
+		req.ipam = ipam;
+	} else if (json_object_get(args, "ips")) {
+		return kb_err_set(&call->err, EINVAL, "'ips' needs an 'ipam' section");
+	}
+	r = alloc_attach(&req, &a, &existing, &call->err);
+	ipamconf_free(ipam);
+	if (r < 0)
 		return r;
 	*ret = json_pack("{s:o, s:b}", "allocation", alloc_to_json(a), "existing", existing);
 	return 0;

@@ -28,10 +28,27 @@ static void endpoint_cell(json_t *a, char *buf, size_t size)
 		snprintf(buf, size, "-");
 }
 
+/* Agent IPAM addresses, comma-separated, without prefix lengths ("-" when none). */
+static void addrs_cell(json_t *a, char *buf, size_t size)
+{
+	json_t *ip;
+	size_t i, off = 0;
+
+	snprintf(buf, size, "-");
+	json_array_foreach (json_object_get(json_object_get(a, "ipam"), "ips"), i, ip) {
+		const char *s = jstr(ip, "address");
+		int n;
+		if (!s || off >= size)
+			continue;
+		n = (int)strcspn(s, "/");
+		off += snprintf(buf + off, size - off, "%s%.*s", i ? "," : "", n, s);
+	}
+}
+
 static int print_allocations(struct ctl *ctl, json_t *arr)
 {
 	static const char *const hdr[] = {"POD", "CONTAINER", "IFNAME", "NETWORK", "POOL", "DEVICE",
-	        "MAC", "AGE", "ENDPOINT", NULL};
+	        "MAC", "ADDRESSES", "AGE", "ENDPOINT", NULL};
 	struct table *t;
 	json_t *a;
 	size_t i;
@@ -42,14 +59,15 @@ static int print_allocations(struct ctl *ctl, json_t *arr)
 	}
 	t = table_new(hdr);
 	json_array_foreach (arr, i, a) {
-		char pod[320], cid[16], age[32], ep[4096];
+		char pod[320], cid[16], age[32], ep[4096], addrs[512];
 		pod_cell(a, pod, sizeof(pod));
 		snprintf(cid, sizeof(cid), "%.12s", jstr(a, "containerID"));
 		fmt_age(jstr(a, "created"), age, sizeof(age));
 		endpoint_cell(a, ep, sizeof(ep));
-		table_row(
-		        t, (const char *const[]){pod, cid, jstr(a, "ifname"), jstr(a, "network"),
-		                   jstr(a, "pool"), jstr(a, "deviceID"), jstr(a, "mac"), age, ep});
+		addrs_cell(a, addrs, sizeof(addrs));
+		table_row(t, (const char *const[]){pod, cid, jstr(a, "ifname"), jstr(a, "network"),
+		                     jstr(a, "pool"), jstr(a, "deviceID"), jstr(a, "mac"), addrs,
+		                     age, ep});
 	}
 	table_print(t, stdout);
 	table_free(t);

@@ -11,7 +11,8 @@
  *               cni-add-devinfo      device-info file written, before the result is printed
  *               cni-del-detached     agent detach acknowledged, before IPAM DEL
  *               cni-del-ipam-done    IPAM DEL done, before the files are removed
- *   kbnet-agent agent-attach-buffered allocation made in memory, not yet committed
+ *   kbnet-agent agent-ipam-picked     agent IPAM addresses held in memory, device not prepared
+ *               agent-attach-buffered allocation made in memory, not yet committed
  *               agent-detach-buffered release made in memory, not yet committed
  *               agent-committed       a commit is durable, before any reply is sent
  *               agent-netdev-moved    a VF netdev moved into the pod, not yet configured

@@ -82,6 +82,8 @@ static const struct {
         {ENOTCONN, "ENOTCONN"},
         {EMLINK, "EMLINK"},
         {ENOBUFS, "ENOBUFS"},
+        {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
+        {EADDRINUSE, "EADDRINUSE"},
 };
 
 const char *kb_errno_name(int errnum)

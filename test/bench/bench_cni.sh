@@ -2,7 +2,8 @@
 # bench_cni: CNI ADD and DEL latency, p50 and p99, of kbnet-cni + host-local against the
 # reference bridge + host-local and macvlan + host-local, measured in the same run (calls
 # interleaved), with host-local alone and a bare exec for scale. Goal: kbnet ADD p50 at most
-# 0.5x bridge's. Everything runs in network namespaces created here: the plugins run in a
+# 0.5x bridge's; with agent IPAM (ipam type kbnet: no IPAM exec, device and address in one
+# commit) at most 0.2x bridge + host-local's, with the breakdown printed when missed. Everything runs in network namespaces created here: the plugins run in a
 # "host" namespace (bridge and macvlan create their links there; macvlan's master is a veth
 # end in it), pods are namespaces of their own. The agent's runDir is a tmpfs, as /run is on
 # a node.
@@ -32,7 +33,7 @@ ip -n "$host" link add mv0 type veth peer name mv0p
 ip -n "$host" link set mv0 up
 ip -n "$host" link set mv0p up
 declare -A NS
-for c in kbnet kbnet0 bridge macvlan hostlocal true; do
+for c in kbnet kbipam kbnet0 bridge macvlan hostlocal true; do
 	NS[$c]=/run/netns/$(kb_netns "pod-$c")
 done
 
@@ -41,6 +42,9 @@ conf() { echo "$2" | jq --arg t "$T" '.cniVersion = "1.0.0" | .name = "bench-'"$
 	if .ipam then .ipam.dataDir = ($t + "/ipam") else . end' >"$T/$1.json"; }
 conf kbnet '{"type":"kbnet","agentSocket":"'"$KB_SOCK"'","cacheDir":"'"$T/cache"'",
 	"ipam":{"type":"host-local","subnet":"10.90.0.0/16"}}'
+# Agent IPAM: the agent allocates the address with the device, nothing exec'd.
+conf kbipam '{"type":"kbnet","agentSocket":"'"$KB_SOCK"'","cacheDir":"'"$T/cache"'",
+	"ipam":{"type":"kbnet","subnet":"10.94.0.0/16"}}'
 # The same without IPAM: what kbnet-cni and the agent cost by themselves.
 conf kbnet0 '{"type":"kbnet","agentSocket":"'"$KB_SOCK"'","cacheDir":"'"$T/cache"'"}'
 conf bridge '{"type":"bridge","bridge":"kbb0","isGateway":false,"ipMasq":false,
@@ -54,6 +58,7 @@ echo '{}' >"$T/true.json"
 ip netns exec "$host" "$TOOLS/cnibench" --runs "$RUNS" --rounds "$ROUNDS" \
 	--cni-path "$KB_CNI_PATH" \
 	--case "kbnet|$KB_CNI_BIN/kbnet|$T/kbnet.json|${NS[kbnet]}" \
+	--case "kbipam|$KB_CNI_BIN/kbnet|$T/kbipam.json|${NS[kbipam]}" \
 	--case "kbnet0|$KB_CNI_BIN/kbnet|$T/kbnet0.json|${NS[kbnet0]}" \
 	--case "bridge|/usr/lib/cni/bridge|$T/bridge.json|${NS[bridge]}" \
 	--case "macvlan|/usr/lib/cni/macvlan|$T/macvlan.json|${NS[macvlan]}" \
@@ -83,6 +88,7 @@ jq -s -r --argjson runs "$RUNS" --argjson rounds "$ROUNDS" --arg leftover "$left
 	"",
 	("case" | lpad(26)) + ("ADD p50" | pad(9)) + ("ADD p99" | pad(9)) + ("DEL p50" | pad(9)) + ("DEL p99" | pad(9)),
 	row("kbnet-cni + host-local"; "kbnet"),
+	row("kbnet-cni, agent IPAM"; "kbipam"),
 	row("bridge + host-local"; "bridge"),
 	row("macvlan + host-local"; "macvlan"),
 	row("kbnet-cni, no IPAM"; "kbnet0"),
@@ -90,9 +96,13 @@ jq -s -r --argjson runs "$RUNS" --argjson rounds "$ROUNDS" --arg leftover "$left
 	row("exec /bin/true"; "true"),
 	ratio("ratio kbnet / bridge"; "kbnet"; "bridge"),
 	ratio("ratio kbnet / macvlan"; "kbnet"; "macvlan"),
+	ratio("ratio agent IPAM / bridge"; "kbipam"; "bridge"),
 	"",
 	"goal: kbnet ADD p50 <= 0.5 x bridge: \(($m.kbnet.add50 / $m.bridge.add50) * 100 | round / 100)x, " +
 		(if $m.kbnet.add50 <= 0.5 * $m.bridge.add50 then "met" else "NOT met" end),
+	"goal: kbnet agent IPAM ADD p50 <= 0.2 x bridge + host-local: \(($m.kbipam.add50 / $m.bridge.add50) * 100 | round / 100)x, " +
+		(if $m.kbipam.add50 <= 0.2 * $m.bridge.add50 then "met" else "NOT met; breakdown of its ADD p50: exec \($m.true.add50 | f) ms, " +
+			"plugin + agent round trip + commit \(($m.kbnet0.add50 - $m.true.add50) | f) ms, agent IPAM \(($m.kbipam.add50 - $m.kbnet0.add50) | f) ms" end),
 	"kbnet ADD p50 above host-local alone: \(($m.kbnet.add50 - $m.hostlocal.add50) | f) ms; kbnet-cni with" +
 		" its agent call and no IPAM: \($m.kbnet0.add50 | f) ms (a bare exec: \($m.true.add50 | f) ms)",
 	"allocations left in the agent after the runs: \($leftover)"

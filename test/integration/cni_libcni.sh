@@ -2,7 +2,8 @@
 # kbnet-cni driven through libcni (test/tools/libcni-client) like a container runtime: a conflist
 # of kbnet (host-local IPAM) chained with the reference tuning plugin; capability args (mac,
 # deviceID, CNIDeviceInfoFile) become runtimeConfig; ADD caches the result, CHECK and DEL get it
-# as prevResult; VERSION/validation through libcni; conflists at 1.0.0 and 0.4.0.
+# as prevResult; VERSION/validation through libcni; conflists at 1.0.0 and 0.4.0; agent IPAM
+# with the ips capability.
 source "$(dirname "$0")/../lib.sh"
 kb_require_root
 CLIENT=$TOOLS/libcni-client
@@ -120,5 +121,32 @@ kb_assert_rc 0 "CheckNetworkList" lc check c3
 kb_assert_rc 0 "DelNetworkList" lc del c3
 kb_assert_eq "$(allocs)" "" "nothing left"
 kb_assert_eq "$(leases)" 0 "no lease left"
+
+kb_log "agent IPAM (ipam type kbnet) through libcni: the ips capability, CHECK, DEL"
+jq -n --arg sock "$KB_SOCK" --arg t "$T" '{
+	cniVersion: "1.0.0", name: "dpdk-ipam",
+	plugins: [{type: "kbnet", agentSocket: $sock, cacheDir: ($t + "/cache"),
+		capabilities: {ips: true, mac: true},
+		ipam: {type: "kbnet", ranges: [[{subnet: "10.96.0.0/24"}], [{subnet: "fd00:96::/64"}]],
+			routes: [{dst: "0.0.0.0/0"}]}}]}' >"$T/list-ipam.json"
+LIST=$T/list-ipam.json
+kb_assert_rc 0 "AddNetworkList with capability ips" lc add c5 -capargs '{"ips":["10.96.0.50/24"]}'
+cat "$T/lc.err" >&2
+cp "$T/lc.out" "$T/ipam-add.json"
+kb_assert_jq "$T/ipam-add.json" '[.ips[].address] | join(",")' "10.96.0.50/24,fd00:96::2/64" \
+	"static IPv4 from runtimeConfig.ips, IPv6 from the agent"
+kb_assert_eq "$(kb_ctl -o json allocations | jq -r '[.[0].ipam.ips[].address] | join(",")')" \
+	"10.96.0.50/24,fd00:96::2/64" "the agent holds both with the device"
+kb_assert_rc 0 "AddNetworkList without a request" lc add c6
+kb_assert_jq "$T/lc.out" '[.ips[].address] | join(",")' "10.96.0.51/24,fd00:96::3/64" "next addresses (after the last handed out, as host-local)"
+kb_assert_rc 0 "CheckNetworkList" lc check c5 -capargs '{"ips":["10.96.0.50/24"]}'
+kb_assert_rc 1 "AddNetworkList asking for a held address" lc add c7 -capargs '{"ips":["10.96.0.50/24"]}'
+kb_assert_jq "$T/lc.out" .code 105 "code 105 through libcni"
+kb_assert_rc 0 "DelNetworkList c5" lc del c5 -capargs '{"ips":["10.96.0.50/24"]}'
+kb_assert_rc 0 "DelNetworkList c6" lc del c6
+NETNS='' kb_assert_rc 0 "DelNetworkList c6 again, empty netns" lc del c6
+kb_assert_rc 0 "DelNetworkList c7 (failed ADD)" lc del c7
+kb_assert_eq "$(allocs)" "" "nothing held"
+kb_assert_eq "$(kb_ctl -o json status | jq .ipam.addresses)" 0 "no address held"
 
 kb_done

@@ -5,7 +5,8 @@
 # After each crash the runtime does what it does (DEL after a failed ADD, DEL retried until it
 # succeeds, then the pod's ADD and DEL again), the agent restarted when it was the one killed.
 # Then nothing may be left: no allocation, no device held twice, no host-local lease, no
-# socket directory, no device-info file, no cached result.
+# socket directory, no device-info file, no cached result. Then the same with agent IPAM:
+# device and address always held together, never one without the other.
 source "$(dirname "$0")/../lib.sh"
 kb_require_root
 [ -x /usr/lib/cni/host-local ] || kb_skip "host-local not installed (containernetworking-plugins)"
@@ -115,6 +116,74 @@ for step in agent-detach-buffered agent-committed; do
 	restart_agent
 	kb_assert_rc 0 "$step: DEL retried" runtime_del "$c"
 	check_clean "$step"
+done
+# Agent IPAM (ipam type kbnet): device and addresses in one record, so every kill point must
+# leave either both or neither, and nothing once the runtime's DELs are through.
+kb_log "agent IPAM"
+jq '.ipam = {type: "kbnet", ranges: [[{subnet: "10.78.0.0/24", rangeStart: "10.78.0.10", rangeEnd: "10.78.0.20"}]]}' \
+	"$T/base.json" >"$T/base-ipam.json"
+mv "$T/base-ipam.json" "$T/base.json"
+# Every allocation holds its address and no address is held without one (status counts the
+# addresses the agent holds, allocations the devices).
+paired() {
+	local allocs addrs
+	allocs=$(kb_ctl -o json allocations | jq '[.[] | select((.ipam.ips | length) == 1)] | length')
+	addrs=$(kb_ctl -o json status | jq .ipam.addresses)
+	[ "$allocs" = "$(kb_ctl -o json allocations | jq length)" ] && [ "$allocs" = "$addrs" ] && echo yes || echo "no: $allocs allocations with an address, $addrs addresses"
+}
+for step in cni-add-attached cni-add-devinfo; do
+	n=$((n + 1)); c=k$n
+	kb_log "agent IPAM: kbnet-cni killed at $step during ADD"
+	rc=0; KBNET_CRASH_AT=$step add "$c" || rc=$?
+	kb_assert_eq "$rc" 137 "ipam $step: the plugin was killed"
+	kb_assert_eq "$(paired)" yes "ipam $step: device and address held together"
+	kb_assert_rc 0 "ipam $step: runtime DEL after the failed ADD" runtime_del "$c"
+	kb_assert_rc 0 "ipam $step: ADD again" add "$c"
+	kb_assert_jq "$T/cni.out" '.ips[0].address | startswith("10.78.0.")' true "ipam $step: address from the agent"
+	kb_assert_rc 0 "ipam $step: DEL" del "$c"
+	check_clean "ipam $step"
+	kb_assert_eq "$(kb_ctl -o json status | jq .ipam.addresses)" 0 "ipam $step: no address held"
+done
+n=$((n + 1)); c=k$n
+kb_log "agent IPAM: kbnet-cni killed at cni-del-detached during DEL"
+kb_assert_rc 0 "ipam cni-del-detached: ADD" add "$c"
+rc=0; KBNET_CRASH_AT=cni-del-detached del "$c" || rc=$?
+kb_assert_eq "$rc" 137 "ipam cni-del-detached: the plugin was killed"
+kb_assert_eq "$(kb_ctl -o json status | jq .ipam.addresses)" 0 "ipam cni-del-detached: the address went with the device"
+kb_assert_rc 0 "ipam cni-del-detached: DEL retried" runtime_del "$c"
+check_clean "ipam cni-del-detached"
+for step in agent-ipam-picked agent-attach-buffered agent-committed; do
+	n=$((n + 1)); c=k$n
+	kb_log "agent IPAM: kbnet-agent killed at $step during ADD"
+	kb_agent_stop
+	KBNET_CRASH_AT=$step kb_agent_start "$T/agent.yaml"
+	rc=0; add "$c" || rc=$?
+	kb_assert_jq "$T/cni.out" .code 11 "ipam $step: code 11 (try again)"
+	agent_alive && kb_fail "ipam $step: the agent did not die" || kb_pass "ipam $step: the agent was killed"
+	restart_agent
+	kb_assert_eq "$(paired)" yes "ipam $step: device and address held together after the restart"
+	kb_assert_eq "$(held_twice)" 0 "ipam $step: no device held twice after the restart"
+	kb_assert_rc 0 "ipam $step: runtime DEL" runtime_del "$c"
+	kb_assert_rc 0 "ipam $step: ADD again" add "$c"
+	kb_assert_rc 0 "ipam $step: DEL" del "$c"
+	check_clean "ipam $step"
+	kb_assert_eq "$(kb_ctl -o json status | jq .ipam.addresses)" 0 "ipam $step: no address held"
+done
+for step in agent-detach-buffered agent-committed; do
+	n=$((n + 1)); c=k$n
+	kb_log "agent IPAM: kbnet-agent killed at $step during DEL"
+	kb_agent_stop
+	kb_agent_start "$T/agent.yaml"
+	kb_assert_rc 0 "ipam $step: ADD" add "$c"
+	kb_agent_stop
+	KBNET_CRASH_AT=$step kb_agent_start "$T/agent.yaml"
+	rc=0; del "$c" || rc=$?
+	kb_assert_eq "$rc" 1 "ipam $step: DEL fails"
+	restart_agent
+	kb_assert_eq "$(paired)" yes "ipam $step: device and address held together after the restart"
+	kb_assert_rc 0 "ipam $step: DEL retried" runtime_del "$c"
+	check_clean "ipam $step"
+	kb_assert_eq "$(kb_ctl -o json status | jq .ipam.addresses)" 0 "ipam $step: no address held"
 done
 kb_log "$n kill points covered"
 kb_done

@@ -72,7 +72,9 @@ have() { kb_ctl -o json allocations | jq -r --arg c "$1" '[.[] | select(.contain
 
 attach ca "{\"namespace\":\"default\",\"name\":\"pa\",\"uid\":\"$ua\"}" || kb_fail "attach ca"
 attach cb "{\"namespace\":\"default\",\"name\":\"pb\",\"uid\":\"$ub\"}" || kb_fail "attach cb"
-attach cc '{"namespace":"default","name":"pc","uid":"11111111-2222-3333-4444-555555555555"}' || kb_fail "attach cc"
+# cc with agent IPAM: the pod GC must release its address with its device.
+agent_call attach '{"containerID":"cc","ifname":"net1","network":"dpdk","deviceType":"virtio-user","pod":{"namespace":"default","name":"pc","uid":"11111111-2222-3333-4444-555555555555"},"ipam":{"type":"kbnet","subnet":"10.66.0.0/24"}}' >"$T/call.out" || kb_fail "attach cc"
+kb_assert_eq "$(kb_ctl -o json status | jq .ipam.addresses)" 1 "cc holds an agent IPAM address"
 attach cd '' || kb_fail "attach cd (no pod)"
 attach ce '{"namespace":"default","name":"pe"}' || kb_fail "attach ce (no uid)"
 attach cx '{"namespace":"default","name":"elsewhere"}' || kb_fail "attach cx (pod of another node)"
@@ -86,6 +88,7 @@ kwait '.gcReleased == 2' $((GRACE + 5)) || kb_fail "released after the grace per
 el=$((SECONDS - t0))
 kb_assert_eq "$((el >= GRACE - 1))" 1 "released after ${el}s (grace ${GRACE}s)"
 kb_assert_eq "$(have cc)$(have cx)" 00 "allocations of a never-seen pod and of another node's pod released"
+kb_assert_eq "$(kb_ctl -o json status | jq .ipam.addresses)" 0 "cc's address released with its device"
 kb_assert_eq "$(have ca)$(have cb)$(have cd)$(have ce)" 1111 "live pods (by UID, by name) and pod-less allocations kept"
 
 # A pod deleted, a pod recreated under the same name (new UID): both are gone pods.

@@ -8,6 +8,9 @@
 #      addresses for 64 devices (IPAM fails after the attach); failed ADDs must leave nothing
 #      behind on their own
 #   C: kill -9 and SIGTERM restarts of the agent in the middle of a storm
+#   D: agent IPAM (ipam type kbnet, no exec): D1 200 containers with a kill -9 of the agent in
+#      the middle, no address or device held twice, every device with its address and the
+#      reverse; D2 29 addresses for 64 devices: ADDs refused with code 104 hold nothing
 source "$(dirname "$0")/../lib.sh"
 kb_require_root
 PY=/usr/bin/python3
@@ -35,6 +38,15 @@ storm() { # LOG CONF [options]
 	shift 2
 	"$PY" "$STORM" run --plugin "$KB_CNI_BIN/kbnet" --cni-path "$KB_CNI_PATH" --conf "$c" \
 		--netns "$NETNS" --devinfo-dir "$T/devinfo" --log "$log" "$@"
+}
+# aconf NAME SUBNET: the same on agent IPAM.
+aconf() {
+	jq -n --arg name "$1" --arg subnet "$2" --arg sock "$KB_SOCK" --arg t "$T" '{
+		cniVersion: "1.0.0", name: $name, type: "kbnet", agentSocket: $sock,
+		agentTimeoutMs: 5000, cacheDir: ($t + "/cache"),
+		ipam: {type: "kbnet", subnet: $subnet}
+	}' >"$T/$1.json"
+	echo "$T/$1.json"
 }
 # audit NAME LOG NETWORK [--expect-empty]
 audit() {
@@ -141,6 +153,41 @@ kb_assert_eq "$(kb_ctl -o json devices | jq '[.[] | select(.holder != null)] | l
 	kb_fail "C: DEL for all succeeds"
 audit "C: DEL for all cleans everything" "$T/c.log" storm-c --expect-empty
 nothing_left C
+
+kb_log "D1: agent IPAM, 200 ADD/DEL, 32 at a time, 30% kept, kill -9 of the agent in the middle"
+c=$(aconf storm-d1 10.81.0.0/24)
+: >"$T/d1.log"
+storm "$T/d1.log" "$c" --prefix d --count 200 --concurrency 32 --keep 0.3 --hold-ms 50 &
+STORM_PID=$!
+kb_defer "kill $STORM_PID"
+while [ "$(wc -l <"$T/d1.log")" -lt 100 ] && kill -0 $STORM_PID 2>/dev/null; do sleep 0.02; done
+kb_log "kill -9 after $(wc -l <"$T/d1.log") CNI calls"
+kb_agent_stop KILL
+sleep 0.3
+kb_agent_start "$T/agent.yaml"
+wait $STORM_PID || kb_fail "D1: storm driver"
+audit "D1: no address or device twice, each device with its address" "$T/d1.log" storm-d1 --agent-ipam
+kb_assert_eq "$(kb_ctl -o json status | jq '.ipam.addresses')" "$(kb_ctl -o json allocations | jq length)" \
+	"D1: held addresses match allocations"
+"$PY" "$STORM" del-all --plugin "$KB_CNI_BIN/kbnet" --cni-path "$KB_CNI_PATH" --conf "$c" \
+	--netns "$NETNS" --devinfo-dir "$T/devinfo" --log "$T/d1.log" --concurrency 32 ||
+	kb_fail "D1: DEL for all succeeds"
+audit "D1: DEL for all releases every address" "$T/d1.log" storm-d1 --agent-ipam --expect-empty
+kb_assert_eq "$(kb_ctl -o json status | jq '.ipam.addresses')" 0 "D1: no address held"
+nothing_left D1
+
+kb_log "D2: agent IPAM exhaustion: 64 devices, 29 addresses, 64 at a time"
+kb_agent_stop TERM
+kb_agent_config "$T/agent.yaml" "$(pools 64)"
+kb_agent_start "$T/agent.yaml"
+c=$(aconf storm-d2 10.81.1.0/27)
+storm "$T/d2.log" "$c" --prefix e --count 200 --concurrency 64 --keep 0 --hold-ms 30 --no-del-failed
+audit "D2: ADDs refused for want of an address hold nothing" "$T/d2.log" storm-d2 --agent-ipam --expect-empty
+kb_assert_eq "$(jq -s '[.[] | select(.op == "ADD" and .rc != 0 and .code == 104)] | length > 0' "$T/d2.log")" \
+	true "D2: some ADDs were refused with code 104"
+kb_assert_eq "$(jq -s '[.[] | select(.op == "ADD" and .rc != 0 and .code != 104)] | length' "$T/d2.log")" \
+	0 "D2: no other failure"
+nothing_left D2
 
 grep -E 'AddressSanitizer|runtime error' "$T/agent.log" && kb_fail "sanitizer report in the agent log"
 kb_done
