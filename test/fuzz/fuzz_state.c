@@ -17,6 +17,8 @@
 #include <zlib.h>
 
 #include "agent/alloc.h"
+#include "agent/config.h"
+#include "agent/inventory.h"
 #include "agent/state.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -25,6 +27,7 @@
 #define FUZZ_MAX_INPUT (256 * 1024)
 
 static char dir[64];
+static struct cfg *cfg;
 
 static void cleanup(void)
 {
@@ -48,6 +51,8 @@ static void remove_dir(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	struct kb_err err = {0};
+	char yaml[512];
 
 	(void)argc;
 	(void)argv;
@@ -56,6 +61,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	atexit(remove_dir);
+	/* The agent loads its state after the inventory has its configuration (main.c): restored
+	 * vhost-user paths are checked against runDir. No pools: nothing is discovered, and the
+	 * records only name devices. runDir is never written (alloc_replay does not restore). */
+	snprintf(yaml, sizeof(yaml),
+	        "apiSocket: %s/a.sock\nstateDir: %s\nrunDir: /run/kbnet\npools: []\n", dir, dir);
+	if (cfg_load_string(yaml, "<fuzz>", &cfg, &err) < 0 || inv_init(cfg, &err) < 0) {
+		fprintf(stderr, "config: %s\n", err.msg);
+		abort();
+	}
 	return 0;
 }
 
