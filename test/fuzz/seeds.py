@@ -324,6 +324,16 @@ add("metrics", "post-other", "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Lengt
     "GET /nope?x=1 HTTP/1.0\r\n\r\n")
 add("metrics", "chunked", "PUT /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
 
+# ---- httpd: a request head as the metrics server parses it (test_metrics' cases) ----
+add("httpd", "get-query", "GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n")
+add("httpd", "head-lf", "HEAD /healthz HTTP/1.0\n\n")
+add("httpd", "pipelined", "GET / HTTP/1.1\r\n\r\nGET /x")
+add("httpd", "post", "POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+add("httpd", "version", "GET /metrics HTTP/2.0\r\n\r\n")
+add("httpd", "folded", "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n")
+add("httpd", "long-path", "GET /" + "0" * 256 + "#f HTTP/1.1\r\n\r\n")
+add("httpd", "incomplete", "GET /readyz HTTP/1.1\r\nHost: x\r\n\r")
+
 # ---- fp_switch: extra ports byte, [10-byte ports], then frames (in slot, u16 LE length, bytes) ----
 def mac(x):
     return bytes([2, 0, 0, 0, 0, x])
