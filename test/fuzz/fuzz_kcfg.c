@@ -15,13 +15,9 @@
 #include "common/log.h"
 
 static char dir[64], path[128];
-/* One curl handle for every input, reset before each (as new): curl_easy_init and cleanup
- * cost more than the kubeconfig itself. */
-static CURL *easy;
 
 static void remove_dir(void)
 {
-	curl_easy_cleanup(easy);
 	unlink(path);
 	rmdir(dir);
 }
@@ -38,8 +34,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof(path), "%s/kubeconfig", dir);
-	if (!(easy = curl_easy_init()))
-		abort();
 	atexit(remove_dir);
 	return 0;
 }
@@ -59,12 +53,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	close(fd);
 	if (kcfg_from_kubeconfig(path, context, &c, &err) == 0) {
+		CURL *easy = curl_easy_init();
 		struct curl_slist *headers = NULL;
 		if (!kcfg_server(c) || !kcfg_token_source(c))
 			abort();
-		curl_easy_reset(easy);
-		kcfg_apply(c, easy, &headers, &err);
-		curl_slist_free_all(headers);
+		if (easy) {
+			kcfg_apply(c, easy, &headers, &err);
+			curl_slist_free_all(headers);
+			curl_easy_cleanup(easy);
+		}
 		kcfg_free(c);
 	}
 	free(context);
