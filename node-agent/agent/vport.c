@@ -424,12 +424,14 @@ static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *er
 	const char *mode = json_string_value(json_object_get(vu, "agentMode"));
 	json_t *queues = json_object_get(vu, "queues"), *claim = json_object_get(vu, "claim");
 	const char *rd = run_dir(), *why;
-	size_t run_len;
+	/* An allocation kept without its socket (below) is written back with both empty. */
+	bool none = path && dir && !path[0] && !dir[0];
+	size_t run_len = 0;
 
 	/* The directory must be a proper prefix of the path, as attach made it. */
-	if (!path || !dir || strlen(path) >= sizeof(v->socket_path) || !val_abs_path(path, &why) ||
-	        strncmp(path, dir, strlen(dir)) != 0 ||
-	        !(run_len = path_shape(a, path, strlen(dir))))
+	if (!none && (!path || !dir || strlen(path) >= sizeof(v->socket_path) ||
+	                     !val_abs_path(path, &why) || strncmp(path, dir, strlen(dir)) != 0 ||
+	                     !(run_len = path_shape(a, path, strlen(dir)))))
 		return kb_err_set(err, EINVAL,
 		        "vhostUser socket path '%.120s' is not one attach makes for this "
 		        "allocation",
@@ -444,6 +446,8 @@ static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *er
 	v->mode = strcmp(mode, "server") == 0 ? VPORT_AGENT_SERVER : VPORT_AGENT_CLIENT;
 	v->queues = json_integer_value(queues);
 	v->claim = json_integer_value(claim);
+	if (none)
+		return 0;
 	/* Made under another runDir (changed since): the allocation stays held, but nothing is
 	 * created, connected or unlinked outside the current runDir. */
 	if (run_len != strlen(rd) || strncmp(path, rd, run_len) != 0) {

@@ -27,6 +27,7 @@
 #define FUZZ_MAX_INPUT (256 * 1024)
 
 static char dir[64];
+static struct cfg *cfg;
 
 static void cleanup(void)
 {
@@ -51,7 +52,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	struct kb_err err = {0};
-	struct cfg *cfg;
 	char yaml[512];
 
 	(void)argc;
@@ -61,12 +61,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	atexit(remove_dir);
-	/* Restoring a record checks paths against the configured roots (runDir): an inventory
-	 * with a configuration, as the agent has when it replays its journal. */
+	/* The agent loads its state after the inventory has its configuration (main.c): restored
+	 * vhost-user paths are checked against runDir. No pools: nothing is discovered, and the
+	 * records only name devices. runDir is never written (alloc_replay does not restore). */
 	snprintf(yaml, sizeof(yaml),
-	        "apiSocket: %s/a.sock\nstateDir: %s\nrunDir: %s/run\n"
-	        "pools:\n  - {name: vu, type: virtio-user, count: 4}\n",
-	        dir, dir, dir);
+	        "apiSocket: %s/a.sock\nstateDir: %s\nrunDir: /run/kbnet\npools: []\n", dir, dir);
 	if (cfg_load_string(yaml, "<fuzz>", &cfg, &err) < 0 || inv_init(cfg, &err) < 0) {
 		fprintf(stderr, "config: %s\n", err.msg);
 		abort();

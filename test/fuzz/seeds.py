@@ -119,9 +119,19 @@ vu = {"containerID": "4f1c2b3a", "ifname": "net1", "network": "kbnet-virtio-user
       "pool": "virtio_user", "resourceName": "kbnet.io/virtio_user", "deviceType": "virtio-user",
       "deviceID": "vu-3", "mac": "02:00:00:00:00:07", "created": "2026-11-22T10:00:00Z",
       "netns": "/var/run/netns/x", "mtu": 1500, "vlan": 10, "pod": pod,
-      "vhostUser": {"socketPath": "/run/kbnet/pods/0b5a8e46/net1.sock",
-                    "socketDir": "/run/kbnet/pods/0b5a8e46", "agentMode": "client",
+      "vhostUser": {"socketPath": "/run/kbnet/pods/%s/net1.sock" % pod["uid"],
+                    "socketDir": "/run/kbnet/pods/%s" % pod["uid"], "agentMode": "client",
                     "podMode": "server", "queues": 1, "claim": 3}}
+# The two socket layouts attach makes (vport.c path_shape): per pod (above; the fuzz target's
+# runDir is /run/kbnet) and per device, and one made under another runDir (kept, no socket).
+vu_net3 = dict(vu, containerID="77bb", ifname="net3",
+               vhostUser=dict(vu["vhostUser"], socketPath="/run/kbnet/pods/%s/net3.sock" % pod["uid"]))
+vu_dev = dict(vu, containerID="55cc", ifname="net4", deviceID="vu-4",
+              vhostUser=dict(vu["vhostUser"], socketPath="/run/kbnet/devices/vu-4/vhost-user.sock",
+                             socketDir="/run/kbnet/devices/vu-4", agentMode="server"))
+vu_old = dict(vu, containerID="66dd", ifname="net5", pod=dict(pod, uid="1b5a8e46-1c2d-4e8f-9a0b-c1d2e3f4a5b6"),
+              vhostUser=dict(vu["vhostUser"], socketPath="/var/run/kbnet-old/pods/1b5a8e46-1c2d-4e8f-9a0b-c1d2e3f4a5b6/net5.sock",
+                             socketDir="/var/run/kbnet-old/pods/1b5a8e46-1c2d-4e8f-9a0b-c1d2e3f4a5b6"))
 vf = {"containerID": "99aa", "ifname": "net2", "network": "kbnet-sriov-netdev",
       "pool": "sriov_netdev", "deviceType": "sriov-vf", "deviceID": "0000:3b:02.1",
       "mac": "02:00:00:00:00:08", "created": "2026-11-22T10:00:01Z",
@@ -136,11 +146,11 @@ vf = {"containerID": "99aa", "ifname": "net2", "network": "kbnet-sriov-netdev",
                           "mtu": 1500, "up": False}}}
 snap = (rec({"kbnetState": 1, "seq": 5}) + rec({"key": "4f1c2b3a/net1", "value": vu}) +
         rec({"key": "99aa/net2", "value": vf}) + rec({"end": 2}))
-jour = (rec({"seq": 6, "key": "99aa/net2"}) + rec({"seq": 7, "key": "77bb/net3",
-                                                   "value": dict(vu, containerID="77bb", ifname="net3")}))
+jour = (rec({"seq": 6, "key": "99aa/net2"}) + rec({"seq": 7, "key": "77bb/net3", "value": vu_net3}) +
+        rec({"seq": 8, "key": "55cc/net4", "value": vu_dev}) + rec({"seq": 9, "key": "66dd/net5", "value": vu_old}))
 add("state", "snap-journal", snap + "--- journal\n" + jour)
 add("state", "journal-only", "--- journal\n" + rec({"seq": 1, "key": "4f1c2b3a/net1", "value": vu}))
-add("state", "torn-tail", snap + "--- journal\n" + jour + '@@@@@@@@ {"seq":8,"key":"x')
+add("state", "torn-tail", snap + "--- journal\n" + jour + '@@@@@@@@ {"seq":10,"key":"x')
 add("state", "bad-snapshot", rec({"kbnetState": 2, "seq": 1}) + rec({"end": 0}))
 
 # ---- config: YAML ----
@@ -313,6 +323,16 @@ add("metrics", "health-ready", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /re
 add("metrics", "post-other", "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
     "GET /nope?x=1 HTTP/1.0\r\n\r\n")
 add("metrics", "chunked", "PUT /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+
+# ---- httpd: a request head as the metrics server parses it (test_metrics' cases) ----
+add("httpd", "get-query", "GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n")
+add("httpd", "head-lf", "HEAD /healthz HTTP/1.0\n\n")
+add("httpd", "pipelined", "GET / HTTP/1.1\r\n\r\nGET /x")
+add("httpd", "post", "POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+add("httpd", "version", "GET /metrics HTTP/2.0\r\n\r\n")
+add("httpd", "folded", "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n")
+add("httpd", "long-path", "GET /" + "0" * 256 + "#f HTTP/1.1\r\n\r\n")
+add("httpd", "incomplete", "GET /readyz HTTP/1.1\r\nHost: x\r\n\r")
 
 # ---- fp_switch: extra ports byte, [10-byte ports], then frames (in slot, u16 LE length, bytes) ----
 def mac(x):

@@ -295,23 +295,18 @@ static void refuse(evutil_socket_t fd)
 	close(fd);
 }
 
-static void on_accept(
-        struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+int httpd_serve(struct httpd *h, int fd)
 {
-	struct httpd *h = arg;
 	struct conn *c;
 
-	(void)l;
-	(void)sa;
-	(void)salen;
 	if (h->st.open >= h->lim.max_conns) {
 		h->st.refused++;
 		refuse(fd);
-		return;
+		return -EBUSY;
 	}
 	if (!(c = calloc(1, sizeof(*c)))) {
 		close(fd);
-		return;
+		return -ENOMEM;
 	}
 	c->h = h;
 	c->bev = bufferevent_socket_new(h->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -324,7 +319,7 @@ static void on_accept(
 		if (c->deadline)
 			event_free(c->deadline);
 		free(c);
-		return;
+		return -ENOMEM;
 	}
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	/* Never buffer more than one maximal head (plus the byte that shows it is too long). */
@@ -334,6 +329,16 @@ static void on_accept(
 	LIST_INSERT_HEAD(&h->conns, c, link);
 	h->st.open++;
 	h->st.conns++;
+	return 0;
+}
+
+static void on_accept(
+        struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l;
+	(void)sa;
+	(void)salen;
+	httpd_serve(arg, fd);
 }
 
 static void on_resume(evutil_socket_t fd, short what, void *arg)

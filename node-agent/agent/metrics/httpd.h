@@ -61,6 +61,10 @@ int httpd_new(struct event_base *base, const char *address, uint16_t port,
         const struct httpd_route *routes, const struct httpd_limits *lim, struct httpd **ret,
         struct kb_err *err);
 void httpd_free(struct httpd *h);
+/* Serve a connected, non-blocking stream socket as an accepted connection (what the listener
+ * does with each one; the fuzz target hands it one end of a socketpair). Takes fd, also on
+ * failure: -EBUSY at max_conns (answered 503 and closed), -ENOMEM. */
+int httpd_serve(struct httpd *h, int fd);
 /* "127.0.0.1:9402" / "[::1]:9402" */
 const char *httpd_address(const struct httpd *h);
 void httpd_get_stats(const struct httpd *h, struct httpd_stats *st);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Scrapes and probes send no body and few headers: anything larger is not ours. */
 #define HTTP_MAX_HEADERS 8192
@@ -268,6 +269,15 @@ static int metrics_reload(const struct cfg *cfg, struct kb_err *err)
 static void metrics_fini(void)
 {
 	stop_listener();
+}
+
+int metrics_serve(int fd)
+{
+	if (!m.http) {
+		close(fd);
+		return -ENOTCONN;
+	}
+	return httpd_serve(m.http, fd);
 }
 
 static struct agent_module metrics_module = {

@@ -39,5 +39,8 @@ struct metrics_cfg {
 const struct metrics_cfg *metrics_cfg(const struct cfg *cfg);
 /* Everything /metrics serves, appended to out. Returns the samples dropped. */
 unsigned metrics_render(struct evbuffer *out);
+/* Serve a connected, non-blocking stream socket as a connection to the running listener
+ * (httpd_serve; for the fuzz target). Takes fd; -ENOTCONN when metrics are off. */
+int metrics_serve(int fd);
 
 #endif
