@@ -30,7 +30,7 @@ SIZES=${BENCH_SIZES:-64 1518}
 WINDOWS=${BENCH_WINDOWS:-4}
 ROUNDS=${BENCH_ROUNDS:-3}
 WIN_S=${BENCH_WINDOW_S:-1}
-PEERS=${BENCH_PEERS:-kbnet kbnet-backoff kbnet-2w testpmd ovs}
+PEERS=${BENCH_PEERS:-kbnet kbnet-nooff kbnet-backoff kbnet-2w testpmd ovs}
 SCENARIOS=${BENCH_SCENARIOS:-pod-to-pod pod-to-null}
 INFLIGHT=${BENCH_INFLIGHT:-3}
 SW_CPU=$FP_WORKER_CPU
@@ -104,7 +104,10 @@ kbnet_start() { # SCENARIO
 	local up=""
 	[ "$1" = pod-to-null ] && up="  uplink:
     devargs: net_null0,no-rx=1"
-	kb_agent_config "$T/agent.yaml"
+	kb_agent_config "$T/agent.yaml" "  - name: vu
+    type: virtio-user
+    count: 8
+    offloads: $KBNET_OFFLOADS"
 	cat >>"$T/agent.yaml" <<-YAML
 	fastpath:
 	  workers: [$KBNET_WORKERS]
@@ -148,6 +151,14 @@ kbnet_stop() {
 # back-off (workers sleep after 128 empty polls), to show what the back-off costs.
 KBNET_IDLE_POLLS=0
 KBNET_WORKERS=$SW_CPU
+KBNET_OFFLOADS=true
+# "kbnet-nooff": as "kbnet" with the pool's checksum/TSO offloads off (the pre-offload
+# feature set), to show what negotiating offloads costs a frame that uses none.
+kbnet-nooff_start() { KBNET_OFFLOADS=false kbnet_start "$@"; }
+kbnet-nooff_sockets() { kbnet_sockets; }
+kbnet-nooff_ready() { kbnet_ready "$@"; }
+kbnet-nooff_window() { kbnet_window; }
+kbnet-nooff_stop() { kbnet_stop; }
 kbnet-backoff_start() { KBNET_IDLE_POLLS=128 kbnet_start "$@"; }
 kbnet-backoff_sockets() { kbnet_sockets; }
 kbnet-backoff_ready() { kbnet_ready "$@"; }
@@ -363,7 +374,7 @@ END {
 	flush()
 	printf "%-12s %5s  %-13s %6s %9s %9s %3s  %-18s %-16s\n", "scenario", "bytes", "switch", "Mpps",
 		"cyc/pkt", "loop-cyc", "n", "vs testpmd (<=1.1)", "vs OVS (<=0.8)"
-	np = split("kbnet kbnet-backoff kbnet-2w testpmd ovs", peers, " ")
+	np = split("kbnet kbnet-nooff kbnet-backoff kbnet-2w testpmd ovs", peers, " ")
 	for (i = 1; i <= n; i++) {
 		k = order[i]; split(k, ks, " ")
 		tp = k " testpmd"; ov = k " ovs"
