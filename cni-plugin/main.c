@@ -439,7 +439,7 @@ static int cmd_gc(const struct netconf *nc, const struct cni_env *env, struct cn
 	}
 	json_decref(reply);
 	/* Leases of attachments the agent no longer knows (its state lost) are found here. */
-	if (rescache_foreach(nc->cache_dir, nc->name, gc_cached, &gs, &err) < 0)
+	if (rescache_foreach (nc->cache_dir, nc->name, gc_cached, &gs, &err) < 0)
 		warn("GC: listing cached results", err.msg);
 	if (gs.ipam && ipam_gc(gs.ipam, &ran, &one) < 0)
 		gc_failed(&gs, &one);

@@ -120,8 +120,8 @@ int rescache_remove(const char *dir, const char *network, const char *cid, const
 	return 0;
 }
 
-int rescache_foreach(
-        const char *dir, const char *network, rescache_fn fn, void *arg, struct kb_err *err)
+int rescache_foreach (
+        const char *dir, const char *network, rescache_fn fn, void *arg, struct kb_err * err)
 {
 	char sub[PATH_MAX];
 	struct dirent *de;

@@ -35,7 +35,7 @@ int rescache_remove(const char *dir, const char *network, const char *cid, const
 
 /* Call fn for each entry of the network (names validated); stops at fn's first error. */
 typedef int (*rescache_fn)(const char *cid, const char *ifname, void *arg);
-int rescache_foreach(
-        const char *dir, const char *network, rescache_fn fn, void *arg, struct kb_err *err);
+int rescache_foreach (
+        const char *dir, const char *network, rescache_fn fn, void *arg, struct kb_err * err);
 
 #endif

@@ -493,9 +493,9 @@ static void notify_restored(struct alloc *a)
 {
 	struct alloc_observer *o;
 
-	STAILQ_FOREACH(o, &observers, next)
-	if (o->restored)
-		o->restored(a);
+	STAILQ_FOREACH (o, &observers, next)
+		if (o->restored)
+			o->restored(a);
 }
 
 int alloc_init(struct state *st, struct kb_err *err)
@@ -687,9 +687,9 @@ int alloc_attach(
 		r = attach(req, ret, ret_existing, err);
 
 	if (r < 0)
-		STAILQ_FOREACH(o, &observers, next)
-	if (o->attach_failed)
-		o->attach_failed(req, err);
+		STAILQ_FOREACH (o, &observers, next)
+			if (o->attach_failed)
+				o->attach_failed(req, err);
 	return r;
 }
 
@@ -699,9 +699,9 @@ static int may_take_reserved(
 {
 	struct alloc_observer *o;
 
-	STAILQ_FOREACH(o, &observers, next)
-	if (o->take_reserved)
-		return o->take_reserved(req, d, err);
+	STAILQ_FOREACH (o, &observers, next)
+		if (o->take_reserved)
+			return o->take_reserved(req, d, err);
 	return kb_err_set(err, EBUSY, "device %s is reserved by kubelet for another pod", d->id);
 }
 
@@ -790,8 +790,7 @@ static int attach(
 
 	if (ops->attach && (r = ops->attach(a, req, err)) < 0)
 		goto fail_free;
-	STAILQ_FOREACH(o, &observers, next)
-	{
+	STAILQ_FOREACH (o, &observers, next) {
 		if (o->attached && (r = o->attached(a, err)) < 0) {
 			failed = o;
 			goto fail_observers;
@@ -814,8 +813,7 @@ static int attach(
 fail_observers_all:
 	failed = NULL;
 fail_observers:
-	STAILQ_FOREACH(o, &observers, next)
-	{
+	STAILQ_FOREACH (o, &observers, next) {
 		if (o == failed)
 			break;
 		if (o->detached)
@@ -844,9 +842,9 @@ int alloc_detach(const char *cid, const char *ifname, json_t **ret_json, struct 
 		return 0;
 	if (a->ops->detach)
 		r = a->ops->detach(a, err);
-	STAILQ_FOREACH(o, &observers, next)
-	if (o->detached)
-		o->detached(a);
+	STAILQ_FOREACH (o, &observers, next)
+		if (o->detached)
+			o->detached(a);
 	if (ret_json)
 		*ret_json = alloc_to_json(a); /* before the device may be dropped */
 	unlink_alloc(a);

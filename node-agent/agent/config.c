@@ -404,8 +404,8 @@ static int check_top_keys(const struct cfg_node *root, struct kb_err *err)
 			return cfg_node_error(&k, "(top level)", err, "keys must be plain strings");
 		for (size_t i = 0; core_keys[i] && !ok; i++)
 			ok = strcmp(core_keys[i], key) == 0;
-		STAILQ_FOREACH(sec, &sections, next)
-		ok = ok || strcmp(sec->key, key) == 0;
+		STAILQ_FOREACH (sec, &sections, next)
+			ok = ok || strcmp(sec->key, key) == 0;
 		if (!ok)
 			return cfg_node_error(&k, key, err, "unknown key");
 		for (yaml_node_pair_t *q = N(root)->data.mapping.pairs.start; q < p; q++) {
@@ -522,14 +522,13 @@ int cfg_load_string(const char *text, const char *name, struct cfg **ret, struct
 	}
 	if ((r = check_top_keys(&root, err)) < 0 || (r = parse_core(cfg, &root, err)) < 0)
 		goto fail;
-	STAILQ_FOREACH(sec, &sections, next)
-	n++;
+	STAILQ_FOREACH (sec, &sections, next)
+		n++;
 	if (!(cfg->data = calloc(n ? n : 1, sizeof(*cfg->data)))) {
 		r = kb_err_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}
-	STAILQ_FOREACH(sec, &sections, next)
-	{
+	STAILQ_FOREACH (sec, &sections, next) {
 		struct cfg_node sn = {cfg, NULL};
 		void *data;
 		cfg_map_get(&root, sec->key, &sn);

@@ -25,9 +25,9 @@ const struct devtype_ops *devtype_find(const char *name)
 {
 	struct devtype_ops *ops;
 
-	STAILQ_FOREACH(ops, &devtypes, next)
-	if (strcmp(ops->name, name) == 0)
-		return ops;
+	STAILQ_FOREACH (ops, &devtypes, next)
+		if (strcmp(ops->name, name) == 0)
+			return ops;
 	return NULL;
 }
 
@@ -36,12 +36,12 @@ void inv_observer_register(struct inv_observer *obs)
 	STAILQ_INSERT_TAIL(&observers, obs, next);
 }
 
-#define NOTIFY(cb, ...)                              \
-	do {                                         \
-		struct inv_observer *o_;             \
-		STAILQ_FOREACH(o_, &observers, next) \
-		if (o_->cb)                          \
-			o_->cb(__VA_ARGS__);         \
+#define NOTIFY(cb, ...)                               \
+	do {                                          \
+		struct inv_observer *o_;              \
+		STAILQ_FOREACH (o_, &observers, next) \
+			if (o_->cb)                   \
+				o_->cb(__VA_ARGS__);  \
 	} while (0)
 
 /* ---- "pools" configuration section ---- */
@@ -161,8 +161,7 @@ static int add_imported(
 
 	if (!cfg_node_is_map(it))
 		return 0;
-	STAILQ_FOREACH(imp, &imports, next)
-	{
+	STAILQ_FOREACH (imp, &imports, next) {
 		if (cfg_map_get(it, imp->key, &val) < 0)
 			continue;
 		{
@@ -670,9 +669,9 @@ json_t *inv_pool_to_json(const struct pool *p)
 	        (json_int_t)p->n_reserved, "devicePlugin", p->cfg.device_plugin, "removed",
 	        p->removed);
 
-	STAILQ_FOREACH(o, &observers, next)
-	if (o->pool_to_json)
-		o->pool_to_json(p, obj);
+	STAILQ_FOREACH (o, &observers, next)
+		if (o->pool_to_json)
+			o->pool_to_json(p, obj);
 	return obj;
 }
 

@@ -10,8 +10,7 @@ void module_register(struct agent_module *m)
 	struct agent_module *it, *prev = NULL;
 
 	/* Keep the list sorted by order. */
-	STAILQ_FOREACH(it, &modules, next)
-	{
+	STAILQ_FOREACH (it, &modules, next) {
 		if (it->order > m->order)
 			break;
 		prev = it;
@@ -27,8 +26,7 @@ int modules_init(const struct cfg *cfg, struct kb_err *err)
 	struct agent_module *m;
 	int r;
 
-	STAILQ_FOREACH(m, &modules, next)
-	{
+	STAILQ_FOREACH (m, &modules, next) {
 		if (m->init && (r = m->init(cfg, err)) < 0) {
 			kb_err_prefix(err, "%s", m->name);
 			modules_fini();
@@ -44,8 +42,7 @@ int modules_reload(const struct cfg *cfg, struct kb_err *err)
 	struct agent_module *m;
 	int r, ret = 0;
 
-	STAILQ_FOREACH(m, &modules, next)
-	{
+	STAILQ_FOREACH (m, &modules, next) {
 		if (m->initialised && m->reload && (r = m->reload(cfg, err)) < 0) {
 			kb_err_prefix(err, "%s", m->name);
 			ret = r;
@@ -59,9 +56,9 @@ void modules_fini(void)
 	struct agent_module *done[64], *m;
 	unsigned n = 0;
 
-	STAILQ_FOREACH(m, &modules, next)
-	if (m->initialised && n < 64)
-		done[n++] = m;
+	STAILQ_FOREACH (m, &modules, next)
+		if (m->initialised && n < 64)
+			done[n++] = m;
 	while (n--) {
 		if (done[n]->fini)
 			done[n]->fini();

@@ -324,8 +324,7 @@ json_t *ops_status(void)
 	if (agent_state)
 		json_object_set_new(st, "state", state_status(agent_state));
 	json_object_set_new(st, "api", srv_status());
-	STAILQ_FOREACH(h, &status_hooks, next)
-	{
+	STAILQ_FOREACH (h, &status_hooks, next) {
 		json_t *o = h->fn();
 		if (!o)
 			continue;

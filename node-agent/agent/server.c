@@ -141,9 +141,9 @@ json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed)
 	args = json_object_get(req, "args");
 	if (args && !json_is_object(args))
 		return error_reply(id, EBADMSG, "'args' must be an object");
-	STAILQ_FOREACH(h, &handlers, next)
-	if (strcmp(h->op, op) == 0)
-		break;
+	STAILQ_FOREACH (h, &handlers, next)
+		if (strcmp(h->op, op) == 0)
+			break;
 	if (!h) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "unknown operation '%.64s'", op);
@@ -162,9 +162,9 @@ json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed)
 		 * earlier request may have changed without its commit having succeeded yet. */
 		*changed = persist_seq() != seq0 || (h->needs_root && r == 0);
 	}
-	STAILQ_FOREACH(o, &observers, next)
-	if (o->request_done)
-		o->request_done(h->op, r < 0 ? -r : 0, now_us() - t0);
+	STAILQ_FOREACH (o, &observers, next)
+		if (o->request_done)
+			o->request_done(h->op, r < 0 ? -r : 0, now_us() - t0);
 	if (r < 0) {
 		json_decref(result);
 		return error_reply(id, call.err.errnum ? call.err.errnum : -r,

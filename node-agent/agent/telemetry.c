@@ -14,8 +14,8 @@ void telemetry_collect(struct telemetry_sink *sink)
 {
 	struct telemetry_source *src;
 
-	STAILQ_FOREACH(src, &sources, next)
-	src->collect(sink);
+	STAILQ_FOREACH (src, &sources, next)
+		src->collect(sink);
 }
 
 /* The inventory's own numbers: capacity, health and allocations per pool. */

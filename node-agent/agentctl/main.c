@@ -93,8 +93,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "Usage: agentctl [--socket PATH] [-o table|json] [--timeout MS] COMMAND [ARGS]\n\n"
 	        "Commands:\n");
-	STAILQ_FOREACH(cmd, &cmds, next)
-	{
+	STAILQ_FOREACH (cmd, &cmds, next) {
 		char head[64];
 		snprintf(head, sizeof(head), "%s %s", cmd->name, cmd->args);
 		fprintf(f, "  %-32s %s\n", head, cmd->help);
@@ -246,9 +245,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
-	STAILQ_FOREACH(cmd, &cmds, next)
-	if (strcmp(cmd->name, argv[optind]) == 0)
-		break;
+	STAILQ_FOREACH (cmd, &cmds, next)
+		if (strcmp(cmd->name, argv[optind]) == 0)
+			break;
 	if (!cmd) {
 		fprintf(stderr, "agentctl: unknown command '%s'\n\n", argv[optind]);
 		usage(stderr);

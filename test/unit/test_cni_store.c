@@ -244,7 +244,7 @@ static void test_rescache(void **state)
 	snprintf(path, sizeof(path), "%s/net-a/-bad:net1.json", cache);
 	assert_int_equal(fs_write_atomic(path, "x", 1, 0600), 0);
 
-	assert_int_equal(rescache_foreach(cache, "net-a", collect, &seen, &err), 0);
+	assert_int_equal(rescache_foreach (cache, "net-a", collect, &seen, &err), 0);
 	assert_int_equal(seen.n, 3);
 	bool c1 = false, c2 = false, c9 = false;
 	for (int i = 0; i < seen.n; i++) {
@@ -254,7 +254,7 @@ static void test_rescache(void **state)
 	}
 	assert_true(c1 && c2 && c9);
 	seen.n = 0;
-	assert_int_equal(rescache_foreach(cache, "nonet", collect, &seen, &err), 0);
+	assert_int_equal(rescache_foreach (cache, "nonet", collect, &seen, &err), 0);
 	assert_int_equal(seen.n, 0);
 
 	assert_int_equal(rescache_remove(cache, "net-a", "c1", "net1", &err), 0);

@@ -27,8 +27,7 @@ static int get_cb(const struct nlmsghdr *nlh, void *data)
 	memset(li, 0, sizeof(*li));
 	li->ifindex = ifi->ifi_index;
 	li->up = ifi->ifi_flags & IFF_UP;
-	mnl_attr_for_each(attr, nlh, sizeof(*ifi))
-	{
+	mnl_attr_for_each (attr, nlh, sizeof(*ifi)) {
 		switch (mnl_attr_get_type(attr)) {
 		case IFLA_IFNAME:
 			if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)

@@ -137,9 +137,8 @@ static const char *ext_ack_msg(const struct nlmsghdr *nlh)
 		off += e->msg.nlmsg_len - sizeof(e->msg);
 	if (mnl_nlmsg_get_payload_len(nlh) < off)
 		return NULL;
-	mnl_attr_for_each_payload((const struct nlattr *)((const char *)e + off),
-	        mnl_nlmsg_get_payload_len(nlh) - off)
-	{
+	mnl_attr_for_each_payload ((const struct nlattr *)((const char *)e + off),
+	        mnl_nlmsg_get_payload_len(nlh) - off) {
 		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
 		        mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
 			return mnl_attr_get_str(attr);

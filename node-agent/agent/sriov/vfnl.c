@@ -162,8 +162,7 @@ static int parse_vlan_list(const struct nlattr *nest, struct vf_state *st)
 {
 	const struct nlattr *attr;
 
-	mnl_attr_for_each_nested(attr, nest)
-	{
+	mnl_attr_for_each_nested (attr, nest) {
 		const struct ifla_vf_vlan_info *vi;
 		if (mnl_attr_get_type(attr) != IFLA_VF_VLAN_INFO)
 			continue;
@@ -186,8 +185,7 @@ static int parse_vf_info(const struct nlattr *nest, unsigned vf, struct vf_state
 	bool have_list = false;
 	long idx = -1;
 
-	mnl_attr_for_each_nested(attr, nest)
-	{
+	mnl_attr_for_each_nested (attr, nest) {
 		switch (mnl_attr_get_type(attr)) {
 		case IFLA_VF_MAC: {
 			const struct ifla_vf_mac *m = vf_payload(attr, sizeof(*m));
@@ -277,8 +275,7 @@ int vfnl_parse_vf(const void *msg, size_t len, unsigned vf, struct vf_state *ret
 	if (len < sizeof(*nlh) || nlh->nlmsg_len > len || nlh->nlmsg_type != RTM_NEWLINK ||
 	        mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
 		return -EBADMSG;
-	mnl_attr_for_each(attr, nlh, sizeof(struct ifinfomsg))
-	{
+	mnl_attr_for_each (attr, nlh, sizeof(struct ifinfomsg)) {
 		if (mnl_attr_get_type(attr) == IFLA_NUM_VF &&
 		        mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
 			num_vf = mnl_attr_get_u32(attr);
@@ -289,8 +286,7 @@ int vfnl_parse_vf(const void *msg, size_t len, unsigned vf, struct vf_state *ret
 		*ret_num_vf = num_vf;
 	if (!list)
 		return -ENOENT;
-	mnl_attr_for_each_nested(attr, list)
-	{
+	mnl_attr_for_each_nested (attr, list) {
 		int r;
 		if (mnl_attr_get_type(attr) != IFLA_VF_INFO)
 			continue;

@@ -299,9 +299,10 @@ static void do_getlink(int fd, const struct nlmsghdr *nlh)
 	const struct nlattr *attr;
 	uint32_t mask = 0;
 
-	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) if (mnl_attr_get_type(attr) == IFLA_EXT_MASK &&
-	                                               mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-	        mask = mnl_attr_get_u32(attr);
+	mnl_attr_for_each (attr, nlh, sizeof(*ifi))
+		if (mnl_attr_get_type(attr) == IFLA_EXT_MASK &&
+		        mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			mask = mnl_attr_get_u32(attr);
 	json_object_set_new(e, "extMask", json_integer(mask));
 	if (!p) {
 		log_write(e, -ENODEV);
@@ -331,8 +332,7 @@ static int set_vfinfo(struct pf *p, const struct nlattr *info, json_t *e)
 	const struct nlattr *tb[IFLA_VF_MAX + 1] = {0}, *a;
 	int r, n_attrs = 0;
 
-	mnl_attr_for_each_nested(a, info)
-	{
+	mnl_attr_for_each_nested (a, info) {
 		int t = mnl_attr_get_type(a);
 		if (t > IFLA_VF_MAX)
 			continue;
@@ -372,8 +372,7 @@ static int set_vfinfo(struct pf *p, const struct nlattr *info, json_t *e)
 	if (tb[IFLA_VF_VLAN_LIST]) {
 		const struct ifla_vf_vlan_info *vi[2];
 		int len = 0;
-		mnl_attr_for_each_nested(a, tb[IFLA_VF_VLAN_LIST])
-		{
+		mnl_attr_for_each_nested (a, tb[IFLA_VF_VLAN_LIST]) {
 			if (mnl_attr_get_type(a) != IFLA_VF_VLAN_INFO ||
 			        mnl_attr_get_payload_len(a) < sizeof(struct ifla_vf_vlan_info))
 				return -EINVAL;
@@ -480,16 +479,14 @@ static void do_setlink(int fd, const struct nlmsghdr *nlh)
 		r = -ENODEV;
 		goto out;
 	}
-	mnl_attr_for_each(attr, nlh, sizeof(*ifi))
-	{
+	mnl_attr_for_each (attr, nlh, sizeof(*ifi)) {
 		const struct nlattr *info;
 		if (mnl_attr_get_type(attr) != IFLA_VFINFO_LIST) {
 			r = -EOPNOTSUPP; /* this stand-in only does VF settings */
 			goto out;
 		}
 		json_object_set_new(e, "nested", json_boolean(attr->nla_type & NLA_F_NESTED));
-		mnl_attr_for_each_nested(info, attr)
-		{
+		mnl_attr_for_each_nested (info, attr) {
 			if (mnl_attr_get_type(info) != IFLA_VF_INFO) {
 				r = -EINVAL;
 				goto out;
