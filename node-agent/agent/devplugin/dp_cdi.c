@@ -44,25 +44,6 @@ static int cdi_device_name(char **ids, size_t n_ids, char *out, size_t size)
 	return n == 0 || n + 1 >= size ? -ENAMETOOLONG : 0;
 }
 
-static int write_atomic(const char *path, const char *text, struct kb_err *err)
-{
-	char tmp[PATH_MAX + 8];
-	_cleanup_close_ int fd = -1;
-	size_t len = strlen(text);
-
-	if (str_printf(tmp, sizeof(tmp), "%s.tmp", path) < 0)
-		return kb_err_set(err, ENAMETOOLONG, "CDI spec path too long");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return kb_err_set(err, errno, "creating %s: %s", tmp, strerror(errno));
-	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0644) < 0 || rename(tmp, path) < 0) {
-		int e = errno ? errno : EIO;
-		unlink(tmp);
-		return kb_err_set(err, e, "writing %s: %s", path, strerror(e));
-	}
-	return 0;
-}
-
 int dp_cdi_apply(
         struct dp_alloc_ctr *c, const char *dir, char **ids, size_t n_ids, struct kb_err *err)
 {
@@ -103,8 +84,11 @@ int dp_cdi_apply(
 		r = kb_err_set(err, -r, "creating %s: %s", dir, strerror(-r));
 		goto out;
 	}
-	if ((r = write_atomic(file, text, err)) < 0)
+	/* The one atomic-write policy of the agent (temp file, fsync, rename, directory fsync). */
+	if ((r = fs_write_atomic(file, text, strlen(text), 0644)) < 0) {
+		r = kb_err_set(err, -r, "writing %s: %s", file, strerror(-r));
 		goto out;
+	}
 	if (asprintf(&c->cdi_name, "%s=%s", c->resource_name, name) < 0) {
 		c->cdi_name = NULL;
 		r = kb_err_set(err, ENOMEM, "out of memory");
