@@ -487,7 +487,9 @@ static double range_size(const struct lease_range *r)
 	return r->gw >= r->start && r->gw <= r->end ? n - 1 : n;
 }
 
-static void collect(struct telemetry_sink *sink)
+/* One family at a time: Prometheus wants a family's samples together. */
+static void emit_ranges(
+        struct telemetry_sink *sink, const char *name, const char *help, bool allocated)
 {
 	struct lease_range *r;
 	char rng[2 * IPAMCONF_ADDR_STR];
@@ -499,21 +501,17 @@ static void collect(struct telemetry_sink *sink)
 		        &(struct ipamconf_range){
 		                .family = r->family, .start = r->start, .end = r->end},
 		        rng);
-		sink->emit(sink, TELEMETRY_GAUGE, "ipam_range_size",
-		        "Addresses of an agent IPAM range (the gateway excepted).", labels,
-		        range_size(r));
+		sink->emit(sink, TELEMETRY_GAUGE, name, help, labels,
+		        allocated ? (double)r->used : range_size(r));
 	}
-	HMAP_FOR_EACH (r, node, &ranges) {
-		struct telemetry_label labels[] = {
-		        {"network", r->network}, {"range", rng}, {NULL, NULL}};
-		ipamconf_range_format(
-		        &(struct ipamconf_range){
-		                .family = r->family, .start = r->start, .end = r->end},
-		        rng);
-		sink->emit(sink, TELEMETRY_GAUGE, "ipam_range_allocated",
-		        "Addresses of an agent IPAM range held by attachments.", labels,
-		        (double)r->used);
-	}
+}
+
+static void collect(struct telemetry_sink *sink)
+{
+	emit_ranges(sink, "ipam_range_size",
+	        "Addresses of an agent IPAM range (the gateway excepted).", false);
+	emit_ranges(sink, "ipam_range_allocated",
+	        "Addresses of an agent IPAM range held by attachments.", true);
 }
 
 static struct telemetry_source lease_source = {.name = "ipam", .collect = collect};
