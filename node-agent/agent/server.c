@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "api/frame.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/crashpoint.h"
 #include "common/log.h"
@@ -94,14 +95,6 @@ void srv_observer_register(struct srv_observer *obs)
 	STAILQ_INSERT_TAIL(&observers, obs, next);
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static json_t *error_reply(json_int_t id, int errnum, const char *msg)
 {
 	return json_pack("{s:i, s:I, s:b, s:{s:s, s:s}}", "version", API_VERSION, "id", id, "ok", 0,
@@ -120,7 +113,7 @@ json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed)
 	struct srv_observer *o;
 	struct srv_handler *h;
 	json_int_t id = 0;
-	uint64_t t0 = now_us(), seq0;
+	uint64_t t0 = clock_mono_us(), seq0;
 	const char *op;
 	int r;
 
@@ -164,7 +157,7 @@ json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed)
 	}
 	STAILQ_FOREACH (o, &observers, next)
 		if (o->request_done)
-			o->request_done(h->op, r < 0 ? -r : 0, now_us() - t0);
+			o->request_done(h->op, r < 0 ? -r : 0, clock_mono_us() - t0);
 	if (r < 0) {
 		json_decref(result);
 		return error_reply(id, call.err.errnum ? call.err.errnum : -r,
@@ -387,7 +380,7 @@ static void track_partial_frame(struct client *c)
 		}
 		return;
 	}
-	now = now_us();
+	now = clock_mono_us();
 	if (!c->partial_since_us)
 		c->partial_since_us = now;
 	left = now - c->partial_since_us >= idle_us ? 1 : idle_us - (now - c->partial_since_us);

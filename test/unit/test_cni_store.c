@@ -74,7 +74,7 @@ static void test_devinfo(void **state)
 	json_decref(back);
 	free(text);
 	/* No temp file left behind. */
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%d", ddir, name, (int)getpid());
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%d", ddir, name, (int)getpid());
 	assert_int_equal(access(tmp, F_OK), -1);
 
 	/* A symlink planted at the temp name is not written through. */

@@ -6,6 +6,7 @@
 #include "agent/inventory.h"
 #include "agent/loop.h"
 #include "agent/server.h"
+#include "common/clock.h"
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -415,7 +416,7 @@ static void list_done(const struct dp_rpc_result *res, void *ctx)
 {
 	const V1__ListPodResourcesResponse *r = (const void *)res->reply;
 	struct dp_podres *pr;
-	uint64_t now = dp_now_ms();
+	uint64_t now = clock_mono_ms();
 
 	(void)ctx;
 	rc.rpc = NULL;
