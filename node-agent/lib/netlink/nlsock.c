@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "agent/sriov/nlsock.h"
+#include "lib/netlink/nlsock.h"
 #include "common/str.h"
 
 #include <errno.h>
