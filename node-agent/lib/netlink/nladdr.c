@@ -21,7 +21,7 @@ static size_t addr_len(int family)
 int nladdr_add(struct nlsock *s, int ifindex, const struct nladdr *a, struct kb_err *err)
 {
 	char buf[NLADDR_MSG_SIZE], what[96], text[INET6_ADDRSTRLEN];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	size_t alen = addr_len(a->family);
 	struct ifaddrmsg *ifa;
 
@@ -29,15 +29,13 @@ int nladdr_add(struct nlsock *s, int ifindex, const struct nladdr *a, struct kb_
 		return kb_err_set(err, EINVAL, "bad address (family %d, /%u)", a->family, a->plen);
 	inet_ntop(a->family, a->addr, text, sizeof(text));
 	snprintf(what, sizeof(what), "adding %s/%u to link %d", text, a->plen, ifindex);
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	nlh->nlmsg_seq = nlsock_seq(s);
+	nlh = nlsock_msg(s, buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = a->family;
-	ifa->ifa_prefixlen = a->plen;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = ifindex;
-	ifa->ifa_flags = a->ifa_flags;
+	*ifa = (struct ifaddrmsg){.ifa_family = a->family,
+	        .ifa_prefixlen = a->plen,
+	        .ifa_flags = a->ifa_flags,
+	        .ifa_scope = RT_SCOPE_UNIVERSE,
+	        .ifa_index = ifindex};
 	mnl_attr_put(nlh, IFA_LOCAL, alen, a->addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen, a->addr);
 	if (a->family == AF_INET && a->plen < 31) {
@@ -90,15 +88,12 @@ int nladdr_list(struct nlsock *s, int ifindex, struct nladdr *ret, size_t max, s
         struct kb_err *err)
 {
 	char buf[NLADDR_MSG_SIZE], what[64];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = nlsock_msg(s, buf, RTM_GETADDR, NLM_F_DUMP);
 	struct list_ctx l = {.ifindex = ifindex, .v = ret, .max = max};
 	struct ifaddrmsg *ifa;
 	int r;
 
 	snprintf(what, sizeof(what), "listing the addresses of link %d", ifindex);
-	nlh->nlmsg_type = RTM_GETADDR;
-	nlh->nlmsg_flags = NLM_F_DUMP;
-	nlh->nlmsg_seq = nlsock_seq(s);
 	/* The kernel filters a dump by ifa_index only in strict mode: we filter in list_cb. */
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_UNSPEC;

@@ -54,13 +54,11 @@ int nllink_get(struct nlsock *s, int ifindex, const char *name, struct nllink_in
         struct kb_err *err)
 {
 	char buf[256], what[64];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = nlsock_msg(s, buf, RTM_GETLINK, 0);
 	struct ifinfomsg *ifi;
 	struct get_ctx c = {.info = ret};
 	int r;
 
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_seq = nlsock_seq(s);
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	if (ifindex > 0) {
@@ -99,12 +97,10 @@ static void describe(char *buf, size_t size, size_t *off, const char *fmt, ...)
 int nllink_set(struct nlsock *s, int ifindex, const struct nllink_change *c, struct kb_err *err)
 {
 	char buf[512], what[128];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = nlsock_msg(s, buf, RTM_SETLINK, 0);
 	struct ifinfomsg *ifi;
 	size_t off = 0;
 
-	nlh->nlmsg_type = RTM_SETLINK;
-	nlh->nlmsg_seq = nlsock_seq(s);
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;

@@ -26,7 +26,7 @@ static void mask_prefix(uint8_t *a, unsigned plen, unsigned bytes)
 int nlroute_add(struct nlsock *s, const struct nlroute *rt, struct kb_err *err)
 {
 	char buf[NLROUTE_MSG_SIZE], what[160], d[INET6_ADDRSTRLEN], g[INET6_ADDRSTRLEN];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	unsigned alen = rt->family == AF_INET ? 4 : rt->family == AF_INET6 ? 16 : 0;
 	uint8_t dst[16];
 	struct nlattr *metrics;
@@ -42,19 +42,17 @@ int nlroute_add(struct nlsock *s, const struct nlroute *rt, struct kb_err *err)
 		inet_ntop(rt->family, rt->gw, g, sizeof(g));
 	snprintf(what, sizeof(what), "adding route %s/%u%s%s on link %d", d, rt->dst_len,
 	        rt->has_gw ? " via " : "", rt->has_gw ? g : "", rt->oif);
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	nlh->nlmsg_seq = nlsock_seq(s);
+	nlh = nlsock_msg(s, buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = rt->family;
-	rtm->rtm_dst_len = rt->dst_len;
-	rtm->rtm_protocol = RTPROT_BOOT;
-	rtm->rtm_type = RTN_UNICAST;
-	rtm->rtm_scope = rt->scope >= 0 ? rt->scope
-	                 : rt->has_gw   ? RT_SCOPE_UNIVERSE
-	                                : RT_SCOPE_LINK;
-	/* Tables above 255 do not fit rtm_table: RTA_TABLE carries them. */
-	rtm->rtm_table = rt->table >= 0 && rt->table < 256 ? rt->table : RT_TABLE_MAIN;
+	*rtm = (struct rtmsg){.rtm_family = rt->family,
+	        .rtm_dst_len = rt->dst_len,
+	        .rtm_protocol = RTPROT_BOOT,
+	        .rtm_type = RTN_UNICAST,
+	        .rtm_scope = rt->scope >= 0 ? rt->scope
+	                     : rt->has_gw   ? RT_SCOPE_UNIVERSE
+	                                    : RT_SCOPE_LINK,
+	        /* Tables above 255 do not fit rtm_table: RTA_TABLE carries them. */
+	        .rtm_table = rt->table >= 0 && rt->table < 256 ? rt->table : RT_TABLE_MAIN};
 	if (rt->table >= 256)
 		mnl_attr_put_u32(nlh, RTA_TABLE, rt->table);
 	if (rt->dst_len)

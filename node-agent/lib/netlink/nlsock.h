@@ -29,6 +29,9 @@ void nlsock_close(struct nlsock *s);
 
 /* Next sequence number for a request built by the caller. */
 uint32_t nlsock_seq(struct nlsock *s);
+/* Start a request in buf (zeroed header: type, flags, the next sequence number); the caller
+ * appends the family header and attributes with libmnl. */
+struct nlmsghdr *nlsock_msg(struct nlsock *s, void *buf, uint16_t type, uint16_t flags);
 
 /*
  * Send the request in nlh (its nlmsg_seq set from nlsock_seq) and read replies until the
