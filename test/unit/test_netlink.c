@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/netlink/netns.h"
@@ -186,6 +187,40 @@ static void test_addr_and_route(void **state)
 	nlsock_close(pod);
 }
 
+/* Reads the inode of the namespace the thread is in when it runs. */
+static int ns_ino(void *arg, struct kb_err *err)
+{
+	struct stat st;
+
+	(void)err;
+	if (stat("/proc/thread-self/ns/net", &st) < 0)
+		return -errno;
+	*(ino_t *)arg = st.st_ino;
+	return 7;
+}
+
+static void test_netns_call(void **state)
+{
+	struct kb_err err = {0};
+	struct stat self, pod;
+	ino_t seen = 0;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(stat("/proc/thread-self/ns/net", &self), 0);
+	assert_int_equal(stat(nspath, &pod), 0);
+	assert_int_equal(netns_open(nspath, &fd, &err), 0);
+	/* fn ran in the pod's namespace, its result comes back, and we are home again. */
+	assert_int_equal(netns_call(fd, ns_ino, &seen, &err), 7);
+	assert_int_equal(seen, pod.st_ino);
+	assert_int_not_equal(seen, self.st_ino);
+	assert_int_equal(stat("/proc/thread-self/ns/net", &pod), 0);
+	assert_int_equal(pod.st_ino, self.st_ino);
+	close(fd);
+}
+
 static void test_netns_errors(void **state)
 {
 	struct kb_err err = {0};
@@ -206,6 +241,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_link_move_and_set, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_addr_and_route, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_netns_call, setup, teardown),
 	        cmocka_unit_test(test_netns_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,7 +39,7 @@ int netns_open_self(int *ret_fd, struct kb_err *err)
 	return netns_open("/proc/thread-self/ns/net", ret_fd, err);
 }
 
-int netns_route_in(int nsfd, struct nlsock **ret, struct kb_err *err)
+int netns_call(int nsfd, netns_fn fn, void *arg, struct kb_err *err)
 {
 	int self, r;
 
@@ -50,12 +50,22 @@ int netns_route_in(int nsfd, struct nlsock **ret, struct kb_err *err)
 		close(self);
 		return r;
 	}
-	r = nlsock_open_route(ret, err);
+	r = fn(arg, err);
 	/* Staying in the pod's namespace would misdirect every later host-side operation. */
 	if (setns(self, CLONE_NEWNET) < 0)
 		abort();
 	close(self);
 	return r;
+}
+
+static int open_route(void *arg, struct kb_err *err)
+{
+	return nlsock_open_route(arg, err);
+}
+
+int netns_route_in(int nsfd, struct nlsock **ret, struct kb_err *err)
+{
+	return netns_call(nsfd, open_route, ret, err);
 }
 
 int netns_route_at(const char *path, struct nlsock **ret, struct kb_err *err)
