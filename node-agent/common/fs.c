@@ -119,11 +119,17 @@ int fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode)
 int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
 
 	if (fd < 0)
 		return -errno;
+	return fs_read_fd(fd, max, ret, ret_len);
+}
+
+int fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
 	for (;;) {
 		ssize_t n;
 		if (cap - len < 4096) {

@@ -31,6 +31,8 @@ int fs_write_atomic_at(int dfd, const char *name, const void *buf, size_t len, m
 int fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode);
 /* Read at most `max` bytes; -EFBIG when the file is larger. *ret is NUL-terminated. */
 int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* The same from an open fd (a pipe, stdin) until EOF. */
+int fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* Remove a file tree (no symlink following); missing is fine. */
 int fs_rm_rf(const char *path);
 /* Keep a broken file for inspection: rename to "<path>.<suffix>-<unix time>". */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests: the one atomic-write policy (common/fs.c: exact mode, O_EXCL|O_NOFOLLOW temp in
- * the same directory, prepare hook before the data, old file kept on failure) and the
- * monotonic clock (common/clock.h).
+ * the same directory, prepare hook before the data, old file kept on failure), the bounded
+ * reader (fs_read_fd) and the monotonic clock (common/clock.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -150,6 +150,32 @@ static void test_prepare_hook(void **state)
 	close(dfd);
 }
 
+static void test_read_fd(void **state)
+{
+	char *text;
+	size_t len;
+	int p[2];
+
+	(void)state;
+	/* A pipe, as stdin is for the CNI: read to EOF, NUL-terminated. */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "0123456789", 10), 10);
+	close(p[1]);
+	assert_int_equal(fs_read_fd(p[0], 10, &text, &len), 0);
+	assert_int_equal(len, 10);
+	assert_string_equal(text, "0123456789");
+	free(text);
+	close(p[0]);
+	/* One byte over the bound: -EFBIG, nothing returned. */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "0123456789", 10), 10);
+	close(p[1]);
+	text = NULL;
+	assert_int_equal(fs_read_fd(p[0], 9, &text, &len), -EFBIG);
+	assert_null(text);
+	close(p[0]);
+}
+
 static void test_clock(void **state)
 {
 	int64_t ns0 = clock_mono_ns(), ms0 = clock_mono_ms(), us0 = clock_mono_us();
@@ -172,6 +198,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_no_temp_left_and_no_follow, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_failure_keeps_old_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_prepare_hook, setup, teardown),
+	        cmocka_unit_test(test_read_fd),
 	        cmocka_unit_test(test_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
