@@ -4,6 +4,7 @@
 #include "agent/inventory.h"
 #include "agent/lease.h"
 #include "agent/state.h"
+#include "api/apimsg.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -130,37 +131,79 @@ void alloc_orphan(struct alloc *a)
 
 /* ---- JSON ---- */
 
-static json_t *pod_json(const struct alloc_pod *p)
+static void fmt_created(time_t t, char buf[32])
 {
-	json_t *o = json_object();
+	struct tm tm;
 
-	if (!o)
-		return NULL;
-	if (p->ns)
-		json_object_set_new(o, "namespace", json_string(p->ns));
-	if (p->name)
-		json_object_set_new(o, "name", json_string(p->name));
-	if (p->uid)
-		json_object_set_new(o, "uid", json_string(p->uid));
-	if (p->infra_id)
-		json_object_set_new(o, "infraContainerID", json_string(p->infra_id));
-	return o;
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static struct apimsg_pod api_pod(const struct alloc_pod *p)
+{
+	return (struct apimsg_pod){
+	        .ns = p->ns, .name = p->name, .uid = p->uid, .infra_id = p->infra_id};
+}
+
+/* The API's view (attach/check/detach replies, list): derived fields included. */
 json_t *alloc_to_json(const struct alloc *a)
 {
 	char mac[MAC_STR_LEN], created[32], rn[256];
-	struct tm tm;
+	struct apimsg_alloc v = {
+	        .container_id = a->container_id,
+	        .ifname = a->ifname,
+	        .network = a->network,
+	        .netns = a->netns,
+	        .pool = a->pool,
+	        .device_type = a->ops->name,
+	        .device_id = a->device_id,
+	        .mac = mac,
+	        .created = created,
+	        .mtu = a->mtu,
+	        .vlan = a->vlan,
+	        .pod = api_pod(&a->pod),
+	        .orphaned = !a->dev,
+	};
 	json_t *o;
 
 	mac_format(&a->mac, mac);
-	gmtime_r(&a->created, &tm);
-	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fmt_created(a->created, created);
 	snprintf(rn, sizeof(rn), "%s/%s", inv_resource_prefix(), a->pool);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "containerID",
-	        a->container_id, "ifname", a->ifname, "network", a->network, "pool", a->pool,
-	        "resourceName", a->dev ? a->dev->pool->resource_name : rn, "deviceType",
-	        a->ops->name, "deviceID", a->device_id, "mac", mac, "created", created);
+	v.resource_name = a->dev ? a->dev->pool->resource_name : rn;
+	if (a->lease)
+		v.ipam = lease_to_json(a->lease);
+	if (a->ops->alloc_view)
+		a->ops->alloc_view(a, &v.endpoint);
+	/* What kbnet-cni writes to CNIDeviceInfoFile for Multus. */
+	if (a->dev && a->ops->device_info)
+		v.device_info = a->ops->device_info(a->dev, a);
+	o = apimsg_alloc_encode(&v);
+	json_decref(v.ipam);
+	json_decref(v.device_info);
+	if (o && a->ops->alloc_to_json)
+		a->ops->alloc_to_json(a, o);
+	return o;
+}
+
+/*
+ * The state record (journal, snapshot, intents): only what a restart needs, nothing derived
+ * (device-info, resource name, endpoint are computed again when shown). Format 2; a record
+ * without "record" is format 1, the API's allocation object, which is read the same way (its
+ * derived fields are ignored), so a journal written by an older agent restores.
+ */
+#define ALLOC_RECORD_FORMAT 2
+
+json_t *alloc_record_json(const struct alloc *a)
+{
+	char mac[MAC_STR_LEN], created[32];
+	json_t *o;
+
+	mac_format(&a->mac, mac);
+	fmt_created(a->created, created);
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "record",
+	        ALLOC_RECORD_FORMAT, "containerID", a->container_id, "ifname", a->ifname, "network",
+	        a->network, "pool", a->pool, "deviceType", a->ops->name, "deviceID", a->device_id,
+	        "mac", mac, "created", created);
 	if (!o)
 		return NULL;
 	if (a->netns)
@@ -169,30 +212,22 @@ json_t *alloc_to_json(const struct alloc *a)
 		json_object_set_new(o, "mtu", json_integer(a->mtu));
 	if (a->vlan >= 0)
 		json_object_set_new(o, "vlan", json_integer(a->vlan));
-	if (a->pod.ns || a->pod.name || a->pod.uid || a->pod.infra_id)
-		json_object_set_new(o, "pod", pod_json(&a->pod));
-	if (!a->dev)
-		json_object_set_new(o, "orphaned", json_true());
+	if (a->pod.ns || a->pod.name || a->pod.uid || a->pod.infra_id) {
+		json_t *p = json_object();
+		if (a->pod.ns)
+			json_object_set_new(p, "namespace", json_string(a->pod.ns));
+		if (a->pod.name)
+			json_object_set_new(p, "name", json_string(a->pod.name));
+		if (a->pod.uid)
+			json_object_set_new(p, "uid", json_string(a->pod.uid));
+		if (a->pod.infra_id)
+			json_object_set_new(p, "infraContainerID", json_string(a->pod.infra_id));
+		json_object_set_new(o, "pod", p);
+	}
 	if (a->lease)
 		json_object_set_new(o, "ipam", lease_to_json(a->lease));
 	if (a->ops->alloc_to_json)
 		a->ops->alloc_to_json(a, o);
-	/* What kbnet-cni writes to CNIDeviceInfoFile for Multus. */
-	if (a->dev && a->ops->device_info) {
-		json_t *di = a->ops->device_info(a->dev, a);
-		if (di)
-			json_object_set_new(o, "deviceInfo", di);
-	}
-	return o;
-}
-
-json_t *alloc_holder_json(const struct alloc *a)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s}", "containerID", a->container_id, "ifname",
-	        a->ifname, "network", a->network);
-
-	if (o && (a->pod.ns || a->pod.name || a->pod.uid))
-		json_object_set_new(o, "pod", pod_json(&a->pod));
 	return o;
 }
 
@@ -272,6 +307,14 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	const char *end;
 	int r;
 
+	json_t *fmt = json_object_get(o, "record");
+
+	/* A newer agent's record is not damage: refuse it rather than guess (nothing dropped). */
+	if (fmt && (!json_is_integer(fmt) || json_integer_value(fmt) < 2 ||
+	                   json_integer_value(fmt) > ALLOC_RECORD_FORMAT))
+		return kb_err_set(err, EPROTONOSUPPORT,
+		        "record format %s, this kbnet-agent reads formats 1 and %d only",
+		        json_is_integer(fmt) ? "newer" : "unknown", ALLOC_RECORD_FORMAT);
 	if (!type || !(ops = devtype_find(type)))
 		return kb_err_set(err, EINVAL, "unknown deviceType '%s'", type ? type : "");
 	if ((r = get_field(o, "containerID", VAL_CONTAINER_ID_MAX, val_container_id, true,
@@ -332,7 +375,7 @@ static int persist(const struct alloc *a, bool deleted)
 	if (deleted) {
 		r = state_del(state, key);
 	} else {
-		if (!(o = alloc_to_json(a)))
+		if (!(o = alloc_record_json(a)))
 			return -ENOMEM;
 		r = state_put(state, key, o);
 		json_decref(o);
@@ -348,7 +391,7 @@ static int dump_all(void *ctx, state_emit_fn emit, void *ectx)
 
 	(void)ctx;
 	HMAP_FOR_EACH (a, by_key, &allocs) {
-		json_t *o = alloc_to_json(a);
+		json_t *o = alloc_record_json(a);
 		int r;
 		if (!o)
 			return -ENOMEM;
@@ -413,7 +456,7 @@ int alloc_intent_save(const struct alloc *a, struct kb_err *err)
 {
 	char path[PATH_MAX], dir[PATH_MAX];
 	_cleanup_free_ char *text = NULL;
-	json_t *o = alloc_to_json(a);
+	json_t *o = alloc_record_json(a);
 	int r;
 
 	if (!o || !(text = json_dumps(o, JSON_COMPACT))) {
@@ -601,6 +644,9 @@ static int resolve_pool(const struct attach_req *req, const struct devtype_ops *
 	struct pool *p = NULL, *it;
 	struct device *d = NULL;
 
+	if (!ops && !(ops = devtype_find(req->devtype)))
+		return kb_err_set(err, EINVAL, "unknown deviceType '%s'", req->devtype);
+
 	if (req->pool) {
 		const char *name = req->pool, *slash = strrchr(req->pool, '/');
 		if (slash) {
@@ -651,6 +697,12 @@ static int resolve_pool(const struct attach_req *req, const struct devtype_ops *
 	*ret = p;
 	*ret_dev = d;
 	return 0;
+}
+
+int alloc_resolve(const struct attach_req *req, struct pool **ret_pool, struct device **ret_dev,
+        struct kb_err *err)
+{
+	return resolve_pool(req, NULL, ret_pool, ret_dev, err);
 }
 
 static int attach(
@@ -713,20 +765,9 @@ static int attach(
 	struct pool *pool = NULL;
 	struct device *d = NULL;
 	struct alloc *a;
-	const char *why;
 	int r;
 
-	if (!val_container_id(req->container_id, &why))
-		return kb_err_set(err, EINVAL, "containerID: %s", why);
-	if (!val_ifname(req->ifname, &why))
-		return kb_err_set(err, EINVAL, "ifname: %s", why);
-	if (!val_network(req->network, &why))
-		return kb_err_set(err, EINVAL, "network: %s", why);
-	if (req->device_id && !val_device_id(req->device_id, &why))
-		return kb_err_set(err, EINVAL, "deviceID: %s", why);
-	if (req->netns && *req->netns && !val_abs_path(req->netns, &why))
-		return kb_err_set(err, EINVAL, "netns: %s", why);
-
+	/* The arguments were validated once, by the API decoder (apimsg_attach_args_decode). */
 	if ((a = alloc_find(req->container_id, req->ifname))) {
 		if (!same_request(a, req))
 			return kb_err_set(err, EEXIST,

@@ -472,19 +472,11 @@ static void test_attach_eexist(void **state)
 	assert_string_equal(a->network, "net-a");
 }
 
+/* Names, paths and ranges are the API decoder's to check (test_apimsg); what is left here is
+ * what only the allocator knows. */
 static void test_bad_arguments(void **state)
 {
 	(void)state;
-	attach_err(REQ(.container_id = "", .ifname = "net1"), -EINVAL, "containerID");
-	attach_err(REQ(.container_id = "../etc", .ifname = "net1"), -EINVAL, "containerID");
-	attach_err(REQ(.container_id = "c1", .ifname = "a/b"), -EINVAL, "ifname");
-	attach_err(REQ(.container_id = "c1", .ifname = "0123456789abcdef"), -EINVAL, "ifname");
-	attach_err(
-	        REQ(.container_id = "c1", .ifname = "net1", .network = "a b"), -EINVAL, "network");
-	attach_err(REQ(.container_id = "c1", .ifname = "net1", .device_id = "x/y"), -EINVAL,
-	        "deviceID");
-	attach_err(
-	        REQ(.container_id = "c1", .ifname = "net1", .netns = "relative"), -EINVAL, "netns");
 	attach_err(REQ(.container_id = "c1", .ifname = "net1", .devtype = "warp"), -EINVAL,
 	        "unknown deviceType");
 	assert_int_equal(state_seq(F.st), 0);
