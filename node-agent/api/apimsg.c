@@ -366,6 +366,26 @@ int apimsg_alloc_decode(json_t *o, struct apimsg_alloc *ret, struct kb_err *err)
 	return 0;
 }
 
+json_t *apimsg_ipam_encode(const struct apimsg_ipam *ipam)
+{
+	json_t *o = json_pack("{s:[]}", "ips"), *ips = json_object_get(o, "ips");
+
+	for (size_t i = 0; o && i < ipam->n_ips && i < APIMSG_MAX_IPS; i++) {
+		json_t *e = json_pack("{s:s}", "address", ipam->ips[i].address);
+		if (!e || json_array_append_new(ips, e) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+		set_str(e, "range", ipam->ips[i].range);
+		set_str(e, "gateway", ipam->ips[i].gateway);
+	}
+	if (o && ipam->routes)
+		json_object_set(o, "routes", ipam->routes);
+	if (o && ipam->dns)
+		json_object_set(o, "dns", ipam->dns);
+	return o;
+}
+
 int apimsg_ipam_decode(json_t *ipam, struct apimsg_ipam *ret, struct kb_err *err)
 {
 	json_t *ips, *ip;

@@ -111,6 +111,8 @@ json_t *apimsg_alloc_encode(const struct apimsg_alloc *a);
 /* Reads the endpoint from an agent of this release, or from the device-type objects an older
  * agent sent (rolling upgrade). */
 int apimsg_alloc_decode(json_t *o, struct apimsg_alloc *ret, struct kb_err *err);
+/* The "ipam" object of an allocation (routes, dns borrowed). */
+json_t *apimsg_ipam_encode(const struct apimsg_ipam *ipam);
 /* The allocation's agent IPAM addresses (n_ips 0 when it has none). -EPROTO when malformed. */
 int apimsg_ipam_decode(json_t *ipam, struct apimsg_ipam *ret, struct kb_err *err);
 /* Fields shown on their own by a generic printer (agentctl show skips them in its list). */

@@ -403,6 +403,12 @@ static void test_alloc_roundtrip(void **state)
 	assert_string_equal(ipam.ips[0].range, "10.0.0.2-10.0.0.9");
 	assert_int_equal(json_array_size(ipam.routes), 1);
 	assert_non_null(ipam.dns);
+	{
+		/* The ipam object itself: encode what was decoded, the same object comes back. */
+		json_t *again = through_wire(apimsg_ipam_encode(&ipam));
+		assert_true(json_equal(again, ip));
+		json_decref(again);
+	}
 	assert_true(apimsg_alloc_is_heading("containerID"));
 	assert_false(apimsg_alloc_is_heading("mac"));
 	json_decref(j);
