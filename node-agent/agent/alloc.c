@@ -196,7 +196,7 @@ json_t *alloc_to_json(const struct alloc *a)
 json_t *alloc_record_json(const struct alloc *a)
 {
 	char mac[MAC_STR_LEN], created[32];
-	json_t *o;
+	json_t *o, *pod;
 
 	mac_format(&a->mac, mac);
 	fmt_created(a->created, created);
@@ -212,18 +212,11 @@ json_t *alloc_record_json(const struct alloc *a)
 		json_object_set_new(o, "mtu", json_integer(a->mtu));
 	if (a->vlan >= 0)
 		json_object_set_new(o, "vlan", json_integer(a->vlan));
-	if (a->pod.ns || a->pod.name || a->pod.uid || a->pod.infra_id) {
-		json_t *p = json_object();
-		if (a->pod.ns)
-			json_object_set_new(p, "namespace", json_string(a->pod.ns));
-		if (a->pod.name)
-			json_object_set_new(p, "name", json_string(a->pod.name));
-		if (a->pod.uid)
-			json_object_set_new(p, "uid", json_string(a->pod.uid));
-		if (a->pod.infra_id)
-			json_object_set_new(p, "infraContainerID", json_string(a->pod.infra_id));
-		json_object_set_new(o, "pod", p);
-	}
+	if ((pod = apimsg_pod_encode(&(struct apimsg_pod){.ns = a->pod.ns,
+	             .name = a->pod.name,
+	             .uid = a->pod.uid,
+	             .infra_id = a->pod.infra_id})))
+		json_object_set_new(o, "pod", pod);
 	if (a->lease)
 		json_object_set_new(o, "ipam", lease_to_json(a->lease));
 	if (a->ops->alloc_to_json)
@@ -249,37 +242,6 @@ static int get_field(json_t *obj, const char *key, size_t max,
 	return 0;
 }
 
-/* An optional field's value: absent, or the value is checked for each of the pod's keys. */
-static int opt_field(json_t *obj, const char *key, size_t max,
-        bool (*valid)(const char *, const char **), const char **ret, struct kb_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-
-	*ret = NULL;
-	if (!v)
-		return 0;
-	if (!json_is_string(v))
-		return kb_err_set(err, EINVAL, "'%s' must be a string", key);
-	return get_field(obj, key, max, valid, true, ret, err);
-}
-
-static int pod_from_json(json_t *pod, struct alloc_pod *p, struct kb_err *err)
-{
-	int r;
-
-	if (!json_is_object(pod))
-		return kb_err_set(err, EINVAL, "'pod' must be an object");
-	/* The UID names a directory: the same rules as for an attach request. */
-	if ((r = opt_field(pod, "namespace", VAL_K8S_NAMESPACE_MAX, val_k8s_namespace, &p->ns,
-	             err)) < 0 ||
-	        (r = opt_field(pod, "name", VAL_K8S_NAME_MAX, val_k8s_name, &p->name, err)) < 0 ||
-	        (r = opt_field(pod, "uid", VAL_POD_UID_MAX, val_pod_uid, &p->uid, err)) < 0 ||
-	        (r = opt_field(pod, "infraContainerID", VAL_CONTAINER_ID_MAX, val_container_id,
-	                 &p->infra_id, err)) < 0)
-		return kb_err_prefix(err, "pod");
-	return 0;
-}
-
 /* Optional integer field in [min, max]. */
 static int int_field(
         json_t *obj, const char *key, json_int_t min, json_int_t max, struct kb_err *err)
@@ -298,7 +260,8 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	const char *type = json_string_value(json_object_get(o, "deviceType"));
 	const char *mac = json_string_value(json_object_get(o, "mac"));
 	const char *created = json_string_value(json_object_get(o, "created"));
-	json_t *pod = json_object_get(o, "pod");
+	json_t *fmt = json_object_get(o, "record");
+	struct apimsg_pod pod;
 	struct alloc_strs st = {0};
 	const struct devtype_ops *ops;
 	struct mac m;
@@ -306,8 +269,6 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	struct tm tm = {0};
 	const char *end;
 	int r;
-
-	json_t *fmt = json_object_get(o, "record");
 
 	/* A newer agent's record is not damage: refuse it rather than guess (nothing dropped). */
 	if (fmt && (!json_is_integer(fmt) || json_integer_value(fmt) < 2 ||
@@ -333,8 +294,11 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	/* Nothing read from disk is trusted more than an API request: the same rules. */
 	if (!mac || mac_parse(mac, &m) < 0)
 		return kb_err_set(err, EINVAL, "bad mac");
-	if (pod && (r = pod_from_json(pod, &st.pod, err)) < 0)
+	/* The same rules as for an attach request's pod (the UID names a directory). */
+	if ((r = apimsg_pod_decode(o, EINVAL, &pod, err)) < 0)
 		return r;
+	st.pod = (struct alloc_pod){
+	        .ns = pod.ns, .name = pod.name, .uid = pod.uid, .infra_id = pod.infra_id};
 	if ((r = int_field(o, "mtu", 68, 65535, err)) < 0 ||
 	        (r = int_field(o, "vlan", 0, 4094, err)) < 0)
 		return r;

@@ -217,7 +217,7 @@ bool apimsg_reply_is_error(json_t *reply)
 
 /* ---- shared objects ---- */
 
-static json_t *pod_encode(const struct apimsg_pod *p)
+json_t *apimsg_pod_encode(const struct apimsg_pod *p)
 {
 	json_t *o;
 
@@ -232,7 +232,7 @@ static json_t *pod_encode(const struct apimsg_pod *p)
 	return o;
 }
 
-static int pod_decode(json_t *o, int code, struct apimsg_pod *ret, struct kb_err *err)
+int apimsg_pod_decode(json_t *o, int code, struct apimsg_pod *ret, struct kb_err *err)
 {
 	json_t *p;
 	int r;
@@ -321,7 +321,7 @@ json_t *apimsg_alloc_encode(const struct apimsg_alloc *a)
 		json_object_set_new(o, "mtu", json_integer(a->mtu));
 	if (a->vlan >= 0)
 		json_object_set_new(o, "vlan", json_integer(a->vlan));
-	if ((pod = pod_encode(&a->pod)))
+	if ((pod = apimsg_pod_encode(&a->pod)))
 		json_object_set_new(o, "pod", pod);
 	if (a->orphaned)
 		json_object_set_new(o, "orphaned", json_true());
@@ -357,7 +357,7 @@ int apimsg_alloc_decode(json_t *o, struct apimsg_alloc *ret, struct kb_err *err)
 	        (r = str_field(o, "created", false, SHORT_MAX, NULL, c, &ret->created, err)) < 0 ||
 	        (r = int32_field(o, "mtu", 0, 65535, c, &ret->mtu, err)) < 0 ||
 	        (r = int32_field(o, "vlan", 0, 4094, c, &ret->vlan, err)) < 0 ||
-	        (r = pod_decode(o, c, &ret->pod, err)) < 0 ||
+	        (r = apimsg_pod_decode(o, c, &ret->pod, err)) < 0 ||
 	        (r = bool_field(o, "orphaned", c, &ret->orphaned, err)) < 0 ||
 	        (r = endpoint_decode(o, &ret->endpoint, err)) < 0 ||
 	        (r = obj_field(o, "deviceInfo", c, &ret->device_info, err)) < 0 ||
@@ -434,7 +434,7 @@ json_t *apimsg_holder_encode(const struct apimsg_holder *h)
 	json_t *p;
 
 	pod.infra_id = NULL; /* a holder names the pod, not its sandbox */
-	if (o && (p = pod_encode(&pod)))
+	if (o && (p = apimsg_pod_encode(&pod)))
 		json_object_set_new(o, "pod", p);
 	return o;
 }
@@ -447,7 +447,7 @@ static int holder_decode(json_t *h, struct apimsg_holder *ret, struct kb_err *er
 	if ((r = key_decode(h, EPROTO, &ret->container_id, &ret->ifname, err)) < 0 ||
 	        (r = str_field(h, "network", false, VAL_NETWORK_MAX, NULL, EPROTO, &ret->network,
 	                 err)) < 0 ||
-	        (r = pod_decode(h, EPROTO, &ret->pod, err)) < 0)
+	        (r = apimsg_pod_decode(h, EPROTO, &ret->pod, err)) < 0)
 		return kb_err_prefix(err, "holder");
 	return 0;
 }
@@ -570,7 +570,7 @@ int apimsg_attach_args_decode(json_t *args, struct apimsg_attach_args *ret, stru
 	        (r = str_field(args, "mac", false, MAC_STR_LEN, NULL, c, &mac, err)) < 0 ||
 	        (r = int32_field(args, "mtu", 68, 65535, c, &ret->mtu, err)) < 0 ||
 	        (r = int32_field(args, "vlan", 0, 4094, c, &ret->vlan, err)) < 0 ||
-	        (r = pod_decode(args, c, &ret->pod, err)) < 0 ||
+	        (r = apimsg_pod_decode(args, c, &ret->pod, err)) < 0 ||
 	        (r = obj_field(args, "config", c, &ret->config, err)) < 0 ||
 	        (r = obj_field(args, "ipam", c, &ret->ipam, err)) < 0)
 		return r;
@@ -618,7 +618,7 @@ json_t *apimsg_attach_args_encode(const struct apimsg_attach_args *a)
 		json_object_set_new(o, "mtu", json_integer(a->mtu));
 	if (a->vlan >= 0)
 		json_object_set_new(o, "vlan", json_integer(a->vlan));
-	if ((pod = pod_encode(&a->pod)))
+	if ((pod = apimsg_pod_encode(&a->pod)))
 		json_object_set_new(o, "pod", pod);
 	if (a->config)
 		json_object_set(o, "config", a->config);

@@ -66,6 +66,12 @@ struct apimsg_pod {
 	const char *ns, *name, *uid, *infra_id; /* NULL when unknown */
 };
 
+/* The "pod" object (NULL when every field is unknown). */
+json_t *apimsg_pod_encode(const struct apimsg_pod *p);
+/* The optional "pod" member of `o`; its names are checked as names that become paths.
+ * Errors use `code` (EINVAL for requests and state records, EPROTO for replies). */
+int apimsg_pod_decode(json_t *o, int code, struct apimsg_pod *ret, struct kb_err *err);
+
 /*
  * What a pod uses of a device, whatever its type: every device type fills this (the agent's
  * devtype_ops alloc_view hook), so kbnet-cni needs no per-type code.
