@@ -7,7 +7,6 @@
 #include "agent/loop.h"
 #include "agent/module.h"
 #include "agent/ops.h"
-#include "agent/server.h"
 #include "agent/telemetry.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -201,10 +200,8 @@ static void gc_run(void)
 			free(m);
 		}
 	}
-	if (released) {
+	if (released)
 		kube.gc_released += released;
-		srv_commit_soon();
-	}
 }
 
 static void on_gc(evutil_socket_t fd, short what, void *arg)
