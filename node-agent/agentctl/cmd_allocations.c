@@ -76,26 +76,6 @@ static int print_allocations(struct ctl *ctl, json_t *arr)
 	return CTL_EXIT_OK;
 }
 
-/* list allocations (pool, pod or container ID filter); CTL_EXIT_* with *ret_items. */
-static int list_allocations(
-        struct ctl *ctl, const struct apimsg_list_args *in, json_t **ret_res, json_t **ret_items)
-{
-	json_t *args = apimsg_list_args_encode(in);
-	struct kb_err err = {0};
-	int r;
-
-	r = ctl_call(ctl, API_OP_LIST, args, ret_res);
-	json_decref(args);
-	if (r != CTL_EXIT_OK)
-		return r;
-	if (apimsg_list_result_decode(*ret_res, APIMSG_LIST_ALLOCATIONS, ret_items, &err) < 0) {
-		fprintf(stderr, "agentctl: %s\n", err.msg);
-		json_decref(*ret_res);
-		return CTL_EXIT_ERROR;
-	}
-	return CTL_EXIT_OK;
-}
-
 static int cmd_allocations(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {{"pool", required_argument, NULL, 'p'}, {0}};
@@ -110,7 +90,7 @@ static int cmd_allocations(struct ctl *ctl, int argc, char **argv)
 	}
 	if (optind < argc)
 		goto usage;
-	if ((r = list_allocations(ctl, &in, &res, &items)) != CTL_EXIT_OK)
+	if ((r = ctl_list(ctl, &in, &res, &items)) != CTL_EXIT_OK)
 		return r;
 	r = print_allocations(ctl, items);
 	json_decref(res);
@@ -160,14 +140,14 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	/* Try as a pod first (names, UIDs), then as a container ID prefix. */
-	r = list_allocations(ctl,
+	r = ctl_list(ctl,
 	        &(struct apimsg_list_args){.what = APIMSG_LIST_ALLOCATIONS, .pod = argv[1]}, &res,
 	        &arr);
 	if (r != CTL_EXIT_OK)
 		return r;
 	if (json_array_size(arr) == 0 && !strchr(argv[1], '/')) {
 		json_decref(res);
-		r = list_allocations(ctl,
+		r = ctl_list(ctl,
 		        &(struct apimsg_list_args){
 		                .what = APIMSG_LIST_ALLOCATIONS, .container_id = argv[1]},
 		        &res, &arr);

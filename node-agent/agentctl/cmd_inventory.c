@@ -28,25 +28,12 @@ static int parse_pool_opt(int argc, char **argv, const char *name, const char **
 	return CTL_EXIT_OK;
 }
 
-/* list pools or devices; CTL_EXIT_* with the items array in *ret_items. */
+/* list pools or devices. */
 static int list(struct ctl *ctl, enum apimsg_list_what what, const char *pool, json_t **ret_res,
         json_t **ret_items)
 {
-	json_t *args =
-	        apimsg_list_args_encode(&(struct apimsg_list_args){.what = what, .pool = pool});
-	struct kb_err err = {0};
-	int r;
-
-	r = ctl_call(ctl, API_OP_LIST, args, ret_res);
-	json_decref(args);
-	if (r != CTL_EXIT_OK)
-		return r;
-	if (apimsg_list_result_decode(*ret_res, what, ret_items, &err) < 0) {
-		fprintf(stderr, "agentctl: %s\n", err.msg);
-		json_decref(*ret_res);
-		return CTL_EXIT_ERROR;
-	}
-	return CTL_EXIT_OK;
+	return ctl_list(
+	        ctl, &(struct apimsg_list_args){.what = what, .pool = pool}, ret_res, ret_items);
 }
 
 static void num(char *buf, size_t size, int64_t v)

@@ -9,6 +9,8 @@
 
 #include "common/queue.h"
 
+#include "api/apimsg.h"
+
 /* Exit codes. */
 #define CTL_EXIT_OK          0
 #define CTL_EXIT_ERROR       1 /* the agent refused or failed the request */
@@ -38,6 +40,9 @@ void ctl_cmd_register(struct ctl_cmd *cmd);
 
 /* One request; prints the error and returns an exit code when it fails. */
 int ctl_call(struct ctl *ctl, const char *op, json_t *args, json_t **ret);
+/* The list operation: CTL_EXIT_* with the reply in *ret_res and its items array in *ret_items. */
+int ctl_list(
+        struct ctl *ctl, const struct apimsg_list_args *in, json_t **ret_res, json_t **ret_items);
 /* Print a result as indented JSON. */
 void ctl_print_json(json_t *v);
 

@@ -263,3 +263,22 @@ int main(int argc, char **argv)
 		return cmd->fn(&ctl, sub_argc, sub_argv);
 	}
 }
+
+int ctl_list(
+        struct ctl *ctl, const struct apimsg_list_args *in, json_t **ret_res, json_t **ret_items)
+{
+	json_t *args = apimsg_list_args_encode(in);
+	struct kb_err err = {0};
+	int r;
+
+	r = ctl_call(ctl, API_OP_LIST, args, ret_res);
+	json_decref(args);
+	if (r != CTL_EXIT_OK)
+		return r;
+	if (apimsg_list_result_decode(*ret_res, in->what, ret_items, &err) < 0) {
+		fprintf(stderr, "agentctl: %s\n", err.msg);
+		json_decref(*ret_res);
+		return CTL_EXIT_ERROR;
+	}
+	return CTL_EXIT_OK;
+}
