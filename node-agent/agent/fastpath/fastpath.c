@@ -19,6 +19,7 @@
 #include "agent/vport.h"
 #include "agent/fastpath/fp_config.h"
 #include "agent/fastpath/fp_eal.h"
+#include "agent/fastpath/fp_onecopy.h"
 #include "agent/fastpath/fp_port.h"
 #include "agent/fastpath/fp_switch.h"
 #include "agent/fastpath/fp_worker.h"
@@ -321,6 +322,7 @@ static int fp_init(const struct cfg *cfg, struct kb_err *err)
 	}
 	LOG_INFO("fastpath: DPDK up, file prefix %s, memory: %s", F.eal.file_prefix,
 	        F.eal.memory_desc);
+	fp_oc_set_enabled(c->one_copy);
 	if ((r = fp_port_init(c->max_ports, F.eal.n_workers, &e)) < 0 ||
 	        (r = fp_worker_init(&(struct fp_worker_params){.n_workers = F.eal.n_workers,
 	                                    .lcores = F.eal.worker_lcore,
@@ -604,6 +606,7 @@ static json_t *fp_status(void)
 		json_object_set_new(o, "error", json_string(F.stalled));
 	if (F.eal.memory_desc[0]) {
 		json_object_set_new(o, "memory", json_string(F.eal.memory_desc));
+		json_object_set_new(o, "copyMode", json_string(fp_oc_enabled() ? "one" : "two"));
 		json_object_set_new(o, "hugepages", json_boolean(F.eal.hugepages));
 		json_object_set_new(o, "filePrefix", json_string(F.eal.file_prefix));
 	}
