@@ -119,10 +119,10 @@ txon a $MB
 sleep 1
 fp_pod_stop b
 sleep 1
-fp_pod_start b "$SB" $MB
+FP_POD_MBUFS=4096 fp_pod_start b2 "$SB" $MB # the same socket, a new process
 fp_wait_connected pb || kb_fail "pod b reconnected"
 sleep 1
-b0=$(fp_pod_rx b)
+b0=$(fp_pod_rx b2)
 txoff a
 fp_settle
 [ "$b0" -gt 0 ] && kb_pass "pod b receives again after its restart ($b0 frames)" ||
@@ -133,7 +133,7 @@ kb_assert_eq "$(account)" 0 "receiver restart under traffic: no frame unaccounte
 SJ=$(attach_pool pj red $MJ jumbo)
 SK=$(attach_pool pk red $MK jumbo)
 fp_pod_start j "$SJ" $MJ server --mbuf-size=10240 --max-pkt-len=9018
-fp_pod_start k "$SK" $MK server --max-pkt-len=9018
+fp_pod_start k "$SK" $MK server --max-pkt-len=9018 --enable-scatter
 fp_wait_connected pj && fp_wait_connected pk || kb_fail "jumbo pods connected"
 fp_pod_send j $MK 2 9018
 fp_settle
@@ -144,14 +144,14 @@ rxb=$(fp_pod_cmd k "show port stats 0"; sleep 0.5; grep -o 'RX-bytes: *[0-9]*' "
 kb_assert_eq "$rxb" $((32 * 9014)) "pod k counted 9014 bytes per frame"
 
 # ---- agent restart (SIGKILL), pods in server mode resume ----
-b0=$(fp_pod_rx b)
+b0=$(fp_pod_rx b2)
 kb_agent_stop KILL
 kb_agent_start "$T/agent.yaml"
 for p in pa pb pc; do fp_wait_connected $p 20 || kb_fail "$p reconnected after SIGKILL"; done
 sleep 1
 fp_pod_send a $MB 5
 fp_settle
-kb_assert_eq "$(fp_pod_rx b)" $((b0 + 80)) "after an agent restart a -> b delivers exactly 80"
+kb_assert_eq "$(fp_pod_rx b2)" $((b0 + 80)) "after an agent restart a -> b delivers exactly 80"
 kb_assert_eq "$(kb_ctl -o json status | jq -r .healthy)" true "agent healthy"
 fp_agent_finish
 kb_done

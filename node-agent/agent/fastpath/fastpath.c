@@ -527,9 +527,11 @@ static json_t *workers_json(void)
 		return arr;
 	for (unsigned w = 0; w < fp_worker_count(); w++) {
 		struct fp_wstats s;
+		json_t *o;
 		fp_worker_stats(w, &s);
 		json_array_append_new(arr,
-		        json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+		        o = json_pack(
+		                "{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
 		                "id", w, "lcore", fp_worker_lcore(w), "cpu", F.eal.worker_cpu[w],
 		                "busyCycles", (json_int_t)s.busy_cycles, "workCycles",
 		                (json_int_t)s.work_cycles, "idleCycles", (json_int_t)s.idle_cycles,
@@ -539,6 +541,11 @@ static json_t *workers_json(void)
 		                s.packets ? (double)s.work_cycles / s.packets : 0.0,
 		                "busyCyclesPerPacket",
 		                s.packets ? (double)s.busy_cycles / s.packets : 0.0));
+		if (o && fp_oc_enabled())
+			json_object_set_new(o, "oneCopyCycles",
+			        json_pack("{s:I, s:I, s:I}", "walk", (json_int_t)s.oc_walk_cycles,
+			                "copy", (json_int_t)s.oc_copy_cycles, "handBack",
+			                (json_int_t)s.oc_done_cycles));
 	}
 	return arr;
 }

@@ -945,7 +945,7 @@ static uint16_t oc_from_pod(
 	struct rte_mbuf *mb[FP_MAX_BURST];
 	struct fp_oc_q *sq;
 	uint16_t n, nm = 0;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, c0, c1, c2;
 
 	if (!d || !d->txq[qi].ok)
 		return 0;
@@ -955,6 +955,7 @@ static uint16_t oc_from_pod(
 		return 0;
 	if (n > burst)
 		n = (uint16_t)burst;
+	c0 = rte_rdtsc();
 	/* Pass 1: walk, check, switch. */
 	for (uint16_t i = 0; i < n; i++) {
 		struct fp_vr_chain *c = &w->oc_chain[i];
@@ -1015,6 +1016,7 @@ static uint16_t oc_from_pod(
 		}
 		count_drop(st, v);
 	}
+	c1 = rte_rdtsc();
 	/* Pass 2: per destination, one lock: reserve its buffers, copy once, publish. */
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t s = w->oc_dest[i], sent = 0, tried = 0;
@@ -1050,10 +1052,14 @@ static uint16_t oc_from_pod(
 		STAT_ADD(w->port[s].tx_packets, sent);
 		STAT_ADD(w->port[s].tx_bytes, tb);
 	}
+	c2 = rte_rdtsc();
 	/* Pass 3: every chain back to the sender (its bytes are copied or dropped). */
 	fp_vr_tx_done(&sq->ring, w->oc_chain, n);
 	if (unlikely(fp_vr_publish(&sq->ring)))
 		fp_oc_call(sq);
+	STAT_ADD(w->ws.oc_walk_cycles, c1 - c0);
+	STAT_ADD(w->ws.oc_copy_cycles, c2 - c1);
+	STAT_ADD(w->ws.oc_done_cycles, rte_rdtsc() - c2);
 	STAT_ADD(st->rx_packets, n - nm);
 	STAT_ADD(st->rx_bytes, bytes);
 	if (nm)
@@ -1295,6 +1301,9 @@ void fp_worker_stats(unsigned w, struct fp_wstats *ret)
 	ret->packets = STAT_GET(s->packets);
 	ret->loops = STAT_GET(s->loops);
 	ret->sleeps = STAT_GET(s->sleeps);
+	ret->oc_walk_cycles = STAT_GET(s->oc_walk_cycles);
+	ret->oc_copy_cycles = STAT_GET(s->oc_copy_cycles);
+	ret->oc_done_cycles = STAT_GET(s->oc_done_cycles);
 }
 
 bool fp_worker_alive(unsigned w)
