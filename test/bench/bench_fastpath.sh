@@ -161,7 +161,12 @@ kbnet-1copy_start() { KBNET_COPY_MODE=one kbnet_start "$@"; }
 kbnet-1copy_sockets() { kbnet_sockets; }
 kbnet-1copy_ready() { kbnet_ready "$@"; }
 kbnet-1copy_window() { kbnet_window; }
-kbnet-1copy_stop() { kbnet_stop; }
+# Where its cycles go (stats oneCopyCycles, summed over the workers, over the whole cell):
+# one line per cell in $T/oc-stages.txt, medians printed under the table.
+kbnet-1copy_stop() {
+	fp_api stats 2>/dev/null | jq -r --arg s "$scen" --arg z "$size" '"\($s) \($z) \([.workers[].oneCopyCycles.walk] | add) \([.workers[].oneCopyCycles.copy] | add) \([.workers[].oneCopyCycles.handBack] | add) \([.workers[].workCycles] | add) \([.workers[].packets] | add)"' >>"$T/oc-stages.txt" || true
+	kbnet_stop
+}
 # "kbnet-nooff": as "kbnet" with the pool's checksum/TSO offloads off (the pre-offload
 # feature set), to show what negotiating offloads costs a frame that uses none.
 kbnet-nooff_start() { KBNET_OFFLOADS=false kbnet_start "$@"; }
@@ -408,3 +413,27 @@ END {
 		}
 	}
 }'
+
+# ---- one copy: cycles per packet by stage (medians over the cells) ----
+if [ -s "$T/oc-stages.txt" ]; then
+	echo
+	echo "kbnet-1copy cycles/packet by stage (cyc/pkt definition, medians of $ROUNDS cells):"
+	sort -k1,1 -k2,2n "$T/oc-stages.txt" | awk '
+	function median(arr, n,    i, j, t) {
+		for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
+		return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
+	}
+	function out() {
+		if (cur == "" || n == 0) return
+		printf "  %-12s %5s  walk+switch %6.1f  copy %6.1f  hand back %6.1f  rest %6.1f  (work %6.1f)\n", cs, cz,
+			median(w, n), median(c, n), median(h, n), median(r, n), median(k, n)
+		delete w; delete c; delete h; delete r; delete k; n = 0
+	}
+	{
+		key = $1 " " $2
+		if (key != cur) { out(); cur = key; cs = $1; cz = $2 }
+		if ($7 + 0 <= 0) next
+		n++; w[n] = $3 / $7; c[n] = $4 / $7; h[n] = $5 / $7; k[n] = $6 / $7; r[n] = ($6 - $3 - $4 - $5) / $7
+	}
+	END { out() }'
+fi

@@ -313,6 +313,30 @@ static void test_rx_hostile(void **state)
 	pod_fini(&dst);
 }
 
+/* The switch's copy of the header goes first, the rest of the frame after it. */
+static void test_splice(void **state)
+{
+	uint8_t a[20], b[30], hdr[18], out[64];
+	struct fp_vr_chain c = {.n = 2, .len = 50, .iov = {{a, 20}, {b, 30}}};
+	struct fp_vr_iov head = {hdr, 18}, v[FP_VR_MAX_SEGS + 1];
+	uint16_t n;
+
+	(void)state;
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	memset(hdr, 'h', sizeof(hdr));
+	/* 12-byte virtio-net header + 18 header bytes skipped: 8 bytes into b. */
+	n = fp_vr_splice(&head, &c, 30, v);
+	assert_int_equal(n, 2);
+	assert_int_equal(fp_vr_copy_out(v, n, 0, out, sizeof(out)), 18 + 20);
+	assert_int_equal(out[17], 'h');
+	assert_int_equal(out[18], 'b');
+	/* Past the end: only the head. */
+	assert_int_equal(fp_vr_splice(&head, &c, 50, v), 1);
+	head.len = 0;
+	assert_int_equal(fp_vr_splice(&head, &c, 0, v), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +348,7 @@ int main(void)
 	        cmocka_unit_test(test_avail_jump),
 	        cmocka_unit_test(test_rx_mergeable),
 	        cmocka_unit_test(test_rx_hostile),
+	        cmocka_unit_test(test_splice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -151,6 +151,26 @@ uint32_t fp_vr_copy_out(
 	return done;
 }
 
+uint16_t fp_vr_splice(const struct fp_vr_iov *head, const struct fp_vr_chain *c, uint32_t off,
+        struct fp_vr_iov *out)
+{
+	uint16_t n = 0;
+
+	if (head->len)
+		out[n++] = *head;
+	for (uint16_t i = 0; i < c->n && i < FP_VR_MAX_SEGS; i++) {
+		if (off >= c->iov[i].len) {
+			off -= c->iov[i].len;
+			continue;
+		}
+		out[n].base = c->iov[i].base + off;
+		out[n].len = c->iov[i].len - off;
+		n++;
+		off = 0;
+	}
+	return n;
+}
+
 /* A source cursor over a gather list. */
 struct cursor {
 	const struct fp_vr_iov *iov;

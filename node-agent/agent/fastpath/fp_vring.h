@@ -109,6 +109,13 @@ void fp_vr_tx_done_head(struct fp_vr_ring *r, uint16_t head);
 uint32_t fp_vr_copy_out(
         const struct fp_vr_iov *iov, uint16_t n, uint32_t off, void *dst, uint32_t len);
 
+/* A gather list of `head` followed by the chain's bytes from offset off: out[] has room for
+ * FP_VR_MAX_SEGS + 1 entries. Returns the entries written. The switch decides on a copy of a
+ * frame's first bytes and sends that copy (a pod rewriting its buffer after the decision
+ * cannot change what it was decided on: source MAC, VLAN tag). */
+uint16_t fp_vr_splice(const struct fp_vr_iov *head, const struct fp_vr_chain *c, uint32_t off,
+        struct fp_vr_iov *out);
+
 /* Receive side: one frame (gather list src, `len` bytes from offset `off`) into the ring,
  * after a virtio-net header of hdr_len bytes (10 or 12) that is zero but for num_buffers.
  * mrg: mergeable buffers (several chains, num_buffers says how many); else one chain must

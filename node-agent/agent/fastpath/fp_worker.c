@@ -44,6 +44,7 @@ struct worker {
 	/* One-copy mode: the burst's source chains and where each goes directly. */
 	uint16_t oc_dest[FP_MAX_BURST];
 	uint32_t oc_len[FP_MAX_BURST];
+	uint8_t oc_hdr[FP_MAX_BURST][FP_ETH_HLEN + FP_VLAN_HLEN]; /* what the switch read */
 	struct fp_vr_chain oc_chain[FP_MAX_BURST];
 };
 
@@ -956,18 +957,27 @@ static uint16_t oc_from_pod(
 	if (n > burst)
 		n = (uint16_t)burst;
 	c0 = rte_rdtsc();
-	/* Pass 1: walk, check, switch. */
+	/* Pass 1a: walk every chain, prefetch where its frame starts (the pod wrote it on
+	 * another CPU: the misses overlap instead of coming one per frame). */
 	for (uint16_t i = 0; i < n; i++) {
 		struct fp_vr_chain *c = &w->oc_chain[i];
-		uint8_t hb[12], eth[FP_ETH_HLEN + FP_VLAN_HLEN];
-		const uint8_t *p = eth;
+		int r = fp_vr_chain(&d->mem, &sq->ring, i, false, d->hdr_len + OC_MAX_FRAME, c);
+
+		w->oc_len[i] = r < 0 ? (uint32_t)r : 0; /* the error until pass 1b */
+		if (likely(r == 0 && c->n))
+			rte_prefetch0(c->iov[0].base);
+	}
+	/* Pass 1b: check, switch. */
+	for (uint16_t i = 0; i < n; i++) {
+		struct fp_vr_chain *c = &w->oc_chain[i];
+		uint8_t hb[12], *p = w->oc_hdr[i];
+		const uint8_t *h = hb;
 		uint16_t out = FP_SLOT_NONE;
 		uint32_t len, ulen;
 		enum fp_verdict v;
-		int r;
+		int r = (int)w->oc_len[i];
 
 		w->oc_dest[i] = FP_SLOT_NONE;
-		r = fp_vr_chain(&d->mem, &sq->ring, i, false, d->hdr_len + OC_MAX_FRAME, c);
 		if (unlikely(r < 0 || c->len < d->hdr_len + (uint32_t)FP_ETH_HLEN)) {
 			/* A chain the ring code refused, or shorter than a header: handed back
 			 * unread. */
@@ -979,18 +989,19 @@ static uint16_t oc_from_pod(
 		}
 		len = c->len - d->hdr_len;
 		/* No offload is negotiated in this mode: a header asking for one is refused. */
-		fp_vr_copy_out(c->iov, c->n, 0, hb, d->hdr_len);
-		if (unlikely(hb[0] || hb[1])) {
+		if (likely(c->iov[0].len >= d->hdr_len))
+			h = c->iov[0].base;
+		else
+			fp_vr_copy_out(c->iov, c->n, 0, hb, d->hdr_len);
+		if (unlikely(h[0] || h[1])) {
 			STAT_ADD(st->drop_offload, 1);
 			continue;
 		}
 		bytes += len;
-		/* The Ethernet header (and a tag) where it lies in the pod's memory. */
-		if (likely(c->iov[0].len >= d->hdr_len + sizeof(eth)))
-			p = c->iov[0].base + d->hdr_len;
-		else
-			fp_vr_copy_out(c->iov, c->n, d->hdr_len, eth,
-			        len < sizeof(eth) ? len : (uint32_t)sizeof(eth));
+		/* The Ethernet header (and a tag), copied once: the switch decides on this copy
+		 * and the destination gets this copy (the pod may rewrite its buffer meanwhile). */
+		fp_vr_copy_out(c->iov, c->n, d->hdr_len, p,
+		        len < sizeof(w->oc_hdr[i]) ? len : (uint32_t)sizeof(w->oc_hdr[i]));
 		v = fp_switch_from_pod(t, in, &slot, p, len, &out);
 		ulen = len;
 		if (v <= FP_FWD_UPLINK && fp_is_vlan_tpid(p))
@@ -1028,7 +1039,11 @@ static uint16_t oc_from_pod(
 			continue;
 		dq = oc_dest_lock(w, s, &dd);
 		for (uint16_t j = i; j < n; j++) {
-			const struct fp_vr_chain *c = &w->oc_chain[j];
+			struct fp_vr_iov v[FP_VR_MAX_SEGS + 1];
+			uint32_t hl = w->oc_len[j] < sizeof(w->oc_hdr[j]) ? w->oc_len[j]
+			                                                  : sizeof(w->oc_hdr[j]);
+			struct fp_vr_iov head = {w->oc_hdr[j], hl};
+			uint16_t nv;
 			int r;
 			if (w->oc_dest[j] != s)
 				continue;
@@ -1036,8 +1051,9 @@ static uint16_t oc_from_pod(
 			tried++;
 			if (!dq)
 				continue;
-			r = fp_vr_rx_put(&dd->mem, &dq->ring, dd->hdr_len, dd->mrg, c->iov, c->n,
-			        d->hdr_len, w->oc_len[j]);
+			nv = fp_vr_splice(&head, &w->oc_chain[j], d->hdr_len + hl, v);
+			r = fp_vr_rx_put(
+			        &dd->mem, &dq->ring, dd->hdr_len, dd->mrg, v, nv, 0, w->oc_len[j]);
 			if (r < 0) {
 				oc_count_put(&w->port[s], r);
 				continue;
