@@ -4,10 +4,11 @@
  * Two pods' memories (4 KiB each, malloc'd at exactly that size, so any access outside them
  * is caught) are filled from the input: their descriptor tables, avail rings and buffers are
  * whatever the fuzzer writes. Header: ring size (log2, 1..64), flags (mergeable, 10/12-byte
- * header), the source's and destination's last_avail, a limit. Then the switch's burst is
+ * header), the source's and destination's last_avail (8 bytes in all). Then the burst is
  * run: every chain the source offers is walked, copied into the destination's ring, and
  * handed back. Checks: a chain's bytes lie inside its pod's memory, a published used index
- * moved by at most the ring size, a copy-out returns exactly the chain's bytes.
+ * moved by at most the ring size, a copy-out returns exactly the chain's bytes, a spliced
+ * list (the switch's header copy + the rest) has exactly the frame's length.
  */
 #include "fuzz.h"
 
@@ -77,8 +78,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (len != (c.len < sizeof(frame) ? c.len : sizeof(frame)))
 				abort();
 			if (c.len > hdr) {
-				uint16_t before = rd.last_used;
-				r = fp_vr_rx_put(&md, &rd, hdr, mrg, c.iov, c.n, hdr, c.len - hdr);
+				uint16_t before = rd.last_used, nv;
+				uint8_t eth[18];
+				uint32_t hl = c.len - hdr < 18 ? c.len - hdr : 18, tot = 0;
+				struct fp_vr_iov head = {eth, hl}, v[FP_VR_MAX_SEGS + 1];
+				/* As the switch sends it: its copy of the header, then the rest. */
+				fp_vr_copy_out(c.iov, c.n, hdr, eth, hl);
+				nv = fp_vr_splice(&head, &c, hdr + hl, v);
+				for (uint16_t k = 0; k < nv; k++)
+					tot += v[k].len;
+				if (nv > FP_VR_MAX_SEGS + 1 || tot != c.len - hdr)
+					abort();
+				r = fp_vr_rx_put(&md, &rd, hdr, mrg, v, nv, 0, c.len - hdr);
 				if (r < 0 && rd.last_used != before)
 					abort();
 				if ((uint16_t)(rd.last_used - before) > rsize)
