@@ -65,6 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n > rsize)
 		abort();
 	fp_vr_begin(&rd);
+	fp_vr_prefetch(&ms, &rs, n, false);
+	fp_vr_prefetch(&md, &rd, 64, true);
 	for (uint16_t i = 0; i < n; i++) {
 		int r = fp_vr_chain(&ms, &rs, i, false, 9000 + hdr, &c);
 		if (r == 0) {

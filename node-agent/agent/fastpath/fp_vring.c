@@ -107,6 +107,32 @@ int fp_vr_chain(const struct fp_vr_mem *m, const struct fp_vr_ring *r, uint16_t 
 	return chain_at(m, r, (uint16_t)(r->last_avail + i), write, max, c);
 }
 
+void fp_vr_prefetch(const struct fp_vr_mem *m, const struct fp_vr_ring *r, uint16_t n, bool write)
+{
+	uint16_t idx[64];
+
+	if (n > 64)
+		n = 64;
+	for (uint16_t k = 0; k < n; k++) {
+		idx[k] = GUEST_LOAD(&r->avail->ring[(uint16_t)(r->last_avail + k) & r->mask]);
+		if (idx[k] < r->size)
+			__builtin_prefetch(&r->desc[idx[k]]);
+	}
+	for (uint16_t k = 0; k < n; k++) {
+		uint8_t *p;
+		if (idx[k] >= r->size)
+			continue;
+		p = fp_vr_translate(m, GUEST_LOAD(&r->desc[idx[k]].addr), 1);
+		if (!p)
+			continue;
+		if (write)
+			__builtin_prefetch(p, 1);
+		else
+			__builtin_prefetch(p, 0);
+	}
+	__builtin_prefetch(&r->used->ring[r->last_used & r->mask], 1);
+}
+
 static inline void used_put(struct fp_vr_ring *r, uint16_t id, uint32_t len)
 {
 	struct fp_vr_used_elem *e = &r->used->ring[r->last_used & r->mask];

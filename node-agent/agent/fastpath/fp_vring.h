@@ -100,6 +100,12 @@ uint16_t fp_vr_begin(struct fp_vr_ring *r);
 int fp_vr_chain(const struct fp_vr_mem *m, const struct fp_vr_ring *r, uint16_t i, bool write,
         uint32_t max, struct fp_vr_chain *c);
 
+/* Prefetch hints for the next n chains (at most 64): their avail entries' descriptors, then
+ * the buffers the first descriptors point to (for writing when `write`), and the next used
+ * entry; the misses overlap instead of coming one dependent chain at a time. Reads nothing
+ * that the walk relies on later; addresses are checked as in a walk. */
+void fp_vr_prefetch(const struct fp_vr_mem *m, const struct fp_vr_ring *r, uint16_t n, bool write);
+
 /* Transmit side: hand n chains back (used entries of length 0, in avail order). */
 void fp_vr_tx_done(struct fp_vr_ring *r, const struct fp_vr_chain *c, uint16_t n);
 /* The same for one chain known by its head. */

@@ -830,10 +830,12 @@ static inline void from_uplink(
 /* Largest frame taken from a pod's ring (the MTU checks come after). */
 #define OC_MAX_FRAME 65535u
 
-/* The receive ring of pod slot s this worker writes, locked, its avail index read; NULL when
- * the pod has none enabled. */
-static struct fp_oc_q *oc_dest_lock(struct worker *w, uint16_t s, struct fp_oc_dev **ret)
+/* The receive ring of pod slot s this worker writes, locked, its avail index read, its next
+ * `want` buffers prefetched; NULL when the pod has none enabled. */
+static struct fp_oc_q *oc_dest_lock(
+        struct worker *w, uint16_t s, uint16_t want, struct fp_oc_dev **ret)
 {
+	uint16_t avail;
 	struct fp_oc_dev *d = fp_oc_dev(s);
 	struct fp_oc_q *q;
 	int qi;
@@ -845,7 +847,8 @@ static struct fp_oc_q *oc_dest_lock(struct worker *w, uint16_t s, struct fp_oc_d
 		return NULL;
 	q = &d->rxq[qi];
 	rte_spinlock_lock(&q->lock);
-	fp_vr_begin(&q->ring);
+	avail = fp_vr_begin(&q->ring);
+	fp_vr_prefetch(&d->mem, &q->ring, want < avail ? want : avail, true);
 	*ret = d;
 	return q;
 }
@@ -874,7 +877,7 @@ static uint16_t oc_tx_mbufs(
 {
 	struct fp_stats *st = &w->port[s];
 	struct fp_oc_dev *d;
-	struct fp_oc_q *q = oc_dest_lock(w, s, &d);
+	struct fp_oc_q *q = oc_dest_lock(w, s, n, &d);
 	uint16_t sent = 0;
 
 	if (!q) {
@@ -957,6 +960,7 @@ static uint16_t oc_from_pod(
 	if (n > burst)
 		n = (uint16_t)burst;
 	c0 = rte_rdtsc();
+	fp_vr_prefetch(&d->mem, &sq->ring, n, false);
 	/* Pass 1a: walk every chain, prefetch where its frame starts (the pod wrote it on
 	 * another CPU: the misses overlap instead of coming one per frame). */
 	for (uint16_t i = 0; i < n; i++) {
@@ -1030,14 +1034,16 @@ static uint16_t oc_from_pod(
 	c1 = rte_rdtsc();
 	/* Pass 2: per destination, one lock: reserve its buffers, copy once, publish. */
 	for (uint16_t i = 0; i < n; i++) {
-		uint16_t s = w->oc_dest[i], sent = 0, tried = 0;
+		uint16_t s = w->oc_dest[i], sent = 0, tried = 0, group = 0;
 		struct fp_oc_dev *dd = NULL;
 		struct fp_oc_q *dq;
 		uint64_t tb = 0;
 
 		if (s == FP_SLOT_NONE)
 			continue;
-		dq = oc_dest_lock(w, s, &dd);
+		for (uint16_t j = i; j < n; j++)
+			group += w->oc_dest[j] == s;
+		dq = oc_dest_lock(w, s, group, &dd);
 		for (uint16_t j = i; j < n; j++) {
 			struct fp_vr_iov v[FP_VR_MAX_SEGS + 1];
 			uint32_t hl = w->oc_len[j] < sizeof(w->oc_hdr[j]) ? w->oc_len[j]
