@@ -16,6 +16,9 @@ FP_PREFIX=kb$$
 FP_POD_MEM=${FP_POD_MEM:---no-huge -m 128 --no-shconf}
 # Agent's memory mode in fp_config (auto | hugepages | no-huge).
 FP_MEMORY=${FP_MEMORY:-no-huge}
+# The switch's copy mode (fastpath.copyMode: one | two): every suite runs in either,
+# e.g. `KB_FP_COPY_MODE=one test/run.sh e2e fastpath_pods`. Empty: the default (two).
+KB_FP_COPY_MODE=${KB_FP_COPY_MODE:-}
 declare -A FP_POD_PID=() FP_POD_FD=()
 
 fp_require() {
@@ -57,6 +60,7 @@ fp_config() {
 	  idleSleepMaxUs: 200
 	  watchdogMs: ${FP_WATCHDOG_MS:-20000}
 	YAML
+	[ -z "$KB_FP_COPY_MODE" ] || echo "  copyMode: $KB_FP_COPY_MODE" >>"$f"
 	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$f"
 }
 

@@ -370,7 +370,13 @@ static void test_config(void **state)
 	assert_true(c->enabled);
 	assert_int_equal(c->burst, 32);
 	assert_int_equal(c->memory, FP_MEM_AUTO);
+	assert_false(c->one_copy); /* copyMode: two by default */
 	cfg_free(cfg);
+	assert_int_equal(cfg_load_string("fastpath:\n  copyMode: one\n", "t.yaml", &cfg, &err), 0);
+	assert_true(fp_cfg_get(cfg)->one_copy);
+	cfg_free(cfg);
+	assert_true(cfg_load_string("fastpath:\n  copyMode: zero\n", "t.yaml", &cfg, &err) < 0);
+	assert_non_null(strstr(err.msg, "copyMode"));
 	assert_int_equal(cfg_load_string("fastpath:\n  workers: [1, 0]\n  memory: no-huge\n"
 	                                 "  eal: [\"--log-level=lib.eal:debug\"]\n"
 	                                 "  uplink:\n    devargs: net_null0\n    mtu: 9000\n",

@@ -19,6 +19,7 @@
 #include "agent/vport.h"
 #include "agent/fastpath/fp_config.h"
 #include "agent/fastpath/fp_eal.h"
+#include "agent/fastpath/fp_onecopy.h"
 #include "agent/fastpath/fp_port.h"
 #include "agent/fastpath/fp_switch.h"
 #include "agent/fastpath/fp_worker.h"
@@ -321,6 +322,7 @@ static int fp_init(const struct cfg *cfg, struct kb_err *err)
 	}
 	LOG_INFO("fastpath: DPDK up, file prefix %s, memory: %s", F.eal.file_prefix,
 	        F.eal.memory_desc);
+	fp_oc_set_enabled(c->one_copy);
 	if ((r = fp_port_init(c->max_ports, F.eal.n_workers, &e)) < 0 ||
 	        (r = fp_worker_init(&(struct fp_worker_params){.n_workers = F.eal.n_workers,
 	                                    .lcores = F.eal.worker_lcore,
@@ -525,9 +527,11 @@ static json_t *workers_json(void)
 		return arr;
 	for (unsigned w = 0; w < fp_worker_count(); w++) {
 		struct fp_wstats s;
+		json_t *o;
 		fp_worker_stats(w, &s);
 		json_array_append_new(arr,
-		        json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+		        o = json_pack(
+		                "{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
 		                "id", w, "lcore", fp_worker_lcore(w), "cpu", F.eal.worker_cpu[w],
 		                "busyCycles", (json_int_t)s.busy_cycles, "workCycles",
 		                (json_int_t)s.work_cycles, "idleCycles", (json_int_t)s.idle_cycles,
@@ -537,6 +541,11 @@ static json_t *workers_json(void)
 		                s.packets ? (double)s.work_cycles / s.packets : 0.0,
 		                "busyCyclesPerPacket",
 		                s.packets ? (double)s.busy_cycles / s.packets : 0.0));
+		if (o && fp_oc_enabled())
+			json_object_set_new(o, "oneCopyCycles",
+			        json_pack("{s:I, s:I, s:I}", "walk", (json_int_t)s.oc_walk_cycles,
+			                "copy", (json_int_t)s.oc_copy_cycles, "handBack",
+			                (json_int_t)s.oc_done_cycles));
 	}
 	return arr;
 }
@@ -604,6 +613,7 @@ static json_t *fp_status(void)
 		json_object_set_new(o, "error", json_string(F.stalled));
 	if (F.eal.memory_desc[0]) {
 		json_object_set_new(o, "memory", json_string(F.eal.memory_desc));
+		json_object_set_new(o, "copyMode", json_string(fp_oc_enabled() ? "one" : "two"));
 		json_object_set_new(o, "hugepages", json_boolean(F.eal.hugepages));
 		json_object_set_new(o, "filePrefix", json_string(F.eal.file_prefix));
 	}

@@ -8,7 +8,7 @@
 
 static const char *const keys[] = {"enabled", "workers", "memory", "memoryMB", "mbufs", "mbufCache",
         "burst", "idlePolls", "idleSleepMaxUs", "maxPorts", "statsIntervalMs", "watchdogMs",
-        "filePrefix", "eal", "uplink", "mbufSize", "networks", NULL};
+        "filePrefix", "eal", "uplink", "mbufSize", "networks", "copyMode", NULL};
 static const char *const network_keys[] = {"name", "trunk", "vlanQoS", NULL};
 static const char *const uplink_keys[] = {"devargs", "mtu", "rxDesc", "txDesc", NULL};
 
@@ -195,6 +195,18 @@ static void *fp_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	} else if (r != -ENOENT) {
 		goto fail;
 	}
+	if ((r = cfg_get_str(node, "copyMode", mem, sizeof(mem), err)) == 0) {
+		if (!strcmp(mem, "one") || !strcmp(mem, "two")) {
+			c->one_copy = mem[0] == 'o';
+		} else {
+			struct cfg_node k;
+			cfg_map_get(node, "copyMode", &k);
+			cfg_node_error(&k, "copyMode", err, "must be one or two");
+			goto fail;
+		}
+	} else if (r != -ENOENT) {
+		goto fail;
+	}
 	if ((r = cfg_get_str(node, "filePrefix", c->file_prefix, sizeof(c->file_prefix), err)) <
 	                0 &&
 	        r != -ENOENT)
@@ -256,6 +268,7 @@ bool fp_cfg_needs_restart(const struct fp_cfg *a, const struct fp_cfg *b)
 	        a->memory_mb != b->memory_mb || a->mbufs != b->mbufs ||
 	        a->mbuf_cache != b->mbuf_cache || a->max_ports != b->max_ports ||
 	        a->mbuf_size != b->mbuf_size || a->n_networks != b->n_networks ||
+	        a->one_copy != b->one_copy ||
 	        memcmp(a->networks, b->networks, sizeof(a->networks)) ||
 	        strcmp(a->file_prefix, b->file_prefix) ||
 	        memcmp(&a->uplink, &b->uplink, sizeof(a->uplink)) || a->n_eal != b->n_eal)

@@ -41,6 +41,9 @@ struct fp_cfg {
 	unsigned idle_polls;        /* empty polls before a worker sleeps; 0: never sleep */
 	unsigned idle_sleep_max_us; /* back-off ceiling */
 	unsigned max_ports;
+	/* copyMode: one: pod ports' rings walked by the switch, one copy between pods
+	 * (fp_onecopy.h); two (default): rte_vhost's dequeue and enqueue. */
+	bool one_copy;
 	unsigned stats_interval_ms; /* health and watchdog timer */
 	unsigned watchdog_ms;       /* a worker without progress this long: devices unhealthy */
 	char file_prefix[64];       /* "" : kbnet-<pid> */

@@ -2,6 +2,7 @@
 #include "agent/fastpath/fp_port.h"
 #include "agent/fastpath/fp_eal.h"
 #include "agent/fastpath/fp_offload.h"
+#include "agent/fastpath/fp_onecopy.h"
 #include "common/log.h"
 #include "common/str.h"
 
@@ -313,6 +314,9 @@ static int on_new_connection(int vid)
 		return -1;
 	__atomic_store_n(&P.vid_rx[vid], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&P.vid_tx[vid], 0, __ATOMIC_RELAXED);
+	/* One-copy mode: hooks around the messages that change memory or rings. */
+	if (fp_oc_enabled() && fp_oc_connect(vid) < 0)
+		return -1;
 	return 0;
 }
 
@@ -355,6 +359,14 @@ static int on_new_device(int vid)
 	/* We poll: the guest need not kick us (saves it a syscall per burst). */
 	for (uint16_t q = 0; q < rte_vhost_get_vring_num(vid); q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
+	if (fp_oc_enabled()) {
+		const char *why = "";
+		if (fp_oc_attach(slot, vid, &why) < 0) {
+			LOG_ERR("fastpath: port %s: refused in one-copy mode: %s", p->name, why);
+			pthread_mutex_unlock(&P.lock);
+			return -1;
+		}
+	}
 	P.slot_of_vid[vid] = slot;
 	publish_rings(p, vid);
 	publish_caps(p, vid);
@@ -385,7 +397,9 @@ static void on_destroy_device(int vid)
 		return;
 	fp_worker_test_stall(slot, vid);
 	__atomic_store_n(&fp_worker_rt(slot)->vid, -1, __ATOMIC_RELEASE);
+	fp_oc_unpublish(slot);
 	fp_worker_sync();
+	fp_oc_release(slot); /* ring indexes back to rte_vhost: GET_VRING_BASE, reconnect */
 	__atomic_store_n(&P.slot_of_vid[vid], FP_SLOT_NONE, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&P.lock);
 	if (P.slots[slot]) {
@@ -481,7 +495,8 @@ int fp_port_add_vhost(const struct fp_port_info *info, struct fp_port **ret, str
 	}
 	p->registered = true;
 	if (rte_vhost_driver_disable_features(
-	            info->path, info->offloads ? disabled_with_offloads : disabled_features) < 0 ||
+	            info->path, (info->offloads ? disabled_with_offloads : disabled_features) |
+	                                (fp_oc_enabled() ? fp_oc_disabled_features() : 0)) < 0 ||
 	        rte_vhost_driver_callback_register(info->path, &vhost_ops) < 0 ||
 	        rte_vhost_driver_start(info->path) < 0) {
 		r = kb_err_set(err, EIO, "starting vhost-user %s on %s failed",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/fastpath/fp_worker.h"
 #include "agent/fastpath/fp_offload.h"
+#include "agent/fastpath/fp_onecopy.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -40,6 +41,11 @@ struct worker {
 	uint16_t n_dirty;
 	uint16_t dirty[FP_MAX_PORTS];
 	struct txbuf tx[FP_MAX_PORTS];
+	/* One-copy mode: the burst's source chains and where each goes directly. */
+	uint16_t oc_dest[FP_MAX_BURST];
+	uint32_t oc_len[FP_MAX_BURST];
+	uint8_t oc_hdr[FP_MAX_BURST][FP_ETH_HLEN + FP_VLAN_HLEN]; /* what the switch read */
+	struct fp_vr_chain oc_chain[FP_MAX_BURST];
 };
 
 static struct {
@@ -52,6 +58,7 @@ static struct {
 	unsigned idle_polls, idle_sleep_max_us; /* read by workers: relaxed atomics */
 	bool quit;
 	bool started;
+	bool one_copy;          /* copyMode: one (fp_onecopy.h) */
 	struct fp_table *table; /* published: workers load it with acquire */
 	struct fp_rt rt[FP_MAX_PORTS];
 } W;
@@ -212,6 +219,9 @@ static inline uint16_t vhost_tx(int32_t vid, uint16_t q, struct rte_mbuf **m, ui
 	return done;
 }
 
+static uint16_t oc_tx_mbufs(
+        struct worker *w, uint16_t s, struct rte_mbuf **m, uint16_t n, uint64_t *bytes);
+
 /* Send what the worker holds for slot s. The slot stays in the dirty list. */
 static void flush_slot(struct worker *w, const struct fp_table *t, uint16_t s)
 {
@@ -221,7 +231,10 @@ static void flush_slot(struct worker *w, const struct fp_table *t, uint16_t s)
 	uint16_t sent = 0;
 	uint64_t bytes = 0;
 
-	if (t->slots[s].kind == FP_PORT_VHOST) {
+	if (t->slots[s].kind == FP_PORT_VHOST && W.one_copy) {
+		sent = oc_tx_mbufs(w, s, b->m, b->n, &bytes);
+		rte_pktmbuf_free_bulk(b->m, b->n);
+	} else if (t->slots[s].kind == FP_PORT_VHOST) {
 		int32_t vid = __atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE);
 		int q = tx_queue(w->id, __atomic_load_n(&rt->tx_en, __ATOMIC_RELAXED));
 		if (vid >= 0 && q >= 0) {
@@ -808,6 +821,274 @@ static inline void from_uplink(
 	STAT_ADD(st->rx_bytes, bytes);
 }
 
+/* ---- one copy (copyMode: one, fp_onecopy.h) ----
+ * A pod's transmit ring is walked here; a frame for another pod is copied from the sender's
+ * buffer into the receiver's (grouped by destination, its ring locked once per group); frames
+ * for the uplink and floods are copied into mbufs and take the path above, whose transmit to
+ * pods (flush_slot) comes back to the rings through oc_tx_mbufs. */
+
+/* Largest frame taken from a pod's ring (the MTU checks come after). */
+#define OC_MAX_FRAME 65535u
+
+/* The receive ring of pod slot s this worker writes, locked, its avail index read, its next
+ * `want` buffers prefetched; NULL when the pod has none enabled. */
+static struct fp_oc_q *oc_dest_lock(
+        struct worker *w, uint16_t s, uint16_t want, struct fp_oc_dev **ret)
+{
+	uint16_t avail;
+	struct fp_oc_dev *d = fp_oc_dev(s);
+	struct fp_oc_q *q;
+	int qi;
+
+	if (!d || __atomic_load_n(&W.rt[s].vid, __ATOMIC_ACQUIRE) < 0)
+		return NULL;
+	qi = tx_queue(w->id, __atomic_load_n(&W.rt[s].tx_en, __ATOMIC_RELAXED));
+	if (qi < 0 || !d->rxq[qi].ok)
+		return NULL;
+	q = &d->rxq[qi];
+	rte_spinlock_lock(&q->lock);
+	avail = fp_vr_begin(&q->ring);
+	fp_vr_prefetch(&d->mem, &q->ring, want < avail ? want : avail, true);
+	*ret = d;
+	return q;
+}
+
+static void oc_dest_unlock(struct fp_oc_q *q)
+{
+	bool call = fp_vr_publish(&q->ring);
+
+	rte_spinlock_unlock(&q->lock);
+	if (unlikely(call))
+		fp_oc_call(q);
+}
+
+/* A frame the destination ring did not take, by reason. */
+static inline void oc_count_put(struct fp_stats *st, int r)
+{
+	if (r == -EMSGSIZE)
+		STAT_ADD(st->drop_oversize, 1);
+	else
+		STAT_ADD(st->drop_tx_full, 1);
+}
+
+/* mbufs to pod slot s (uplink frames, floods, frames from the mbuf path). */
+static uint16_t oc_tx_mbufs(
+        struct worker *w, uint16_t s, struct rte_mbuf **m, uint16_t n, uint64_t *bytes)
+{
+	struct fp_stats *st = &w->port[s];
+	struct fp_oc_dev *d;
+	struct fp_oc_q *q = oc_dest_lock(w, s, n, &d);
+	uint16_t sent = 0;
+
+	if (!q) {
+		STAT_ADD(st->drop_down, n);
+		return 0;
+	}
+	for (uint16_t k = 0; k < n; k++) {
+		struct fp_vr_iov iov[FP_VR_MAX_SEGS];
+		struct rte_mbuf *g = m[k];
+		uint16_t ni = 0;
+		int r;
+
+		for (; g && ni < FP_VR_MAX_SEGS; g = g->next)
+			iov[ni++] = (struct fp_vr_iov){rte_pktmbuf_mtod(g, uint8_t *), g->data_len};
+		r = g ? -EMSGSIZE
+		      : fp_vr_rx_put(&d->mem, &q->ring, d->hdr_len, d->mrg, iov, ni, 0,
+		                rte_pktmbuf_pkt_len(m[k]));
+		if (r < 0) {
+			oc_count_put(st, r);
+			continue;
+		}
+		sent++;
+		*bytes += rte_pktmbuf_pkt_len(m[k]);
+	}
+	oc_dest_unlock(q);
+	return sent;
+}
+
+/* len bytes at offset off of a chain, copied into mbufs (a chain of them when needed). */
+static struct rte_mbuf *oc_to_mbuf(const struct fp_vr_chain *c, uint32_t off, uint32_t len)
+{
+	struct rte_mbuf *head = NULL, *last = NULL;
+	uint32_t done = 0;
+
+	while (done < len) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(W.pool);
+		uint32_t take;
+
+		if (!m) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		take = rte_pktmbuf_tailroom(m);
+		if (take > len - done)
+			take = len - done;
+		fp_vr_copy_out(c->iov, c->n, off + done, rte_pktmbuf_mtod(m, void *), take);
+		m->data_len = (uint16_t)take;
+		if (!head) {
+			head = m;
+			head->pkt_len = take;
+		} else {
+			last->next = m;
+			head->nb_segs++;
+			head->pkt_len += take;
+		}
+		last = m;
+		done += take;
+	}
+	return head;
+}
+
+/* One burst from pod slot `in`'s transmit ring qi. Returns the frames taken. */
+static uint16_t oc_from_pod(
+        struct worker *w, const struct fp_table *t, uint16_t in, uint16_t qi, unsigned burst)
+{
+	struct fp_oc_dev *d = fp_oc_dev(in);
+	struct fp_stats *st = &w->port[in];
+	const struct fp_slot slot = t->slots[in];
+	struct rte_mbuf *mb[FP_MAX_BURST];
+	struct fp_oc_q *sq;
+	uint16_t n, nm = 0;
+	uint64_t bytes = 0, c0, c1, c2;
+
+	if (!d || !d->txq[qi].ok)
+		return 0;
+	sq = &d->txq[qi];
+	n = fp_vr_begin(&sq->ring);
+	if (n == 0)
+		return 0;
+	if (n > burst)
+		n = (uint16_t)burst;
+	c0 = rte_rdtsc();
+	fp_vr_prefetch(&d->mem, &sq->ring, n, false);
+	/* Pass 1a: walk every chain, prefetch where its frame starts (the pod wrote it on
+	 * another CPU: the misses overlap instead of coming one per frame). */
+	for (uint16_t i = 0; i < n; i++) {
+		struct fp_vr_chain *c = &w->oc_chain[i];
+		int r = fp_vr_chain(&d->mem, &sq->ring, i, false, d->hdr_len + OC_MAX_FRAME, c);
+
+		w->oc_len[i] = r < 0 ? (uint32_t)r : 0; /* the error until pass 1b */
+		if (likely(r == 0 && c->n))
+			rte_prefetch0(c->iov[0].base);
+	}
+	/* Pass 1b: check, switch. */
+	for (uint16_t i = 0; i < n; i++) {
+		struct fp_vr_chain *c = &w->oc_chain[i];
+		uint8_t hb[12], *p = w->oc_hdr[i];
+		const uint8_t *h = hb;
+		uint16_t out = FP_SLOT_NONE;
+		uint32_t len, ulen;
+		enum fp_verdict v;
+		int r = (int)w->oc_len[i];
+
+		w->oc_dest[i] = FP_SLOT_NONE;
+		if (unlikely(r < 0 || c->len < d->hdr_len + (uint32_t)FP_ETH_HLEN)) {
+			/* A chain the ring code refused, or shorter than a header: handed back
+			 * unread. */
+			if (r == -EMSGSIZE)
+				STAT_ADD(st->drop_oversize, 1);
+			else
+				STAT_ADD(st->drop_runt, 1);
+			continue;
+		}
+		len = c->len - d->hdr_len;
+		/* No offload is negotiated in this mode: a header asking for one is refused. */
+		if (likely(c->iov[0].len >= d->hdr_len))
+			h = c->iov[0].base;
+		else
+			fp_vr_copy_out(c->iov, c->n, 0, hb, d->hdr_len);
+		if (unlikely(h[0] || h[1])) {
+			STAT_ADD(st->drop_offload, 1);
+			continue;
+		}
+		bytes += len;
+		/* The Ethernet header (and a tag), copied once: the switch decides on this copy
+		 * and the destination gets this copy (the pod may rewrite its buffer meanwhile). */
+		fp_vr_copy_out(c->iov, c->n, d->hdr_len, p,
+		        len < sizeof(w->oc_hdr[i]) ? len : (uint32_t)sizeof(w->oc_hdr[i]));
+		v = fp_switch_from_pod(t, in, &slot, p, len, &out);
+		ulen = len;
+		if (v <= FP_FWD_UPLINK && fp_is_vlan_tpid(p))
+			ulen -= FP_VLAN_HLEN;
+		if (likely(v == FP_FWD_UNICAST && t->slots[out].kind == FP_PORT_VHOST)) {
+			if (likely(fp_fits(t, out, ulen))) {
+				w->oc_dest[i] = out;
+				w->oc_len[i] = len;
+			} else {
+				STAT_ADD(w->port[out].drop_oversize, 1);
+			}
+			continue;
+		}
+		if (v == FP_FWD_UNICAST || v == FP_FWD_UPLINK || v == FP_FWD_FLOOD) {
+			struct rte_mbuf *m = oc_to_mbuf(c, d->hdr_len, len);
+			if (!m) {
+				STAT_ADD(st->drop_nomem, 1);
+				continue;
+			}
+			bytes -= len; /* from_pod counts it */
+			mb[nm++] = m;
+			continue;
+		}
+		count_drop(st, v);
+	}
+	c1 = rte_rdtsc();
+	/* Pass 2: per destination, one lock: reserve its buffers, copy once, publish. */
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t s = w->oc_dest[i], sent = 0, tried = 0, group = 0;
+		struct fp_oc_dev *dd = NULL;
+		struct fp_oc_q *dq;
+		uint64_t tb = 0;
+
+		if (s == FP_SLOT_NONE)
+			continue;
+		for (uint16_t j = i; j < n; j++)
+			group += w->oc_dest[j] == s;
+		dq = oc_dest_lock(w, s, group, &dd);
+		for (uint16_t j = i; j < n; j++) {
+			struct fp_vr_iov v[FP_VR_MAX_SEGS + 1];
+			uint32_t hl = w->oc_len[j] < sizeof(w->oc_hdr[j]) ? w->oc_len[j]
+			                                                  : sizeof(w->oc_hdr[j]);
+			struct fp_vr_iov head = {w->oc_hdr[j], hl};
+			uint16_t nv;
+			int r;
+			if (w->oc_dest[j] != s)
+				continue;
+			w->oc_dest[j] = FP_SLOT_NONE;
+			tried++;
+			if (!dq)
+				continue;
+			nv = fp_vr_splice(&head, &w->oc_chain[j], d->hdr_len + hl, v);
+			r = fp_vr_rx_put(
+			        &dd->mem, &dq->ring, dd->hdr_len, dd->mrg, v, nv, 0, w->oc_len[j]);
+			if (r < 0) {
+				oc_count_put(&w->port[s], r);
+				continue;
+			}
+			sent++;
+			tb += w->oc_len[j];
+		}
+		if (dq)
+			oc_dest_unlock(dq);
+		else
+			STAT_ADD(w->port[s].drop_down, tried);
+		STAT_ADD(w->port[s].tx_packets, sent);
+		STAT_ADD(w->port[s].tx_bytes, tb);
+	}
+	c2 = rte_rdtsc();
+	/* Pass 3: every chain back to the sender (its bytes are copied or dropped). */
+	fp_vr_tx_done(&sq->ring, w->oc_chain, n);
+	if (unlikely(fp_vr_publish(&sq->ring)))
+		fp_oc_call(sq);
+	STAT_ADD(w->ws.oc_walk_cycles, c1 - c0);
+	STAT_ADD(w->ws.oc_copy_cycles, c2 - c1);
+	STAT_ADD(w->ws.oc_done_cycles, rte_rdtsc() - c2);
+	STAT_ADD(st->rx_packets, n - nm);
+	STAT_ADD(st->rx_bytes, bytes);
+	if (nm)
+		from_pod(w, t, in, mb, nm);
+	return n;
+}
+
 static void idle_sleep(struct worker *w, unsigned us)
 {
 	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
@@ -855,6 +1136,12 @@ static int worker_main(void *arg)
 					                (1u << q)))
 						continue;
 					TEST_STALL_HOOK(w, s, vid);
+					if (W.one_copy) {
+						n = oc_from_pod(w, t, s, q, burst);
+						if (n == 0)
+							continue;
+						goto polled;
+					}
 					n = rte_vhost_dequeue_burst(
 					        vid, q * 2 + 1, W.pool, pkts, burst);
 					if (n == 0)
@@ -866,6 +1153,7 @@ static int worker_main(void *arg)
 						continue;
 					from_uplink(w, t, s, pkts, n);
 				}
+			polled:
 				flush(w, t);
 				total += n;
 				/* Per-poll work, as testpmd's --record-core-cycles counts it. */
@@ -914,6 +1202,7 @@ int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err)
 	W.n = p->n_workers;
 	W.pool = p->pool;
 	W.burst = p->burst;
+	W.one_copy = fp_oc_enabled();
 	fp_worker_set_idle(p->idle_polls, p->idle_sleep_max_us);
 	/* Every segment takes one indirect mbuf, two where it spans two of the frame's. */
 	W.indirect = rte_pktmbuf_pool_create("kbnet_gso_ind",
@@ -1034,6 +1323,9 @@ void fp_worker_stats(unsigned w, struct fp_wstats *ret)
 	ret->packets = STAT_GET(s->packets);
 	ret->loops = STAT_GET(s->loops);
 	ret->sleeps = STAT_GET(s->sleeps);
+	ret->oc_walk_cycles = STAT_GET(s->oc_walk_cycles);
+	ret->oc_copy_cycles = STAT_GET(s->oc_copy_cycles);
+	ret->oc_done_cycles = STAT_GET(s->oc_done_cycles);
 }
 
 bool fp_worker_alive(unsigned w)

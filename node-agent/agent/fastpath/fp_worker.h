@@ -56,6 +56,10 @@ struct fp_wstats {
 	uint64_t sleep_cycles; /* part of idle spent asleep */
 	uint64_t packets;      /* frames received and handled */
 	uint64_t loops, sleeps;
+	/* One-copy mode (part of work_cycles): walking the source ring and switching (frames for
+	 * the uplink and floods copied into mbufs included), copying to pods, handing the
+	 * source's chains back. */
+	uint64_t oc_walk_cycles, oc_copy_cycles, oc_done_cycles;
 };
 
 /* Connection state of a slot as workers see it (written by the control plane and the vhost
