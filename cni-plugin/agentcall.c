@@ -108,7 +108,8 @@ const char *agentcall_alloc_str(json_t *alloc, const char *key)
 bool agentcall_alloc_is_netdev(json_t *alloc)
 {
 	return json_is_true(json_object_get(json_object_get(alloc, "vf"), "netdev")) ||
-	       json_is_true(json_object_get(json_object_get(alloc, "vdpa"), "netdev"));
+	       json_is_true(json_object_get(json_object_get(alloc, "vdpa"), "netdev")) ||
+	       json_is_true(json_object_get(json_object_get(alloc, "kernel"), "netdev"));
 }
 
 const char *agentcall_alloc_socket(json_t *alloc)
