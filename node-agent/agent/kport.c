@@ -55,8 +55,12 @@ static void *pool_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 		kb_err_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
-	*c = (struct kport_pool_cfg){.count = 64, .queues = 1, .mtu = 1500, .numa = -1,
-	        .offloads = true, .io = KPORT_IO_URING};
+	*c = (struct kport_pool_cfg){.count = 64,
+	        .queues = 1,
+	        .mtu = 1500,
+	        .numa = -1,
+	        .offloads = true,
+	        .io = KPORT_IO_URING};
 	if (cfg_opt_bool(node, "offloads", &c->offloads, err) < 0 ||
 	        cfg_opt_uint(node, "count", 1, KPORT_MAX_COUNT, &c->count, err) < 0 ||
 	        cfg_opt_uint(node, "queues", 1, KPORT_MAX_QUEUES, &c->queues, err) < 0 ||
@@ -111,8 +115,8 @@ static void fds_close(struct kport_alloc *k)
 
 /* Open `n` queues of TAP `name` in the calling thread's namespace. create: make it if it does
  * not exist (persistent, offloads set); otherwise only an existing TAP is attached to. */
-static int tap_queues(const char *name, unsigned n, bool create, bool offloads, int *fds,
-        struct kb_err *err)
+static int tap_queues(
+        const char *name, unsigned n, bool create, bool offloads, int *fds, struct kb_err *err)
 {
 	unsigned ol = offloads ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0;
 	unsigned i;
@@ -188,7 +192,8 @@ static void tap_release(struct kport_alloc *k, const char *netns, const char *if
 	if (k->n_fds && k->fds[0] >= 0) {
 		ioctl(k->fds[0], TUNSETPERSIST, 0);
 	} else {
-		if (k->pn.moved && netns && *netns && tap_queues_in(netns, ifname, 1, k->offloads, &fd, &e) == 0)
+		if (k->pn.moved && netns && *netns &&
+		        tap_queues_in(netns, ifname, 1, k->offloads, &fd, &e) == 0)
 			ioctl(fd, TUNSETPERSIST, 0);
 		else if (tap_queues(k->host_name, 1, false, k->offloads, &fd, &e) == 0)
 			ioctl(fd, TUNSETPERSIST, 0);

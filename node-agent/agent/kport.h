@@ -28,7 +28,8 @@ struct pool;
 /* How the fast path moves frames through a TAP queue. */
 enum kport_io {
 	KPORT_IO_URING,   /* batches: one io_uring_enter for a burst of reads or writes */
-	KPORT_IO_SYSCALL, /* one readv/writev per frame (the baseline the batching is measured on) */
+	KPORT_IO_SYSCALL, /* one readv/writev per frame (the baseline the batching is measured on)
+	                   */
 };
 
 struct kport_pool_cfg {

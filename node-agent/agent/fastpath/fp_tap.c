@@ -65,7 +65,8 @@ int fp_tap_init(unsigned n_workers)
 		T.n = i + 1;
 		if ((r = io_uring_queue_init(RING_ENTRIES, &T.w[i]->ring, 0)) < 0) {
 			snprintf(T.note, sizeof(T.note),
-			        "io_uring unavailable (%s): TAP ports use one system call per frame",
+			        "io_uring unavailable (%s): TAP ports use one system call per "
+			        "frame",
 			        strerror(-r));
 			continue;
 		}
@@ -170,9 +171,8 @@ static inline void rx_iov(struct fp_tap *t, struct tap_rxq *rq, unsigned i)
 
 /* Slot i read `len` bytes: its first mbufs become the frame, fresh ones take their place.
  * NULL when the frame is dropped (counted by the caller). */
-static inline struct rte_mbuf *rx_take(
-        struct fp_tap *t, struct tap_rxq *rq, unsigned i, uint32_t len, uint64_t *nomem,
-        uint64_t *runt)
+static inline struct rte_mbuf *rx_take(struct fp_tap *t, struct tap_rxq *rq, unsigned i,
+        uint32_t len, uint64_t *nomem, uint64_t *runt)
 {
 	const struct virtio_net_hdr *h = &rq->hdr[i];
 	struct rte_mbuf *fresh[TAP_SEGS_MAX], *m;
@@ -211,8 +211,8 @@ static inline struct rte_mbuf *rx_take(
 	return m;
 }
 
-static uint16_t rx_syscall(struct fp_tap *t, struct tap_rxq *rq, struct rte_mbuf **pkts,
-        uint16_t n, uint64_t *nomem, uint64_t *runt)
+static uint16_t rx_syscall(struct fp_tap *t, struct tap_rxq *rq, struct rte_mbuf **pkts, uint16_t n,
+        uint64_t *nomem, uint64_t *runt)
 {
 	uint16_t got = 0;
 
@@ -241,7 +241,10 @@ static uint16_t rx_uring(struct fp_tap *t, struct tap_rxq *rq, struct io_uring *
 		if (!sqe)
 			break;
 		rx_iov(t, rq, i);
-		io_uring_prep_readv(sqe, rq->fd, rq->iov[i], t->segs + 1, (uint64_t)-1);
+		/* RWF_NOWAIT: io_uring would otherwise wait for a frame (it arms a poll on a
+		 * pollable file even when it is O_NONBLOCK). */
+		io_uring_prep_readv2(
+		        sqe, rq->fd, rq->iov[i], t->segs + 1, (uint64_t)-1, RWF_NOWAIT);
 		io_uring_sqe_set_data64(sqe, i);
 		posted++;
 	}
@@ -295,7 +298,8 @@ static inline void tx_hdr(struct rte_mbuf *m, struct virtio_net_hdr *h)
 	if (likely(!(f & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK))))
 		return;
 	if (f & RTE_MBUF_F_TX_IP_CKSUM) {
-		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+		struct rte_ipv4_hdr *ip =
+		        rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 	}
@@ -304,7 +308,7 @@ static inline void tx_hdr(struct rte_mbuf *m, struct virtio_net_hdr *h)
 	h->csum_offset = (f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_UDP_CKSUM ? 6 : 16;
 	if (f & RTE_MBUF_F_TX_TCP_SEG) {
 		h->gso_type = f & RTE_MBUF_F_TX_IPV6 ? VIRTIO_NET_HDR_GSO_TCPV6
-		                                    : VIRTIO_NET_HDR_GSO_TCPV4;
+		                                     : VIRTIO_NET_HDR_GSO_TCPV4;
 		h->gso_size = m->tso_segsz;
 		h->hdr_len = m->l2_len + m->l3_len + m->l4_len;
 		h->csum_offset = 16;
@@ -362,7 +366,7 @@ uint16_t fp_tap_tx(struct fp_tap *t, unsigned wid, struct rte_mbuf **pkts, uint1
 		if (!(niov = tx_iov(pkts[i], &w->hdr[i], w->iov[i])) ||
 		        !(sqe = io_uring_get_sqe(&w->ring)))
 			continue;
-		io_uring_prep_writev(sqe, fd, w->iov[i], niov, (uint64_t)-1);
+		io_uring_prep_writev2(sqe, fd, w->iov[i], niov, (uint64_t)-1, RWF_NOWAIT);
 		io_uring_sqe_set_data64(sqe, i);
 		posted++;
 	}

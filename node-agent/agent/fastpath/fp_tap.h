@@ -12,7 +12,8 @@
  *
  * Batching (FP_TAP_IO_URING): a worker submits a burst of reads (or writes) with one
  * io_uring_enter on its own ring; FP_TAP_IO_SYSCALL makes one readv/writev per frame. The
- * queue fds are O_NONBLOCK: an empty queue completes a read with -EAGAIN at once.
+ * reads and writes are RWF_NOWAIT: an empty queue completes a read with -EAGAIN at once (an
+ * O_NONBLOCK fd is not enough: io_uring arms a poll on a pollable file and waits).
  *
  * Threads: create/destroy from the control plane (destroy after a grace period: no worker
  * holds the port); a receive queue is used by the one worker it is placed on; transmit by
