@@ -120,6 +120,51 @@ kb_assert_eq "$(fp_pod_tx t)" 160 "testpmd pod sent 160 frames"
 kb_assert_eq "$(pstat kc .stats.txPackets)" 160 "agent wrote 160 frames to the TAP"
 kb_assert_eq "$(($(link_rx "$PC") - rx0))" 160 "net1 in the kernel pod received 160 frames"
 
+kb_log "kernel pod -> DPDK pod with TSO: 64 KB frames cross whole, the DPDK pod segments them"
+# The DPDK pod: testpmd's csum engine between its virtio-user port (LRO and TCP checksum
+# offloads asked: GUEST_TSO/GUEST_CSUM) and a net_tap exception port in its namespace where
+# iperf3 listens (net_tap TSO, MSS 1400: net_tap refuses headers + MSS over its MTU). The csum engine writes the port's own MAC as source
+# and its peer's as destination: towards the kernel pod, towards eth1's own MAC.
+PE=$(pod ke)
+CE=$(conf e.json green kp 10.70.0.1/24)
+kb_assert_rc 0 "ADD e" kb_cni ADD ke "/var/run/netns/$PE" net1 "$CE"
+PX=$(pod kx)
+ME=$(ip -n "$PE" -j link show net1 | jq -r '.[0].address')
+MX=02:00:00:00:00:7c
+SX=$(fp_api attach "{\"containerID\":\"px\",\"ifname\":\"net1\",\"network\":\"green\",\"deviceType\":\"virtio-user\",\"mac\":\"$MX\"}" |
+	jq -r .allocation.vhostUser.socketPath)
+mkfifo "$T/x.in"
+ip netns exec "$PX" stdbuf -o0 -e0 dpdk-testpmd --lcores="0@$FP_POD_CPU,1@$FP_POD_CPU" $FP_POD_MEM \
+	--file-prefix "$FP_PREFIX-x" --no-pci --vdev "net_virtio_user0,path=$SX,server=1,queues=1,mac=$MX" \
+	--vdev "net_tap0,iface=eth1,mac=$MX" -- -i --no-mlockall --total-num-mbufs=8192 \
+	--forward-mode=csum --eth-peer=0,"$ME" --eth-peer=1,$MX <"$T/x.in" >"$T/x.log" 2>&1 &
+FP_POD_PID[x]=$!
+exec {xfd}>"$T/x.in"
+FP_POD_FD[x]=$xfd
+kb_defer "fp_pod_stop x"
+fp_pod_wait x 'testpmd> ' 20 || tail -20 "$T/x.log"
+for cmd in "port stop all" "port config 0 rx_offload tcp_lro on" "port config 0 rx_offload tcp_cksum on" \
+	"csum set ip hw 1" "csum set tcp hw 1" "tso set 1400 1" "port start all" "start"; do
+	fp_pod_cmd x "$cmd"
+done
+# net_tap's stop waits for a (missing) secondary process's answer: seconds.
+fp_pod_wait x "packet forwarding - ports=" 60 || kb_fail "DPDK pod forwarding"
+fp_wait_connected px || kb_fail "DPDK pod connected"
+ip -n "$PX" link set eth1 address $MX up
+ip -n "$PX" addr add 10.70.0.2/24 dev eth1
+kb_assert_rc 0 "kernel pod pings the DPDK pod's exception port" ip netns exec "$PE" ping -c 3 -W 2 -i 0.2 10.70.0.2
+ip netns exec "$PX" iperf3 -s -1 -D -B 10.70.0.2 --logfile "$T/iperf-s3.log"
+sleep 0.5
+kb_assert_rc 0 "iperf3 kernel pod -> DPDK pod" ip netns exec "$PE" iperf3 -c 10.70.0.2 -t 2 -J --logfile "$T/iperf-c3.json"
+kb_log "kernel -> DPDK: $(jq '.end.sum_received.bits_per_second / 1e9' "$T/iperf-c3.json") Gbit/s; DPDK pod port: $(port_cid px | jq -c '[.offloadFeatures, .stats.offloads]')"
+kb_assert_eq "$([ "$(pstat ke .stats.offloads.rxGsoPackets)" -gt 0 ] && echo yes)" yes "TSO frames from the kernel pod"
+kb_assert_eq "$(pstat px .stats.offloads.txGsoSoftware)" 0 "none segmented by the switch for the DPDK pod (GUEST_TSO)"
+avg=$(port_cid px | jq '.stats.txBytes / .stats.txPackets | floor')
+kb_assert_eq "$([ "$avg" -gt 8000 ] && echo yes)" yes "frames to the DPDK pod average $avg bytes (whole TSO frames)"
+fp_pod_stop x
+kb_assert_rc 0 "DEL e" kb_cni DEL ke "/var/run/netns/$PE" net1 "$CE"
+fp_api detach '{"containerID":"px","ifname":"net1"}' >/dev/null
+
 kb_log "CHECK"
 jq --slurpfile p "$T/add-a.json" '. + {prevResult: $p[0]}' "$CA" >"$T/check-a.json"
 kb_assert_rc 0 "CHECK a" kb_cni CHECK ka "/var/run/netns/$PA" net1 "$T/check-a.json"
