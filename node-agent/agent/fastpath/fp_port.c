@@ -25,6 +25,7 @@ struct fp_port {
 	char name[160];
 	struct fp_port_info info;
 	bool registered;                /* vhost driver registered for info.path */
+	struct fp_tap *tap;             /* TAP ports (also in the runtime state, for workers) */
 	uint8_t workers[FP_MAX_QUEUES]; /* worker of each receive queue (fixed for life) */
 	struct fp_stats base;
 	/* Written by the vhost thread. */
@@ -514,7 +515,8 @@ void fp_port_remove(struct fp_port *p)
 		fp_release_queues(P.load, P.n_workers, p->info.queues, p->workers);
 	/* Workers left the port with the table republished without it. */
 	if (p->kind == FP_PORT_TAP) {
-		fp_tap_destroy(fp_worker_rt(p->slot)->tap);
+		/* Ours, not the runtime state's: fp_worker_fini clears that at shutdown. */
+		fp_tap_destroy(p->tap);
 		fp_worker_rt(p->slot)->tap = NULL;
 	}
 	fp_worker_rt(p->slot)->vid = -1;
@@ -526,7 +528,7 @@ void fp_port_remove(struct fp_port *p)
 
 const char *fp_port_tap_io(const struct fp_port *p)
 {
-	const struct fp_tap *t = fp_worker_rt(p->slot)->tap;
+	const struct fp_tap *t = p->tap;
 
 	if (!t)
 		return "";
@@ -571,6 +573,7 @@ int fp_port_add_tap(const struct fp_port_info *info, const int *fds, bool syscal
 	}
 	fp_assign_queues(P.load, P.n_workers, info->queues, p->workers);
 	fp_worker_rt(p->slot)->vid = -1;
+	p->tap = tap;
 	fp_worker_rt(p->slot)->tap = tap;
 	/* The kernel takes partial checksums and GSO frames whole from a TAP with a
 	 * virtio-net header (it segments them itself if it must). */
