@@ -201,25 +201,40 @@ mixed_pod() {
 }
 
 # ---- measurements (print one value each) ----
-tcp() { # STREAMS: Gbit/s received
-	inns "$B" iperf3 -s -1 -D -B $IPB -p 5201 --logfile "$T/ips.log"
+# Servers are stopped by PID after each measurement (also when the client failed): a server
+# left behind would keep this run's benchmark lock (an inherited descriptor) for ever.
+srv_stop() { # PID
+	kill -INT "$1" 2>/dev/null
+	sleep 0.2
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+iperf_srv() { # PORT: an iperf3 server in pod B (foreground process in the background)
+	inns "$B" iperf3 -s -1 -B $IPB -p "$1" >"$T/ips.log" 2>&1 &
+	SRV=$!
+	kb_defer "kill -KILL $SRV"
 	sleep 0.3
-	inns "$A" iperf3 -c $IPB -p 5201 -t "$SECS" -P "$1" -J >"$T/ipc.json" 2>/dev/null
+}
+tcp() { # STREAMS: Gbit/s received
+	iperf_srv 5201
+	timeout $((SECS + 20)) ip netns exec "$A" taskset -c $POD_CPU iperf3 -c $IPB -p 5201 -t "$SECS" -P "$1" -J >"$T/ipc.json" 2>/dev/null
+	srv_stop $SRV
 	jq '.end.sum_received.bits_per_second / 1e9' "$T/ipc.json" 2>/dev/null || echo 0
 }
 udp64() { # kpps the receiver got
-	inns "$B" iperf3 -s -1 -D -B $IPB -p 5202 --logfile "$T/ips.log"
-	sleep 0.3
-	inns "$A" iperf3 -c $IPB -p 5202 -u -b 0 -l 18 -t "$SECS" -J >"$T/ipu.json" 2>/dev/null
+	iperf_srv 5202
+	timeout $((SECS + 20)) ip netns exec "$A" taskset -c $POD_CPU iperf3 -c $IPB -p 5202 -u -b 0 -l 18 -t "$SECS" -J >"$T/ipu.json" 2>/dev/null
+	srv_stop $SRV
 	jq '.end.sum as $s | ($s.packets - $s.lost_packets) / $s.seconds / 1e3' "$T/ipu.json" 2>/dev/null || echo 0
 }
 pingpong() { # "p50 p99" in microseconds
 	inns "$B" sockperf sr -i $IPB -p 11111 --tcp >/dev/null 2>&1 &
 	local srv=$!
+	kb_defer "kill -KILL $srv"
 	sleep 0.5
-	inns "$A" sockperf pp -i $IPB -p 11111 --tcp -m 64 -t "$SECS" >"$T/spp.log" 2>&1
-	kill $srv 2>/dev/null
-	wait $srv 2>/dev/null
+	timeout $((SECS + 20)) ip netns exec "$A" taskset -c $POD_CPU sockperf pp -i $IPB -p 11111 --tcp -m 64 -t "$SECS" >"$T/spp.log" 2>&1
+	srv_stop $srv
 	awk '/percentile 50.000/ {p50=$NF} /percentile 99.000/ {p99=$NF} END {print (p50 ? p50 : 0), (p99 ? p99 : 0)}' "$T/spp.log"
 }
 gso_counts() { # rxGsoPackets of pod a's port, txGsoSoftware towards the other pod
