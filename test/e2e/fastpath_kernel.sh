@@ -45,6 +45,11 @@ pod() {
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
 	echo "$ns"
 }
+# iperf_srv NETNS ADDR LOG: a one-test iperf3 server, killed at exit if no client came.
+iperf_srv() {
+	ip netns exec "$1" iperf3 -s -1 -B "$2" >"$T/$3.log" 2>&1 &
+	kb_defer "kill -KILL $!"
+}
 link_rx() { ip -n "$1" -j -s link show net1 | jq '.[0].stats64.rx.packets'; }
 port_cid() { fp_api ports | jq -c --arg c "$1" '[.ports[] | select(.containerID == $c)][0]'; }
 pstat() { port_cid "$1" | jq -r "$2"; }
@@ -79,7 +84,7 @@ done
 
 kb_log "ping and iperf3 between the kernel pods"
 kb_assert_rc 0 "a pings b" ip netns exec "$PA" ping -c 3 -W 2 -i 0.2 10.50.0.2
-ip netns exec "$PB" iperf3 -s -1 -D -B 10.50.0.2 --logfile "$T/iperf-s.log"
+iperf_srv "$PB" 10.50.0.2 iperf-s
 sleep 0.5
 kb_assert_rc 0 "iperf3 a -> b" ip netns exec "$PA" iperf3 -c 10.50.0.2 -t 2 -J --logfile "$T/iperf-c.json"
 gbps=$(jq '.end.sum_received.bits_per_second / 1e9' "$T/iperf-c.json")
@@ -94,7 +99,7 @@ PD=$(pod kd)
 kb_assert_rc 0 "ADD d (offloads off)" kb_cni ADD kd "/var/run/netns/$PD" net1 "$(conf d.json red kpoff 10.50.0.4/24)"
 kb_assert_eq "$(ip netns exec "$PD" ethtool -k net1 | awk '$1 == "tcp-segmentation-offload:" {print $2}')" off \
 	"pod d's net1 has no TSO"
-ip netns exec "$PD" iperf3 -s -1 -D -B 10.50.0.4 --logfile "$T/iperf-s2.log"
+iperf_srv "$PD" 10.50.0.4 iperf-s2
 sleep 0.5
 kb_assert_rc 0 "iperf3 a -> d" ip netns exec "$PA" iperf3 -c 10.50.0.4 -t 1 -J --logfile "$T/iperf-c2.json"
 kb_assert_eq "$([ "$(pstat kd .stats.offloads.txGsoSoftware)" -gt 0 ] && echo yes)" yes \
@@ -153,7 +158,7 @@ fp_wait_connected px || kb_fail "DPDK pod connected"
 ip -n "$PX" link set eth1 address $MX up
 ip -n "$PX" addr add 10.70.0.2/24 dev eth1
 kb_assert_rc 0 "kernel pod pings the DPDK pod's exception port" ip netns exec "$PE" ping -c 3 -W 2 -i 0.2 10.70.0.2
-ip netns exec "$PX" iperf3 -s -1 -D -B 10.70.0.2 --logfile "$T/iperf-s3.log"
+iperf_srv "$PX" 10.70.0.2 iperf-s3
 sleep 0.5
 kb_assert_rc 0 "iperf3 kernel pod -> DPDK pod" ip netns exec "$PE" iperf3 -c 10.70.0.2 -t 2 -J --logfile "$T/iperf-c3.json"
 kb_log "kernel -> DPDK: $(jq '.end.sum_received.bits_per_second / 1e9' "$T/iperf-c3.json") Gbit/s; DPDK pod port: $(port_cid px | jq -c '[.offloadFeatures, .stats.offloads]')"
