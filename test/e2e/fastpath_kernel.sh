@@ -73,6 +73,7 @@ MA=$(ip -n "$PA" -j link show net1 | jq -r '.[0].address')
 kb_assert_eq "$MA" "$(jq -r '.interfaces[0].mac' "$T/add-a.json")" "net1 has the allocation's MAC"
 kb_assert_eq "$(pstat ka .kind)" tap "the agent switches a TAP port for pod a"
 kb_assert_eq "$(pstat ka .offloadFeatures)" "csum,tso4,tso6" "offloads on by default"
+kb_assert_eq "$(kb_ctl ports | awk '$1 == "ka/net1" {print $5, $6}')" "tap up" "agentctl ports shows the TAP port up"
 kb_assert_eq "$(ip -n "$PA" -j link show net1 | jq -r '.[0].flags | index("LOWER_UP") != null')" true \
 	"net1 is up with carrier (the agent holds its queues)"
 
