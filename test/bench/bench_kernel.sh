@@ -168,15 +168,17 @@ teardown() {
 # tso=1: port 0 takes TSO frames (GUEST_TSO/GUEST_CSUM via LRO), port 1 segments them
 # (net_tap TSO, MSS 1400) and completes checksums; tso=0: plain frames, checksums in software.
 mixed_pod() {
-	local sock=$1 tso=$2
+	local sock=$1 tso=$2 peer
 	MIXED=1
+	# The csum engine writes its port's MAC as source and the peer's as destination.
+	peer=$(ip -n "$A" -j link show eth1 | jq -r '.[0].address')
 	mkfifo "$T/t.in"
 	# shellcheck disable=SC2086
 	ip netns exec "$B" stdbuf -o0 -e0 dpdk-testpmd --lcores="0@$POD_CPU,1@$POD_CPU" \
 		--no-huge -m 512 --no-shconf --file-prefix "$FP_PREFIX-t" --no-pci \
 		--vdev "net_virtio_user0,path=$sock,server=1,queues=1,mac=$MT" \
 		--vdev "net_tap0,iface=eth1,mac=$MT" -- -i --no-mlockall --total-num-mbufs=16384 \
-		--forward-mode=csum --burst=32 <"$T/t.in" >"$T/t.log" 2>&1 &
+		--forward-mode=csum --burst=32 --eth-peer=0,"$peer" --eth-peer=1,$MT <"$T/t.in" >"$T/t.log" 2>&1 &
 	FP_POD_PID[t]=$!
 	exec {fd}>"$T/t.in"
 	FP_POD_FD[t]=$fd
@@ -194,7 +196,8 @@ mixed_pod() {
 	fi
 	fp_pod_cmd t "port start all"
 	fp_pod_cmd t "start"
-	sleep 2
+	# net_tap's stop waits for a (missing) secondary process's answer: seconds.
+	fp_pod_wait t "packet forwarding - ports=" 60 || echo "# DPDK pod not forwarding" >&2
 	ip -n "$B" addr add $IPB/24 dev eth1
 	ip -n "$B" link set eth1 address $MT up
 	fp_wait_connected kt 20 || echo "# DPDK pod not connected" >&2
