@@ -214,7 +214,9 @@ srv_stop() { # PID
 	return 0
 }
 iperf_srv() { # PORT: an iperf3 server in pod B (foreground process in the background)
-	inns "$B" iperf3 -s -1 -B $IPB -p "$1" >"$T/ips.log" 2>&1 &
+	# Not through inns: a backgrounded function is a subshell, and $! would be its PID,
+	# not the server's (ip netns exec and taskset exec the server in place).
+	ip netns exec "$B" taskset -c $POD_CPU iperf3 -s -1 -B $IPB -p "$1" >"$T/ips.log" 2>&1 &
 	SRV=$!
 	kb_defer "kill -KILL $SRV"
 	sleep 0.3
@@ -232,7 +234,7 @@ udp64() { # kpps the receiver got
 	jq '.end.sum as $s | ($s.packets - $s.lost_packets) / $s.seconds / 1e3' "$T/ipu.json" 2>/dev/null || echo 0
 }
 pingpong() { # "p50 p99" in microseconds
-	inns "$B" sockperf sr -i $IPB -p 11111 --tcp >/dev/null 2>&1 &
+	ip netns exec "$B" taskset -c $POD_CPU sockperf sr -i $IPB -p 11111 --tcp >/dev/null 2>&1 &
 	local srv=$!
 	kb_defer "kill -KILL $srv"
 	sleep 0.5

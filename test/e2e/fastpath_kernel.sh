@@ -186,6 +186,16 @@ for sig in TERM KILL; do
 	kb_assert_rc 0 "CHECK a after the restart" kb_cni CHECK ka "/var/run/netns/$PA" net1 "$T/check-a.json"
 done
 
+kb_log "GC releases a kernel pod that is not in valid-attachments"
+PF=$(pod kf)
+kb_assert_rc 0 "ADD f" kb_cni ADD kf "/var/run/netns/$PF" net1 "$(conf f.json red kp 10.50.0.6/24)"
+jq '. + {cniVersion: "1.1.0", "cni.dev/valid-attachments": [{containerID: "ka", ifname: "net1"},
+	{containerID: "kb", ifname: "net1"}, {containerID: "kd", ifname: "net1"}]}' "$T/f.json" >"$T/gc.json"
+kb_assert_rc 0 "GC" kb_cni GC "" "" "" "$T/gc.json"
+kb_assert_eq "$(ip -n "$PF" link show net1 >/dev/null 2>&1 && echo present || echo gone)" gone "GC: net1 gone from pod f"
+kb_assert_eq "$(pstat kf .)" null "GC: port of f removed"
+kb_assert_eq "$(pstat ka .kind)" tap "GC kept pod a's port"
+
 kb_log "DEL, and DEL with the namespace gone"
 fp_pod_stop t
 kb_assert_rc 0 "DEL a" kb_cni DEL ka "/var/run/netns/$PA" net1 "$CA"
