@@ -57,8 +57,8 @@ TOOLS :=
 
 # Components extend the build here (packages, per-directory flags, test tools) so that adding
 # one does not mean editing this file.
--include $(sort $(wildcard node-agent/*/build.mk node-agent/agent/*/build.mk cni-plugin/build.mk \
-	test/tools/*/build.mk test/fuzz/build.mk))
+-include $(sort $(wildcard node-agent/*/build.mk node-agent/lib/*/build.mk \
+	node-agent/agent/*/build.mk cni-plugin/build.mk test/tools/*/build.mk test/fuzz/build.mk))
 
 AGENT_CFLAGS := $(call pc,cflags,$(AGENT_PKGS))
 AGENT_LIBS := $(call pc,libs,$(AGENT_PKGS)) $(AGENT_EXTRA_LIBS)
@@ -67,7 +67,11 @@ CTL_LIBS := $(call pc,libs,$(CTL_PKGS))
 CMOCKA_LIBS := $(call pc,libs,cmocka)
 
 COMMON_SRC := $(wildcard node-agent/common/*.c) $(wildcard node-agent/api/*.c)
-AGENT_SRC := $(filter-out node-agent/agent/main.c,$(wildcard node-agent/agent/*.c node-agent/agent/*/*.c))
+# Shared libraries (node-agent/lib/<name>/): netlink for the agent and the CNI; the agent-only
+# ones (AGENT_LIB_SRC, set in their build.mk: libcurl, libevent) go into the agent's archive.
+NETLINK_SRC := $(wildcard node-agent/lib/netlink/*.c)
+AGENT_SRC := $(filter-out node-agent/agent/main.c,$(wildcard node-agent/agent/*.c node-agent/agent/*/*.c)) \
+	$(AGENT_LIB_SRC)
 AGENT_ASM := node-agent/agent/default_config.S
 CTL_SRC := $(wildcard node-agent/agentctl/*.c)
 CNI_SRC := $(filter-out cni-plugin/main.c,$(wildcard cni-plugin/*.c))
@@ -76,6 +80,7 @@ UNIT_SRC := $(wildcard test/unit/test_*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst %.S,$(BUILD)/obj/%.o,$(1)))
 
 COMMON_LIB := $(BUILD)/lib/libkbcommon.a
+NETLINK_LIB := $(BUILD)/lib/libkbnetlink.a
 AGENT_LIB := $(BUILD)/lib/libkbagent.a
 CNI_LIB := $(BUILD)/lib/libkbcni.a
 BINS := $(BUILD)/bin/kbnet-agent $(BUILD)/bin/agentctl \
@@ -97,6 +102,7 @@ $(BUILD)/obj/node-agent/agent/default_config.o: node-agent/agent/default_config.
 	$(Q)$(CC) -c -DDEFAULT_YAML='"node-agent/agent/default.yaml"' $< -o $@
 
 $(COMMON_LIB): $(call obj,$(COMMON_SRC))
+$(NETLINK_LIB): $(call obj,$(NETLINK_SRC))
 $(AGENT_LIB): $(call obj,$(AGENT_SRC) $(AGENT_ASM))
 $(CNI_LIB): $(call obj,$(CNI_SRC))
 $(BUILD)/lib/%.a:
@@ -105,30 +111,31 @@ $(BUILD)/lib/%.a:
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # Modules register themselves from constructors: link the whole agent library.
-$(BUILD)/bin/kbnet-agent: $(call obj,node-agent/agent/main.c) $(AGENT_LIB) $(COMMON_LIB)
+$(BUILD)/bin/kbnet-agent: $(call obj,node-agent/agent/main.c) $(AGENT_LIB) $(NETLINK_LIB) \
+		$(COMMON_LIB)
 	$(msg) LINK $@
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< -Wl,--whole-archive $(AGENT_LIB) -Wl,--no-whole-archive \
-		$(COMMON_LIB) $(AGENT_LIBS)
+		$(NETLINK_LIB) $(COMMON_LIB) $(AGENT_LIBS)
 
 $(BUILD)/bin/agentctl: $(call obj,$(CTL_SRC)) $(COMMON_LIB)
 	$(msg) LINK $@
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(call obj,$(CTL_SRC)) $(COMMON_LIB) $(CTL_LIBS)
 
-$(BUILD)/bin/kbnet-cni: $(call obj,cni-plugin/main.c) $(CNI_LIB) $(COMMON_LIB)
+$(BUILD)/bin/kbnet-cni: $(call obj,cni-plugin/main.c) $(CNI_LIB) $(NETLINK_LIB) $(COMMON_LIB)
 	$(msg) LINK $@
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(CNI_LIB) $(COMMON_LIB) $(CNI_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(CNI_LIB) $(NETLINK_LIB) $(COMMON_LIB) $(CNI_LIBS)
 
 # Unit tests: one cmocka binary per module, linked with everything (wrapping is per test).
-$(BUILD)/test/unit/%: test/unit/%.c $(AGENT_LIB) $(CNI_LIB) $(COMMON_LIB)
+$(BUILD)/test/unit/%: test/unit/%.c $(AGENT_LIB) $(CNI_LIB) $(NETLINK_LIB) $(COMMON_LIB)
 	$(msg) TEST $@
 	@mkdir -p $(dir $@) $(BUILD)/obj/test/unit
 	$(Q)$(CC) $(CFLAGS) $(AGENT_CFLAGS) -MF $(BUILD)/obj/test/unit/$*.d -Itest/unit \
 		$(shell sed -n 's|^// LDFLAGS: ||p' $<) $(LDFLAGS) -o $@ $< \
-		-Wl,--whole-archive $(AGENT_LIB) -Wl,--no-whole-archive $(CNI_LIB) $(COMMON_LIB) \
-		$(AGENT_LIBS) $(CNI_LIBS) $(CMOCKA_LIBS)
+		-Wl,--whole-archive $(AGENT_LIB) -Wl,--no-whole-archive $(CNI_LIB) $(NETLINK_LIB) \
+		$(COMMON_LIB) $(AGENT_LIBS) $(CNI_LIBS) $(CMOCKA_LIBS)
 
 tests: all $(UNIT_BINS) $(TOOLS)
 

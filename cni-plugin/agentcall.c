@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agentcall.h"
 #include "api/client.h"
+#include "api/apimsg.h"
 
 #include <errno.h>
 #include <string.h>
@@ -60,95 +61,61 @@ int agentcall(
 json_t *agentcall_attach_args(const struct netconf *nc, const struct cni_env *env)
 {
 	const struct cni_args *a = &env->args;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "containerID", env->container_id, "ifname",
-	        env->ifname, "network", nc->name, "deviceType", nc->device_type);
+	struct apimsg_attach_args in = {
+	        .container_id = env->container_id,
+	        .ifname = env->ifname,
+	        .network = nc->name,
+	        .device_type = nc->device_type,
+	        .pool = nc->pool,
+	        .device_id = nc->device_id,
+	        .netns = env->netns,
+	        .pod = {.ns = a->pod_namespace[0] ? a->pod_namespace : NULL,
+	                .name = a->pod_name[0] ? a->pod_name : NULL,
+	                .uid = a->pod_uid[0] ? a->pod_uid : NULL,
+	                .infra_id = a->pod_infra_id[0] ? a->pod_infra_id : NULL},
+	        .mtu = nc->mtu,
+	        .vlan = nc->vlan,
+	        .config = nc->dev_config,
+	};
 
-	if (!o)
-		return NULL;
-	if (env->netns[0])
-		json_object_set_new(o, "netns", json_string(env->netns));
-	if (nc->pool)
-		json_object_set_new(o, "pool", json_string(nc->pool));
-	if (nc->device_id)
-		json_object_set_new(o, "deviceID", json_string(nc->device_id));
+	/* netconf validated the MAC: it parses. */
 	if (nc->mac)
-		json_object_set_new(o, "mac", json_string(nc->mac));
-	if (nc->mtu)
-		json_object_set_new(o, "mtu", json_integer(nc->mtu));
-	if (nc->vlan >= 0)
-		json_object_set_new(o, "vlan", json_integer(nc->vlan));
-	if (a->pod_namespace[0] || a->pod_name[0] || a->pod_uid[0] || a->pod_infra_id[0]) {
-		json_t *pod = json_object();
-		if (a->pod_namespace[0])
-			json_object_set_new(pod, "namespace", json_string(a->pod_namespace));
-		if (a->pod_name[0])
-			json_object_set_new(pod, "name", json_string(a->pod_name));
-		if (a->pod_uid[0])
-			json_object_set_new(pod, "uid", json_string(a->pod_uid));
-		if (a->pod_infra_id[0])
-			json_object_set_new(pod, "infraContainerID", json_string(a->pod_infra_id));
-		json_object_set_new(o, "pod", pod);
-	}
-	if (nc->dev_config)
-		json_object_set(o, "config", nc->dev_config);
+		in.has_mac = mac_parse(nc->mac, &in.mac) == 0;
 	/* Agent IPAM: the agent allocates device and addresses in one durable record. */
 	if (nc->agent_ipam) {
-		json_object_set(o, "ipam", nc->ipam);
-		if (nc->ipam_ips)
-			json_object_set(o, "ips", nc->ipam_ips);
+		in.ipam = nc->ipam;
+		in.ips = nc->ipam_ips;
 	}
-	return o;
+	return apimsg_attach_args_encode(&in);
 }
 
-const char *agentcall_alloc_str(json_t *alloc, const char *key)
+int agentcall_alloc_ipam(
+        const struct apimsg_alloc *alloc, struct cni_result **ret, struct cni_err *ce)
 {
-	return json_string_value(json_object_get(alloc, key));
-}
-
-bool agentcall_alloc_is_netdev(json_t *alloc)
-{
-	return json_is_true(json_object_get(json_object_get(alloc, "vf"), "netdev")) ||
-	       json_is_true(json_object_get(json_object_get(alloc, "vdpa"), "netdev")) ||
-	       json_is_true(json_object_get(json_object_get(alloc, "kernel"), "netdev"));
-}
-
-const char *agentcall_alloc_socket(json_t *alloc)
-{
-	return json_string_value(
-	        json_object_get(json_object_get(alloc, "vhostUser"), "socketPath"));
-}
-
-const char *agentcall_alloc_pci(json_t *alloc)
-{
-	const char *s =
-	        json_string_value(json_object_get(json_object_get(alloc, "vf"), "pciAddress"));
-
-	return s ? s
-	         : json_string_value(json_object_get(json_object_get(alloc, "vdpa"), "pciAddress"));
-}
-
-int agentcall_alloc_ipam(json_t *alloc, struct cni_result **ret, struct cni_err *ce)
-{
-	json_t *ipam = json_object_get(alloc, "ipam"), *res, *ips, *ip;
-	size_t i;
+	struct apimsg_ipam ipam;
+	struct kb_err err = {0};
+	json_t *res, *ips;
 	int r;
 
 	*ret = NULL;
-	if (!ipam)
+	if (!alloc->ipam)
 		return 0;
-	/* Only the result's keys: "range" is the agent's bookkeeping. */
+	if (apimsg_ipam_decode(alloc->ipam, &ipam, &err) < 0)
+		return cni_err_set(ce, CNI_ERR_INTERNAL, EPROTO,
+		        "the agent's IPAM addresses are malformed: %s", err.msg);
+	/* A CNI IPAM result of the addresses (the agent's "range" bookkeeping left out). */
 	res = json_pack("{s:s, s:[]}", "cniVersion", "1.0.0", "ips");
 	ips = json_object_get(res, "ips");
-	json_array_foreach (json_object_get(ipam, "ips"), i, ip) {
-		json_t *e = json_pack("{s:O}", "address", json_object_get(ip, "address"));
-		if (e && json_object_get(ip, "gateway"))
-			json_object_set(e, "gateway", json_object_get(ip, "gateway"));
+	for (size_t i = 0; ips && i < ipam.n_ips; i++) {
+		json_t *e = json_pack("{s:s}", "address", ipam.ips[i].address);
+		if (e && ipam.ips[i].gateway)
+			json_object_set_new(e, "gateway", json_string(ipam.ips[i].gateway));
 		json_array_append_new(ips, e);
 	}
-	if (json_object_get(ipam, "routes"))
-		json_object_set(res, "routes", json_object_get(ipam, "routes"));
-	if (json_object_get(ipam, "dns"))
-		json_object_set(res, "dns", json_object_get(ipam, "dns"));
+	if (res && ipam.routes)
+		json_object_set(res, "routes", ipam.routes);
+	if (res && ipam.dns)
+		json_object_set(res, "dns", ipam.dns);
 	if (!res)
 		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
 	r = cni_result_parse(res, CNI_V_1_0_0, ret, ce);

@@ -25,15 +25,10 @@ int agentcall(
 /* attach args for this ADD: attachment, network, device type, pool, deviceID, MAC, ... */
 json_t *agentcall_attach_args(const struct netconf *nc, const struct cni_env *env);
 
-/* Helpers over an allocation object from the agent (NULL when absent). */
-const char *agentcall_alloc_str(json_t *alloc, const char *key);
-/* The device type object ("vf" or "vdpa") says the pod got a kernel netdev. */
-bool agentcall_alloc_is_netdev(json_t *alloc);
-/* vhostUser.socketPath (virtio-user) or the VF/vDPA PCI address (1.1.0 result fields). */
-const char *agentcall_alloc_socket(json_t *alloc);
-const char *agentcall_alloc_pci(json_t *alloc);
-/* Agent IPAM: the allocation's "ipam" object as an IPAM result (*ret NULL when it has none).
+/* Agent IPAM: the allocation's addresses as an IPAM result (*ret NULL when it has none).
  * Errors: 999 for a malformed object. */
-int agentcall_alloc_ipam(json_t *alloc, struct cni_result **ret, struct cni_err *ce);
+struct apimsg_alloc;
+int agentcall_alloc_ipam(
+        const struct apimsg_alloc *alloc, struct cni_result **ret, struct cni_err *ce);
 
 #endif

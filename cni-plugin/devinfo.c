@@ -77,13 +77,22 @@ static int open_dir(const char *dir, bool create, struct kb_err *err)
 	return fd;
 }
 
+/* Marks the temp file as this attachment's before it takes the name (root-only trusted.*). */
+static int mark_owner(int fd, void *arg)
+{
+	const char *owner = arg;
+
+	if (fsetxattr(fd, DEVINFO_XATTR, owner, strlen(owner), 0) < 0 && errno != ENOTSUP)
+		return -errno;
+	return 0;
+}
+
 int devinfo_write(
         const char *dir, const char *name, const char *owner, json_t *info, struct kb_err *err)
 {
-	char tmp[NAME_MAX + 1];
 	const char *why;
 	_cleanup_free_ char *text = NULL;
-	_cleanup_close_ int dfd = -1, fd = -1;
+	_cleanup_close_ int dfd = -1;
 	int r;
 
 	if (!json_is_object(info))
@@ -98,32 +107,10 @@ int devinfo_write(
 		return kb_err_set(err, r == -EPERM ? EEXIST : -r,
 		        "%s/%s exists and is not the device-info file of %s: left as it is", dir,
 		        name, owner);
-	snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, (int)getpid());
-	/* O_NOFOLLOW|O_EXCL: never write through a link someone planted at the temp name. */
-	unlinkat(dfd, tmp, 0);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return kb_err_set(err, errno, "creating %s/%s: %s", dir, tmp, strerror(errno));
 	/* Exactly 0644 whatever the runtime's umask: Multus may read it unprivileged. */
-	r = 0;
-	if (fchmod(fd, 0644) < 0)
-		r = errno;
-	else if (fsetxattr(fd, DEVINFO_XATTR, owner, strlen(owner), 0) < 0 && errno != ENOTSUP)
-		r = errno;
-	else if ((r = fs_write_all(fd, text, strlen(text))) < 0)
-		r = -r;
-	else if (fsync(fd) < 0)
-		r = errno;
-	if (r) {
-		unlinkat(dfd, tmp, 0);
-		return kb_err_set(err, r, "writing %s/%s: %s", dir, tmp, strerror(r));
-	}
-	if (renameat(dfd, tmp, dfd, name) < 0) {
-		r = errno;
-		unlinkat(dfd, tmp, 0);
-		return kb_err_set(err, r, "renaming %s/%s to %s: %s", dir, tmp, name, strerror(r));
-	}
-	fsync(dfd);
+	if ((r = fs_write_atomic_at(
+	             dfd, name, text, strlen(text), 0644, mark_owner, (void *)owner)) < 0)
+		return kb_err_set(err, -r, "writing %s/%s: %s", dir, name, strerror(-r));
 	return 0;
 }
 

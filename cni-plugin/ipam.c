@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "ipam.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/crashpoint.h"
 #include "common/fs.h"
 #include "common/str.h"
@@ -63,10 +64,10 @@ static void hint_load(struct ipam_ctx *ctx, const struct stat *st)
 
 static void hint_store(const struct ipam_ctx *ctx)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 16], dir[PATH_MAX], id[128];
+	char path[PATH_MAX], dir[PATH_MAX], id[128], text[192];
 	unsigned mask = 0;
 	struct stat st;
-	FILE *f;
+	int n;
 
 	if (stat(ctx->plugin, &st) < 0 || hint_path(ctx, path, sizeof(path)) < 0 ||
 	        str_printf(dir, sizeof(dir), "%s/ipam", ctx->nc->cache_dir) < 0 ||
@@ -77,13 +78,10 @@ static void hint_store(const struct ipam_ctx *ctx)
 	if (!mask)
 		return;
 	plugin_id(&st, id, sizeof(id));
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	unlink(tmp);
-	if (!(f = fopen(tmp, "wxe")))
-		return;
-	fprintf(f, "%s %x\n", id, mask);
-	if (fclose(f) != 0 || rename(tmp, path) < 0)
-		unlink(tmp);
+	n = snprintf(text, sizeof(text), "%s %x\n", id, mask);
+	/* Only a hint: a failed write costs one VERSION exec next time. */
+	if (n > 0 && (size_t)n < sizeof(text))
+		fs_write_atomic(path, text, n, 0600);
 }
 
 int ipam_init(struct ipam_ctx *ctx, const struct netconf *nc, const struct cni_env *env,
@@ -169,14 +167,6 @@ static int plugin_env_build(struct plugin_env *pe, const struct env_override *ov
 	return 0;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Run the plugin: write `in` to its stdin while collecting its stdout (both through poll, so
  * a plugin that writes before reading cannot deadlock us). *status is its wait status. A plugin
@@ -185,7 +175,7 @@ static int64_t mono_ms(void)
 static int run(const char *plugin, char **envp, const char *in, size_t inlen, int timeout_ms,
         char **ret_out, size_t *ret_len, int *status, struct cni_err *ce)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = clock_mono_ms() + timeout_ms;
 	int to_child[2] = {-1, -1}, from_child[2] = {-1, -1};
 	posix_spawn_file_actions_t fa;
 	char *argv[] = {(char *)plugin, NULL};
@@ -225,7 +215,7 @@ static int run(const char *plugin, char **envp, const char *in, size_t inlen, in
 		        {.fd = to_child[1], .events = POLLOUT}};
 		ssize_t n;
 
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - clock_mono_ms();
 		int np;
 
 		if (left <= 0) {

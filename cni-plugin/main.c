@@ -16,6 +16,7 @@
 #include "cnilog.h"
 #include "goconf.h"
 #include "api/api.h"
+#include "api/apimsg.h"
 #include "common/cleanup.h"
 #include "common/crashpoint.h"
 #include "devinfo.h"
@@ -52,8 +53,8 @@ static void rollback(const struct netconf *nc, const struct cni_env *env, struct
 	if (ipam_added && ipam_del(ipam, NULL, NULL, &ce) < 0)
 		warn("rollback: IPAM DEL", ce.e.msg);
 	if (attached) {
-		json_t *args = json_pack(
-		        "{s:s, s:s}", "containerID", env->container_id, "ifname", env->ifname);
+		json_t *args = apimsg_detach_args_encode(&(struct apimsg_detach_args){
+		        .container_id = env->container_id, .ifname = env->ifname});
 		if (agentcall(nc, API_OP_DETACH, args, NULL, &ce) < 0)
 			warn("rollback: agent detach", ce.e.msg);
 		json_decref(args);
@@ -66,7 +67,9 @@ static void rollback(const struct netconf *nc, const struct cni_env *env, struct
 static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
 {
 	struct cni_result *ipres = NULL, *out = NULL;
-	json_t *args, *reply = NULL, *alloc;
+	json_t *args, *reply = NULL;
+	struct apimsg_attach_result res;
+	const struct apimsg_alloc *alloc = &res.alloc;
 	struct ipam_ctx ipam = {0};
 	bool existing, ipam_added = false, cached = false;
 	struct kb_err err = {0};
@@ -87,12 +90,12 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 	if (r < 0)
 		return r;
 	crashpoint_hit("cni-add-attached");
-	alloc = json_object_get(reply, "allocation");
-	/* Only what this call created is undone on failure: a repeated ADD keeps the original. */
-	existing = json_is_true(json_object_get(reply, "existing"));
-	if (!json_is_object(alloc) || !agentcall_alloc_str(alloc, "mac")) {
-		r = cni_err_set(
-		        ce, CNI_ERR_INTERNAL, EPROTO, "the agent's attach reply has no allocation");
+	/* Only what this call created is undone on failure: a repeated ADD keeps the original
+	 * (decode reads "existing" first, so a malformed allocation is still undone). */
+	r = apimsg_attach_result_decode(reply, &res, &err);
+	existing = res.existing;
+	if (r < 0) {
+		r = cni_err_set(ce, CNI_ERR_INTERNAL, EPROTO, "%s", err.msg);
 		goto fail;
 	}
 
@@ -130,13 +133,11 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 		ipam_added = true;
 	}
 	if (!cached) {
-		json_t *mtu = json_object_get(alloc, "mtu");
 		out = nc->prev ? cni_result_dup(nc->prev) : cni_result_new();
 		if (!out ||
-		        (idx = cni_result_add_iface(out, env->ifname,
-		                 agentcall_alloc_str(alloc, "mac"), env->netns,
-		                 json_is_integer(mtu) ? json_integer_value(mtu) : 0,
-		                 agentcall_alloc_socket(alloc), agentcall_alloc_pci(alloc))) < 0 ||
+		        (idx = cni_result_add_iface(out, env->ifname, alloc->mac, env->netns,
+		                 alloc->mtu, alloc->endpoint.socket_path,
+		                 alloc->endpoint.pci_address)) < 0 ||
 		        (ipres && cni_result_merge_ipam(out, ipres, idx) < 0)) {
 			r = cni_err_set(
 			        ce, CNI_ERR_INTERNAL, ENOMEM, "building the result: out of memory");
@@ -144,13 +145,13 @@ static int cmd_add(const struct netconf *nc, const struct cni_env *env, struct c
 		}
 	}
 	/* Only IPAM's addresses and routes are ours to set (prevResult's belong to others). */
-	if (agentcall_alloc_is_netdev(alloc) && ipres && (ipres->n_ips || ipres->n_routes) &&
+	if (alloc->endpoint.netdev && ipres && (ipres->n_ips || ipres->n_routes) &&
 	        (r = ifcfg_apply(env->netns, env->ifname, ipres, -1, &err)) < 0) {
 		cni_err_set(ce, CNI_ERR_INTERNAL, r, "configuring %s: %s", env->ifname, err.msg);
 		goto fail;
 	}
 	if (nc->devinfo_file) {
-		json_t *di = json_object_get(alloc, "deviceInfo");
+		json_t *di = alloc->device_info;
 		char owner[VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2];
 		snprintf(owner, sizeof(owner), "%s/%s", env->container_id, env->ifname);
 		if (di && (r = devinfo_write(nc->devinfo_dir, nc->devinfo_name, owner, di, &err)) <
@@ -188,9 +189,8 @@ static int cmd_del(const struct netconf *nc, const struct cni_env *env, struct c
 	json_t *args;
 	int r_agent, r;
 
-	args = json_pack("{s:s, s:s}", "containerID", env->container_id, "ifname", env->ifname);
-	if (args && env->netns[0])
-		json_object_set_new(args, "netns", json_string(env->netns));
+	args = apimsg_detach_args_encode(&(struct apimsg_detach_args){
+	        .container_id = env->container_id, .ifname = env->ifname, .netns = env->netns});
 	if (!args)
 		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
 	/* "released": false (nothing held) is success: DEL is idempotent. */
@@ -273,8 +273,8 @@ static int check_addrs(
 }
 
 /* Agent IPAM: prevResult's addresses for our interface must be those the agent holds. */
-static int check_agent_addrs(json_t *alloc, const struct netconf *nc, const struct cni_env *env,
-        int idx, struct cni_err *ce)
+static int check_agent_addrs(const struct apimsg_alloc *alloc, const struct netconf *nc,
+        const struct cni_env *env, int idx, struct cni_err *ce)
 {
 	struct cni_result *held = NULL;
 	char want[2048], have[2048];
@@ -301,7 +301,9 @@ static int check_agent_addrs(json_t *alloc, const struct netconf *nc, const stru
 static int cmd_check(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
 {
 	const struct cni_iface *f;
-	json_t *args, *reply = NULL, *alloc;
+	json_t *args, *reply = NULL;
+	struct apimsg_alloc a;
+	const struct apimsg_alloc *alloc = &a;
 	struct ipam_ctx ipam;
 	struct kb_err err = {0};
 	const char *have;
@@ -312,9 +314,8 @@ static int cmd_check(const struct netconf *nc, const struct cni_env *env, struct
 		return cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, ENOENT,
 		        "prevResult has no interface %s in sandbox %s", env->ifname, env->netns);
 	f = &nc->prev->ifaces[idx];
-	args = json_pack("{s:s, s:s}", "containerID", env->container_id, "ifname", env->ifname);
-	if (args && f->mac)
-		json_object_set_new(args, "mac", json_string(f->mac));
+	args = apimsg_check_args_encode(&(struct apimsg_check_args){
+	        .container_id = env->container_id, .ifname = env->ifname, .mac = f->mac});
 	if (!args)
 		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
 	r = agentcall(nc, API_OP_CHECK, args, &reply, ce);
@@ -325,15 +326,19 @@ static int cmd_check(const struct netconf *nc, const struct cni_env *env, struct
 			ce->code = KB_CNI_ERR_CHECK_FAILED;
 		return r;
 	}
-	alloc = json_object_get(reply, "allocation");
-	if (f->socket_path && (have = agentcall_alloc_socket(alloc)) &&
+	if (apimsg_check_result_decode(reply, &a, &err) < 0) {
+		r = cni_err_set(
+		        ce, CNI_ERR_INTERNAL, EPROTO, "the agent's check reply: %s", err.msg);
+		goto out;
+	}
+	if (f->socket_path && (have = alloc->endpoint.socket_path) &&
 	        strcmp(have, f->socket_path) != 0) {
 		r = cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, EIO,
 		        "%s: prevResult socketPath %s differs from the allocation's %s",
 		        env->ifname, f->socket_path, have);
 		goto out;
 	}
-	if (f->pci_id && (have = agentcall_alloc_pci(alloc)) && strcmp(have, f->pci_id) != 0) {
+	if (f->pci_id && (have = alloc->endpoint.pci_address) && strcmp(have, f->pci_id) != 0) {
 		r = cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, EIO,
 		        "%s: prevResult pciID %s differs from the allocation's %s", env->ifname,
 		        f->pci_id, have);
@@ -345,7 +350,7 @@ static int cmd_check(const struct netconf *nc, const struct cni_env *env, struct
 	        ((r = check_addrs(nc, env, idx, ce)) < 0 ||
 	                (r = ipam_init(&ipam, nc, env, ce)) < 0 || (r = ipam_check(&ipam, ce)) < 0))
 		goto out;
-	if (agentcall_alloc_is_netdev(alloc) &&
+	if (alloc->endpoint.netdev &&
 	        (r = ifcfg_check(env->netns, env->ifname, nc->prev, idx, &err)) < 0) {
 		cni_err_set(ce, KB_CNI_ERR_CHECK_FAILED, r, "%s", err.msg);
 		goto out;
@@ -363,6 +368,8 @@ struct gc_state {
 	struct ipam_ctx *ipam; /* NULL without IPAM */
 	unsigned failures;
 	struct cni_err first;
+	struct apimsg_attachment *valid; /* cni.dev/valid-attachments */
+	size_t n_valid;
 };
 
 static void gc_failed(struct gc_state *gs, const struct cni_err *ce)
@@ -386,16 +393,11 @@ static void gc_release(struct gc_state *gs, const char *cid, const char *ifname)
 		warn("GC", err.msg);
 }
 
-static bool gc_is_valid(const struct netconf *nc, const char *cid, const char *ifname)
+static bool gc_is_valid(struct gc_state *gs, const char *cid, const char *ifname)
 {
-	json_t *item;
-	size_t i;
-
-	json_array_foreach (nc->valid_attachments, i, item) {
-		if (!strcmp(json_string_value(json_object_get(item, "containerID")), cid) &&
-		        !strcmp(json_string_value(json_object_get(item, "ifname")), ifname))
+	for (size_t i = 0; i < gs->n_valid; i++)
+		if (!strcmp(gs->valid[i].container_id, cid) && !strcmp(gs->valid[i].ifname, ifname))
 			return true;
-	}
 	return false;
 }
 
@@ -403,7 +405,7 @@ static int gc_cached(const char *cid, const char *ifname, void *arg)
 {
 	struct gc_state *gs = arg;
 
-	if (!gc_is_valid(gs->nc, cid, ifname))
+	if (!gc_is_valid(gs, cid, ifname))
 		gc_release(gs, cid, ifname);
 	return 0;
 }
@@ -414,10 +416,13 @@ static int cmd_gc(const struct netconf *nc, const struct cni_env *env, struct cn
 	struct cni_err one = {0};
 	struct ipam_ctx ipam;
 	struct kb_err err = {0};
-	json_t *args, *reply = NULL, *item;
+	json_t *args, *reply = NULL, *released = NULL, *item;
 	bool ran;
 	size_t i;
 
+	/* cni.dev/valid-attachments has the shape of the agent's list (netconf validated it). */
+	if (apimsg_attachments_decode(nc->valid_attachments, &gs.valid, &gs.n_valid, &err) < 0)
+		return cni_err_set(ce, CNI_ERR_INVALID_CONFIG, EINVAL, "%s", err.msg);
 	/* Agent IPAM: the agent's gc releases the addresses with the devices. */
 	if (nc->ipam && !nc->agent_ipam) {
 		if (ipam_init(&ipam, nc, env, &one) < 0)
@@ -425,17 +430,21 @@ static int cmd_gc(const struct netconf *nc, const struct cni_env *env, struct cn
 		else
 			gs.ipam = &ipam;
 	}
-	args = json_pack("{s:s, s:O}", "network", nc->name, "valid", nc->valid_attachments);
-	if (!args)
+	args = apimsg_gc_args_encode(&(struct apimsg_gc_args){
+	        .network = nc->name, .n_valid = gs.n_valid, .valid = gs.valid});
+	if (!args) {
+		free(gs.valid);
 		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
+	}
 	if (agentcall(nc, API_OP_GC, args, &reply, &one) < 0)
 		gc_failed(&gs, &one);
 	json_decref(args);
-	json_array_foreach (json_object_get(reply, "released"), i, item) {
-		const char *cid = agentcall_alloc_str(item, "containerID");
-		const char *ifname = agentcall_alloc_str(item, "ifname");
-		if (val_container_id(cid, NULL) && val_ifname(ifname, NULL))
-			gc_release(&gs, cid, ifname);
+	if (reply && apimsg_gc_result_decode(reply, &released, &err) < 0)
+		warn("GC", err.msg);
+	json_array_foreach (released, i, item) {
+		struct apimsg_alloc a;
+		if (apimsg_alloc_decode(item, &a, &err) == 0)
+			gc_release(&gs, a.container_id, a.ifname);
 	}
 	json_decref(reply);
 	/* Leases of attachments the agent no longer knows (its state lost) are found here. */
@@ -443,6 +452,7 @@ static int cmd_gc(const struct netconf *nc, const struct cni_env *env, struct cn
 		warn("GC: listing cached results", err.msg);
 	if (gs.ipam && ipam_gc(gs.ipam, &ran, &one) < 0)
 		gc_failed(&gs, &one);
+	free(gs.valid);
 	if (gs.failures) {
 		*ce = gs.first;
 		if (gs.failures > 1)
@@ -455,61 +465,50 @@ static int cmd_gc(const struct netconf *nc, const struct cni_env *env, struct cn
 
 /* ---- STATUS ---- */
 
-/* A pool serves this network when it is the one named, or has the device type. */
-static bool pool_matches(const struct netconf *nc, json_t *pool)
-{
-	const char *name = json_string_value(json_object_get(pool, "name"));
-	const char *rn = json_string_value(json_object_get(pool, "resourceName"));
-	const char *type = json_string_value(json_object_get(pool, "type"));
-
-	if (nc->pool)
-		return (name && !strcmp(name, nc->pool)) || (rn && !strcmp(rn, nc->pool));
-	return type && !strcmp(type, nc->device_type);
-}
-
+/*
+ * Whether ADD would find a device is the agent's answer (its pool rule is attach's own); an
+ * agent from before that answer (rolling upgrade) is asked only whether it is reachable.
+ */
 static int cmd_status(const struct netconf *nc, const struct cni_env *env, struct cni_err *ce)
 {
-	json_t *args, *reply = NULL, *pool;
-	json_int_t free_devs = 0;
-	size_t i, matched = 0;
+	struct apimsg_status st;
+	struct kb_err err = {0};
+	json_t *args, *reply = NULL;
 	struct ipam_ctx ipam;
 	bool ran;
 	int r;
 
-	if ((r = agentcall(nc, API_OP_STATUS, NULL, NULL, ce)) < 0) {
-		ce->code = CNI_ERR_NOT_AVAILABLE;
-		return r;
-	}
-	/* The spec asks for an error when the resources ADD needs are exhausted. */
-	args = json_pack("{s:s}", "what", "pools");
-	r = agentcall(nc, API_OP_LIST, args, &reply, ce);
+	args = apimsg_status_args_encode(
+	        &(struct apimsg_status_args){.device_type = nc->device_type, .pool = nc->pool});
+	r = agentcall(nc, API_OP_STATUS, args, &reply, ce);
 	json_decref(args);
 	if (r < 0) {
 		ce->code = CNI_ERR_NOT_AVAILABLE;
 		return r;
 	}
-	json_array_foreach (json_object_get(reply, "pools"), i, pool) {
-		if (!pool_matches(nc, pool))
-			continue;
-		matched++;
-		free_devs += json_integer_value(json_object_get(pool, "free"));
+	r = apimsg_status_decode(reply, &st, &err);
+	if (r < 0) {
+		json_decref(reply);
+		return cni_err_set(
+		        ce, CNI_ERR_NOT_AVAILABLE, EPROTO, "kbnet agent status: %s", err.msg);
 	}
-	json_decref(reply);
-	if (!matched)
-		return cni_err_set(ce, CNI_ERR_NOT_AVAILABLE, ENODEV,
-		        "the kbnet agent has no pool for %s %s",
+	/* The spec asks for an error when the resources ADD needs are exhausted. */
+	if (st.probe.answered && st.probe.errnum)
+		r = cni_err_set(ce, CNI_ERR_NOT_AVAILABLE, st.probe.errnum,
+		        "the kbnet agent has no pool for %s %s: %s",
 		        nc->pool ? "resourceName" : "deviceType",
-		        nc->pool ? nc->pool : nc->device_type);
-	if (!free_devs)
-		return cni_err_set(ce, CNI_ERR_NOT_AVAILABLE, ENOSPC,
-		        "no free device in the kbnet pool for %s",
-		        nc->pool ? nc->pool : nc->device_type);
+		        nc->pool ? nc->pool : nc->device_type, st.probe.message);
+	else if (st.probe.answered && !st.probe.free)
+		r = cni_err_set(ce, CNI_ERR_NOT_AVAILABLE, ENOSPC,
+		        "no free device in the kbnet pool %s", st.probe.pool);
+	json_decref(reply);
+	if (r < 0)
+		return r;
 	if (nc->ipam && !nc->agent_ipam && env->cni_path &&
 	        ((r = ipam_init(&ipam, nc, env, ce)) < 0 || (r = ipam_status(&ipam, &ran, ce)) < 0))
 		return r;
 	return 0;
 }
-
 int main(void)
 {
 	struct cni_env env = {0};

@@ -5,6 +5,7 @@
 #include "devinfo.h"
 #include "plugincfg.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/str.h"
 
 #include <errno.h>
@@ -215,39 +216,16 @@ void netconf_env_free(struct cni_env *env)
 
 int netconf_read(int fd, size_t max, char **ret, size_t *ret_len, struct cni_err *ce)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
+	int r = fs_read_fd(fd, max, ret, ret_len);
 
-	for (;;) {
-		ssize_t n;
-		if (cap - len < 4096) {
-			size_t ncap = cap ? cap * 2 : 16384;
-			char *nb;
-			if (ncap > max + 1)
-				ncap = max + 1;
-			if (!(nb = realloc(buf, ncap + 1)))
-				return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
-			buf = nb;
-			cap = ncap;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return cni_err_set(ce, CNI_ERR_IO, errno,
-			        "reading the network configuration from stdin: %s",
-			        strerror(errno));
-		}
-		if (n == 0)
-			break;
-		len += n;
-		if (len > max)
-			return cni_err_set(ce, CNI_ERR_INVALID_CONFIG, EFBIG,
-			        "the network configuration is larger than %zu bytes", max);
-	}
-	buf[len] = '\0';
-	*ret = TAKE_PTR(buf);
-	*ret_len = len;
+	if (r == -ENOMEM)
+		return cni_err_set(ce, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
+	if (r == -EFBIG)
+		return cni_err_set(ce, CNI_ERR_INVALID_CONFIG, EFBIG,
+		        "the network configuration is larger than %zu bytes", max);
+	if (r < 0)
+		return cni_err_set(ce, CNI_ERR_IO, -r,
+		        "reading the network configuration from stdin: %s", strerror(-r));
 	return 0;
 }
 

@@ -30,9 +30,8 @@ int rescache_store(const char *dir, const char *network, const char *cid, const 
         json_t *ipam, const struct cni_result *r, const struct cni_result *ipres,
         struct kb_err *err)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 16], sub[PATH_MAX];
+	char path[PATH_MAX], sub[PATH_MAX];
 	_cleanup_free_ char *text = NULL;
-	_cleanup_close_ int fd = -1;
 	json_t *o;
 	int rc;
 
@@ -48,28 +47,8 @@ int rescache_store(const char *dir, const char *network, const char *cid, const 
 	json_decref(o);
 	if (!text)
 		return kb_err_set(err, ENOMEM, "out of memory");
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return kb_err_set(err, errno, "creating %s: %s", tmp, strerror(errno));
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = errno;
-			unlink(tmp);
-			return kb_err_set(err, rc, "writing %s: %s", tmp, strerror(rc));
-		}
-		off += n;
-	}
-	if (rename(tmp, path) < 0) {
-		rc = errno;
-		unlink(tmp);
-		return kb_err_set(err, rc, "renaming %s: %s", tmp, strerror(rc));
-	}
+	if ((rc = fs_write_atomic(path, text, strlen(text), 0600)) < 0)
+		return kb_err_set(err, -rc, "writing %s: %s", path, strerror(-rc));
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "agent/inventory.h"
 #include "agent/lease.h"
 #include "agent/state.h"
+#include "api/apimsg.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -130,37 +131,79 @@ void alloc_orphan(struct alloc *a)
 
 /* ---- JSON ---- */
 
-static json_t *pod_json(const struct alloc_pod *p)
+static void fmt_created(time_t t, char buf[32])
 {
-	json_t *o = json_object();
+	struct tm tm;
 
-	if (!o)
-		return NULL;
-	if (p->ns)
-		json_object_set_new(o, "namespace", json_string(p->ns));
-	if (p->name)
-		json_object_set_new(o, "name", json_string(p->name));
-	if (p->uid)
-		json_object_set_new(o, "uid", json_string(p->uid));
-	if (p->infra_id)
-		json_object_set_new(o, "infraContainerID", json_string(p->infra_id));
-	return o;
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static struct apimsg_pod api_pod(const struct alloc_pod *p)
+{
+	return (struct apimsg_pod){
+	        .ns = p->ns, .name = p->name, .uid = p->uid, .infra_id = p->infra_id};
+}
+
+/* The API's view (attach/check/detach replies, list): derived fields included. */
 json_t *alloc_to_json(const struct alloc *a)
 {
 	char mac[MAC_STR_LEN], created[32], rn[256];
-	struct tm tm;
+	struct apimsg_alloc v = {
+	        .container_id = a->container_id,
+	        .ifname = a->ifname,
+	        .network = a->network,
+	        .netns = a->netns,
+	        .pool = a->pool,
+	        .device_type = a->ops->name,
+	        .device_id = a->device_id,
+	        .mac = mac,
+	        .created = created,
+	        .mtu = a->mtu,
+	        .vlan = a->vlan,
+	        .pod = api_pod(&a->pod),
+	        .orphaned = !a->dev,
+	};
 	json_t *o;
 
 	mac_format(&a->mac, mac);
-	gmtime_r(&a->created, &tm);
-	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fmt_created(a->created, created);
 	snprintf(rn, sizeof(rn), "%s/%s", inv_resource_prefix(), a->pool);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "containerID",
-	        a->container_id, "ifname", a->ifname, "network", a->network, "pool", a->pool,
-	        "resourceName", a->dev ? a->dev->pool->resource_name : rn, "deviceType",
-	        a->ops->name, "deviceID", a->device_id, "mac", mac, "created", created);
+	v.resource_name = a->dev ? a->dev->pool->resource_name : rn;
+	if (a->lease)
+		v.ipam = lease_to_json(a->lease);
+	if (a->ops->alloc_view)
+		a->ops->alloc_view(a, &v.endpoint);
+	/* What kbnet-cni writes to CNIDeviceInfoFile for Multus. */
+	if (a->dev && a->ops->device_info)
+		v.device_info = a->ops->device_info(a->dev, a);
+	o = apimsg_alloc_encode(&v);
+	json_decref(v.ipam);
+	json_decref(v.device_info);
+	if (o && a->ops->alloc_to_json)
+		a->ops->alloc_to_json(a, o);
+	return o;
+}
+
+/*
+ * The state record (journal, snapshot, intents): only what a restart needs, nothing derived
+ * (device-info, resource name, endpoint are computed again when shown). Format 2; a record
+ * without "record" is format 1, the API's allocation object, which is read the same way (its
+ * derived fields are ignored), so a journal written by an older agent restores.
+ */
+#define ALLOC_RECORD_FORMAT 2
+
+json_t *alloc_record_json(const struct alloc *a)
+{
+	char mac[MAC_STR_LEN], created[32];
+	json_t *o, *pod;
+
+	mac_format(&a->mac, mac);
+	fmt_created(a->created, created);
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "record",
+	        ALLOC_RECORD_FORMAT, "containerID", a->container_id, "ifname", a->ifname, "network",
+	        a->network, "pool", a->pool, "deviceType", a->ops->name, "deviceID", a->device_id,
+	        "mac", mac, "created", created);
 	if (!o)
 		return NULL;
 	if (a->netns)
@@ -169,30 +212,15 @@ json_t *alloc_to_json(const struct alloc *a)
 		json_object_set_new(o, "mtu", json_integer(a->mtu));
 	if (a->vlan >= 0)
 		json_object_set_new(o, "vlan", json_integer(a->vlan));
-	if (a->pod.ns || a->pod.name || a->pod.uid || a->pod.infra_id)
-		json_object_set_new(o, "pod", pod_json(&a->pod));
-	if (!a->dev)
-		json_object_set_new(o, "orphaned", json_true());
+	if ((pod = apimsg_pod_encode(&(struct apimsg_pod){.ns = a->pod.ns,
+	             .name = a->pod.name,
+	             .uid = a->pod.uid,
+	             .infra_id = a->pod.infra_id})))
+		json_object_set_new(o, "pod", pod);
 	if (a->lease)
 		json_object_set_new(o, "ipam", lease_to_json(a->lease));
 	if (a->ops->alloc_to_json)
 		a->ops->alloc_to_json(a, o);
-	/* What kbnet-cni writes to CNIDeviceInfoFile for Multus. */
-	if (a->dev && a->ops->device_info) {
-		json_t *di = a->ops->device_info(a->dev, a);
-		if (di)
-			json_object_set_new(o, "deviceInfo", di);
-	}
-	return o;
-}
-
-json_t *alloc_holder_json(const struct alloc *a)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s}", "containerID", a->container_id, "ifname",
-	        a->ifname, "network", a->network);
-
-	if (o && (a->pod.ns || a->pod.name || a->pod.uid))
-		json_object_set_new(o, "pod", pod_json(&a->pod));
 	return o;
 }
 
@@ -214,37 +242,6 @@ static int get_field(json_t *obj, const char *key, size_t max,
 	return 0;
 }
 
-/* An optional field's value: absent, or the value is checked for each of the pod's keys. */
-static int opt_field(json_t *obj, const char *key, size_t max,
-        bool (*valid)(const char *, const char **), const char **ret, struct kb_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-
-	*ret = NULL;
-	if (!v)
-		return 0;
-	if (!json_is_string(v))
-		return kb_err_set(err, EINVAL, "'%s' must be a string", key);
-	return get_field(obj, key, max, valid, true, ret, err);
-}
-
-static int pod_from_json(json_t *pod, struct alloc_pod *p, struct kb_err *err)
-{
-	int r;
-
-	if (!json_is_object(pod))
-		return kb_err_set(err, EINVAL, "'pod' must be an object");
-	/* The UID names a directory: the same rules as for an attach request. */
-	if ((r = opt_field(pod, "namespace", VAL_K8S_NAMESPACE_MAX, val_k8s_namespace, &p->ns,
-	             err)) < 0 ||
-	        (r = opt_field(pod, "name", VAL_K8S_NAME_MAX, val_k8s_name, &p->name, err)) < 0 ||
-	        (r = opt_field(pod, "uid", VAL_POD_UID_MAX, val_pod_uid, &p->uid, err)) < 0 ||
-	        (r = opt_field(pod, "infraContainerID", VAL_CONTAINER_ID_MAX, val_container_id,
-	                 &p->infra_id, err)) < 0)
-		return kb_err_prefix(err, "pod");
-	return 0;
-}
-
 /* Optional integer field in [min, max]. */
 static int int_field(
         json_t *obj, const char *key, json_int_t min, json_int_t max, struct kb_err *err)
@@ -263,7 +260,8 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	const char *type = json_string_value(json_object_get(o, "deviceType"));
 	const char *mac = json_string_value(json_object_get(o, "mac"));
 	const char *created = json_string_value(json_object_get(o, "created"));
-	json_t *pod = json_object_get(o, "pod");
+	json_t *fmt = json_object_get(o, "record");
+	struct apimsg_pod pod;
 	struct alloc_strs st = {0};
 	const struct devtype_ops *ops;
 	struct mac m;
@@ -272,6 +270,12 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	const char *end;
 	int r;
 
+	/* A newer agent's record is not damage: refuse it rather than guess (nothing dropped). */
+	if (fmt && (!json_is_integer(fmt) || json_integer_value(fmt) < 2 ||
+	                   json_integer_value(fmt) > ALLOC_RECORD_FORMAT))
+		return kb_err_set(err, EPROTONOSUPPORT,
+		        "record format %s, this kbnet-agent reads formats 1 and %d only",
+		        json_is_integer(fmt) ? "newer" : "unknown", ALLOC_RECORD_FORMAT);
 	if (!type || !(ops = devtype_find(type)))
 		return kb_err_set(err, EINVAL, "unknown deviceType '%s'", type ? type : "");
 	if ((r = get_field(o, "containerID", VAL_CONTAINER_ID_MAX, val_container_id, true,
@@ -290,8 +294,11 @@ static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 	/* Nothing read from disk is trusted more than an API request: the same rules. */
 	if (!mac || mac_parse(mac, &m) < 0)
 		return kb_err_set(err, EINVAL, "bad mac");
-	if (pod && (r = pod_from_json(pod, &st.pod, err)) < 0)
+	/* The same rules as for an attach request's pod (the UID names a directory). */
+	if ((r = apimsg_pod_decode(o, EINVAL, &pod, err)) < 0)
 		return r;
+	st.pod = (struct alloc_pod){
+	        .ns = pod.ns, .name = pod.name, .uid = pod.uid, .infra_id = pod.infra_id};
 	if ((r = int_field(o, "mtu", 68, 65535, err)) < 0 ||
 	        (r = int_field(o, "vlan", 0, 4094, err)) < 0)
 		return r;
@@ -332,7 +339,7 @@ static int persist(const struct alloc *a, bool deleted)
 	if (deleted) {
 		r = state_del(state, key);
 	} else {
-		if (!(o = alloc_to_json(a)))
+		if (!(o = alloc_record_json(a)))
 			return -ENOMEM;
 		r = state_put(state, key, o);
 		json_decref(o);
@@ -348,7 +355,7 @@ static int dump_all(void *ctx, state_emit_fn emit, void *ectx)
 
 	(void)ctx;
 	HMAP_FOR_EACH (a, by_key, &allocs) {
-		json_t *o = alloc_to_json(a);
+		json_t *o = alloc_record_json(a);
 		int r;
 		if (!o)
 			return -ENOMEM;
@@ -413,7 +420,7 @@ int alloc_intent_save(const struct alloc *a, struct kb_err *err)
 {
 	char path[PATH_MAX], dir[PATH_MAX];
 	_cleanup_free_ char *text = NULL;
-	json_t *o = alloc_to_json(a);
+	json_t *o = alloc_record_json(a);
 	int r;
 
 	if (!o || !(text = json_dumps(o, JSON_COMPACT))) {
@@ -601,6 +608,9 @@ static int resolve_pool(const struct attach_req *req, const struct devtype_ops *
 	struct pool *p = NULL, *it;
 	struct device *d = NULL;
 
+	if (!ops && !(ops = devtype_find(req->devtype)))
+		return kb_err_set(err, EINVAL, "unknown deviceType '%s'", req->devtype);
+
 	if (req->pool) {
 		const char *name = req->pool, *slash = strrchr(req->pool, '/');
 		if (slash) {
@@ -651,6 +661,12 @@ static int resolve_pool(const struct attach_req *req, const struct devtype_ops *
 	*ret = p;
 	*ret_dev = d;
 	return 0;
+}
+
+int alloc_resolve(const struct attach_req *req, struct pool **ret_pool, struct device **ret_dev,
+        struct kb_err *err)
+{
+	return resolve_pool(req, NULL, ret_pool, ret_dev, err);
 }
 
 static int attach(
@@ -713,20 +729,9 @@ static int attach(
 	struct pool *pool = NULL;
 	struct device *d = NULL;
 	struct alloc *a;
-	const char *why;
 	int r;
 
-	if (!val_container_id(req->container_id, &why))
-		return kb_err_set(err, EINVAL, "containerID: %s", why);
-	if (!val_ifname(req->ifname, &why))
-		return kb_err_set(err, EINVAL, "ifname: %s", why);
-	if (!val_network(req->network, &why))
-		return kb_err_set(err, EINVAL, "network: %s", why);
-	if (req->device_id && !val_device_id(req->device_id, &why))
-		return kb_err_set(err, EINVAL, "deviceID: %s", why);
-	if (req->netns && *req->netns && !val_abs_path(req->netns, &why))
-		return kb_err_set(err, EINVAL, "netns: %s", why);
-
+	/* The arguments were validated once, by the API decoder (apimsg_attach_args_decode). */
 	if ((a = alloc_find(req->container_id, req->ifname))) {
 		if (!same_request(a, req))
 			return kb_err_set(err, EEXIST,

@@ -87,8 +87,15 @@ void alloc_fini(void);
  * without binding devices or restoring anything (tests, fuzzing). */
 int alloc_replay(const char *key, json_t *value, struct kb_err *err);
 
+/* `req` comes from apimsg_attach_args_decode (the one place attach arguments are validated)
+ * or is as valid as what it accepts. */
 int alloc_attach(
         const struct attach_req *req, struct alloc **ret, bool *ret_existing, struct kb_err *err);
+/* The pool (and device, when req->device_id) an attach of req would use, by the same rule
+ * and with the same errors (ENODEV, EINVAL) as alloc_attach: STATUS asks this. */
+struct pool;
+int alloc_resolve(const struct attach_req *req, struct pool **ret_pool, struct device **ret_dev,
+        struct kb_err *err);
 /* Returns 1 and the released allocation's JSON in *ret_json (if non-NULL), 0 when there was
  * nothing to release. Provider errors while undoing are reported in err but not fatal. */
 int alloc_detach(
@@ -111,9 +118,11 @@ void alloc_intent_drop(const struct alloc *a);
 struct alloc *alloc_first(void);
 struct alloc *alloc_next(struct alloc *a);
 
+/* The allocation as the API shows it (replies, list): with derived fields (resourceName,
+ * endpoint, deviceInfo, orphaned). */
 json_t *alloc_to_json(const struct alloc *a);
-/* Short holder description for device views. */
-json_t *alloc_holder_json(const struct alloc *a);
+/* The state record (journal, snapshot, intent): only what restore needs, versioned. */
+json_t *alloc_record_json(const struct alloc *a);
 /* Device removed under it (shutdown or pool gone): keep the record, drop the pointer. */
 void alloc_orphan(struct alloc *a);
 

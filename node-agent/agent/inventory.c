@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/inventory.h"
 #include "agent/alloc.h"
+#include "api/apimsg.h"
 #include "common/cleanup.h"
 #include "common/str.h"
 
@@ -660,14 +661,19 @@ void inv_fini(void)
 
 json_t *inv_pool_to_json(const struct pool *p)
 {
-	size_t healthy = pool_healthy_count(p);
 	struct inv_observer *o;
-	json_t *obj = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:b}", "name",
-	        p->name, "type", p->ops->name, "resourceName", p->resource_name, "capacity",
-	        (json_int_t)p->n_devs, "healthy", (json_int_t)healthy, "allocated",
-	        (json_int_t)p->n_allocated, "free", (json_int_t)p->n_free, "reserved",
-	        (json_int_t)p->n_reserved, "devicePlugin", p->cfg.device_plugin, "removed",
-	        p->removed);
+	json_t *obj = apimsg_pool_encode(&(struct apimsg_pool){
+	        .name = p->name,
+	        .type = p->ops->name,
+	        .resource_name = p->resource_name,
+	        .capacity = p->n_devs,
+	        .healthy = pool_healthy_count(p),
+	        .allocated = p->n_allocated,
+	        .free = p->n_free,
+	        .reserved = p->n_reserved,
+	        .device_plugin = p->cfg.device_plugin,
+	        .removed = p->removed,
+	});
 
 	STAILQ_FOREACH (o, &observers, next)
 		if (o->pool_to_json)
@@ -677,18 +683,27 @@ json_t *inv_pool_to_json(const struct pool *p)
 
 json_t *inv_device_to_json(const struct device *d)
 {
-	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:i}", "id", d->id, "pool", d->pool->name,
-	        "type", d->pool->ops->name, "health", d->healthy ? "Healthy" : "Unhealthy", "numa",
-	        d->numa);
+	const struct alloc *h = d->holder;
+	json_t *obj = apimsg_device_encode(&(struct apimsg_device){
+	        .id = d->id,
+	        .pool = d->pool->name,
+	        .type = d->pool->ops->name,
+	        .healthy = d->healthy,
+	        .reason = d->why,
+	        .numa = d->numa,
+	        .reserved = d->reserved_at_ms != 0, /* kubelet assigned it to a pod */
+	        .held = h != NULL,
+	        .holder = h ? (struct apimsg_holder){.container_id = h->container_id,
+	                              .ifname = h->ifname,
+	                              .network = h->network,
+	                              .pod = {.ns = h->pod.ns,
+	                                      .name = h->pod.name,
+	                                      .uid = h->pod.uid}}
+	                    : (struct apimsg_holder){0},
+	});
 
 	if (!obj)
 		return NULL;
-	if (!d->healthy && d->why)
-		json_object_set_new(obj, "reason", json_string(d->why));
-	json_object_set_new(obj, "holder", d->holder ? alloc_holder_json(d->holder) : json_null());
-	if (d->reserved_at_ms)
-		json_object_set_new(
-		        obj, "reserved", json_true()); /* kubelet assigned it to a pod */
 	if (d->pool->ops->device_to_json)
 		d->pool->ops->device_to_json(d, obj);
 	return obj;

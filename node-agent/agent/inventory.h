@@ -21,6 +21,7 @@
 #include "common/validate.h"
 
 struct alloc;
+struct apimsg_endpoint;
 struct attach_req;
 struct pool;
 
@@ -83,8 +84,13 @@ struct devtype_ops {
 	void (*sweep)(void);
 	/* The allocation leaves memory without a detach (agent shutdown): drop references. */
 	void (*forget)(struct alloc *a);
+	/* The type's own object in an allocation (API reply and state record alike); read back
+	 * by alloc_from_json at restart. */
 	void (*alloc_to_json)(const struct alloc *a, json_t *obj);
 	int (*alloc_from_json)(struct alloc *a, json_t *obj, struct kb_err *err);
+	/* The generic view clients use (netdev in the pod, PCI address, socket path): every
+	 * type fills it, so kbnet-cni needs no per-type code. Strings point into a->priv. */
+	void (*alloc_view)(const struct alloc *a, struct apimsg_endpoint *ret);
 	void (*device_to_json)(const struct device *d, json_t *obj);
 	/* Multus device-info (spec 1.1.0) for a device, for the attachment `a` when non-NULL
 	 * (CNIDeviceInfoFile) or for a device-plugin allocation (a == NULL). */

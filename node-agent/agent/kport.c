@@ -3,8 +3,9 @@
 #include "agent/alloc.h"
 #include "agent/inventory.h"
 #include "agent/vport.h"
-#include "agent/sriov/nsutil.h"
 #include "api/api.h"
+#include "api/apimsg.h"
+#include "lib/netlink/netns.h"
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -12,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,30 +154,31 @@ fail:
 	return r;
 }
 
-/* The same inside the namespace at `netns` (the pod's). The agent's event loop thread enters
- * it only for the open() and ioctl()s and always returns. */
+/* The same inside the namespace at `netns` (the pod's), attaching to an existing TAP only:
+ * netns_call enters it for the open() and ioctl()s alone. */
+struct tap_in {
+	const char *name;
+	unsigned n;
+	bool offloads;
+	int *fds;
+};
+
+static int tap_in_fn(void *arg, struct kb_err *err)
+{
+	struct tap_in *t = arg;
+
+	return tap_queues(t->name, t->n, false, t->offloads, t->fds, err);
+}
+
 static int tap_queues_in(const char *netns, const char *name, unsigned n, bool offloads, int *fds,
         struct kb_err *err)
 {
-	int self = -1, pod = -1, r;
+	struct tap_in t = {.name = name, .n = n, .offloads = offloads, .fds = fds};
+	int pod = -1, r;
 
-	if ((r = nsutil_open(netns, &pod, err)) < 0)
+	if ((r = netns_open(netns, &pod, err)) < 0)
 		return r;
-	if ((r = nsutil_open_self(&self, err)) < 0)
-		goto out;
-	if (setns(pod, CLONE_NEWNET) < 0) {
-		r = kb_err_set(err, errno, "entering %s: %s", netns, strerror(errno));
-		goto out;
-	}
-	r = tap_queues(name, n, false, offloads, fds, err);
-	if (setns(self, CLONE_NEWNET) < 0) {
-		/* Staying in a pod's namespace would misdirect everything after. */
-		LOG_ERR("cannot return to the agent's network namespace: %s", strerror(errno));
-		abort();
-	}
-out:
-	if (self >= 0)
-		close(self);
+	r = netns_call(pod, tap_in_fn, &t, err);
 	close(pod);
 	return r;
 }
@@ -315,6 +316,12 @@ static void forget(struct alloc *a)
 	fds_close(a->priv);
 }
 
+static void kport_view(const struct alloc *a, struct apimsg_endpoint *ret)
+{
+	(void)a;
+	ret->netdev = true; /* net1 is in the pod: kbnet-cni adds the IPAM addresses */
+}
+
 static void kport_to_json(const struct alloc *a, json_t *obj)
 {
 	const struct kport_alloc *k = a->priv;
@@ -378,6 +385,7 @@ static struct devtype_ops kport_ops = {
         .restore = restore,
         .forget = forget,
         .alloc_to_json = kport_to_json,
+        .alloc_view = kport_view,
         .alloc_from_json = kport_from_json,
         .device_to_json = device_to_json,
         .alloc_priv_size = sizeof(struct kport_alloc),

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/lease.h"
+#include "api/apimsg.h"
 #include "agent/ops.h"
 #include "agent/telemetry.h"
 #include "common/hmap.h"
@@ -351,45 +352,35 @@ fail:
 
 json_t *lease_to_json(const struct lease *l)
 {
-	json_t *o = json_object(), *ips = json_array();
-	char a[IPAMCONF_ADDR_STR], cidr[IPAMCONF_ADDR_STR + 8], rng[2 * IPAMCONF_ADDR_STR];
+	char a[IPAMCONF_MAX_SETS][IPAMCONF_ADDR_STR + 8], gw[IPAMCONF_MAX_SETS][IPAMCONF_ADDR_STR];
+	char rng[IPAMCONF_MAX_SETS][2 * IPAMCONF_ADDR_STR];
+	struct apimsg_ipam o = {.n_ips = l->n, .routes = l->routes, .dns = l->dns};
 
-	if (!o || !ips)
-		goto fail;
+	if (l->n > IPAMCONF_MAX_SETS)
+		return NULL;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct lease_ip *ip = &l->ips[i];
-		json_t *e;
-		ipamconf_addr_format(&ip->a, a);
-		snprintf(cidr, sizeof(cidr), "%s/%u", a, ip->plen);
+		char addr[IPAMCONF_ADDR_STR];
+		ipamconf_addr_format(&ip->a, addr);
+		snprintf(a[i], sizeof(a[i]), "%s/%u", addr, ip->plen);
 		ipamconf_range_format(
 		        &(struct ipamconf_range){
 		                .family = ip->a.family, .start = ip->start, .end = ip->end},
-		        rng);
-		if (!(e = json_pack("{s:s, s:s}", "address", cidr, "range", rng)))
-			goto fail;
+		        rng[i]);
+		o.ips[i].address = a[i];
+		o.ips[i].range = rng[i];
 		if (ip->has_gw) {
-			ipamconf_addr_format(&(struct ipamconf_addr){ip->a.family, ip->gw}, a);
-			json_object_set_new(e, "gateway", json_string(a));
+			ipamconf_addr_format(&(struct ipamconf_addr){ip->a.family, ip->gw}, gw[i]);
+			o.ips[i].gateway = gw[i];
 		}
-		json_array_append_new(ips, e);
 	}
-	json_object_set_new(o, "ips", ips);
-	if (l->routes)
-		json_object_set(o, "routes", l->routes);
-	if (l->dns)
-		json_object_set(o, "dns", l->dns);
-	return o;
-fail:
-	json_decref(ips);
-	json_decref(o);
-	return NULL;
+	return apimsg_ipam_encode(&o);
 }
 
-static int ip_from_json(json_t *e, size_t i, struct lease_ip *ip, struct kb_err *err)
+static int ip_from_json(
+        const struct apimsg_ip *e, size_t i, struct lease_ip *ip, struct kb_err *err)
 {
-	const char *addr = json_string_value(json_object_get(e, "address"));
-	const char *rng = json_string_value(json_object_get(e, "range"));
-	json_t *gw = json_object_get(e, "gateway");
+	const char *addr = e->address, *rng = e->range;
 	struct ipamconf_addr s, en, g;
 	char buf[2 * IPAMCONF_ADDR_STR];
 	const char *dash;
@@ -409,10 +400,8 @@ static int ip_from_json(json_t *e, size_t i, struct lease_ip *ip, struct kb_err 
 		        err, EINVAL, "ipam.ips[%zu].range must be start-end around the address", i);
 	ip->start = s.v;
 	ip->end = en.v;
-	if (gw) {
-		if (!json_is_string(gw) ||
-		        ipamconf_addr_parse(json_string_value(gw), &g, NULL) < 0 ||
-		        g.family != ip->a.family)
+	if (e->gateway) {
+		if (ipamconf_addr_parse(e->gateway, &g, NULL) < 0 || g.family != ip->a.family)
 			return kb_err_set(
 			        err, EINVAL, "ipam.ips[%zu].gateway must be an address", i);
 		ip->has_gw = true;
@@ -444,22 +433,27 @@ static int routes_check(json_t *routes, struct kb_err *err)
 
 int lease_from_json(json_t *o, const char *network, struct lease **ret, struct kb_err *err)
 {
-	json_t *ips = json_object_get(o, "ips"), *routes = json_object_get(o, "routes");
-	json_t *dns = json_object_get(o, "dns"), *e;
+	struct apimsg_ipam d;
+	struct kb_err derr = {0};
+	json_t *routes, *dns;
 	struct lease *l;
 	size_t i;
 	int r;
 
-	if (!json_is_object(o) || !json_is_array(ips) || json_array_size(ips) == 0 ||
-	        json_array_size(ips) > IPAMCONF_MAX_SETS)
+	/* The shape (types, lengths) is the codec's; what the values mean is checked here. */
+	if (apimsg_ipam_decode(o, &d, &derr) < 0)
+		return kb_err_set(err, EINVAL, "%s", derr.msg);
+	if (d.n_ips == 0 || d.n_ips > IPAMCONF_MAX_SETS)
 		return kb_err_set(err, EINVAL, "ipam must hold 1..%d addresses", IPAMCONF_MAX_SETS);
+	routes = d.routes;
+	dns = d.dns;
 	if ((routes && (r = routes_check(routes, err)) < 0) ||
 	        (dns && (r = ipamconf_dns_check(dns, err)) < 0))
 		return r;
-	if (!(l = lease_alloc(network, json_array_size(ips))))
+	if (!(l = lease_alloc(network, d.n_ips)))
 		return kb_err_set(err, ENOMEM, "out of memory");
-	json_array_foreach (ips, i, e) {
-		if ((r = ip_from_json(e, i, &l->ips[i], err)) < 0)
+	for (i = 0; i < d.n_ips; i++) {
+		if ((r = ip_from_json(&d.ips[i], i, &l->ips[i], err)) < 0)
 			goto fail;
 		for (size_t j = 0; j < i; j++)
 			if (l->ips[j].a.family == l->ips[i].a.family &&

@@ -92,7 +92,6 @@ static void on_reload(int sig, void *arg)
 	cfg_free(agent.cfg);
 	agent.cfg = cfg;
 	apply_log_level(cfg);
-	srv_commit_soon();
 	LOG_INFO("reloaded configuration from %s: %zu pools, %zu devices", cfg_source(cfg),
 	        inv_pool_count(), inv_device_count());
 }
@@ -125,6 +124,12 @@ static uint64_t persist_seq(void *ctx)
 static int persist_commit(void *ctx, struct kb_err *err)
 {
 	return state_commit(ctx, err);
+}
+
+static void persist_kick(void *ctx)
+{
+	(void)ctx;
+	srv_commit_soon();
 }
 
 int main(int argc, char **argv)
@@ -250,6 +255,8 @@ int main(int argc, char **argv)
 		LOG_ERR("api: %s", err.msg);
 		goto out_modules;
 	}
+	/* From now on every state change is committed by the server's group commit. */
+	state_set_kick(st, persist_kick, NULL);
 	if (loop_on_signal(SIGTERM, on_stop, NULL) < 0 ||
 	        loop_on_signal(SIGINT, on_stop, NULL) < 0 ||
 	        loop_on_signal(SIGHUP, on_reload, NULL) < 0) {
@@ -264,6 +271,7 @@ int main(int argc, char **argv)
 		ret = EXIT_SUCCESS;
 
 out_srv:
+	state_set_kick(st, NULL, NULL);
 	srv_stop();
 out_modules:
 	modules_fini();

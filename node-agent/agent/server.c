@@ -2,8 +2,10 @@
 #include "agent/server.h"
 #include "agent/loop.h"
 #include "api/api.h"
+#include "api/apimsg.h"
 #include "api/frame.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/crashpoint.h"
 #include "common/log.h"
@@ -94,18 +96,9 @@ void srv_observer_register(struct srv_observer *obs)
 	STAILQ_INSERT_TAIL(&observers, obs, next);
 }
 
-static uint64_t now_us(void)
+static json_t *error_reply(uint64_t id, int errnum, const char *msg)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static json_t *error_reply(json_int_t id, int errnum, const char *msg)
-{
-	return json_pack("{s:i, s:I, s:b, s:{s:s, s:s}}", "version", API_VERSION, "id", id, "ok", 0,
-	        "error", "code", kb_errno_name(errnum), "message", msg);
+	return apimsg_reply_error(id, errnum, msg);
 }
 
 static uint64_t persist_seq(void)
@@ -116,31 +109,20 @@ static uint64_t persist_seq(void)
 json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed)
 {
 	struct srv_call call = {.uid = uid, .pid = pid};
-	json_t *ver, *idj, *opj, *args, *result = NULL, *reply;
+	struct apimsg_request rq;
+	json_t *args, *result = NULL;
 	struct srv_observer *o;
 	struct srv_handler *h;
-	json_int_t id = 0;
-	uint64_t t0 = now_us(), seq0;
+	uint64_t id, t0 = clock_mono_us(), seq0;
 	const char *op;
 	int r;
 
 	*changed = false;
-	if (!json_is_object(req))
-		return error_reply(0, EBADMSG, "request is not a JSON object");
-	idj = json_object_get(req, "id");
-	if (idj && (!json_is_integer(idj) || json_integer_value(idj) < 0))
-		return error_reply(0, EBADMSG, "'id' must be an unsigned integer");
-	id = idj ? json_integer_value(idj) : 0;
-	ver = json_object_get(req, "version");
-	if (!json_is_integer(ver) || json_integer_value(ver) != API_VERSION)
-		return error_reply(id, EPROTONOSUPPORT, "unsupported API version (this agent: 1)");
-	opj = json_object_get(req, "op");
-	if (!json_is_string(opj))
-		return error_reply(id, EBADMSG, "'op' must be a string");
-	op = json_string_value(opj);
-	args = json_object_get(req, "args");
-	if (args && !json_is_object(args))
-		return error_reply(id, EBADMSG, "'args' must be an object");
+	if ((r = apimsg_request_decode(req, &rq, &call.err)) < 0)
+		return error_reply(rq.id, call.err.errnum, call.err.msg);
+	id = rq.id;
+	op = rq.op;
+	args = rq.args;
 	STAILQ_FOREACH (h, &handlers, next)
 		if (strcmp(h->op, op) == 0)
 			break;
@@ -164,15 +146,13 @@ json_t *srv_dispatch(json_t *req, uid_t uid, pid_t pid, bool *changed)
 	}
 	STAILQ_FOREACH (o, &observers, next)
 		if (o->request_done)
-			o->request_done(h->op, r < 0 ? -r : 0, now_us() - t0);
+			o->request_done(h->op, r < 0 ? -r : 0, clock_mono_us() - t0);
 	if (r < 0) {
 		json_decref(result);
 		return error_reply(id, call.err.errnum ? call.err.errnum : -r,
 		        call.err.msg[0] ? call.err.msg : strerror(-r));
 	}
-	reply = json_pack("{s:i, s:I, s:b, s:o}", "version", API_VERSION, "id", id, "ok", 1,
-	        "result", result ? result : json_object());
-	return reply;
+	return apimsg_reply_ok(id, result);
 }
 
 /* ---- connections ---- */
@@ -236,7 +216,7 @@ static int send_frame(struct client *c, json_t *reply)
 		        "reply of %zu bytes refused: %zu bytes of replies already wait for clients "
 		        "(api.maxOutputBytes %zu); retry, or use filters",
 		        n, total, srv.max_output);
-		e = error_reply(json_integer_value(json_object_get(reply, "id")), ENOBUFS, msg);
+		e = error_reply(apimsg_reply_id(reply), ENOBUFS, msg);
 		free(js);
 		js = e ? json_dumps(e, JSON_COMPACT) : NULL;
 		json_decref(e);
@@ -245,8 +225,8 @@ static int send_frame(struct client *c, json_t *reply)
 		n = strlen(js);
 	}
 	if (n > API_MAX_REPLY) {
-		json_t *e = error_reply(json_integer_value(json_object_get(reply, "id")), EMSGSIZE,
-		        "reply too large: use filters");
+		json_t *e = error_reply(
+		        apimsg_reply_id(reply), EMSGSIZE, "reply too large: use filters");
 		free(js);
 		js = e ? json_dumps(e, JSON_COMPACT) : NULL;
 		json_decref(e);
@@ -283,8 +263,7 @@ static void flush_held(struct client *c, int commit_err, const char *msg)
 		STAILQ_REMOVE_HEAD(&c->held, next);
 		srv.n_held--;
 		if (commit_err && h->changed) {
-			json_t *e = error_reply(json_integer_value(json_object_get(h->reply, "id")),
-			        commit_err, msg);
+			json_t *e = error_reply(apimsg_reply_id(h->reply), commit_err, msg);
 			json_decref(h->reply);
 			h->reply = e;
 		}
@@ -387,7 +366,7 @@ static void track_partial_frame(struct client *c)
 		}
 		return;
 	}
-	now = now_us();
+	now = clock_mono_us();
 	if (!c->partial_since_us)
 		c->partial_since_us = now;
 	left = now - c->partial_since_us >= idle_us ? 1 : idle_us - (now - c->partial_since_us);
@@ -444,7 +423,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		} else {
 			reply = srv_dispatch(req, c->uid, c->pid, &changed);
 			json_decref(req);
-			if (json_is_false(json_object_get(reply, "ok")))
+			if (apimsg_reply_is_error(reply))
 				srv.errors++;
 		}
 		emit_reply(c, reply, changed);

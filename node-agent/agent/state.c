@@ -35,6 +35,8 @@ struct state {
 	void *dump_ctx;
 	char last_error[256];
 	bool commit_failed;
+	state_kick_fn kick; /* a change was buffered: commit it soon */
+	void *kick_ctx;
 };
 
 int state_open(const char *dir, struct state **ret, struct kb_err *err)
@@ -169,7 +171,20 @@ static int record(struct state *st, const char *key, json_t *value)
 		return r;
 	st->seq++;
 	st->pending_records++;
+	/* Whoever made the change (a request, kube GC, reconcile, rediscovery), it is committed
+	 * soon: callers do not have to remember to ask. */
+	if (st->kick)
+		st->kick(st->kick_ctx);
 	return 0;
+}
+
+void state_set_kick(struct state *st, state_kick_fn kick, void *ctx)
+{
+	st->kick = kick;
+	st->kick_ctx = ctx;
+	/* Changes buffered before (start-up: restore, intents, modules) are committed too. */
+	if (kick && st->len)
+		kick(ctx);
 }
 
 int state_put(struct state *st, const char *key, json_t *value)

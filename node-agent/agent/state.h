@@ -48,6 +48,14 @@ void state_set_dumper(struct state *st, state_dump_fn dump, void *ctx);
 void state_close(struct state *st);
 
 /* Buffer a change (no I/O). -ENOMEM, or -E2BIG for a record over STATE_MAX_LINE. */
+/*
+ * Called after every change state_put/state_del buffer (and at once when set while changes
+ * are pending): the agent commits soon (its API server's group commit), so no module that
+ * changes state outside a request has to ask. NULL: no kick (tests, tools commit themselves).
+ */
+typedef void (*state_kick_fn)(void *ctx);
+void state_set_kick(struct state *st, state_kick_fn kick, void *ctx);
+
 int state_put(struct state *st, const char *key, json_t *value);
 int state_del(struct state *st, const char *key);
 bool state_pending(const struct state *st);

@@ -4,6 +4,7 @@
 #include "agent/inventory.h"
 #include "agent/podsock.h"
 #include "api/api.h"
+#include "api/apimsg.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/mac.h"
@@ -392,6 +393,13 @@ static void vport_alloc_to_json(const struct alloc *a, json_t *obj)
 	                v->queues, "claim", (json_int_t)v->claim));
 }
 
+static void vport_alloc_view(const struct alloc *a, struct apimsg_endpoint *ret)
+{
+	const struct vport_alloc *v = a->priv;
+
+	ret->socket_path = v->socket_path;
+}
+
 /*
  * The socket path attach makes for this allocation: <runDir>/devices/<deviceID>/vhost-user.sock
  * or <runDir>/pods/<pod UID or container ID>/<ifname>.sock. A restored path must have one of
@@ -537,6 +545,7 @@ static struct devtype_ops vport_ops = {
         .sweep = sweep,
         .forget = forget,
         .alloc_to_json = vport_alloc_to_json,
+        .alloc_view = vport_alloc_view,
         .alloc_from_json = vport_alloc_from_json,
         .device_to_json = device_to_json,
         .device_info = device_info,

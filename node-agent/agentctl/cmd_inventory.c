@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* agentctl pools | devices */
 #include "agentctl/ctl.h"
+#include "api/api.h"
+#include "api/apimsg.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -26,30 +28,50 @@ static int parse_pool_opt(int argc, char **argv, const char *name, const char **
 	return CTL_EXIT_OK;
 }
 
-static json_t *list_args(const char *what, const char *pool)
+/* list pools or devices; CTL_EXIT_* with the items array in *ret_items. */
+static int list(struct ctl *ctl, enum apimsg_list_what what, const char *pool, json_t **ret_res,
+        json_t **ret_items)
 {
-	json_t *args = json_pack("{s:s}", "what", what);
+	json_t *args =
+	        apimsg_list_args_encode(&(struct apimsg_list_args){.what = what, .pool = pool});
+	struct kb_err err = {0};
+	int r;
 
-	if (pool)
-		json_object_set_new(args, "pool", json_string(pool));
-	return args;
+	r = ctl_call(ctl, API_OP_LIST, args, ret_res);
+	json_decref(args);
+	if (r != CTL_EXIT_OK)
+		return r;
+	if (apimsg_list_result_decode(*ret_res, what, ret_items, &err) < 0) {
+		fprintf(stderr, "agentctl: %s\n", err.msg);
+		json_decref(*ret_res);
+		return CTL_EXIT_ERROR;
+	}
+	return CTL_EXIT_OK;
 }
 
-static void num(char *buf, size_t size, json_t *obj, const char *key)
+static void num(char *buf, size_t size, int64_t v)
 {
-	json_t *v = json_object_get(obj, key);
+	snprintf(buf, size, "%lld", (long long)v);
+}
 
-	if (json_is_integer(v))
-		snprintf(buf, size, "%lld", json_integer_value(v));
+/* The device-plugin column: the module's registration status when it adds one. */
+static void dp_cell(const struct apimsg_pool *p, char *buf, size_t size)
+{
+	json_t *dpo = json_object_get(p->obj, "devicePluginStatus");
+
+	if (json_is_object(dpo))
+		snprintf(buf, size, "%s",
+		        json_is_true(json_object_get(dpo, "registered")) ? "registered"
+		                                                         : "not registered");
 	else
-		snprintf(buf, size, "-");
+		snprintf(buf, size, "%s", p->device_plugin ? "enabled" : "off");
 }
 
 static int cmd_pools(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const hdr[] = {"POOL", "TYPE", "RESOURCE", "CAPACITY", "HEALTHY",
 	        "ALLOCATED", "FREE", "DEVICE-PLUGIN", NULL};
-	json_t *res, *args, *p;
+	json_t *res, *items, *o;
 	const char *pool;
 	struct table *t;
 	size_t i;
@@ -57,36 +79,29 @@ static int cmd_pools(struct ctl *ctl, int argc, char **argv)
 
 	if ((r = parse_pool_opt(argc, argv, "pools", &pool)) != CTL_EXIT_OK)
 		return r;
-	args = list_args("pools", pool);
-	r = ctl_call(ctl, "list", args, &res);
-	json_decref(args);
-	if (r != CTL_EXIT_OK)
+	if ((r = list(ctl, APIMSG_LIST_POOLS, pool, &res, &items)) != CTL_EXIT_OK)
 		return r;
 	if (ctl->json) {
-		ctl_print_json(json_object_get(res, "pools"));
+		ctl_print_json(items);
 		json_decref(res);
 		return CTL_EXIT_OK;
 	}
 	t = table_new(hdr);
-	json_array_foreach (json_object_get(res, "pools"), i, p) {
+	json_array_foreach (items, i, o) {
 		char cap[24], healthy[24], alloc[24], free_[24], dp[64];
-		json_t *dpo = json_object_get(p, "devicePluginStatus");
-		num(cap, sizeof(cap), p, "capacity");
-		num(healthy, sizeof(healthy), p, "healthy");
-		num(alloc, sizeof(alloc), p, "allocated");
-		num(free_, sizeof(free_), p, "free");
-		/* The device-plugin module adds its status; without it, say whether it is on. */
-		if (json_is_object(dpo))
-			snprintf(dp, sizeof(dp), "%s",
-			        json_is_true(json_object_get(dpo, "registered"))
-			                ? "registered"
-			                : "not registered");
-		else
-			snprintf(dp, sizeof(dp), "%s",
-			        json_is_true(json_object_get(p, "devicePlugin")) ? "enabled"
-			                                                         : "off");
-		table_row(t, (const char *const[]){jstr(p, "name"), jstr(p, "type"),
-		                     jstr(p, "resourceName"), cap, healthy, alloc, free_, dp});
+		struct apimsg_pool p;
+		struct kb_err err = {0};
+		if (apimsg_pool_decode(o, &p, &err) < 0) {
+			fprintf(stderr, "agentctl: skipping a pool: %s\n", err.msg);
+			continue;
+		}
+		num(cap, sizeof(cap), p.capacity);
+		num(healthy, sizeof(healthy), p.healthy);
+		num(alloc, sizeof(alloc), p.allocated);
+		num(free_, sizeof(free_), p.free);
+		dp_cell(&p, dp, sizeof(dp));
+		table_row(t, (const char *const[]){p.name, p.type, p.resource_name, cap, healthy,
+		                     alloc, free_, dp});
 	}
 	table_print(t, stdout);
 	table_free(t);
@@ -94,26 +109,23 @@ static int cmd_pools(struct ctl *ctl, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
-static void holder_cell(json_t *h, char *buf, size_t size)
+static void holder_cell(const struct apimsg_device *d, char *buf, size_t size)
 {
-	json_t *pod = json_object_get(h, "pod");
-	const char *ns = jstr(pod, "namespace"), *name = jstr(pod, "name");
+	const struct apimsg_holder *h = &d->holder;
 
-	if (!json_is_object(h)) {
+	if (!d->held)
 		snprintf(buf, size, "-");
-		return;
-	}
-	if (ns && name)
-		snprintf(buf, size, "%s/%s %s", ns, name, jstr(h, "ifname"));
+	else if (h->pod.ns && h->pod.name)
+		snprintf(buf, size, "%s/%s %s", h->pod.ns, h->pod.name, h->ifname);
 	else
-		snprintf(buf, size, "%.12s %s", jstr(h, "containerID"), jstr(h, "ifname"));
+		snprintf(buf, size, "%.12s %s", h->container_id, h->ifname);
 }
 
 static int cmd_devices(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const hdr[] = {
 	        "DEVICE", "POOL", "TYPE", "HEALTH", "NUMA", "HOLDER", "DETAILS", NULL};
-	json_t *res, *args, *d;
+	json_t *res, *items, *o;
 	const char *pool;
 	struct table *t;
 	size_t i;
@@ -121,39 +133,37 @@ static int cmd_devices(struct ctl *ctl, int argc, char **argv)
 
 	if ((r = parse_pool_opt(argc, argv, "devices", &pool)) != CTL_EXIT_OK)
 		return r;
-	args = list_args("devices", pool);
-	r = ctl_call(ctl, "list", args, &res);
-	json_decref(args);
-	if (r != CTL_EXIT_OK)
+	if ((r = list(ctl, APIMSG_LIST_DEVICES, pool, &res, &items)) != CTL_EXIT_OK)
 		return r;
 	if (ctl->json) {
-		ctl_print_json(json_object_get(res, "devices"));
+		ctl_print_json(items);
 		json_decref(res);
 		return CTL_EXIT_OK;
 	}
 	t = table_new(hdr);
-	json_array_foreach (json_object_get(res, "devices"), i, d) {
-		static const char *const skip[] = {
-		        "id", "pool", "type", "health", "numa", "holder", NULL};
+	json_array_foreach (items, i, o) {
 		char numa[16], holder[256], details[512] = "", health[96];
+		struct apimsg_device d;
+		struct kb_err err = {0};
 		const char *k;
 		json_t *v;
 		size_t off = 0;
 
-		num(numa, sizeof(numa), d, "numa");
-		if (strcmp(numa, "-1") == 0)
+		if (apimsg_device_decode(o, &d, &err) < 0) {
+			fprintf(stderr, "agentctl: skipping a device: %s\n", err.msg);
+			continue;
+		}
+		if (d.numa < 0)
 			snprintf(numa, sizeof(numa), "-");
-		holder_cell(json_object_get(d, "holder"), holder, sizeof(holder));
-		snprintf(health, sizeof(health), "%s%s%s%s", jstr(d, "health"),
-		        jstr(d, "reason") ? " (" : "", jstr(d, "reason") ? jstr(d, "reason") : "",
-		        jstr(d, "reason") ? ")" : "");
+		else
+			snprintf(numa, sizeof(numa), "%d", d.numa);
+		holder_cell(&d, holder, sizeof(holder));
+		snprintf(health, sizeof(health), "%s%s%s%s", d.healthy ? "Healthy" : "Unhealthy",
+		        d.reason ? " (" : "", d.reason ? d.reason : "", d.reason ? ")" : "");
 		/* Type-specific fields (MAC, PF, VF settings...) as key=value. */
-		json_object_foreach (d, k, v) {
-			bool skipped = strcmp(k, "reason") == 0;
+		json_object_foreach (o, k, v) {
 			char *s;
-			for (size_t j = 0; skip[j]; j++)
-				skipped = skipped || strcmp(skip[j], k) == 0;
-			if (skipped || off >= sizeof(details) - 1)
+			if (apimsg_device_is_core(k) || off >= sizeof(details) - 1)
 				continue;
 			s = json_is_string(v) ? strdup(json_string_value(v))
 			                      : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -161,8 +171,8 @@ static int cmd_devices(struct ctl *ctl, int argc, char **argv)
 			        off ? " " : "", k, s ? s : "?");
 			free(s);
 		}
-		table_row(t, (const char *const[]){jstr(d, "id"), jstr(d, "pool"), jstr(d, "type"),
-		                     health, numa, holder, details});
+		table_row(t,
+		        (const char *const[]){d.id, d.pool, d.type, health, numa, holder, details});
 	}
 	table_print(t, stdout);
 	table_free(t);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* agentctl status */
 #include "agentctl/ctl.h"
+#include "api/api.h"
+#include "api/apimsg.h"
 
 #include <string.h>
 
@@ -27,9 +29,9 @@ static void print_section(const char *name, json_t *obj)
 
 static int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
-	static const char *const core[] = {"version", "apiVersion", "pid", "startedAt",
-	        "uptimeSeconds", "config", "pools", "devices", "allocations", "healthy", NULL};
-	json_t *st, *v;
+	struct apimsg_status st;
+	struct kb_err err = {0};
+	json_t *res, *v;
 	const char *k;
 	int r;
 
@@ -38,29 +40,30 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "usage: agentctl status\n");
 		return CTL_EXIT_USAGE;
 	}
-	if ((r = ctl_call(ctl, "status", NULL, &st)) != CTL_EXIT_OK)
+	if ((r = ctl_call(ctl, API_OP_STATUS, NULL, &res)) != CTL_EXIT_OK)
 		return r;
 	if (ctl->json) {
-		ctl_print_json(st);
-		json_decref(st);
+		ctl_print_json(res);
+		json_decref(res);
 		return CTL_EXIT_OK;
 	}
-	printf("kbnet-agent %s (pid %lld), up %llds, %s\n", jstr(st, "version"),
-	        json_integer_value(json_object_get(st, "pid")),
-	        json_integer_value(json_object_get(st, "uptimeSeconds")),
-	        json_is_true(json_object_get(st, "healthy")) ? "healthy" : "UNHEALTHY");
-	printf("config:      %s\n", jstr(st, "config"));
-	printf("pools:       %lld\n", json_integer_value(json_object_get(st, "pools")));
-	printf("devices:     %lld\n", json_integer_value(json_object_get(st, "devices")));
-	printf("allocations: %lld\n", json_integer_value(json_object_get(st, "allocations")));
-	json_object_foreach (st, k, v) {
-		bool is_core = false;
-		for (size_t i = 0; core[i]; i++)
-			is_core = is_core || strcmp(core[i], k) == 0;
-		if (!is_core && json_is_object(v))
+	if (apimsg_status_decode(res, &st, &err) < 0) {
+		fprintf(stderr, "agentctl: %s\n", err.msg);
+		json_decref(res);
+		return CTL_EXIT_ERROR;
+	}
+	printf("kbnet-agent %s (pid %lld), up %llds, %s\n", st.version, (long long)st.pid,
+	        (long long)st.uptime_seconds, st.healthy ? "healthy" : "UNHEALTHY");
+	printf("config:      %s\n", st.config ? st.config : "");
+	printf("pools:       %lld\n", (long long)st.pools);
+	printf("devices:     %lld\n", (long long)st.devices);
+	printf("allocations: %lld\n", (long long)st.allocations);
+	/* Then one section per module (and the state and api sections). */
+	json_object_foreach (res, k, v) {
+		if (!apimsg_status_is_core(k) && json_is_object(v))
 			print_section(k, v);
 	}
-	json_decref(st);
+	json_decref(res);
 	return CTL_EXIT_OK;
 }
 

@@ -2,6 +2,7 @@
 /* agentctl version: this client's release and the running agent's (from `status`). */
 #include "agentctl/ctl.h"
 #include "api/api.h"
+#include "api/apimsg.h"
 
 #include <stdio.h>
 
@@ -18,7 +19,13 @@ static int cmd_version(struct ctl *ctl, int argc, char **argv)
 	}
 	/* Like kubectl version: the client's answer even when the agent does not answer. */
 	r = ctl_call(ctl, API_OP_STATUS, NULL, &st);
-	agent = r == CTL_EXIT_OK ? jstr(st, "version") : NULL;
+	agent = NULL;
+	if (r == CTL_EXIT_OK) {
+		struct apimsg_status s;
+		struct kb_err err = {0};
+		if (apimsg_status_decode(st, &s, &err) == 0)
+			agent = s.version;
+	}
 	if (ctl->json) {
 		out = json_pack("{s:s, s:s?}", "client", API_KBNET_RELEASE, "agent", agent);
 		ctl_print_json(out);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "api/client.h"
 #include "api/api.h"
+#include "api/apimsg.h"
 #include "api/frame.h"
 #include "common/cleanup.h"
 #include "common/str.h"
@@ -60,23 +61,19 @@ bool apicl_remote_error(const struct apicl *c)
 static int parse_reply(
         json_t *reply, unsigned id, json_t **ret_result, struct kb_err *err, bool *remote)
 {
-	json_t *ok = json_object_get(reply, "ok"), *rid = json_object_get(reply, "id");
+	struct apimsg_reply rp;
+	int r;
 
-	if (!json_is_boolean(ok) || !json_is_integer(rid) ||
-	        (json_int_t)id != json_integer_value(rid))
+	if ((r = apimsg_reply_decode(reply, &rp, err)) < 0)
+		return r;
+	if (rp.id != id)
 		return kb_err_set(err, EPROTO, "malformed reply from agent");
-	if (json_is_false(ok)) {
-		json_t *e = json_object_get(reply, "error");
-		const char *code = json_string_value(json_object_get(e, "code"));
-		const char *msg = json_string_value(json_object_get(e, "message"));
-		int errnum = code ? kb_errno_from_name(code) : 0;
+	if (!rp.ok) {
 		*remote = true;
-		return kb_err_set(err, errnum ? errnum : EIO, "%s", msg ? msg : "agent error");
+		return kb_err_set(err, rp.errnum, "%s", rp.message);
 	}
-	if (ret_result) {
-		json_t *res = json_object_get(reply, "result");
-		*ret_result = res ? json_incref(res) : json_object();
-	}
+	if (ret_result)
+		*ret_result = rp.result ? json_incref(rp.result) : json_object();
 	return 0;
 }
 
@@ -91,11 +88,8 @@ int apicl_call(
 	int r;
 
 	c->remote_error = false;
-	req = json_pack("{s:i, s:I, s:s}", "version", API_VERSION, "id", (json_int_t)id, "op", op);
-	if (!req)
+	if (!(req = apimsg_request_encode(id, op, args)))
 		return kb_err_set(err, ENOMEM, "out of memory");
-	if (args)
-		json_object_set(req, "args", args);
 	out = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	if (!out)

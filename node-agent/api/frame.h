@@ -6,11 +6,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/clock.h"
+
 void frame_put_len(uint8_t hdr[4], uint32_t len);
 uint32_t frame_get_len(const uint8_t hdr[4]);
 
-/* Monotonic clock in milliseconds, for deadlines. */
-int64_t frame_now_ms(void);
+/* The deadlines' clock: common/clock.h's, under the name the API code uses. */
+static inline int64_t frame_now_ms(void)
+{
+	return clock_mono_ms();
+}
 
 /*
  * Send one frame. `deadline_ms` is an absolute frame_now_ms() value (-1: none).

@@ -71,39 +71,65 @@ int fs_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+int fs_write_atomic_at(int dfd, const char *name, const void *buf, size_t len, mode_t mode,
+        fs_prepare_fn prepare, void *arg)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
+	char tmp[NAME_MAX + 1];
 	int fd, r;
 
-	if (str_printf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) < 0 ||
-	        str_copy(dir, sizeof(dir), path) < 0)
+	if (!*name || strchr(name, '/'))
+		return -EINVAL;
+	if (str_printf(tmp, sizeof(tmp), "%s.tmp.%d", name, (int)getpid()) < 0)
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	/* Our pid in the name: whatever is there is a leftover of a dead process of that pid. */
+	unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
 	if (fd < 0)
 		return -errno;
-	r = fs_write_all(fd, buf, len);
+	r = fchmod(fd, mode & 07777) < 0 ? -errno : 0;
+	if (r == 0 && prepare)
+		r = prepare(fd, arg);
+	if (r == 0)
+		r = fs_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
+	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
 		r = -errno;
 	if (r < 0) {
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 		return r;
 	}
-	return fs_fsync_dir(dirname(dir));
+	return fsync(dfd) < 0 ? -errno : 0;
+}
+
+int fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	char dir[PATH_MAX], base[PATH_MAX];
+	_cleanup_close_ int dfd = -1;
+
+	if (str_copy(dir, sizeof(dir), path) < 0 || str_copy(base, sizeof(base), path) < 0)
+		return -ENAMETOOLONG;
+	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	return fs_write_atomic_at(dfd, basename(base), buf, len, mode, NULL, NULL);
 }
 
 int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
 
 	if (fd < 0)
 		return -errno;
+	return fs_read_fd(fd, max, ret, ret_len);
+}
+
+int fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
 	for (;;) {
 		ssize_t n;
 		if (cap - len < 4096) {

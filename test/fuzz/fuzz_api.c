@@ -5,7 +5,9 @@
  * operations' argument decoding (agent/server.c, ops.c). Input: the bytes a client sends.
  * Each request is dispatched as an unprivileged peer and as root; the agent has its embedded
  * default configuration but no inventory, so a well-formed attach stops at the pool lookup and
- * nothing outside the process is touched.
+ * nothing outside the process is touched. Every reply must decode with the client's decoder
+ * (api/apimsg.c), and each frame is also fed to the client-side decoders of results, as a
+ * reply from a hostile or older agent would be.
  */
 #include "fuzz.h"
 
@@ -17,6 +19,7 @@
 #include "agent/ops.h"
 #include "agent/server.h"
 #include "api/api.h"
+#include "api/apimsg.h"
 #include "api/frame.h"
 #include "common/log.h"
 
@@ -40,6 +43,46 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The client's view of what a peer sent: nothing is trusted, nothing may crash. */
+static void client_decoders(json_t *j)
+{
+	struct apimsg_attach_result ar;
+	struct apimsg_detach_result dr;
+	struct apimsg_status st;
+	struct apimsg_alloc a;
+	struct apimsg_ipam ipam;
+	struct apimsg_pool p;
+	struct apimsg_device d;
+	struct apimsg_reply rp;
+	struct kb_err err = {0};
+	json_t *items;
+
+	apimsg_reply_decode(j, &rp, &err);
+	if (apimsg_attach_result_decode(j, &ar, &err) == 0)
+		apimsg_ipam_decode(ar.alloc.ipam, &ipam, &err);
+	apimsg_detach_result_decode(j, &dr, &err);
+	apimsg_check_result_decode(j, &a, &err);
+	apimsg_status_decode(j, &st, &err);
+	for (int w = APIMSG_LIST_POOLS; w <= APIMSG_LIST_ALLOCATIONS; w++) {
+		size_t i;
+		json_t *it;
+		if (apimsg_list_result_decode(j, w, &items, &err) < 0)
+			continue;
+		json_array_foreach (items, i, it) {
+			apimsg_pool_decode(it, &p, &err);
+			apimsg_device_decode(it, &d, &err);
+			if (apimsg_alloc_decode(it, &a, &err) == 0)
+				apimsg_ipam_decode(a.ipam, &ipam, &err);
+		}
+	}
+	if (apimsg_gc_result_decode(j, &items, &err) == 0) {
+		size_t i;
+		json_t *it;
+		json_array_foreach (items, i, it)
+			apimsg_alloc_decode(it, &a, &err);
+	}
+}
+
 static void dispatch(const char *body, size_t len)
 {
 	static const uid_t uids[] = {1000, 0};
@@ -51,11 +94,18 @@ static void dispatch(const char *body, size_t len)
 		bool changed;
 		json_t *reply = srv_dispatch(req, uids[i], 1, &changed);
 		char *js = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+		struct apimsg_reply rp;
+		struct kb_err err = {0};
 		if (!js)
 			abort(); /* every request gets a reply */
+		if (apimsg_reply_decode(reply, &rp, &err) < 0) {
+			fprintf(stderr, "the agent's reply does not decode: %s: %s\n", err.msg, js);
+			abort();
+		}
 		free(js);
 		json_decref(reply);
 	}
+	client_decoders(req);
 	json_decref(req);
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rtnetlink replies as the agent reads them: the VF attribute parser (agent/sriov/vfnl.c) and
- * a link request over a netlink channel (link.c on nlsock.c: reply loop, sequence numbers,
- * NLMSG_ERROR with extended-ack text, RTM_NEWLINK attributes). The channel is the Unix
+ * a link request over a netlink channel (lib/netlink: nllink.c on nlsock.c: reply loop, sequence
+ * numbers, NLMSG_ERROR with extended-ack text, RTM_NEWLINK attributes). The channel is the Unix
  * SOCK_SEQPACKET kind the tests use for their PF stand-in, answered here.
  * Input: datagrams, each a 2-byte little-endian length and its bytes. Messages whose sequence
  * number is 0 get the request's; every request is then acknowledged so none waits.
@@ -17,10 +17,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "agent/sriov/link.h"
-#include "agent/sriov/nlsock.h"
 #include "agent/sriov/vfnl.h"
 #include "common/log.h"
+#include "lib/netlink/nllink.h"
+#include "lib/netlink/nlsock.h"
 
 #define MAX_DGRAMS 64
 
@@ -82,7 +82,7 @@ static void send_ack(int fd, uint32_t seq)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct link_info li;
+	struct nllink_info li;
 	struct kb_err err = {0};
 	struct nlsock *s = NULL;
 	uint8_t *dg[MAX_DGRAMS];
@@ -126,8 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	send_ack(sfd, seq);
 	send_ack(sfd, seq + 1);
-	link_get(s, 5, NULL, &li, &err);
-	link_get(s, 0, "eth0", &li, &err);
+	nllink_get(s, 5, NULL, &li, &err);
+	nllink_get(s, 0, "eth0", &li, &err);
 	nlsock_close(s);
 	close(sfd);
 	for (size_t i = 0; i < n; i++)

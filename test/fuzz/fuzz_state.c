@@ -116,7 +116,7 @@ static int dump(void *ctx, state_emit_fn emit, void *ectx)
 	(void)ctx;
 	for (struct alloc *a = alloc_first(); a; a = alloc_next(a)) {
 		char key[256];
-		json_t *o = alloc_to_json(a);
+		json_t *o = alloc_record_json(a); /* what the agent writes */
 		int r;
 		if (!o)
 			return -ENOMEM;
@@ -152,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        info.why);
 	if (r == 0) {
 		size_t n = alloc_count();
-		/* Records are held to what the API accepts (ops.c): MTU, VLAN, pod names. */
+		/* Records are held to what the API accepts (api/apimsg.c): MTU, VLAN, pod names. */
 		for (struct alloc *a = alloc_first(); a; a = alloc_next(a))
 			if ((a->mtu && (a->mtu < 68 || a->mtu > 65535)) || a->vlan < -1 ||
 			        a->vlan > 4094 ||

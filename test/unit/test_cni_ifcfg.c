@@ -206,10 +206,10 @@ static void test_errors(void **state)
 	assert_int_equal(ifcfg_check(nspath, "net9", r, 1, &err), -EIO);
 	assert_non_null(strstr(err.msg, "net9 is missing"));
 	assert_true(ifcfg_apply("/nonexistent/netns", "net1", r, 1, &err) < 0);
-	assert_non_null(strstr(err.msg, "opening netns"));
+	assert_non_null(strstr(err.msg, "network namespace /nonexistent/netns"));
 	/* A file that is not a network namespace. */
 	assert_true(ifcfg_apply("/proc/self/status", "net1", r, 1, &err) < 0);
-	assert_non_null(strstr(err.msg, "entering netns"));
+	assert_non_null(strstr(err.msg, "is not a network namespace"));
 	cni_result_free(r);
 
 	/* The kernel's refusal comes back with the route named. */

@@ -74,7 +74,7 @@ static void test_devinfo(void **state)
 	json_decref(back);
 	free(text);
 	/* No temp file left behind. */
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%d", ddir, name, (int)getpid());
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%d", ddir, name, (int)getpid());
 	assert_int_equal(access(tmp, F_OK), -1);
 
 	/* A symlink planted at the temp name is not written through. */
@@ -341,30 +341,6 @@ static void test_attach_args(void **state)
 	netconf_free(nc);
 }
 
-static void test_alloc_helpers(void **state)
-{
-	json_t *vu = json_loads(
-	        "{\"mac\":\"02:00:00:00:00:01\",\"vhostUser\":{\"socketPath\":\"/s\"}}", 0, NULL);
-	json_t *vf =
-	        json_loads("{\"vf\":{\"pciAddress\":\"0000:3b:02.1\",\"netdev\":true}}", 0, NULL);
-	json_t *vdpa = json_loads(
-	        "{\"vdpa\":{\"pciAddress\":\"0000:3b:00.2\",\"netdev\":false}}", 0, NULL);
-
-	(void)state;
-	assert_string_equal(agentcall_alloc_str(vu, "mac"), "02:00:00:00:00:01");
-	assert_null(agentcall_alloc_str(vu, "mtu"));
-	assert_string_equal(agentcall_alloc_socket(vu), "/s");
-	assert_null(agentcall_alloc_pci(vu));
-	assert_false(agentcall_alloc_is_netdev(vu));
-	assert_string_equal(agentcall_alloc_pci(vf), "0000:3b:02.1");
-	assert_true(agentcall_alloc_is_netdev(vf));
-	assert_string_equal(agentcall_alloc_pci(vdpa), "0000:3b:00.2");
-	assert_false(agentcall_alloc_is_netdev(vdpa));
-	json_decref(vu);
-	json_decref(vf);
-	json_decref(vdpa);
-}
-
 /* A listening socket whose owner answers each request with `reply` (NULL: never answers). */
 static pid_t fake_agent(const char *path, const char *reply)
 {
@@ -469,7 +445,6 @@ int main(void)
 	        cmocka_unit_test(test_rescache),
 	        cmocka_unit_test(test_codes),
 	        cmocka_unit_test(test_attach_args),
-	        cmocka_unit_test(test_alloc_helpers),
 	        cmocka_unit_test(test_calls),
 	};
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: the Kubernetes client's pieces that need no server: kubeconfig and in-cluster
  * settings (kcfg.c), token rotation, base64, the pod set and watch-stream splitting
- * (kwatch.c), Event objects (kevent.c), backoff (khttp.c), the kubernetes config section and
- * pod matching (kube.c). The client against a server: test/integration/kube_*.sh. */
+ * (kwatch.c), Event objects (kevent.c), backoff (common/backoff.c), the kubernetes config section
+ * and pod matching (kube.c). The client against a server: test/integration/kube_*.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,9 +20,9 @@
 #include "agent/config.h"
 #include "agent/kube/kcfg.h"
 #include "agent/kube/kevent.h"
-#include "agent/kube/khttp.h"
 #include "agent/kube/kube.h"
 #include "agent/kube/kwatch.h"
+#include "common/backoff.h"
 
 static char dir[64];
 
@@ -300,21 +300,21 @@ static void test_event_object(void **state)
 
 static void test_backoff(void **state)
 {
-	struct khttp_backoff b;
+	struct backoff b;
 	uint32_t prev = 0;
 
 	(void)state;
-	khttp_backoff_init(&b, 100, 1000);
+	backoff_init(&b, 100, 1000);
 	for (int i = 0; i < 20; i++) {
-		uint32_t ms = khttp_backoff_next(&b);
+		uint32_t ms = backoff_next(&b);
 		uint32_t nominal = i < 4 ? 100u << i : 1000;
 		assert_true(ms >= nominal - nominal / 4 && ms <= nominal + nominal / 4);
 		prev = ms;
 	}
 	assert_true(prev <= 1250);
 	assert_int_equal(b.failures, 20);
-	khttp_backoff_reset(&b);
-	assert_true(khttp_backoff_next(&b) <= 125);
+	backoff_reset(&b);
+	assert_true(backoff_next(&b) <= 125);
 }
 
 static void test_config(void **state)

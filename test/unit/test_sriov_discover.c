@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/apimsg.h"
 #include "agent/alloc.h"
 #include "agent/config.h"
 #include "agent/inventory.h"
@@ -413,6 +414,15 @@ static void test_rediscovery(void **state)
 		assert_string_equal(json_string_value(json_object_get(
 		                            json_object_get(j, "deviceInfo"), "type")),
 		        "pci");
+		/* The generic view (alloc_view): what kbnet-cni reads, whatever the type. */
+		{
+			struct apimsg_alloc v;
+			struct kb_err e = {0};
+			assert_int_equal(apimsg_alloc_decode(j, &v, &e), 0);
+			assert_string_equal(v.endpoint.pci_address, "0000:3b:02.2");
+			assert_false(v.endpoint.netdev);
+			assert_null(v.endpoint.socket_path);
+		}
 		json_decref(j);
 	}
 	alloc_fini();

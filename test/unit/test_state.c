@@ -248,6 +248,35 @@ static void test_uncommitted_is_lost(void **state)
 	assert_int_equal(get(f, "b/net1"), -1);
 }
 
+static void count_kick(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+/* Every buffered change asks for a commit: callers outside a request need not remember. */
+static void test_kick_on_change(void **state)
+{
+	struct fixture *f = *state;
+	struct state_load_info info;
+	int kicks = 0;
+
+	assert_int_equal(reopen(f, &info), 0);
+	put(f, "a/net1", 1); /* before a kick is set (start-up) */
+	state_set_kick(f->st, count_kick, &kicks);
+	assert_int_equal(kicks, 1); /* pending at once */
+	put(f, "b/net1", 2);
+	assert_int_equal(kicks, 2);
+	assert_int_equal(state_del(f->st, "a/net1"), 0);
+	assert_int_equal(kicks, 3);
+	commit(f);
+	state_set_kick(f->st, NULL, NULL);
+	state_set_kick(f->st, count_kick, &kicks); /* nothing pending: no kick */
+	assert_int_equal(kicks, 3);
+	state_set_kick(f->st, NULL, NULL);
+	put(f, "c/net1", 3);
+	assert_int_equal(kicks, 3);
+}
+
 static void test_empty_dir_and_empty_commit(void **state)
 {
 	struct fixture *f = *state;
@@ -930,6 +959,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_uncommitted_is_lost, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_kick_on_change, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_empty_dir_and_empty_commit, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_state_dir_created, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),

@@ -32,7 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/sriov/nlsock.h"
+#include "lib/netlink/nlsock.h"
 #include "agent/sriov/vfnl.h"
 
 /* A byte writer for expected messages: host-order integers, as netlink uses. */

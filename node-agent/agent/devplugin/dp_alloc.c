@@ -6,7 +6,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +238,20 @@ void dp_alloc_ctr_init(struct dp_alloc_ctr *c, const char *resource_name)
 	c->spec.ctx = c;
 }
 
+void dp_alloc_ctr_drop_edits(struct dp_alloc_ctr *c)
+{
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		free(c->mounts[i].container_path);
+		free(c->mounts[i].host_path);
+	}
+	for (size_t i = 0; i < c->n_devices; i++) {
+		free(c->devices[i].container_path);
+		free(c->devices[i].host_path);
+		free(c->devices[i].permissions);
+	}
+	c->n_mounts = c->n_devices = 0;
+}
+
 void dp_alloc_ctr_fini(struct dp_alloc_ctr *c)
 {
 	for (size_t i = 0; i < c->n_envs; i++) {
@@ -249,15 +262,7 @@ void dp_alloc_ctr_fini(struct dp_alloc_ctr *c)
 		free(c->annotations[i].key);
 		free(c->annotations[i].value);
 	}
-	for (size_t i = 0; i < c->n_mounts; i++) {
-		free(c->mounts[i].container_path);
-		free(c->mounts[i].host_path);
-	}
-	for (size_t i = 0; i < c->n_devices; i++) {
-		free(c->devices[i].container_path);
-		free(c->devices[i].host_path);
-		free(c->devices[i].permissions);
-	}
+	dp_alloc_ctr_drop_edits(c);
 	free(c->envs);
 	free(c->annotations);
 	free(c->mounts);
@@ -383,29 +388,19 @@ int dp_devinfo_path(
 int dp_devinfo_write(const char *dir, const char *resource_name, const char *device_id,
         json_t *info, struct kb_err *err)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	char path[PATH_MAX];
 	_cleanup_free_ char *text = NULL;
-	_cleanup_close_ int fd = -1;
-	size_t len;
 	int r;
 
-	if (dp_devinfo_path(dir, resource_name, device_id, path, sizeof(path)) < 0 ||
-	        str_printf(tmp, sizeof(tmp), "%s.tmp", path) < 0)
+	if (dp_devinfo_path(dir, resource_name, device_id, path, sizeof(path)) < 0)
 		return kb_err_set(err, ENAMETOOLONG, "device-info path too long");
 	if (!(text = json_dumps(info, JSON_COMPACT)))
 		return kb_err_set(err, ENOMEM, "out of memory");
-	len = strlen(text);
 	if ((r = fs_mkdir_p(dir, 0755)) < 0)
 		return kb_err_set(err, -r, "creating %s: %s", dir, strerror(-r));
-	/* The file lives on /run (tmpfs) and means nothing after a reboot: no fsync. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
-	if (fd < 0)
-		return kb_err_set(err, errno, "creating %s: %s", tmp, strerror(errno));
-	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0444) < 0 || rename(tmp, path) < 0) {
-		int e = errno ? errno : EIO;
-		unlink(tmp);
-		return kb_err_set(err, e, "writing %s: %s", path, strerror(e));
-	}
+	/* Read-only for everyone: the pod only reads it. (On /run the fsyncs cost nothing.) */
+	if ((r = fs_write_atomic(path, text, strlen(text), 0444)) < 0)
+		return kb_err_set(err, -r, "writing %s: %s", path, strerror(-r));
 	return 0;
 }
 

@@ -54,6 +54,8 @@ struct dp_alloc_ctr {
 
 void dp_alloc_ctr_init(struct dp_alloc_ctr *c, const char *resource_name);
 void dp_alloc_ctr_fini(struct dp_alloc_ctr *c);
+/* Drop the mounts and device nodes collected so far (a CDI spec carries them instead). */
+void dp_alloc_ctr_drop_edits(struct dp_alloc_ctr *c);
 /* The response message, valid until dp_alloc_ctr_fini(). */
 int dp_alloc_ctr_response(struct dp_alloc_ctr *c, V1beta1__ContainerAllocateResponse **ret);
 /* Value of an env var set so far (tests, logs); NULL when unset. */

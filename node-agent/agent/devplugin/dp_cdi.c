@@ -84,7 +84,7 @@ int dp_cdi_apply(
 		r = kb_err_set(err, -r, "creating %s: %s", dir, strerror(-r));
 		goto out;
 	}
-	/* The one atomic-write policy of the agent (temp file, fsync, rename, directory fsync). */
+	/* kbnet's one atomic-write policy (common/fs.h). */
 	if ((r = fs_write_atomic(file, text, strlen(text), 0644)) < 0) {
 		r = kb_err_set(err, -r, "writing %s: %s", file, strerror(-r));
 		goto out;
@@ -95,16 +95,7 @@ int dp_cdi_apply(
 		goto out;
 	}
 	/* The runtime applies them from the spec; the response keeps env and annotations. */
-	for (size_t i = 0; i < c->n_mounts; i++) {
-		free(c->mounts[i].container_path);
-		free(c->mounts[i].host_path);
-	}
-	for (size_t i = 0; i < c->n_devices; i++) {
-		free(c->devices[i].container_path);
-		free(c->devices[i].host_path);
-		free(c->devices[i].permissions);
-	}
-	c->n_mounts = c->n_devices = 0;
+	dp_alloc_ctr_drop_edits(c);
 	r = 0;
 out:
 	free(text);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/devplugin/dp_grpc.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/queue.h"
 #include "common/str.h"
@@ -88,14 +89,6 @@ struct dp_grpc_server {
 static void conn_flush(struct conn *c);
 static void conn_free(struct conn *c);
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void conn_schedule(struct conn *c)
 {
 	/* Never call nghttp2_session_mem_send from inside nghttp2 callbacks: flush next turn. */
@@ -142,7 +135,7 @@ static struct dp_grpc_call *call_new(struct conn *c, int32_t id)
 	call->conn = c;
 	call->id = id;
 	call->identity = true;
-	call->begun_ms = mono_ms();
+	call->begun_ms = clock_mono_ms();
 	LIST_INSERT_HEAD(&c->calls, call, link);
 	c->n_streams++;
 	c->srv->st.streams_open++;
@@ -700,7 +693,7 @@ static void conn_arm_request_deadline(struct conn *c)
 		evtimer_del(c->req_ev);
 		return;
 	}
-	now = mono_ms();
+	now = clock_mono_ms();
 	left = now - oldest >= c->srv->lim.request_ms ? 0 : c->srv->lim.request_ms - (now - oldest);
 	tv.tv_sec = left / 1000;
 	tv.tv_usec = left % 1000 * 1000;
@@ -811,7 +804,7 @@ static void conn_on_request_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct dp_grpc_call *call;
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 
 	(void)fd;
 	(void)what;

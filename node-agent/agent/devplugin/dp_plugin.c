@@ -9,6 +9,7 @@
 #include "agent/devplugin/dp_register.h"
 #include "agent/loop.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "common/validate.h"
@@ -31,14 +32,6 @@ struct dp_watch {
 	struct dp_grpc_call *call;
 	LIST_ENTRY(dp_watch) link;
 };
-
-uint64_t dp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- device list ---- */
 
@@ -411,7 +404,7 @@ static enum dp_grpc_status allocate_one(struct dp_plugin *pl,
 			                    : GRPC_STATUS_FAILED_PRECONDITION;
 		}
 		/* Until the pod's CNI ADD names it, no other attachment may take it. */
-		inv_device_reserve(d, dp_now_ms());
+		inv_device_reserve(d, clock_mono_ms());
 		dp_reconcile_allocated(d);
 		/* Every type: which devices the container got, whatever else it needs. */
 		if ((r = dp_env_name("KBNET_DEVICE", pl->resource, name, sizeof(name))) < 0 ||

@@ -86,6 +86,4 @@ struct dp_devinfo_rec *dp_plugin_devinfo_find(struct dp_plugin *pl, const char *
 /* Forget a device-info record and remove its file. */
 void dp_plugin_devinfo_drop(struct dp_plugin *pl, struct dp_devinfo_rec *rec);
 
-uint64_t dp_now_ms(void);
-
 #endif

@@ -5,7 +5,7 @@
 #include "agent/devplugin/dp_plugin.h"
 #include "agent/inventory.h"
 #include "agent/loop.h"
-#include "agent/server.h"
+#include "common/clock.h"
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -300,7 +300,6 @@ static void reconcile_allocs(const struct dp_podres *pr, uint64_t now)
 	char key[VAL_CONTAINER_ID_MAX + VAL_IFNAME_MAX + 2];
 	struct alloc *a, *next;
 	struct stale *s;
-	bool changed = false;
 
 	HMAP_FOR_EACH (s, node, &rc.stale)
 		s->seen = false;
@@ -324,8 +323,7 @@ static void reconcile_allocs(const struct dp_podres *pr, uint64_t now)
 		alloc_detach(a->container_id, a->ifname, NULL, &err);
 		if (err.errnum)
 			LOG_WARN("device plugins: releasing: %s", err.msg);
-		rc.released++;
-		changed = true;
+		rc.released++; /* the state module has the release committed */
 		if ((s = stale_find(key)))
 			s->seen = false; /* dropped below */
 	}
@@ -335,8 +333,6 @@ static void reconcile_allocs(const struct dp_podres *pr, uint64_t now)
 		hmap_remove(&rc.stale, &s->node);
 		free(s);
 	}
-	if (changed)
-		srv_commit_soon();
 }
 
 /*
@@ -415,7 +411,7 @@ static void list_done(const struct dp_rpc_result *res, void *ctx)
 {
 	const V1__ListPodResourcesResponse *r = (const void *)res->reply;
 	struct dp_podres *pr;
-	uint64_t now = dp_now_ms();
+	uint64_t now = clock_mono_ms();
 
 	(void)ctx;
 	rc.rpc = NULL;

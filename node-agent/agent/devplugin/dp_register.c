@@ -5,6 +5,7 @@
 #include "agent/devplugin/dp_plugin.h"
 #include "agent/devplugin/dp_reconcile.h"
 #include "agent/loop.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "deviceplugin_v1beta1.pb-c.h"
@@ -77,7 +78,7 @@ static void reg_done(const struct dp_rpc_result *res, void *ctx)
 		pl->ever_registered = true;
 		pl->registrations++;
 		pl->registered_at = time(NULL);
-		pl->registered_ms = dp_now_ms();
+		pl->registered_ms = clock_mono_ms();
 		pl->kubelet_dev = pl->pending_dev;
 		pl->kubelet_ino = pl->pending_ino;
 		pl->backoff_ms = 0;
@@ -299,7 +300,7 @@ static void on_check(evutil_socket_t fd, short what, void *arg)
 		        pl->kubelet_dev != st.st_dev) {
 			dp_register_plugin(pl);
 		} else if (!dp_plugin_streams(pl) &&
-		           dp_now_ms() - pl->registered_ms > STREAM_WAIT_MS) {
+		           clock_mono_ms() - pl->registered_ms > STREAM_WAIT_MS) {
 			/* kubelet accepted us but never opened ListAndWatch (it could not dial
 			 * our socket, say): without a stream it counts no devices. */
 			LOG_WARN("device plugin %s: registered %u s ago but kubelet never opened "

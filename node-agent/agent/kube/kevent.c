@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/kube/kevent.h"
+#include "common/backoff.h"
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/queue.h"
@@ -31,16 +32,16 @@ struct dedup {
 };
 
 struct kevent {
-	struct khttp *http;
+	struct curlev *http;
 	struct kcfg *cfg;
 	struct kevent_opts opts;
 	char node[254];
 	TAILQ_HEAD(, kev) queue;
 	unsigned queued;
-	struct khttp_req *req;
+	struct curlev_req *req;
 	struct event *retry_ev;
 	bool waiting;
-	struct khttp_backoff backoff;
+	struct backoff backoff;
 	long status;
 	uint64_t seq;
 	struct hmap recent; /* hash of (ns, name, reason, message) -> time */
@@ -176,7 +177,7 @@ static void drop_head(struct kevent *k)
 
 static void retry_later(struct kevent *k)
 {
-	uint32_t ms = khttp_backoff_next(&k->backoff);
+	uint32_t ms = backoff_next(&k->backoff);
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	struct kev *e = TAILQ_FIRST(&k->queue);
 
@@ -218,7 +219,7 @@ static void on_done(void *ctx, CURLcode code, long status, const char *msg)
 	}
 	if (status == 201 || status == 200 || status == 409) { /* 409: already there */
 		k->posted++;
-		khttp_backoff_reset(&k->backoff);
+		backoff_reset(&k->backoff);
 		LOG_DEBUG("kubernetes: posted an event on pod %s/%s", e->ns, e->name);
 		drop_head(k);
 		send_next(k);
@@ -239,7 +240,7 @@ static void on_done(void *ctx, CURLcode code, long status, const char *msg)
 	send_next(k);
 }
 
-static const struct khttp_req_ops post_ops = {
+static const struct curlev_req_ops post_ops = {
         .headers = on_headers,
         .data = on_data,
         .done = on_done,
@@ -274,7 +275,7 @@ static void send_next(struct kevent *k)
 		goto fail;
 	}
 	headers = h;
-	if (khttp_start(k->http, c, headers, &post_ops, k, &k->req, &err) < 0) {
+	if (curlev_start(k->http, c, headers, &post_ops, k, &k->req, &err) < 0) {
 		snprintf(k->last_error, sizeof(k->last_error), "%s", err.msg);
 		goto fail;
 	}
@@ -283,7 +284,7 @@ fail:
 	retry_later(k);
 }
 
-int kevent_new(struct khttp *http, struct kcfg *cfg, const struct kevent_opts *opts,
+int kevent_new(struct curlev *http, struct kcfg *cfg, const struct kevent_opts *opts,
         struct kevent **ret, struct kb_err *err)
 {
 	struct kevent *k = calloc(1, sizeof(*k));
@@ -301,7 +302,7 @@ int kevent_new(struct khttp *http, struct kcfg *cfg, const struct kevent_opts *o
 	TAILQ_INIT(&k->queue);
 	TAILQ_INIT(&k->recent_order);
 	hmap_init(&k->recent);
-	khttp_backoff_init(&k->backoff, 250, opts->backoff_max_ms);
+	backoff_init(&k->backoff, 250, opts->backoff_max_ms);
 	if (!(k->retry_ev = evtimer_new(opts->base, on_retry, k))) {
 		free(k);
 		return kb_err_set(err, ENOMEM, "out of memory");
@@ -317,7 +318,7 @@ void kevent_free(struct kevent *k)
 	if (!k)
 		return;
 	if (k->req)
-		khttp_cancel(k->req);
+		curlev_cancel(k->req);
 	while (TAILQ_FIRST(&k->queue))
 		drop_head(k);
 	while ((d = TAILQ_FIRST(&k->recent_order))) {

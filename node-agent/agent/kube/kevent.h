@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 #include "agent/kube/kcfg.h"
-#include "agent/kube/khttp.h"
 #include "common/err.h"
+#include "lib/curlev/curlev.h"
 
 struct event_base;
 struct kevent;
@@ -33,7 +33,7 @@ struct kevent_pod {
 	const char *ns, *name, *uid; /* uid may be NULL */
 };
 
-int kevent_new(struct khttp *http, struct kcfg *cfg, const struct kevent_opts *opts,
+int kevent_new(struct curlev *http, struct kcfg *cfg, const struct kevent_opts *opts,
         struct kevent **ret, struct kb_err *err);
 void kevent_free(struct kevent *k);
 /* Queue a Warning event on the pod. -ENOSPC when the queue is full, -EALREADY when the same

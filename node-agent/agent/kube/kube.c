@@ -3,16 +3,15 @@
 #include "agent/alloc.h"
 #include "agent/kube/kcfg.h"
 #include "agent/kube/kevent.h"
-#include "agent/kube/khttp.h"
 #include "agent/kube/kwatch.h"
 #include "agent/loop.h"
 #include "agent/module.h"
 #include "agent/ops.h"
-#include "agent/server.h"
 #include "agent/telemetry.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "common/validate.h"
+#include "lib/curlev/curlev.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -102,7 +101,7 @@ static struct {
 	struct kube_cfg cfg;
 	char node[254];
 	struct kcfg *kcfg;
-	struct khttp *http;
+	struct curlev *http;
 	struct kwatch *watch;
 	struct kevent *events;
 	struct event *gc_ev;
@@ -201,10 +200,8 @@ static void gc_run(void)
 			free(m);
 		}
 	}
-	if (released) {
+	if (released)
 		kube.gc_released += released;
-		srv_commit_soon();
-	}
 }
 
 static void on_gc(evutil_socket_t fd, short what, void *arg)
@@ -256,7 +253,7 @@ static void stop(void)
 {
 	kevent_free(kube.events);
 	kwatch_stop(kube.watch);
-	khttp_free(kube.http);
+	curlev_free(kube.http);
 	kcfg_free(kube.kcfg);
 	if (kube.gc_ev)
 		event_free(kube.gc_ev);
@@ -287,7 +284,7 @@ static int start(const struct kube_cfg *c, struct kb_err *err)
 	                     : kcfg_in_cluster(c->token_file, c->ca_file, &kube.kcfg, err);
 	if (r < 0)
 		return r;
-	if ((r = khttp_new(loop_base(), &kube.http, err)) < 0)
+	if ((r = curlev_new(loop_base(), &kube.http, err)) < 0)
 		goto fail;
 	if (c->events) {
 		struct kevent_opts eo = {

@@ -3,7 +3,7 @@
  * The agent's Kubernetes API client module: watches the pods of this node (kwatch), releases
  * the allocations of pods that are gone for longer than a grace period, and posts an Event on
  * a pod whose attach failed (kevent). Everything runs on the agent's loop through libcurl's
- * multi interface (khttp): the API server being slow, down or refusing us never delays a CNI
+ * multi interface (lib/curlev): the API server being slow, down or refusing us never delays a CNI
  * request.
  *
  * Configuration ("kubernetes" section), off unless enabled:

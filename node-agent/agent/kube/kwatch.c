@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/kube/kwatch.h"
+#include "common/backoff.h"
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -212,7 +213,7 @@ enum kw_state { KW_LISTING, KW_WATCHING, KW_WAITING };
 static const char *const state_names[] = {"listing", "watching", "waiting"};
 
 struct kwatch {
-	struct khttp *http;
+	struct curlev *http;
 	struct kcfg *cfg;
 	struct kwatch_opts opts;
 	char node[254];
@@ -220,10 +221,10 @@ struct kwatch {
 	char rv[128];
 	char *cont; /* continue token of a paginated list */
 	enum kw_state state;
-	struct khttp_req *req;
+	struct curlev_req *req;
 	struct event *retry_ev;
 	bool retry_relist;
-	struct khttp_backoff backoff;
+	struct backoff backoff;
 	bool synced;
 	/* the request in flight */
 	char *body;
@@ -290,7 +291,7 @@ static void fail(struct kwatch *w, bool relist, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 static void fail(struct kwatch *w, bool relist, const char *fmt, ...)
 {
-	uint32_t ms = khttp_backoff_next(&w->backoff);
+	uint32_t ms = backoff_next(&w->backoff);
 	char msg[sizeof(w->last_error)];
 	va_list ap;
 
@@ -472,14 +473,14 @@ static void list_done(void *ctx, CURLcode code, long status, const char *msg)
 	w->pods = w->listing;
 	w->listing = NULL;
 	w->lists++;
-	khttp_backoff_reset(&w->backoff);
+	backoff_reset(&w->backoff);
 	LOG_INFO("kubernetes: %zu pods on node %s at resourceVersion %s",
 	        kwatch_pods_count(w->pods), w->node, w->rv);
 	set_synced(w, true);
 	start_watch(w);
 }
 
-static const struct khttp_req_ops list_ops = {
+static const struct curlev_req_ops list_ops = {
         .headers = list_headers,
         .data = list_data,
         .done = list_done,
@@ -526,7 +527,7 @@ static void start_list(struct kwatch *w)
 	}
 	/* Lists can be large: let the server compress them. */
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	if (khttp_start(w->http, e, headers, &list_ops, w, &w->req, &err) < 0)
+	if (curlev_start(w->http, e, headers, &list_ops, w, &w->req, &err) < 0)
 		fail(w, true, "list pods: %s", err.msg);
 }
 
@@ -666,11 +667,11 @@ static void watch_done(void *ctx, CURLcode code, long status, const char *msg)
 		fail(w, false, "watch pods: the server closed the watch at once");
 		return;
 	}
-	khttp_backoff_reset(&w->backoff);
+	backoff_reset(&w->backoff);
 	start_watch(w);
 }
 
-static const struct khttp_req_ops watch_ops = {
+static const struct curlev_req_ops watch_ops = {
         .headers = watch_headers,
         .data = watch_data,
         .done = watch_done,
@@ -702,13 +703,13 @@ static void start_watch(struct kwatch *w)
 		return;
 	}
 	w->watch_started = time(NULL);
-	if (khttp_start(w->http, e, headers, &watch_ops, w, &w->req, &err) < 0)
+	if (curlev_start(w->http, e, headers, &watch_ops, w, &w->req, &err) < 0)
 		fail(w, false, "watch pods: %s", err.msg);
 }
 
 /* ---- public ---- */
 
-int kwatch_start(struct khttp *http, struct kcfg *cfg, const struct kwatch_opts *opts,
+int kwatch_start(struct curlev *http, struct kcfg *cfg, const struct kwatch_opts *opts,
         struct kwatch **ret, struct kb_err *err)
 {
 	struct kwatch *w = calloc(1, sizeof(*w));
@@ -726,7 +727,7 @@ int kwatch_start(struct khttp *http, struct kcfg *cfg, const struct kwatch_opts 
 	if (!w->opts.page_size)
 		w->opts.page_size = 500;
 	w->lines.max = WATCH_LINE_MAX;
-	khttp_backoff_init(&w->backoff, 250, opts->backoff_max_ms);
+	backoff_init(&w->backoff, 250, opts->backoff_max_ms);
 	if (!(w->pods = kwatch_pods_new()) ||
 	        !(w->retry_ev = evtimer_new(opts->base, on_retry, w))) {
 		kwatch_pods_free(w->pods);
@@ -743,7 +744,7 @@ void kwatch_stop(struct kwatch *w)
 	if (!w)
 		return;
 	if (w->req)
-		khttp_cancel(w->req);
+		curlev_cancel(w->req);
 	w->req = NULL;
 	reset_request(w);
 	event_free(w->retry_ev);

@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 #include "agent/kube/kcfg.h"
-#include "agent/kube/khttp.h"
 #include "common/err.h"
+#include "lib/curlev/curlev.h"
 
 struct event_base;
 struct kwatch;
@@ -36,7 +36,7 @@ struct kwatch_opts {
 	void *ctx;
 };
 
-int kwatch_start(struct khttp *http, struct kcfg *cfg, const struct kwatch_opts *opts,
+int kwatch_start(struct curlev *http, struct kcfg *cfg, const struct kwatch_opts *opts,
         struct kwatch **ret, struct kb_err *err);
 void kwatch_stop(struct kwatch *w);
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/sriov/podnet.h"
-#include "agent/sriov/link.h"
-#include "agent/sriov/nsutil.h"
 #include "agent/sriov/pci.h"
 #include "common/crashpoint.h"
 #include "common/str.h"
 #include "common/validate.h"
+#include "lib/netlink/netns.h"
+#include "lib/netlink/nllink.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,7 +32,7 @@ static int open_host(struct ctx *c, struct kb_err *err)
 {
 	int r;
 
-	if ((r = nsutil_open_self(&c->host_fd, err)) < 0)
+	if ((r = netns_open_self(&c->host_fd, err)) < 0)
 		return r;
 	return nlsock_open_route(&c->host, err);
 }
@@ -41,9 +41,9 @@ static int open_pod(struct ctx *c, const char *netns, struct kb_err *err)
 {
 	int r;
 
-	if ((r = nsutil_open(netns, &c->pod_fd, err)) < 0)
+	if ((r = netns_open(netns, &c->pod_fd, err)) < 0)
 		return r;
-	return nsutil_route_in(c->pod_fd, &c->pod, err);
+	return netns_route_in(c->pod_fd, &c->pod, err);
 }
 
 /* Put the netdev (now in the namespace of `s`, index ifindex) back to its original name, MAC,
@@ -51,28 +51,28 @@ static int open_pod(struct ctx *c, const char *netns, struct kb_err *err)
 static int restore_in_place(
         struct nlsock *s, int ifindex, const struct podnet *pn, bool restore_up, struct kb_err *err)
 {
-	struct link_change c = LINK_CHANGE_INIT;
-	struct link_info li;
+	struct nllink_change c = NLLINK_CHANGE_INIT;
+	struct nllink_info li;
 	int r;
 
-	if ((r = link_get(s, ifindex, NULL, &li, err)) < 0)
+	if ((r = nllink_get(s, ifindex, NULL, &li, err)) < 0)
 		return r;
 	if (li.up) {
 		c.up = 0;
-		if ((r = link_set(s, ifindex, &c, err)) < 0)
+		if ((r = nllink_set(s, ifindex, &c, err)) < 0)
 			return r;
 	}
-	c = (struct link_change)LINK_CHANGE_INIT;
+	c = (struct nllink_change)NLLINK_CHANGE_INIT;
 	if (memcmp(&li.mac, &pn->orig_mac, sizeof(li.mac)) && !mac_is_zero(&pn->orig_mac))
 		c.mac = &pn->orig_mac;
 	if (li.mtu != pn->orig_mtu && pn->orig_mtu > 0)
 		c.mtu = pn->orig_mtu;
-	if ((c.mac || c.mtu) && (r = link_set(s, ifindex, &c, err)) < 0)
+	if ((c.mac || c.mtu) && (r = nllink_set(s, ifindex, &c, err)) < 0)
 		return r;
 	if (restore_up && pn->orig_up) {
-		c = (struct link_change)LINK_CHANGE_INIT;
+		c = (struct nllink_change)NLLINK_CHANGE_INIT;
 		c.up = 1;
-		if ((r = link_set(s, ifindex, &c, err)) < 0)
+		if ((r = nllink_set(s, ifindex, &c, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -88,28 +88,28 @@ static int move_back(struct ctx *c, const struct podnet *pn, int *ret_ifindex, s
 {
 	char fallback[IFNAMSIZ];
 	const char *names[2] = {pn->orig_name, fallback};
-	struct link_change ch;
-	struct link_info li;
+	struct nllink_change ch;
+	struct nllink_info li;
 	size_t i;
 	int r = -EEXIST;
 
 	snprintf(fallback, sizeof(fallback), "kbr%d", pn->pod_ifindex);
 	for (i = 0; i < 2; i++) {
-		ch = (struct link_change)LINK_CHANGE_INIT;
+		ch = (struct nllink_change)NLLINK_CHANGE_INIT;
 		ch.name = names[i];
-		if ((r = link_set(c->pod, pn->pod_ifindex, &ch, err)) == -EEXIST)
+		if ((r = nllink_set(c->pod, pn->pod_ifindex, &ch, err)) == -EEXIST)
 			continue; /* the pod has its own interface of that name */
 		if (r < 0)
 			return r;
-		ch = (struct link_change)LINK_CHANGE_INIT;
+		ch = (struct nllink_change)NLLINK_CHANGE_INIT;
 		ch.netns_fd = c->host_fd;
-		if ((r = link_set(c->pod, pn->pod_ifindex, &ch, err)) != -EEXIST)
+		if ((r = nllink_set(c->pod, pn->pod_ifindex, &ch, err)) != -EEXIST)
 			break;
 	}
 	if (r < 0)
 		return kb_err_prefix(err, "moving %s back to the host namespace", pn->orig_name);
 	kb_err_clear(err);
-	if ((r = link_get(c->host, 0, names[i], &li, err)) < 0)
+	if ((r = nllink_get(c->host, 0, names[i], &li, err)) < 0)
 		return kb_err_prefix(err, "netdev %s vanished after moving back", names[i]);
 	if (i == 1)
 		kb_err_set(warn, EEXIST,
@@ -123,8 +123,8 @@ int podnet_attach(const struct podnet_req *req, struct podnet *pn, struct mac *r
         int *ret_mtu, struct kb_err *err)
 {
 	struct ctx c = {.host_fd = -1, .pod_fd = -1};
-	struct link_change ch = LINK_CHANGE_INIT;
-	struct link_info li;
+	struct nllink_change ch = NLLINK_CHANGE_INIT;
+	struct nllink_info li;
 	struct kb_err e2 = {0};
 	int r;
 
@@ -134,7 +134,7 @@ int podnet_attach(const struct podnet_req *req, struct podnet *pn, struct mac *r
 		        req->host_name);
 	if ((r = open_host(&c, err)) < 0)
 		goto out;
-	if ((r = link_get(c.host, 0, req->host_name, &li, err)) < 0) {
+	if ((r = nllink_get(c.host, 0, req->host_name, &li, err)) < 0) {
 		kb_err_prefix(err, "netdev %s is not in the host namespace", req->host_name);
 		goto out;
 	}
@@ -145,38 +145,38 @@ int podnet_attach(const struct podnet_req *req, struct podnet *pn, struct mac *r
 	pn->orig_up = li.up;
 	if ((r = open_pod(&c, req->netns, err)) < 0)
 		goto out;
-	if (link_get(c.pod, 0, req->ifname, &li, &e2) == 0) {
+	if (nllink_get(c.pod, 0, req->ifname, &li, &e2) == 0) {
 		r = kb_err_set(
 		        err, EEXIST, "the pod namespace already has an interface %s", req->ifname);
 		goto out;
 	}
 	if (pn->orig_up) {
 		ch.up = 0;
-		if ((r = link_set(c.host, pn->host_ifindex, &ch, err)) < 0)
+		if ((r = nllink_set(c.host, pn->host_ifindex, &ch, err)) < 0)
 			goto out;
 	}
 	if (req->before_move && (r = req->before_move(pn, req->arg, err)) < 0)
 		goto undo_up;
 	/* One request moves and renames: the name is never visible in the wrong namespace. */
-	ch = (struct link_change)LINK_CHANGE_INIT;
+	ch = (struct nllink_change)NLLINK_CHANGE_INIT;
 	ch.netns_fd = c.pod_fd;
 	ch.name = req->ifname;
-	if ((r = link_set(c.host, pn->host_ifindex, &ch, err)) < 0)
+	if ((r = nllink_set(c.host, pn->host_ifindex, &ch, err)) < 0)
 		goto undo_up;
 	pn->moved = true;
 	crashpoint_hit("agent-netdev-moved");
-	if ((r = link_get(c.pod, 0, req->ifname, &li, err)) < 0)
+	if ((r = nllink_get(c.pod, 0, req->ifname, &li, err)) < 0)
 		goto undo;
 	pn->pod_ifindex = li.ifindex;
-	ch = (struct link_change)LINK_CHANGE_INIT;
+	ch = (struct nllink_change)NLLINK_CHANGE_INIT;
 	ch.mac = req->mac;
 	ch.mtu = req->mtu;
-	if ((ch.mac || ch.mtu) && (r = link_set(c.pod, pn->pod_ifindex, &ch, err)) < 0)
+	if ((ch.mac || ch.mtu) && (r = nllink_set(c.pod, pn->pod_ifindex, &ch, err)) < 0)
 		goto undo;
-	ch = (struct link_change)LINK_CHANGE_INIT;
+	ch = (struct nllink_change)NLLINK_CHANGE_INIT;
 	ch.up = 1;
-	if ((r = link_set(c.pod, pn->pod_ifindex, &ch, err)) < 0 ||
-	        (r = link_get(c.pod, pn->pod_ifindex, NULL, &li, err)) < 0)
+	if ((r = nllink_set(c.pod, pn->pod_ifindex, &ch, err)) < 0 ||
+	        (r = nllink_get(c.pod, pn->pod_ifindex, NULL, &li, err)) < 0)
 		goto undo;
 	*ret_mac = li.mac;
 	*ret_mtu = li.mtu;
@@ -202,9 +202,9 @@ undo:
 	goto out;
 undo_up:
 	if (pn->orig_up) {
-		ch = (struct link_change)LINK_CHANGE_INIT;
+		ch = (struct nllink_change)NLLINK_CHANGE_INIT;
 		ch.up = 1;
-		link_set(c.host, pn->host_ifindex, &ch, &e2);
+		nllink_set(c.host, pn->host_ifindex, &ch, &e2);
 	}
 out:
 	ctx_close(&c);
@@ -215,7 +215,7 @@ out:
  * (authoritative on a real system), or under a name the kernel would have given it when its
  * namespace died, with the ifindex we recorded. */
 static int find_in_host(struct ctx *c, const struct podnet *pn, const char *ifname,
-        const char *dev_dir, struct link_info *ret)
+        const char *dev_dir, struct nllink_info *ret)
 {
 	char cands[PCI_MAX_NETDEVS + 4][IFNAMSIZ];
 	size_t n_sysfs = 0, n = 0;
@@ -229,8 +229,8 @@ static int find_in_host(struct ctx *c, const struct podnet *pn, const char *ifna
 	if (pn->pod_ifindex > 0)
 		snprintf(cands[n++], IFNAMSIZ, "dev%d", pn->pod_ifindex);
 	for (size_t i = 0; i < n; i++) {
-		struct link_info li;
-		if (!cands[i][0] || link_get(c->host, 0, cands[i], &li, &e) < 0)
+		struct nllink_info li;
+		if (!cands[i][0] || nllink_get(c->host, 0, cands[i], &li, &e) < 0)
 			continue;
 		if (i < n_sysfs || li.ifindex == pn->pod_ifindex ||
 		        (li.ifindex == pn->host_ifindex && !strcmp(li.name, pn->orig_name))) {
@@ -245,9 +245,9 @@ int podnet_detach(struct podnet *pn, const char *netns, const char *ifname, cons
         struct kb_err *err)
 {
 	struct ctx c = {.host_fd = -1, .pod_fd = -1};
-	struct link_change ch = LINK_CHANGE_INIT;
+	struct nllink_change ch = NLLINK_CHANGE_INIT;
 	struct kb_err e2 = {0}, warn = {0};
-	struct link_info li;
+	struct nllink_info li;
 	int r, ifindex = -1;
 
 	if (!pn->moved)
@@ -255,7 +255,7 @@ int podnet_detach(struct podnet *pn, const char *netns, const char *ifname, cons
 	if ((r = open_host(&c, err)) < 0)
 		goto out;
 	if (netns && *netns && open_pod(&c, netns, &e2) == 0 &&
-	        link_get(c.pod, pn->pod_ifindex, NULL, &li, &e2) == 0) {
+	        nllink_get(c.pod, pn->pod_ifindex, NULL, &li, &e2) == 0) {
 		if ((r = restore_in_place(c.pod, pn->pod_ifindex, pn, false, err)) < 0 ||
 		        (r = move_back(&c, pn, &ifindex, &warn, err)) < 0)
 			goto out;
@@ -265,12 +265,12 @@ int podnet_detach(struct podnet *pn, const char *netns, const char *ifname, cons
 		if (strcmp(li.name, pn->orig_name)) {
 			if (li.up) {
 				ch.up = 0;
-				if ((r = link_set(c.host, ifindex, &ch, err)) < 0)
+				if ((r = nllink_set(c.host, ifindex, &ch, err)) < 0)
 					goto out;
 			}
-			ch = (struct link_change)LINK_CHANGE_INIT;
+			ch = (struct nllink_change)NLLINK_CHANGE_INIT;
 			ch.name = pn->orig_name;
-			if (link_set(c.host, ifindex, &ch, &e2) < 0)
+			if (nllink_set(c.host, ifindex, &ch, &e2) < 0)
 				kb_err_set(&warn, EEXIST,
 				        "netdev %s could not get its name %s back: %s", li.name,
 				        pn->orig_name, e2.msg);
@@ -295,14 +295,14 @@ out:
 int podnet_check(const struct podnet *pn, const char *netns, const char *ifname, struct kb_err *err)
 {
 	struct ctx c = {.host_fd = -1, .pod_fd = -1};
-	struct link_info li;
+	struct nllink_info li;
 	int r;
 
 	if ((r = open_pod(&c, netns, err)) < 0) {
 		kb_err_prefix(err, "pod namespace");
 		goto out;
 	}
-	if ((r = link_get(c.pod, pn->pod_ifindex, NULL, &li, err)) < 0) {
+	if ((r = nllink_get(c.pod, pn->pod_ifindex, NULL, &li, err)) < 0) {
 		r = kb_err_set(err, EIO, "netdev %s (ifindex %d) is not in the pod namespace",
 		        ifname, pn->pod_ifindex);
 		goto out;

@@ -8,6 +8,7 @@
 #include "agent/sriov/sysfs.h"
 #include "agent/sriov/vfconf.h"
 #include "api/api.h"
+#include "api/apimsg.h"
 #include "common/str.h"
 
 #include <ctype.h>
@@ -570,6 +571,14 @@ static int restore(struct alloc *a, struct kb_err *err)
 
 /* ---- JSON ---- */
 
+static void vf_view(const struct alloc *a, struct apimsg_endpoint *ret)
+{
+	const struct sriov_alloc *sa = a->priv;
+
+	ret->netdev = sa->mode == VF_MODE_NETDEV;
+	ret->pci_address = sa->pci;
+}
+
 static void vf_to_json(const struct alloc *a, json_t *obj)
 {
 	const struct sriov_alloc *sa = a->priv;
@@ -726,6 +735,7 @@ static struct devtype_ops sriov_ops = {
         .check = check,
         .restore = restore,
         .alloc_to_json = vf_to_json,
+        .alloc_view = vf_view,
         .alloc_from_json = vf_from_json,
         .device_to_json = device_to_json,
         .device_info = device_info,

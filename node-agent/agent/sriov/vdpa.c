@@ -7,6 +7,7 @@
 #include "agent/sriov/sriov.h"
 #include "agent/sriov/sysfs.h"
 #include "api/api.h"
+#include "api/apimsg.h"
 #include "common/str.h"
 
 #include <errno.h>
@@ -318,6 +319,14 @@ static void container_path(const char *chardev, char *buf, size_t size)
 	snprintf(buf, size, "/dev/%s", chardev);
 }
 
+static void vdpa_view(const struct alloc *a, struct apimsg_endpoint *ret)
+{
+	const struct vdpa_alloc *va = a->priv;
+
+	ret->netdev = va->kind == VDPA_VIRTIO;
+	ret->pci_address = va->pci;
+}
+
 static void vdpa_to_json(const struct alloc *a, json_t *obj)
 {
 	const struct vdpa_alloc *va = a->priv;
@@ -460,6 +469,7 @@ static struct devtype_ops vdpa_ops = {
         .check = check,
         .restore = restore,
         .alloc_to_json = vdpa_to_json,
+        .alloc_view = vdpa_view,
         .alloc_from_json = vdpa_from_json,
         .device_to_json = device_to_json,
         .device_info = device_info,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/sriov/vfnl.h"
-#include "agent/sriov/nlsock.h"
 #include "common/str.h"
+#include "lib/netlink/nlsock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -4,7 +4,6 @@
 #include "agent/loop.h"
 #include "agent/module.h"
 #include "agent/ops.h"
-#include "agent/server.h"
 #include "agent/sriov/pci.h"
 #include "agent/sriov/sriovcfg.h"
 #include "agent/sriov/sysfs.h"
@@ -128,8 +127,6 @@ static void do_rescan(evutil_socket_t fd, short what, void *arg)
 	 * drop the events queued in between. */
 	inotify_rearm();
 	inv_rescan();
-	/* Health changes may have to reach the device plugin and the state journal. */
-	srv_commit_soon();
 }
 
 static void schedule_rescan(void)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "agent/sriov/nlsock.h"
+#include "lib/netlink/nlsock.h"
 #include "common/str.h"
 
 #include <errno.h>
@@ -121,6 +121,16 @@ void nlsock_close(struct nlsock *s)
 uint32_t nlsock_seq(struct nlsock *s)
 {
 	return ++s->seq;
+}
+
+struct nlmsghdr *nlsock_msg(struct nlsock *s, void *buf, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	nlh->nlmsg_seq = nlsock_seq(s);
+	return nlh;
 }
 
 /* The extended-ack text (NLMSGERR_ATTR_MSG) after the error header, if any. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "agent/sriov/link.h"
+#include "lib/netlink/nllink.h"
 #include "common/str.h"
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 struct get_ctx {
-	struct link_info *info;
+	struct nllink_info *info;
 	bool found;
 };
 
@@ -19,7 +19,7 @@ static int get_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct get_ctx *c = data;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	struct link_info *li = c->info;
+	struct nllink_info *li = c->info;
 	const struct nlattr *attr;
 
 	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
@@ -50,17 +50,15 @@ static int get_cb(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
-int link_get(
-        struct nlsock *s, int ifindex, const char *name, struct link_info *ret, struct kb_err *err)
+int nllink_get(struct nlsock *s, int ifindex, const char *name, struct nllink_info *ret,
+        struct kb_err *err)
 {
 	char buf[256], what[64];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = nlsock_msg(s, buf, RTM_GETLINK, 0);
 	struct ifinfomsg *ifi;
 	struct get_ctx c = {.info = ret};
 	int r;
 
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_seq = nlsock_seq(s);
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	if (ifindex > 0) {
@@ -96,15 +94,13 @@ static void describe(char *buf, size_t size, size_t *off, const char *fmt, ...)
 		*off = *off + n < size ? *off + n : size - 1;
 }
 
-int link_set(struct nlsock *s, int ifindex, const struct link_change *c, struct kb_err *err)
+int nllink_set(struct nlsock *s, int ifindex, const struct nllink_change *c, struct kb_err *err)
 {
 	char buf[512], what[128];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = nlsock_msg(s, buf, RTM_SETLINK, 0);
 	struct ifinfomsg *ifi;
 	size_t off = 0;
 
-	nlh->nlmsg_type = RTM_SETLINK;
-	nlh->nlmsg_seq = nlsock_seq(s);
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
@@ -135,4 +131,49 @@ int link_set(struct nlsock *s, int ifindex, const struct link_change *c, struct 
 		describe(what, sizeof(what), &off, " netns");
 	}
 	return nlsock_request(s, nlh, NULL, NULL, what, err);
+}
+
+int nllink_set_up(struct nlsock *s, int ifindex, bool up, struct kb_err *err)
+{
+	struct nllink_change c = NLLINK_CHANGE_INIT;
+
+	c.up = up;
+	return nllink_set(s, ifindex, &c, err);
+}
+
+int nllink_rename(struct nlsock *s, int ifindex, const char *name, struct kb_err *err)
+{
+	struct nllink_change c = NLLINK_CHANGE_INIT;
+
+	c.name = name;
+	return nllink_set(s, ifindex, &c, err);
+}
+
+int nllink_set_mac(struct nlsock *s, int ifindex, const struct mac *mac, struct kb_err *err)
+{
+	struct nllink_change c = NLLINK_CHANGE_INIT;
+
+	c.mac = mac;
+	return nllink_set(s, ifindex, &c, err);
+}
+
+int nllink_set_mtu(struct nlsock *s, int ifindex, int mtu, struct kb_err *err)
+{
+	struct nllink_change c = NLLINK_CHANGE_INIT;
+
+	if (mtu <= 0)
+		return kb_err_set(err, EINVAL, "bad MTU %d", mtu);
+	c.mtu = mtu;
+	return nllink_set(s, ifindex, &c, err);
+}
+
+int nllink_move(struct nlsock *s, int ifindex, int netns_fd, const char *name, struct kb_err *err)
+{
+	struct nllink_change c = NLLINK_CHANGE_INIT;
+
+	if (netns_fd < 0)
+		return kb_err_set(err, EBADF, "no network namespace to move link %d into", ifindex);
+	c.netns_fd = netns_fd;
+	c.name = name;
+	return nllink_set(s, ifindex, &c, err);
 }

@@ -3,7 +3,9 @@
  * A request/reply netlink channel: either a NETLINK_ROUTE socket in the calling thread's
  * network namespace, or a Unix SOCK_SEQPACKET socket to a process standing in for a PF driver
  * (tests: the same netlink bytes go there instead of to the kernel, and it answers the way the
- * kernel does). Requests always carry NLM_F_ACK, so every exchange ends with an NLMSG_ERROR.
+ * kernel does). Requests always carry NLM_F_ACK, so every exchange ends with an NLMSG_ERROR;
+ * a dump (the caller sets NLM_F_DUMP) ends with NLMSG_DONE instead. Shared by the agent and
+ * the CNI (lib/netlink: libmnl only).
  */
 #ifndef KB_NLSOCK_H
 #define KB_NLSOCK_H
@@ -27,6 +29,9 @@ void nlsock_close(struct nlsock *s);
 
 /* Next sequence number for a request built by the caller. */
 uint32_t nlsock_seq(struct nlsock *s);
+/* Start a request in buf (zeroed header: type, flags, the next sequence number); the caller
+ * appends the family header and attributes with libmnl. */
+struct nlmsghdr *nlsock_msg(struct nlsock *s, void *buf, uint16_t type, uint16_t flags);
 
 /*
  * Send the request in nlh (its nlmsg_seq set from nlsock_seq) and read replies until the

@@ -1,44 +1,72 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "agent/kube/khttp.h"
+#include "lib/curlev/curlev.h"
 #include "common/queue.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct khttp_req {
-	struct khttp *h;
+struct curlev_req {
+	struct curlev *h;
 	CURL *easy;
 	struct curl_slist *headers;
-	const struct khttp_req_ops *ops;
+	const struct curlev_req_ops *ops;
 	void *ctx;
 	bool headers_done;
 	char errbuf[CURL_ERROR_SIZE];
-	TAILQ_ENTRY(khttp_req) link;
+	TAILQ_ENTRY(curlev_req) link;
 };
 
-struct khttp {
+struct curlev {
 	CURLM *multi;
 	struct event_base *base;
 	struct event *timer;
 	int running;
 	unsigned n_reqs;
-	TAILQ_HEAD(, khttp_req) reqs;
+	/* Callbacks are running (curlev_free then only marks: the dispatch loop frees). */
+	unsigned dispatching;
+	bool freed;
+	TAILQ_HEAD(, curlev_req) reqs;
 };
 
 /* One watched socket: curl asks for IN/OUT, we keep one persistent event. */
-struct khttp_sock {
+struct curlev_sock {
 	struct event *ev;
 	short what;
 };
 
-static void check_done(struct khttp *h)
+static void req_free(struct curlev_req *r)
+{
+	struct curlev *h = r->h;
+
+	curl_multi_remove_handle(h->multi, r->easy);
+	TAILQ_REMOVE(&h->reqs, r, link);
+	h->n_reqs--;
+	curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->headers);
+	free(r);
+}
+
+static void destroy(struct curlev *h)
+{
+	struct curlev_req *r;
+
+	while ((r = TAILQ_FIRST(&h->reqs)))
+		req_free(r);
+	if (h->multi)
+		curl_multi_cleanup(h->multi); /* removes the sockets: sock_cb frees their events */
+	if (h->timer)
+		event_free(h->timer);
+	free(h);
+}
+
+static void check_done(struct curlev *h)
 {
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(h->multi, &left))) {
-		struct khttp_req *r = NULL;
+	while (!h->freed && (msg = curl_multi_info_read(h->multi, &left))) {
+		struct curlev_req *r = NULL;
 		long status = 0;
 		CURLcode code;
 
@@ -60,32 +88,37 @@ static void check_done(struct khttp *h)
 	}
 }
 
-static void on_socket(evutil_socket_t fd, short what, void *arg)
+/* Run curl for fd (or its timers), then the callbacks of what finished. */
+static void dispatch(struct curlev *h, curl_socket_t fd, int action)
 {
-	struct khttp *h = arg;
-	int action =
-	        (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
-
+	h->dispatching++;
 	curl_multi_socket_action(h->multi, fd, action, &h->running);
 	/* The timer stays as curl set it: a request started from a done callback re-arms it. */
 	check_done(h);
+	if (--h->dispatching == 0 && h->freed)
+		destroy(h);
+}
+
+static void on_socket(evutil_socket_t fd, short what, void *arg)
+{
+	int action =
+	        (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
+
+	dispatch(arg, fd, action);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct khttp *h = arg;
-
 	(void)fd;
 	(void)what;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &h->running);
-	check_done(h);
+	dispatch(arg, CURL_SOCKET_TIMEOUT, 0);
 }
 
 /* CURLMOPT_SOCKETFUNCTION: what curl wants to wait for on socket s. */
 static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	struct khttp *h = userp;
-	struct khttp_sock *ks = socketp;
+	struct curlev *h = userp;
+	struct curlev_sock *ks = socketp;
 	short kind;
 
 	(void)easy;
@@ -117,7 +150,7 @@ static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *soc
 /* CURLMOPT_TIMERFUNCTION: when curl wants to be woken up for timeouts. */
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-	struct khttp *h = userp;
+	struct curlev *h = userp;
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 
 	(void)multi;
@@ -127,10 +160,11 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return evtimer_add(h->timer, &tv);
 }
 
-int khttp_new(struct event_base *base, struct khttp **ret, struct kb_err *err)
+int curlev_new(struct event_base *base, struct curlev **ret, struct kb_err *err)
 {
+	/* Once per process and never undone: curl's global state (TLS) outlives any one user. */
 	static bool global_done;
-	struct khttp *h;
+	struct curlev *h;
 
 	if (!global_done) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -142,7 +176,7 @@ int khttp_new(struct event_base *base, struct khttp **ret, struct kb_err *err)
 	TAILQ_INIT(&h->reqs);
 	h->base = base;
 	if (!(h->multi = curl_multi_init()) || !(h->timer = evtimer_new(base, on_timer, h))) {
-		khttp_free(h);
+		destroy(h);
 		return kb_err_set(err, ENOMEM, "out of memory");
 	}
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
@@ -153,47 +187,42 @@ int khttp_new(struct event_base *base, struct khttp **ret, struct kb_err *err)
 	return 0;
 }
 
-static void req_free(struct khttp_req *r)
+void curlev_free(struct curlev *h)
 {
-	struct khttp *h = r->h;
-
-	curl_multi_remove_handle(h->multi, r->easy);
-	TAILQ_REMOVE(&h->reqs, r, link);
-	h->n_reqs--;
-	curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->headers);
-	free(r);
-}
-
-void khttp_free(struct khttp *h)
-{
-	struct khttp_req *r;
+	struct curlev_req *r;
 
 	if (!h)
 		return;
-	while ((r = TAILQ_FIRST(&h->reqs)))
-		req_free(r);
-	if (h->multi)
-		curl_multi_cleanup(h->multi); /* removes the sockets: sock_cb frees their events */
-	if (h->timer)
-		event_free(h->timer);
-	free(h);
+	if (h->dispatching) {
+		/* Inside one of our callbacks: cancel now, free when the dispatch unwinds. */
+		while ((r = TAILQ_FIRST(&h->reqs)))
+			req_free(r);
+		h->freed = true;
+		return;
+	}
+	destroy(h);
 }
 
-void khttp_cancel(struct khttp_req *r)
+void curlev_set_multiplex(struct curlev *h, bool on)
+{
+	curl_multi_setopt(
+	        h->multi, CURLMOPT_PIPELINING, on ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+}
+
+void curlev_cancel(struct curlev_req *r)
 {
 	if (r)
 		req_free(r);
 }
 
-unsigned khttp_active(const struct khttp *h)
+unsigned curlev_active(const struct curlev *h)
 {
 	return h->n_reqs;
 }
 
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct khttp_req *r = userdata;
+	struct curlev_req *r = userdata;
 	size_t n = size * nmemb;
 
 	if (r->ops->data && !r->ops->data(r->ctx, ptr, n))
@@ -201,13 +230,16 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* The blank line after the headers: report the status once (not for 1xx interim answers). */
+/* Each line to the caller; at the blank line after the headers, the status once (not for 1xx
+ * interim answers). */
 static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct khttp_req *r = userdata;
+	struct curlev_req *r = userdata;
 	size_t n = size * nmemb;
 	long status = 0;
 
+	if (r->ops->header)
+		r->ops->header(r->ctx, ptr, n);
 	if (!r->headers_done && (n == 2 && ptr[0] == '\r' && ptr[1] == '\n')) {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (status >= 200) {
@@ -219,10 +251,10 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-int khttp_start(struct khttp *h, CURL *easy, struct curl_slist *headers,
-        const struct khttp_req_ops *ops, void *ctx, struct khttp_req **ret, struct kb_err *err)
+int curlev_start(struct curlev *h, CURL *easy, struct curl_slist *headers,
+        const struct curlev_req_ops *ops, void *ctx, struct curlev_req **ret, struct kb_err *err)
 {
-	struct khttp_req *r = calloc(1, sizeof(*r));
+	struct curlev_req *r = calloc(1, sizeof(*r));
 	CURLMcode mc;
 
 	if (!r) {
@@ -257,32 +289,4 @@ int khttp_start(struct khttp *h, CURL *easy, struct curl_slist *headers,
 	if (ret)
 		*ret = r;
 	return 0;
-}
-
-void khttp_backoff_init(struct khttp_backoff *b, uint32_t min_ms, uint32_t max_ms)
-{
-	b->min_ms = min_ms;
-	b->max_ms = max_ms < min_ms ? min_ms : max_ms;
-	b->cur_ms = 0;
-	b->failures = 0;
-}
-
-uint32_t khttp_backoff_next(struct khttp_backoff *b)
-{
-	uint32_t base, jitter;
-
-	b->cur_ms = b->cur_ms ? b->cur_ms * 2 : b->min_ms;
-	if (b->cur_ms > b->max_ms)
-		b->cur_ms = b->max_ms;
-	b->failures++;
-	/* +-25% so that agents on every node do not retry in lockstep after an outage. */
-	base = b->cur_ms - b->cur_ms / 4;
-	jitter = b->cur_ms / 2 ? (uint32_t)random() % (b->cur_ms / 2 + 1) : 0;
-	return base + jitter;
-}
-
-void khttp_backoff_reset(struct khttp_backoff *b)
-{
-	b->cur_ms = 0;
-	b->failures = 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "agent/sriov/nsutil.h"
+#include "lib/netlink/netns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@ static int check_netns(int fd)
 	return type == CLONE_NEWNET ? 0 : -EINVAL;
 }
 
-int nsutil_open(const char *path, int *ret_fd, struct kb_err *err)
+int netns_open(const char *path, int *ret_fd, struct kb_err *err)
 {
 	int fd, r;
 
@@ -34,26 +34,47 @@ int nsutil_open(const char *path, int *ret_fd, struct kb_err *err)
 	return 0;
 }
 
-int nsutil_open_self(int *ret_fd, struct kb_err *err)
+int netns_open_self(int *ret_fd, struct kb_err *err)
 {
-	return nsutil_open("/proc/thread-self/ns/net", ret_fd, err);
+	return netns_open("/proc/thread-self/ns/net", ret_fd, err);
 }
 
-int nsutil_route_in(int nsfd, struct nlsock **ret, struct kb_err *err)
+int netns_call(int nsfd, netns_fn fn, void *arg, struct kb_err *err)
 {
 	int self, r;
 
-	if ((r = nsutil_open_self(&self, err)) < 0)
+	if ((r = netns_open_self(&self, err)) < 0)
 		return r;
 	if (setns(nsfd, CLONE_NEWNET) < 0) {
 		r = kb_err_set(err, errno, "entering network namespace: %s", strerror(errno));
 		close(self);
 		return r;
 	}
-	r = nlsock_open_route(ret, err);
+	r = fn(arg, err);
 	/* Staying in the pod's namespace would misdirect every later host-side operation. */
 	if (setns(self, CLONE_NEWNET) < 0)
 		abort();
 	close(self);
+	return r;
+}
+
+static int open_route(void *arg, struct kb_err *err)
+{
+	return nlsock_open_route(arg, err);
+}
+
+int netns_route_in(int nsfd, struct nlsock **ret, struct kb_err *err)
+{
+	return netns_call(nsfd, open_route, ret, err);
+}
+
+int netns_route_at(const char *path, struct nlsock **ret, struct kb_err *err)
+{
+	int fd, r;
+
+	if ((r = netns_open(path, &fd, err)) < 0)
+		return r;
+	r = netns_route_in(fd, ret, err);
+	close(fd);
 	return r;
 }
