@@ -9,8 +9,8 @@
 /* The agent's device types, as static strings the netconf can point at. */
 static const char *known_type(const char *t)
 {
-	static const char *const types[] = {
-	        API_DEVTYPE_VIRTIO_USER, API_DEVTYPE_SRIOV_VF, API_DEVTYPE_VDPA};
+	static const char *const types[] = {API_DEVTYPE_VIRTIO_USER, API_DEVTYPE_SRIOV_VF,
+	        API_DEVTYPE_VDPA, API_DEVTYPE_KERNEL};
 
 	for (size_t i = 0; t && i < sizeof(types) / sizeof(types[0]); i++)
 		if (!strcmp(t, types[i]))

@@ -350,9 +350,9 @@ static bool val_resource_name(const char *s, const char **why)
 static bool val_device_type(const char *s, const char **why)
 {
 	if (strcmp(s, API_DEVTYPE_VIRTIO_USER) == 0 || strcmp(s, API_DEVTYPE_SRIOV_VF) == 0 ||
-	        strcmp(s, API_DEVTYPE_VDPA) == 0)
+	        strcmp(s, API_DEVTYPE_VDPA) == 0 || strcmp(s, API_DEVTYPE_KERNEL) == 0)
 		return true;
-	*why = "must be virtio-user, sriov-vf or vdpa";
+	*why = "must be virtio-user, sriov-vf, vdpa or kernel";
 	return false;
 }
 

@@ -95,7 +95,9 @@ static void ports_table(json_t *ports)
 		drops_cell(p, NULL, 1, drops, sizeof(drops));
 		offloads_cell(p, ol, sizeof(ol));
 		const char *row[] = {jstr(p, "name"), jstr(p, "network"), vlan, jstr(p, "mac"),
-		        jstr(p, "agentMode") ? jstr(p, "agentMode") : jstr(p, "device"),
+		        jstr(p, "agentMode")           ? jstr(p, "agentMode")
+		        : json_object_get(p, "netdev") ? "tap" /* a kernel pod's TAP */
+		                                       : jstr(p, "device"),
 		        json_is_true(json_object_get(p, "connected")) ? "up" : "down", q, rxp, rxb,
 		        txp, txb, drops, ol};
 		table_row(t, row);

@@ -28,5 +28,6 @@
 #define API_DEVTYPE_VIRTIO_USER "virtio-user"
 #define API_DEVTYPE_SRIOV_VF    "sriov-vf"
 #define API_DEVTYPE_VDPA        "vdpa"
+#define API_DEVTYPE_KERNEL      "kernel" /* a TAP netdev in the pod, switched by the fast path */
 
 #endif

@@ -41,7 +41,7 @@ done
 J=$T/deploy.json
 obj() { jq -c --arg k "$1" --arg n "$2" '[.[] | select(.kind == $k and .metadata.name == $n)][0]' "$J"; }
 kinds=$(jq -r '[.[] | "\(.kind)/\(.metadata.name)"] | sort | join(" ")' "$J")
-kb_assert_eq "$kinds" "ClusterRole/kbnet-agent ClusterRoleBinding/kbnet-agent ConfigMap/kbnet-agent DaemonSet/kbnet-agent Namespace/kbnet NetworkAttachmentDefinition/kbnet-sriov-dpdk NetworkAttachmentDefinition/kbnet-sriov-netdev NetworkAttachmentDefinition/kbnet-vdpa NetworkAttachmentDefinition/kbnet-virtio-user ServiceAccount/kbnet-agent" \
+kb_assert_eq "$kinds" "ClusterRole/kbnet-agent ClusterRoleBinding/kbnet-agent ConfigMap/kbnet-agent DaemonSet/kbnet-agent Namespace/kbnet NetworkAttachmentDefinition/kbnet-kernel NetworkAttachmentDefinition/kbnet-sriov-dpdk NetworkAttachmentDefinition/kbnet-sriov-netdev NetworkAttachmentDefinition/kbnet-vdpa NetworkAttachmentDefinition/kbnet-virtio-user ServiceAccount/kbnet-agent" \
 	"the objects deploy/ installs"
 
 # ---- RBAC: what the agent calls, nothing more ----
@@ -154,8 +154,8 @@ while read -r nad; do
 	*) kinds_seen+=" $ptype" ;;
 	esac
 done <"$T/nads"
-kb_assert_eq "$(tr ' ' '\n' <<<"$kinds_seen" | sort | xargs)" "sriov-netdev sriov-vfio vdpa virtio-user" \
-	"a network for each device type (virtio-user, VF netdev, VF vfio, vdpa)"
+kb_assert_eq "$(tr ' ' '\n' <<<"$kinds_seen" | sort | xargs)" "kernel sriov-netdev sriov-vfio vdpa virtio-user" \
+	"a network for each device type (virtio-user, VF netdev, VF vfio, vdpa, kernel)"
 
 # ---- example pods use those networks and resources ----
 jq -c '.[] | select(.kind == "Pod")' "$T/examples.json" >"$T/pods"

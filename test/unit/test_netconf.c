@@ -413,7 +413,7 @@ static void test_conf_invalid(void **state)
 	conf_err(CNI_CMD_ADD, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":7}",
 	        CNI_ERR_INVALID_CONFIG, "type must be a string");
 	BAD("\"deviceType\":\"macvlan\"",
-	        "deviceType 'macvlan': must be virtio-user, sriov-vf or vdpa");
+	        "deviceType 'macvlan': must be virtio-user, sriov-vf, vdpa or kernel");
 	BAD("\"deviceType\":1", "deviceType must be a string");
 	BAD("\"mac\":\"zz:00:00:00:00:01\"", "mac 'zz:00:00:00:00:01'");
 	BAD("\"mac\":\"01:00:5e:00:00:01\"", "mac '01:00:5e:00:00:01' must be a unicast");

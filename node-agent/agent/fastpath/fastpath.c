@@ -16,12 +16,14 @@
 #include "agent/ops.h"
 #include "agent/server.h"
 #include "agent/telemetry.h"
+#include "agent/kport.h"
 #include "agent/vport.h"
 #include "agent/fastpath/fp_config.h"
 #include "agent/fastpath/fp_eal.h"
 #include "agent/fastpath/fp_onecopy.h"
 #include "agent/fastpath/fp_port.h"
 #include "agent/fastpath/fp_switch.h"
+#include "agent/fastpath/fp_tap.h"
 #include "agent/fastpath/fp_worker.h"
 #include "api/api.h"
 #include "common/log.h"
@@ -61,6 +63,17 @@ static bool is_vport(const struct alloc *a)
 	return strcmp(a->ops->name, API_DEVTYPE_VIRTIO_USER) == 0;
 }
 
+static bool is_kport(const struct alloc *a)
+{
+	return strcmp(a->ops->name, API_DEVTYPE_KERNEL) == 0;
+}
+
+/* Device types whose traffic the fast path carries. */
+static bool switched_type(const char *name)
+{
+	return !strcmp(name, API_DEVTYPE_VIRTIO_USER) || !strcmp(name, API_DEVTYPE_KERNEL);
+}
+
 /* ---- health ---- */
 
 /* virtio-user devices can carry traffic only when the fast path runs (or is deliberately
@@ -71,7 +84,7 @@ static void apply_health(void)
 	const char *why = ok ? NULL : "fast path down";
 
 	for (struct pool *p = inv_pool_first(); p; p = inv_pool_next(p)) {
-		if (strcmp(p->ops->name, API_DEVTYPE_VIRTIO_USER))
+		if (!switched_type(p->ops->name))
 			continue;
 		for (size_t i = 0; i < p->n_devs; i++)
 			if (!p->devs[i]->gone)
@@ -159,6 +172,47 @@ static int add_port(struct alloc *a, struct kb_err *err)
 	return 0;
 }
 
+/* A kernel pod's TAP: the provider holds its queues; the port works on copies of them. */
+static int add_tap_port(struct alloc *a, struct kb_err *err)
+{
+	const struct kport_alloc *k = kport_alloc_data(a);
+	const struct fp_net_cfg *net;
+	struct fp_port_info info = {0};
+	struct fp_port *p;
+	int r;
+
+	if (!k->n_fds)
+		return kb_err_set(err, ENODEV, "the agent holds no queue of the TAP");
+	str_copy(info.container_id, sizeof(info.container_id), a->container_id);
+	str_copy(info.ifname, sizeof(info.ifname), a->ifname);
+	str_copy(info.device_id, sizeof(info.device_id), a->device_id);
+	str_copy(info.network, sizeof(info.network), a->network);
+	if (a->pod.ns && a->pod.name)
+		snprintf(info.pod, sizeof(info.pod), "%s/%s", a->pod.ns, a->pod.name);
+	info.queues = k->n_fds;
+	memcpy(info.mac, a->mac.b, 6);
+	info.mtu = a->mtu ? (unsigned)a->mtu : 1500;
+	info.vlan = a->vlan >= 0 ? a->vlan : FP_VLAN_NONE;
+	info.offloads = k->offloads;
+	if ((net = fp_cfg_network(F.cfg, info.network))) {
+		info.pcp = net->pcp;
+		info.has_trunk = net->has_trunk;
+		memcpy(info.trunk, net->trunk, sizeof(info.trunk));
+	}
+	if ((r = fp_port_add_tap(
+	             &info, k->fds, k->io == KPORT_IO_SYSCALL, fp_eal_mempool(), &p, err)) < 0)
+		return r;
+	if ((r = republish(NULL, err)) < 0) {
+		fp_port_remove(p);
+		return r;
+	}
+	LOG_INFO("fastpath: port %s (slot %u) network %s vlan %d kernel TAP, %u queue(s), "
+	         "offloads %s, io %s",
+	        fp_port_name(p), fp_port_slot(p), info.network, a->vlan, info.queues,
+	        info.offloads ? "on" : "off", kport_io_name(k->io));
+	return 0;
+}
+
 static void remove_port(const char *cid, const char *ifname)
 {
 	struct fp_port *p = fp_port_find(cid, ifname);
@@ -181,7 +235,11 @@ static int on_attached(struct alloc *a, struct kb_err *err)
 {
 	struct fp_port *old;
 
-	if (F.state != FP_RUNNING || !is_vport(a))
+	if (F.state != FP_RUNNING)
+		return 0;
+	if (is_kport(a))
+		return add_tap_port(a, err);
+	if (!is_vport(a))
 		return 0;
 	/* A new sandbox of the same pod reuses the socket path before the old sandbox's DEL:
 	 * vport gave the path to the new attachment, so the old port cannot carry traffic any
@@ -200,6 +258,8 @@ static void on_detached(struct alloc *a)
 {
 	const struct vport_alloc *v;
 
+	if (F.state == FP_RUNNING && is_kport(a))
+		remove_port(a->container_id, a->ifname);
 	if (F.state != FP_RUNNING || !is_vport(a))
 		return;
 	remove_port(a->container_id, a->ifname);
@@ -230,7 +290,7 @@ static struct alloc_observer observer = {
 
 static void pool_event(struct pool *p)
 {
-	if (F.state == FP_FAILED && !strcmp(p->ops->name, API_DEVTYPE_VIRTIO_USER))
+	if (F.state == FP_FAILED && switched_type(p->ops->name))
 		apply_health();
 }
 
@@ -323,6 +383,12 @@ static int fp_init(const struct cfg *cfg, struct kb_err *err)
 	LOG_INFO("fastpath: DPDK up, file prefix %s, memory: %s", F.eal.file_prefix,
 	        F.eal.memory_desc);
 	fp_oc_set_enabled(c->one_copy);
+	if ((r = fp_tap_init(F.eal.n_workers)) < 0) {
+		fail("TAP ports: %s", strerror(-r));
+		return 0;
+	}
+	if (fp_tap_uring_note()[0])
+		LOG_WARN("fastpath: %s", fp_tap_uring_note());
 	if ((r = fp_port_init(c->max_ports, F.eal.n_workers, &e)) < 0 ||
 	        (r = fp_worker_init(&(struct fp_worker_params){.n_workers = F.eal.n_workers,
 	                                    .lcores = F.eal.worker_lcore,
@@ -354,6 +420,13 @@ static int fp_init(const struct cfg *cfg, struct kb_err *err)
 	}
 	/* Allocations restored from the state journal get their ports back. */
 	for (struct alloc *a = alloc_first(); a; a = alloc_next(a)) {
+		if (is_kport(a) && a->dev) {
+			kb_err_clear(&e);
+			if (add_tap_port(a, &e) < 0)
+				LOG_ERR("fastpath: restoring %s/%s: %s", a->container_id, a->ifname,
+				        e.msg);
+			continue;
+		}
 		/* Of attachments sharing a socket path (sandboxes of one pod), the owner's. */
 		if (!is_vport(a) || !a->dev || !vport_alloc_data(a)->owns_socket)
 			continue;
@@ -401,6 +474,7 @@ static void fp_fini(void)
 	/* Stop the workers before their ports go. */
 	fp_worker_fini();
 	fp_port_fini();
+	fp_tap_fini();
 	fp_eal_fini();
 	F.state = FP_DISABLED;
 }
@@ -459,8 +533,11 @@ static json_t *port_json(const struct fp_port *p)
 	fp_port_stats(p, &s);
 	o = json_pack("{s:i, s:s, s:s, s:b, s:i, s:i, s:o}", "slot", fp_port_slot(p), "name",
 	        fp_port_name(p), "kind",
-	        fp_port_kind(p) == FP_PORT_UPLINK ? "uplink" : "vhost-user", "connected",
-	        fp_port_connected(p), "queues", i->queues, "mtu", i->mtu, "stats", stats_json(&s));
+	        fp_port_kind(p) == FP_PORT_UPLINK ? "uplink"
+	        : fp_port_kind(p) == FP_PORT_TAP  ? "tap"
+	                                          : "vhost-user",
+	        "connected", fp_port_connected(p), "queues", i->queues, "mtu", i->mtu, "stats",
+	        stats_json(&s));
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "queueWorkers", queue_workers_json(p));
@@ -484,8 +561,14 @@ static json_t *port_json(const struct fp_port *p)
 	json_object_set_new(o, "mac", json_string(mac));
 	if (i->vlan != FP_VLAN_NONE)
 		json_object_set_new(o, "vlan", json_integer(i->vlan));
-	json_object_set_new(o, "socketPath", json_string(i->path));
-	json_object_set_new(o, "agentMode", json_string(i->agent_server ? "server" : "client"));
+	if (fp_port_kind(p) == FP_PORT_TAP) {
+		json_object_set_new(o, "netdev", json_string(i->ifname));
+		json_object_set_new(o, "io", json_string(fp_port_tap_io(p)));
+	} else {
+		json_object_set_new(o, "socketPath", json_string(i->path));
+		json_object_set_new(
+		        o, "agentMode", json_string(i->agent_server ? "server" : "client"));
+	}
 	json_object_set_new(o, "activeQueues", json_integer(fp_port_active_queues(p)));
 	if (fp_port_excess_queues(p))
 		json_object_set_new(o, "queuesBeyondPool", json_integer(fp_port_excess_queues(p)));

@@ -3,6 +3,7 @@
 #include "agent/fastpath/fp_eal.h"
 #include "agent/fastpath/fp_offload.h"
 #include "agent/fastpath/fp_onecopy.h"
+#include "agent/fastpath/fp_tap.h"
 #include "common/log.h"
 #include "common/str.h"
 
@@ -25,6 +26,7 @@ struct fp_port {
 	char name[160];
 	struct fp_port_info info;
 	bool registered;                /* vhost driver registered for info.path */
+	struct fp_tap *tap;             /* TAP ports (also in the runtime state, for workers) */
 	uint8_t workers[FP_MAX_QUEUES]; /* worker of each receive queue (fixed for life) */
 	struct fp_stats base;
 	/* Written by the vhost thread. */
@@ -95,7 +97,7 @@ uint16_t fp_port_active_queues(const struct fp_port *p)
 {
 	const struct fp_rt *rt = fp_worker_rt(p->slot);
 
-	if (p->kind == FP_PORT_UPLINK)
+	if (p->kind == FP_PORT_UPLINK || p->kind == FP_PORT_TAP)
 		return p->info.queues;
 	if (__atomic_load_n(&rt->vid, __ATOMIC_RELAXED) < 0)
 		return 0;
@@ -153,8 +155,8 @@ struct fp_port *fp_port_next(struct fp_port *p)
 struct fp_port *fp_port_find(const char *cid, const char *ifname)
 {
 	for (struct fp_port *p = fp_port_first(); p; p = fp_port_next(p))
-		if (p->kind == FP_PORT_VHOST && !strcmp(p->info.container_id, cid) &&
-		        !strcmp(p->info.ifname, ifname))
+		if ((p->kind == FP_PORT_VHOST || p->kind == FP_PORT_TAP) &&
+		        !strcmp(p->info.container_id, cid) && !strcmp(p->info.ifname, ifname))
 			return p;
 	return NULL;
 }
@@ -524,11 +526,78 @@ void fp_port_remove(struct fp_port *p)
 		rte_eth_dev_close(P.uplink_eth);
 		P.uplink_started = false;
 	}
-	if (p->kind == FP_PORT_VHOST)
+	if (p->kind == FP_PORT_VHOST || p->kind == FP_PORT_TAP)
 		fp_release_queues(P.load, P.n_workers, p->info.queues, p->workers);
+	/* Workers left the port with the table republished without it. */
+	if (p->kind == FP_PORT_TAP) {
+		/* Ours, not the runtime state's: fp_worker_fini clears that at shutdown. */
+		fp_tap_destroy(p->tap);
+		fp_worker_rt(p->slot)->tap = NULL;
+	}
 	fp_worker_rt(p->slot)->vid = -1;
 	slot_free(p);
 	free(p);
+}
+
+/* ---- TAP (kernel device type) ---- */
+
+const char *fp_port_tap_io(const struct fp_port *p)
+{
+	const struct fp_tap *t = p->tap;
+
+	if (!t)
+		return "";
+	if (fp_tap_io(t) == FP_TAP_IO_SYSCALL)
+		return "syscall";
+	return fp_tap_uring_note()[0] ? "syscall (io_uring unavailable)" : "uring";
+}
+
+int fp_port_add_tap(const struct fp_port_info *info, const int *fds, bool syscall_io,
+        struct rte_mempool *pool, struct fp_port **ret, struct kb_err *err)
+{
+	struct fp_port *p = calloc(1, sizeof(*p));
+	/* With offloads the kernel hands over TSO frames of up to 64 KiB of IP packet. */
+	uint32_t max_frame =
+	        info->offloads ? FP_OL_MAX_LEN : info->mtu + FP_ETH_HLEN + FP_VLAN_HLEN;
+	struct fp_tap *tap;
+	int r;
+
+	if (!p)
+		return kb_err_set(err, ENOMEM, "out of memory");
+	if (info->queues < 1 || info->queues > FP_MAX_QUEUES) {
+		free(p);
+		return kb_err_set(err, EINVAL, "%u TAP queues (the fast path allows 1..%d)",
+		        info->queues, FP_MAX_QUEUES);
+	}
+	if ((r = fp_tap_create(fds, info->queues, syscall_io ? FP_TAP_IO_SYSCALL : FP_TAP_IO_URING,
+	             max_frame, pool, &tap, err)) < 0) {
+		free(p);
+		return r;
+	}
+	p->kind = FP_PORT_TAP;
+	p->info = *info;
+	snprintf(p->name, sizeof(p->name), "%.12s/%s", info->container_id, info->ifname);
+	pthread_mutex_lock(&P.lock);
+	r = slot_alloc(p);
+	pthread_mutex_unlock(&P.lock);
+	if (r < 0) {
+		fp_tap_destroy(tap);
+		free(p);
+		return kb_err_set(err, ENOSPC,
+		        "the fast path has no free port (fastpath.maxPorts %u)", P.max - 1);
+	}
+	fp_assign_queues(P.load, P.n_workers, info->queues, p->workers);
+	fp_worker_rt(p->slot)->vid = -1;
+	p->tap = tap;
+	fp_worker_rt(p->slot)->tap = tap;
+	/* The kernel takes partial checksums and GSO frames whole from a TAP with a
+	 * virtio-net header (it segments them itself if it must). */
+	fp_worker_rt(p->slot)->ol_caps =
+	        info->offloads ? FP_OL_CAP_CSUM | FP_OL_CAP_TSO4 | FP_OL_CAP_TSO6 : 0;
+	p->connected = true;
+	p->connects = 1;
+	*ret = p;
+	return 0;
 }
 
 void fp_port_fini(void)
@@ -713,6 +782,11 @@ void fp_port_offload_desc(const struct fp_port *p, char *buf, size_t size)
 	size_t off = 0;
 
 	buf[0] = '\0';
+	if (p->kind == FP_PORT_TAP) {
+		/* What TUNSETOFFLOAD gave the kernel: it sends and takes these. */
+		snprintf(buf, size, "%s", p->info.offloads ? "csum,tso4,tso6" : "");
+		return;
+	}
 	pthread_mutex_lock(&P.lock);
 	f = p->features;
 	pthread_mutex_unlock(&P.lock);

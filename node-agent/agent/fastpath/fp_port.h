@@ -56,6 +56,13 @@ const char *fp_port_uplink_notes(void);
 const char *fp_port_uplink_offloads(void);
 /* A pod port's offload features as negotiated: "" when not connected (control thread). */
 void fp_port_offload_desc(const struct fp_port *p, char *buf, size_t size);
+/* A kernel pod's TAP (fp_tap.h) on duplicates of fds (info->queues of them); its frames come
+ * from and go to the pod's netdev. syscall_io: one system call per frame instead of io_uring
+ * batches. */
+int fp_port_add_tap(const struct fp_port_info *info, const int *fds, bool syscall_io,
+        struct rte_mempool *pool, struct fp_port **ret, struct kb_err *err);
+/* A TAP port's I/O: "uring" or "syscall" (for ports and stats). */
+const char *fp_port_tap_io(const struct fp_port *p);
 /* Forget the port: the caller has already republished a table without it. */
 void fp_port_remove(struct fp_port *p);
 struct fp_port *fp_port_find(const char *container_id, const char *ifname);

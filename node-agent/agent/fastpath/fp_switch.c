@@ -187,7 +187,7 @@ int fp_table_build(const struct fp_port_desc *ports, size_t n, uint16_t n_worker
 	/* Members and FDB in slot order, so that the result does not depend on the input order. */
 	for (uint16_t s = 0; s < t->n_slots; s++) {
 		struct fp_domain *d;
-		if (t->slots[s].kind != FP_PORT_VHOST)
+		if (t->slots[s].kind != FP_PORT_VHOST && t->slots[s].kind != FP_PORT_TAP)
 			continue;
 		d = &t->domains[t->slots[s].domain];
 		if (!d->members && !(d->members = calloc(n, sizeof(*d->members)))) {

@@ -31,7 +31,8 @@
 #define FP_MAX_QUEUES   16  /* queue pairs per pod port (the pool's `queues`) */
 #define FP_VLAN_BITMAP  512 /* 4096 VLAN ids, one bit each */
 
-enum fp_port_kind { FP_PORT_UNUSED = 0, FP_PORT_VHOST, FP_PORT_UPLINK };
+/* FP_PORT_TAP: a kernel pod's TAP (fp_tap.h), switched like a vhost-user pod port. */
+enum fp_port_kind { FP_PORT_UNUSED = 0, FP_PORT_VHOST, FP_PORT_UPLINK, FP_PORT_TAP };
 
 /* What the control plane says about one port when building a table. */
 struct fp_port_desc {

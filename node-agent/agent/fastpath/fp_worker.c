@@ -2,6 +2,7 @@
 #include "agent/fastpath/fp_worker.h"
 #include "agent/fastpath/fp_offload.h"
 #include "agent/fastpath/fp_onecopy.h"
+#include "agent/fastpath/fp_tap.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -246,6 +247,13 @@ static void flush_slot(struct worker *w, const struct fp_table *t, uint16_t s)
 			STAT_ADD(st->drop_down, b->n);
 		}
 		/* vhost copies into the guest's buffers and leaves the mbufs to us. */
+		rte_pktmbuf_free_bulk(b->m, b->n);
+	} else if (t->slots[s].kind == FP_PORT_TAP) {
+		/* The kernel copies the frames during the write. */
+		uint16_t down;
+		sent = fp_tap_tx(rt->tap, w->id, b->m, b->n, &bytes, &down);
+		STAT_ADD(st->drop_down, down);
+		STAT_ADD(st->drop_tx_full, b->n - sent - down);
 		rte_pktmbuf_free_bulk(b->m, b->n);
 	} else {
 		for (uint16_t k = 0; k < b->n; k++)
@@ -1144,6 +1152,15 @@ static int worker_main(void *arg)
 					}
 					n = rte_vhost_dequeue_burst(
 					        vid, q * 2 + 1, W.pool, pkts, burst);
+					if (n == 0)
+						continue;
+					from_pod(w, t, s, pkts, n);
+				} else if (t->slots[s].kind == FP_PORT_TAP) {
+					uint64_t nomem = 0, runt = 0;
+					n = fp_tap_rx(
+					        rt->tap, q, w->id, pkts, burst, &nomem, &runt);
+					STAT_ADD(w->port[s].drop_nomem, nomem);
+					STAT_ADD(w->port[s].drop_runt, runt);
 					if (n == 0)
 						continue;
 					from_pod(w, t, s, pkts, n);

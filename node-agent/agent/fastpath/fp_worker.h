@@ -71,6 +71,8 @@ struct fp_rt {
 	uint16_t eth_port; /* uplink's ethdev port */
 	uint8_t ol_caps;   /* FP_OL_CAP_*: offloads the port takes as they are */
 	bool linear;       /* uplink without multi-segment transmit: segments are linearised */
+	/* TAP ports: their queues (fp_tap.h) */
+	struct fp_tap *tap;
 };
 
 struct fp_worker_params {

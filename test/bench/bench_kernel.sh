@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# Kernel-pod benchmark: two co-located pods (network namespaces) that use the kernel's own
+# stack, connected five ways, measured in one run on this machine:
+#
+#   veth            a veth pair between the two pods (the floor: no switch at all)
+#   bridge          each pod's veth on a Linux bridge in a switch namespace
+#   macvlan         two macvlan (mode bridge) netdevs on one parent (a veth end)
+#   kbnet           kbnet kernel ports (TAPs with virtio-net headers, offloads on, io_uring
+#                   batches), switched by the agent's DPDK worker
+#   kbnet-syscall   the same with one readv/writev per frame (what batching buys)
+#   kbnet-nooff     the same with the pool's offloads off (1500-byte frames through the switch)
+#   mixed-tso       a kernel pod (iperf3 client) to a DPDK pod through kbnet: the DPDK pod is
+#   mixed-notso     dpdk-testpmd (csum engine) between its virtio-user port and a net_tap
+#                   exception port where iperf3 listens; with offloads on the kernel pod's 64 KB
+#                   TSO frames cross kbnet whole (the pod negotiated GUEST_TSO) and the DPDK
+#                   pod segments them (net_tap TSO); off: 1500-byte frames all the way
+#
+# Figures: TCP bulk throughput (iperf3, one and four streams), 64-byte UDP packet rate (iperf3
+# -u -l 18, what the receiver got), request/response latency (sockperf ping-pong, 64 bytes,
+# p50 and p99). Pods on CPU 0 (taskset), kbnet's worker on the last CPU (busy-polling,
+# idlePolls: 0): the kernel cases use no CPU of their own, so kbnet has one more CPU at work;
+# the table says so. Each figure is the median of BENCH_ROUNDS rounds (cases interleaved).
+# Ratios are to veth (the floor) and to the Linux bridge. Goals (printed, not asserted):
+# kbnet TCP bulk >= 1.0x bridge, ping-pong p50 <= 1.5x bridge, mixed-tso >= 3x mixed-notso.
+#
+# Output: the table on stdout; results.tsv and kernel.png (python3-matplotlib) in
+# $BUILD/bench-logs/kernel/. Env: BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_CASES.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../e2e/lib_fp.bash"
+fp_require
+for t in iperf3 sockperf ethtool; do
+	command -v $t >/dev/null || { echo "SKIP: $t not installed (hack/deps-bench.txt)"; exit 77; }
+done
+[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
+
+ROUNDS=${BENCH_ROUNDS:-3}
+SECS=${BENCH_SECONDS:-3}
+CASES=${BENCH_CASES:-veth bridge macvlan kbnet kbnet-syscall kbnet-nooff mixed-tso mixed-notso}
+OUT=$ROOT/$BUILD/bench-logs/kernel
+mkdir -p "$OUT"
+RAW=$OUT/raw.tsv
+: >"$RAW"
+IPA=10.77.0.1 IPB=10.77.0.2
+POD_CPU=0
+MT=02:00:00:00:00:7d
+
+pod_ns() { # NAME: a pod namespace without IPv6 chatter
+	local ns
+	ns=$(kb_netns "$1")
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	echo "$ns"
+}
+inns() { local ns=$1; shift; ip netns exec "$ns" taskset -c $POD_CPU "$@"; }
+
+# ---- the kbnet agent (one for every kbnet case) ----
+kb_agent_config "$T/agent.yaml" '  - name: kp
+    type: kernel
+    count: 4
+  - name: kps
+    type: kernel
+    count: 4
+    io: syscall
+  - name: kpoff
+    type: kernel
+    count: 4
+    offloads: false
+  - name: vu
+    type: virtio-user
+    count: 2
+  - name: vuoff
+    type: virtio-user
+    count: 2
+    offloads: false'
+cat >>"$T/agent.yaml" <<-YAML
+fastpath:
+  workers: [$FP_WORKER_CPU]
+  memory: no-huge
+  memoryMB: 512
+  mbufs: 16383
+  filePrefix: $FP_PREFIX-agent
+  idlePolls: 0
+YAML
+kb_agent_start "$T/agent.yaml" || exit 1
+
+kattach() { # CID NETNS POOL
+	fp_api attach "{\"containerID\":\"$1\",\"ifname\":\"net1\",\"network\":\"bench\",\"deviceType\":\"kernel\",\"pool\":\"$3\",\"netns\":\"/var/run/netns/$2\"}" >/dev/null
+}
+
+# ---- cases: setup CASE sets A and B (pod namespaces), teardown undoes it ----
+setup() {
+	A=$(pod_ns a)
+	B=$(pod_ns b)
+	case $1 in
+	veth)
+		ip link add kbva type veth peer name kbvb
+		ip link set kbva netns "$A" name eth1
+		ip link set kbvb netns "$B" name eth1
+		;;
+	bridge)
+		S=$(kb_netns sw)
+		ip -n "$S" link add br0 type bridge
+		ip -n "$S" link set br0 up
+		for p in a b; do
+			local ns=$A
+			[ $p = b ] && ns=$B
+			ip link add kbv$p type veth peer name kbp$p
+			ip link set kbv$p netns "$ns" name eth1
+			ip link set kbp$p netns "$S" master br0 up 2>/dev/null || {
+				ip link set kbp$p netns "$S"
+				ip -n "$S" link set kbp$p master br0 up
+			}
+		done
+		;;
+	macvlan)
+		S=$(kb_netns sw)
+		ip -n "$S" link add mvp type veth peer name mvq
+		ip -n "$S" link set mvp up
+		ip -n "$S" link set mvq up
+		ip -n "$S" link add link mvp name mva type macvlan mode bridge
+		ip -n "$S" link add link mvp name mvb type macvlan mode bridge
+		ip -n "$S" link set mva netns "$A" name eth1
+		ip -n "$S" link set mvb netns "$B" name eth1
+		;;
+	kbnet | kbnet-syscall | kbnet-nooff)
+		local pool=kp
+		[ "$1" = kbnet-syscall ] && pool=kps
+		[ "$1" = kbnet-nooff ] && pool=kpoff
+		kattach ka "$A" $pool
+		kattach kb "$B" $pool
+		ip -n "$A" link set net1 name eth1
+		ip -n "$B" link set net1 name eth1
+		;;
+	mixed-tso | mixed-notso)
+		local kpool=kp vpool=vu sock tso=1
+		[ "$1" = mixed-notso ] && kpool=kpoff vpool=vuoff tso=0
+		kattach ka "$A" $kpool
+		ip -n "$A" link set net1 name eth1
+		sock=$(fp_api attach "{\"containerID\":\"kt\",\"ifname\":\"net1\",\"network\":\"bench\",\"deviceType\":\"virtio-user\",\"pool\":\"$vpool\",\"mac\":\"$MT\"}" |
+			jq -r .allocation.vhostUser.socketPath)
+		mixed_pod "$sock" $tso
+		;;
+	esac
+	ip -n "$A" addr add $IPA/24 dev eth1
+	ip -n "$A" link set eth1 up
+	if [ -z "${MIXED:-}" ]; then
+		ip -n "$B" addr add $IPB/24 dev eth1
+		ip -n "$B" link set eth1 up
+	fi
+	sleep 0.5
+	ip netns exec "$A" ping -c 2 -W 2 -i 0.2 $IPB >/dev/null 2>&1 || echo "# $1: no ping reply" >&2
+}
+teardown() {
+	if [ -n "${MIXED:-}" ]; then
+		fp_pod_stop t
+		cp "$T/t.log" "$OUT/dpdk-pod.log"
+		rm -f "$T/t.in"
+		fp_api detach '{"containerID":"kt","ifname":"net1"}' >/dev/null
+		MIXED=
+	fi
+	fp_api detach '{"containerID":"ka","ifname":"net1"}' >/dev/null
+	fp_api detach '{"containerID":"kb","ifname":"net1"}' >/dev/null
+	for ns in "$A" "$B" ${S:-}; do ip netns delete "$ns" 2>/dev/null; done
+	S=
+}
+
+# The DPDK pod of the mixed cases: testpmd in pod B's namespace, csum engine between its
+# virtio-user port (0) and a net_tap port (1, kernel netdev eth1 with the allocation's MAC).
+# tso=1: port 0 takes TSO frames (GUEST_TSO/GUEST_CSUM via LRO), port 1 segments them
+# (net_tap TSO, MSS 1400) and completes checksums; tso=0: plain frames, checksums in software.
+mixed_pod() {
+	local sock=$1 tso=$2 peer
+	MIXED=1
+	# The csum engine writes its port's MAC as source and the peer's as destination.
+	peer=$(ip -n "$A" -j link show eth1 | jq -r '.[0].address')
+	mkfifo "$T/t.in"
+	# shellcheck disable=SC2086
+	ip netns exec "$B" stdbuf -o0 -e0 dpdk-testpmd --lcores="0@$POD_CPU,1@$POD_CPU" \
+		--no-huge -m 512 --no-shconf --file-prefix "$FP_PREFIX-t" --no-pci \
+		--vdev "net_virtio_user0,path=$sock,server=1,queues=1,mac=$MT" \
+		--vdev "net_tap0,iface=eth1,mac=$MT" -- -i --no-mlockall --total-num-mbufs=16384 \
+		--forward-mode=csum --burst=32 --eth-peer=0,"$peer" --eth-peer=1,$MT <"$T/t.in" >"$T/t.log" 2>&1 &
+	FP_POD_PID[t]=$!
+	exec {fd}>"$T/t.in"
+	FP_POD_FD[t]=$fd
+	fp_pod_wait t 'testpmd> ' 30 || { tail "$T/t.log" >&2; return 1; }
+	fp_pod_cmd t "port stop all"
+	if [ "$tso" = 1 ]; then
+		fp_pod_cmd t "port config 0 rx_offload tcp_lro on"
+		fp_pod_cmd t "port config 0 rx_offload tcp_cksum on"
+		fp_pod_cmd t "csum set ip hw 1"
+		fp_pod_cmd t "csum set tcp hw 1"
+		fp_pod_cmd t "tso set 1400 1"
+	else
+		fp_pod_cmd t "csum set ip sw 1"
+		fp_pod_cmd t "csum set tcp sw 1"
+	fi
+	fp_pod_cmd t "port start all"
+	fp_pod_cmd t "start"
+	# net_tap's stop waits for a (missing) secondary process's answer: seconds.
+	fp_pod_wait t "packet forwarding - ports=" 60 || echo "# DPDK pod not forwarding" >&2
+	ip -n "$B" addr add $IPB/24 dev eth1
+	ip -n "$B" link set eth1 address $MT up
+	fp_wait_connected kt 20 || echo "# DPDK pod not connected" >&2
+}
+
+# ---- measurements (print one value each) ----
+# Servers are stopped by PID after each measurement (also when the client failed): a server
+# left behind would keep this run's benchmark lock (an inherited descriptor) for ever.
+srv_stop() { # PID
+	kill -INT "$1" 2>/dev/null
+	sleep 0.2
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+iperf_srv() { # PORT: an iperf3 server in pod B (foreground process in the background)
+	# Not through inns: a backgrounded function is a subshell, and $! would be its PID,
+	# not the server's (ip netns exec and taskset exec the server in place).
+	ip netns exec "$B" taskset -c $POD_CPU iperf3 -s -1 -B $IPB -p "$1" >"$T/ips.log" 2>&1 &
+	SRV=$!
+	kb_defer "kill -KILL $SRV"
+	sleep 0.3
+}
+tcp() { # STREAMS: Gbit/s received
+	iperf_srv 5201
+	timeout $((SECS + 20)) ip netns exec "$A" taskset -c $POD_CPU iperf3 -c $IPB -p 5201 -t "$SECS" -P "$1" -J >"$T/ipc.json" 2>/dev/null
+	srv_stop $SRV
+	jq '.end.sum_received.bits_per_second / 1e9' "$T/ipc.json" 2>/dev/null || echo 0
+}
+udp64() { # kpps the receiver got
+	iperf_srv 5202
+	timeout $((SECS + 20)) ip netns exec "$A" taskset -c $POD_CPU iperf3 -c $IPB -p 5202 -u -b 0 -l 18 -t "$SECS" -J >"$T/ipu.json" 2>/dev/null
+	srv_stop $SRV
+	jq '.end.sum as $s | ($s.packets - $s.lost_packets) / $s.seconds / 1e3' "$T/ipu.json" 2>/dev/null || echo 0
+}
+pingpong() { # "p50 p99" in microseconds
+	ip netns exec "$B" taskset -c $POD_CPU sockperf sr -i $IPB -p 11111 --tcp >/dev/null 2>&1 &
+	local srv=$!
+	kb_defer "kill -KILL $srv"
+	sleep 0.5
+	timeout $((SECS + 20)) ip netns exec "$A" taskset -c $POD_CPU sockperf pp -i $IPB -p 11111 --tcp -m 64 -t "$SECS" >"$T/spp.log" 2>&1
+	srv_stop $srv
+	awk '/percentile 50.000/ {p50=$NF} /percentile 99.000/ {p99=$NF} END {print (p50 ? p50 : 0), (p99 ? p99 : 0)}' "$T/spp.log"
+}
+gso_counts() { # rxGsoPackets of pod a's port, txGsoSoftware towards the other pod
+	fp_api ports | jq -r '[.ports[] | select(.containerID == "ka")][0].stats.offloads.rxGsoPackets // 0'
+}
+
+echo "# kernel pods: $(nproc) CPUs, pods on CPU $POD_CPU, kbnet worker on CPU $FP_WORKER_CPU (busy-polling), $ROUNDS rounds x ${SECS}s" >&2
+for r in $(seq 1 "$ROUNDS"); do
+	for c in $CASES; do
+		setup "$c" || { teardown; continue; }
+		g0=$(gso_counts)
+		t1=$(tcp 1)
+		g1=$(gso_counts)
+		t4=0 u=0 pp="0 0"
+		if [[ $c != mixed-* ]]; then
+			t4=$(tcp 4)
+			u=$(udp64)
+			pp=$(pingpong)
+		fi
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$r" "$t1" "$t4" "$u" "$pp" "$((g1 - g0))" | tr ' ' '\t' >>"$RAW"
+		echo "# round $r $c: tcp1 $t1 tcp4 $t4 udp64 $u pp $pp gso $((g1 - g0))" >&2
+		teardown
+	done
+done
+kb_agent_stop
+
+# ---- table, ratios, plot ----
+/usr/bin/python3 - "$RAW" "$OUT" "$CASES" <<'PY'
+import statistics, sys
+raw, out, cases = sys.argv[1], sys.argv[2], sys.argv[3].split()
+rows = {}
+for line in open(raw):
+    f = line.split()
+    if len(f) < 8:
+        continue
+    rows.setdefault(f[0], []).append([float(x) for x in f[2:8]])
+med = {c: [statistics.median(v[i] for v in rows[c]) for i in range(6)] for c in cases if c in rows}
+names = ["tcp1 Gbit/s", "tcp4 Gbit/s", "udp64 kpps", "pp p50 us", "pp p99 us"]
+with open(out + "/results.tsv", "w") as f:
+    f.write("case\t" + "\t".join(names) + "\tgso frames (tcp1)\n")
+    for c, m in med.items():
+        f.write(c + "\t" + "\t".join("%.3f" % x for x in m) + "\n")
+def ratio(c, base, i):
+    if base not in med or not med[base][i] or c not in med or not med[c][i]:
+        return "-"
+    return "%.2fx" % (med[c][i] / med[base][i])
+print("%-14s %9s %9s %9s %9s %9s %8s" % ("case", "tcp1", "tcp4", "udp64", "pp-p50", "pp-p99", "gso"))
+print("%-14s %9s %9s %9s %9s %9s %8s" % ("", "Gbit/s", "Gbit/s", "kpps", "us", "us", "frames"))
+for c, m in med.items():
+    print("%-14s %9.2f %9.2f %9.0f %9.1f %9.1f %8.0f" % (c, *m))
+print()
+print("ratios (median of each): to veth | to bridge   (latency: lower is better)")
+print("%-14s %17s %17s %17s %17s" % ("case", "tcp1", "tcp4", "udp64", "pp-p50"))
+for c in med:
+    print("%-14s %17s %17s %17s %17s" % (c, *("%s | %s" % (ratio(c, "veth", i), ratio(c, "bridge", i)) for i in range(4))))
+print()
+def goal(label, ok):
+    print("goal %-52s %s" % (label, "met" if ok else "MISSED"))
+if "kbnet" in med and "bridge" in med:
+    b, k = med["bridge"], med["kbnet"]
+    goal("kbnet tcp1 >= 1.0x bridge (%.2fx)" % (k[0] / b[0] if b[0] else 0), b[0] and k[0] >= b[0])
+    goal("kbnet tcp4 >= 1.0x bridge (%.2fx)" % (k[1] / b[1] if b[1] else 0), b[1] and k[1] >= b[1])
+    goal("kbnet pp p50 <= 1.5x bridge (%.2fx)" % (k[3] / b[3] if b[3] else 0), b[3] and k[3] <= 1.5 * b[3])
+if "mixed-tso" in med and "mixed-notso" in med and med["mixed-notso"][0]:
+    x = med["mixed-tso"][0] / med["mixed-notso"][0]
+    goal("kernel->DPDK tcp1 offloads on >= 3x off (%.2fx)" % x, x >= 3)
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.5))
+    cs = list(med)
+    for ax, i, title in zip(axes, [0, 1, 2, 3], ["TCP 1 stream (Gbit/s)", "TCP 4 streams (Gbit/s)", "UDP 64 B (kpps)", "ping-pong p50 (us, lower is better)"]):
+        vals = [med[c][i] for c in cs]
+        ax.bar(range(len(cs)), vals, color=["#888" if not c.startswith(("kbnet", "mixed")) else "#2a7" for c in cs])
+        ax.set_xticks(range(len(cs)))
+        ax.set_xticklabels(cs, rotation=45, ha="right", fontsize=8)
+        ax.set_title(title, fontsize=10)
+    fig.suptitle("kernel pods on one node: veth floor, Linux bridge, macvlan, kbnet kernel ports (medians)")
+    fig.tight_layout()
+    fig.savefig(out + "/kernel.png", dpi=100)
+    print("\nplot: " + out + "/kernel.png, table: " + out + "/results.tsv")
+except ImportError:
+    print("\nno plot: python3-matplotlib not installed")
+PY
