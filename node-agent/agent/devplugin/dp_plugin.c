@@ -590,6 +590,7 @@ int dp_plugin_new(
 	if (!pl)
 		return kb_err_set(err, ENOMEM, "out of memory");
 	pl->pool = p;
+	backoff_init(&pl->reg_backoff, DP_REG_BACKOFF_MIN_MS, DP_REG_BACKOFF_MAX_MS);
 	LIST_INIT(&pl->watches);
 	hmap_init(&pl->devinfo);
 	str_copy(pl->resource, sizeof(pl->resource), p->resource_name);

@@ -16,6 +16,7 @@
 
 #include "agent/devplugin/dp_config.h"
 #include "agent/inventory.h"
+#include "common/backoff.h"
 #include "common/err.h"
 #include "common/hmap.h"
 #include "common/queue.h"
@@ -46,7 +47,7 @@ struct dp_plugin {
 	/* registration (dp_register.c) */
 	struct dp_rpc *reg_rpc;
 	struct event *retry_ev;
-	unsigned backoff_ms;
+	struct backoff reg_backoff;
 	bool registered, ever_registered;
 	bool closing; /* being freed: no more registration */
 	dev_t kubelet_dev, pending_dev;

@@ -19,8 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BACKOFF_MIN_MS 500
-#define BACKOFF_MAX_MS 30000
 /* kubelet dials a plugin within 10 s of accepting its registration (devicemanager). */
 #define STREAM_WAIT_MS 15000
 
@@ -52,16 +50,15 @@ static void on_retry(evutil_socket_t fd, short what, void *arg);
 static void retry_later(struct dp_plugin *pl)
 {
 	struct timeval tv;
+	uint32_t ms;
 
 	if (!pl->retry_ev && !(pl->retry_ev = evtimer_new(loop_base(), on_retry, pl))) {
 		LOG_ERR("device plugin %s: out of memory", pl->pool->name);
 		return;
 	}
-	pl->backoff_ms = pl->backoff_ms ? pl->backoff_ms * 2 : BACKOFF_MIN_MS;
-	if (pl->backoff_ms > BACKOFF_MAX_MS)
-		pl->backoff_ms = BACKOFF_MAX_MS;
-	tv.tv_sec = pl->backoff_ms / 1000;
-	tv.tv_usec = pl->backoff_ms % 1000 * 1000;
+	ms = backoff_next(&pl->reg_backoff);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = ms % 1000 * 1000;
 	evtimer_add(pl->retry_ev, &tv);
 }
 
@@ -81,7 +78,7 @@ static void reg_done(const struct dp_rpc_result *res, void *ctx)
 		pl->registered_ms = clock_mono_ms();
 		pl->kubelet_dev = pl->pending_dev;
 		pl->kubelet_ino = pl->pending_ino;
-		pl->backoff_ms = 0;
+		backoff_reset(&pl->reg_backoff);
 		pl->reg_error[0] = '\0';
 		dp_reconcile_soon();
 		return;
@@ -95,7 +92,7 @@ static void reg_done(const struct dp_rpc_result *res, void *ctx)
 		snprintf(pl->reg_error, sizeof(pl->reg_error),
 		        "kubelet refused Register (%d): %.200s", res->grpc_status, res->message);
 	/* Loud once, quiet while it keeps failing the same way. */
-	if (pl->reg_failures == 1 || pl->backoff_ms >= BACKOFF_MAX_MS / 2)
+	if (pl->reg_failures == 1 || pl->reg_backoff.cur_ms >= DP_REG_BACKOFF_MAX_MS / 2)
 		LOG_WARN("device plugin %s: %s", pl->pool->name, pl->reg_error);
 	retry_later(pl);
 }
@@ -192,7 +189,7 @@ void dp_register_stream_lost(struct dp_plugin *pl)
 	         "again",
 	        pl->pool->name);
 	pl->registered = false;
-	pl->backoff_ms = 0;
+	backoff_reset(&pl->reg_backoff);
 	retry_later(pl);
 }
 
@@ -210,7 +207,7 @@ static void kubelet_appeared(void)
 {
 	LOG_INFO("device plugins: kubelet socket %s appeared, registering", rg.kubelet_path);
 	for (struct dp_plugin *pl = dp_plugin_first(); pl; pl = dp_plugin_next(pl)) {
-		pl->backoff_ms = 0;
+		backoff_reset(&pl->reg_backoff);
 		dp_register_plugin(pl);
 	}
 }

@@ -15,6 +15,10 @@
 #include "agent/devplugin/dp_config.h"
 #include "common/err.h"
 
+/* Register retries: 0.5 s doubling to 30 s, with jitter (common/backoff). */
+#define DP_REG_BACKOFF_MIN_MS 500
+#define DP_REG_BACKOFF_MAX_MS 30000
+
 struct dp_plugin;
 
 int dp_register_init(const struct dp_config *cfg, struct kb_err *err);
