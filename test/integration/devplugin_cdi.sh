@@ -16,7 +16,7 @@ CDI=/var/run/cdi
 PREFIX=cdi$$.kbnet.io
 KIND=$PREFIX/vu
 kb_defer "rm -f $CDI/kbnet-${PREFIX}_vu-*.json"
-KB_DP_EXTRA=$'  cdi: true\n  cdiSpecDir: '"$CDI"
+KB_DP_EXTRA=$'  cdi: true\n  reconcileIntervalMs: 200\n  gracePeriodMs: 600\n  cdiSpecDir: '"$CDI"
 kb_agent_config "$T/agent.yaml" '  - name: vu
     type: virtio-user
     count: 4'
@@ -64,4 +64,24 @@ if run --device "$KIND=nosuchdevice" >/dev/null 2>"$T/run.err"; then
 else
 	kb_pass "podman refuses a CDI name no spec has ($(grep -o 'unresolvable CDI devices[^"]*' "$T/run.err" | head -n 1))"
 fi
+
+# ---- specs go when their devices do (as device-info files): no spec left per pod ever run ----
+kb_standin POST /admit "{\"namespace\":\"default\",\"name\":\"cdi-1\",\"resource\":\"$KIND\",\"count\":2}" >"$T/b.json"
+spec2=$CDI/kbnet-${PREFIX}_vu-$(jq -r '.devices | join("_")' "$T/b.json").json
+kb_assert_eq "$([ -f "$spec2" ] && echo yes)" yes "a two-device container gets one spec naming both"
+kb_standin DELETE '/pods?namespace=default&name=cdi-0' >/dev/null
+if kb_wait_for 10 test ! -e "$spec"; then kb_pass "cdi-0 deleted: its spec removed after the grace period"; else
+	kb_fail "$spec left behind"; fi
+kb_assert_eq "$([ -f "$spec2" ] && echo yes)" yes "cdi-1's spec kept while cdi-1 runs"
+# A restarted agent adopts the specs it finds (it decomposes the name into the pool's IDs).
+kb_agent_stop
+echo '{"cdiVersion":"0.5.0","kind":"other.io/x","devices":[]}' >"$CDI/kbnet-${PREFIX}_vu-notadevice.json"
+kb_defer "rm -f $CDI/kbnet-${PREFIX}_vu-notadevice.json"
+kb_agent_start "$T/agent.yaml"
+kb_wait_for 10 kb_state_is '[.resources[] | select(.connected)] | length' 1 || true
+kb_standin DELETE '/pods?namespace=default&name=cdi-1' >/dev/null
+if kb_wait_for 10 test ! -e "$spec2"; then kb_pass "after an agent restart: cdi-1's spec adopted and removed"; else
+	kb_fail "$spec2 left behind after the restart"; fi
+kb_assert_eq "$([ -f "$CDI/kbnet-${PREFIX}_vu-notadevice.json" ] && echo yes)" yes \
+	"a spec whose name is not the pool's devices is left alone"
 kb_done

@@ -179,6 +179,54 @@ static void test_devinfo(void **state)
 	json_decref(info);
 }
 
+/* CDI spec names, and back from a name to the pool's IDs (adopting specs after a restart). */
+static void test_cdi_names(void **state)
+{
+	const char *pool[] = {"vu-1", "vu-1_2", "vu-2", "0000:3b:02.1", "a/b"};
+	char *two[] = {"vu-1", "vu-2"}, *odd[] = {"a/b"}, *pci[] = {"0000:3b:02.1"};
+	const char *ids[4];
+	char file[256];
+	size_t n = 9;
+
+	(void)state;
+	assert_int_equal(dp_cdi_file_name("kbnet.io/vu", two, 2, file, sizeof(file)), 0);
+	assert_string_equal(file, "kbnet-kbnet.io_vu-vu-1_vu-2.json");
+	assert_int_equal(dp_cdi_file_ids("kbnet.io/vu", file, pool, 5, ids, 4, &n), 0);
+	/* "vu-1_2" would also match a prefix: only a full decomposition counts. */
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], "vu-1");
+	assert_string_equal(ids[1], "vu-2");
+	assert_ptr_equal(ids[0], pool[0]);
+	assert_int_equal(dp_cdi_file_name("kbnet.io/vu", odd, 1, file, sizeof(file)), 0);
+	assert_string_equal(file, "kbnet-kbnet.io_vu-a_b.json");
+	assert_int_equal(dp_cdi_file_ids("kbnet.io/vu", file, pool, 5, ids, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "a/b");
+	assert_int_equal(dp_cdi_file_name("kbnet.io/vf", pci, 1, file, sizeof(file)), 0);
+	assert_int_equal(dp_cdi_file_ids("kbnet.io/vf", file, pool, 5, ids, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "0000:3b:02.1");
+	/* Not ours: another resource, an unknown device, a foreign file, a trailing '_'. */
+	const char *foreign[] = {"kbnet-kbnet.io_vu-vu-1.json", "kbnet-kbnet.io_vu-vu-9.json",
+	        "nvidia.com-gpu.json", "kbnet-kbnet.io_vu-vu-1_.json", "kbnet-kbnet.io_vu-.json",
+	        "kbnet-kbnet.io_vu-vu-1.yaml", "kbnet-kbnet.io_vux-vu-1.json"};
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		n = 9;
+		assert_int_equal(dp_cdi_file_ids(i ? "kbnet.io/vu" : "kbnet.io/vf", foreign[i],
+		                         pool, 5, ids, 4, &n),
+		        0);
+		assert_int_equal(n, 0);
+	}
+	/* More IDs than the caller has room for. */
+	assert_int_equal(dp_cdi_file_ids("kbnet.io/vu", "kbnet-kbnet.io_vu-vu-1_vu-2.json", pool, 5,
+	                         ids, 1, &n),
+	        -E2BIG);
+	/* Removal stays inside the directory. */
+	assert_int_equal(dp_cdi_remove("/nonexistent", "../etc/passwd"), -EINVAL);
+	/* Already gone is fine. */
+	assert_int_equal(dp_cdi_remove("/nonexistent", "kbnet-x.json"), 0);
+}
+
 /* virtio-user's dp_allocate through the inventory, as the device plugin calls it. */
 static void test_vport_dp_allocate(void **state)
 {
@@ -245,6 +293,7 @@ int main(void)
 	        cmocka_unit_test(test_env_aggregates),
 	        cmocka_unit_test(test_devices_and_mounts),
 	        cmocka_unit_test(test_limits),
+	        cmocka_unit_test(test_cdi_names),
 	        cmocka_unit_test_setup_teardown(test_devinfo, setup_tmp, teardown_tmp),
 	        cmocka_unit_test_setup_teardown(test_vport_dp_allocate, setup_tmp, teardown_tmp),
 	};

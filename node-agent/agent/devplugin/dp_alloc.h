@@ -69,6 +69,13 @@ const char *dp_alloc_ctr_env(const struct dp_alloc_ctr *c, const char *name);
  */
 int dp_cdi_apply(
         struct dp_alloc_ctr *c, const char *dir, char **ids, size_t n_ids, struct kb_err *err);
+/* The spec's file name (inside the spec directory) for these devices. */
+int dp_cdi_file_name(const char *resource_name, char **ids, size_t n_ids, char *buf, size_t size);
+/* The device IDs a spec file of this resource names, matched against the pool's IDs
+ * (ids[i]: the pool's own strings); 0 and *n_ids = 0 when the name is not one of ours. */
+int dp_cdi_file_ids(const char *resource_name, const char *file, const char *const *pool_ids,
+        size_t n_pool, const char **ids, size_t max_ids, size_t *n_ids);
+int dp_cdi_remove(const char *dir, const char *file);
 
 /* "<KIND>_<PREFIX>_<POOL>" from a resource name, as sriov-network-device-plugin builds
  * PCIDEVICE_<prefix>_<resource>: joined with '_', upper-cased, '.' and '/' replaced by '_'. */

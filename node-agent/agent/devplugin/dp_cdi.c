@@ -44,20 +44,95 @@ static int cdi_device_name(char **ids, size_t n_ids, char *out, size_t size)
 	return n == 0 || n + 1 >= size ? -ENAMETOOLONG : 0;
 }
 
+int dp_cdi_file_name(const char *resource_name, char **ids, size_t n_ids, char *buf, size_t size)
+{
+	char name[CDI_NAME_MAX + 1], kind_file[256];
+	size_t kn = 0;
+
+	if (cdi_device_name(ids, n_ids, name, sizeof(name)) < 0)
+		return -ENAMETOOLONG;
+	cdi_clean(resource_name, kind_file, sizeof(kind_file), &kn);
+	return str_printf(buf, size, "kbnet-%s-%s.json", kind_file, name) < 0 ? -ENAMETOOLONG : 0;
+}
+
+int dp_cdi_file_ids(const char *resource_name, const char *file, const char *const *pool_ids,
+        size_t n_pool, const char **ids, size_t max_ids, size_t *n_ids)
+{
+	char kind_file[256], c[CDI_NAME_MAX + 1];
+	/* from[k], by[k]: how position k (a segment start, or len + 1 for the end) was reached */
+	int from[CDI_NAME_MAX + 2], by[CDI_NAME_MAX + 2];
+	size_t kn = 0, flen = strlen(file), plen, len, n = 0;
+	const char *name;
+
+	*n_ids = 0;
+	cdi_clean(resource_name, kind_file, sizeof(kind_file), &kn);
+	plen = strlen("kbnet-") + kn + 1;
+	if (flen <= plen + strlen(".json") || strncmp(file, "kbnet-", 6) ||
+	        strncmp(file + 6, kind_file, kn) || file[6 + kn] != '-' ||
+	        strcmp(file + flen - 5, ".json"))
+		return 0;
+	name = file + plen;
+	len = flen - plen - 5;
+	if (len > CDI_NAME_MAX)
+		return 0;
+	for (size_t k = 0; k <= len + 1; k++)
+		from[k] = -1;
+	from[0] = 0;
+	/* Segments are pool IDs as cdi_device_name cleans them, joined with '_'. */
+	for (size_t pos = 0; pos < len; pos++) {
+		if (from[pos] < 0)
+			continue;
+		for (size_t j = 0; j < n_pool; j++) {
+			size_t cn = 0, next;
+			cdi_clean(pool_ids[j], c, sizeof(c), &cn);
+			if (!cn || pos + cn > len || memcmp(name + pos, c, cn))
+				continue;
+			if (pos + cn == len)
+				next = len + 1;
+			else if (name[pos + cn] == '_')
+				next = pos + cn + 1;
+			else
+				continue;
+			if (from[next] < 0) {
+				from[next] = (int)pos;
+				by[next] = (int)j;
+			}
+		}
+	}
+	if (from[len + 1] < 0)
+		return 0;
+	for (size_t k = len + 1; k; k = (size_t)from[k])
+		n++;
+	if (n > max_ids)
+		return -E2BIG;
+	*n_ids = n;
+	for (size_t k = len + 1; k; k = (size_t)from[k])
+		ids[--n] = pool_ids[by[k]];
+	return 0;
+}
+
+int dp_cdi_remove(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+
+	if (strchr(file, '/') || str_printf(path, sizeof(path), "%s/%s", dir, file) < 0)
+		return -EINVAL;
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
 int dp_cdi_apply(
         struct dp_alloc_ctr *c, const char *dir, char **ids, size_t n_ids, struct kb_err *err)
 {
-	char name[CDI_NAME_MAX + 1], file[PATH_MAX], kind_file[256];
+	char name[CDI_NAME_MAX + 1], file[PATH_MAX], base[PATH_MAX];
 	json_t *spec = NULL, *nodes, *mounts;
 	char *text = NULL;
-	size_t kn = 0;
 	int r;
 
-	if (cdi_device_name(ids, n_ids, name, sizeof(name)) < 0)
+	if (cdi_device_name(ids, n_ids, name, sizeof(name)) < 0 ||
+	        dp_cdi_file_name(c->resource_name, ids, n_ids, base, sizeof(base)) < 0)
 		return kb_err_set(
 		        err, ENAMETOOLONG, "CDI device name for %zu devices too long", n_ids);
-	cdi_clean(c->resource_name, kind_file, sizeof(kind_file), &kn);
-	if (str_printf(file, sizeof(file), "%s/kbnet-%s-%s.json", dir, kind_file, name) < 0)
+	if (str_printf(file, sizeof(file), "%s/%s", dir, base) < 0)
 		return kb_err_set(err, ENAMETOOLONG, "CDI spec path too long");
 	if (!(nodes = json_array()) || !(mounts = json_array())) {
 		json_decref(nodes);

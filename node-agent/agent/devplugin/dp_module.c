@@ -51,6 +51,7 @@ struct dp_plugin *dp_plugin_of(const struct pool *p)
 static void plugin_drop(struct dp_plugin *pl, bool remove_files)
 {
 	struct dp_devinfo_rec *rec;
+	struct dp_cdi_rec *crec;
 
 	LOG_INFO("device plugin %s: stopping (%s)", pl->pool->name, pl->resource);
 	LIST_REMOVE(pl, link);
@@ -58,6 +59,8 @@ static void plugin_drop(struct dp_plugin *pl, bool remove_files)
 	if (remove_files) {
 		HMAP_FOR_EACH_SAFE (rec, node, &pl->devinfo)
 			dp_plugin_devinfo_drop(pl, rec);
+		HMAP_FOR_EACH_SAFE (crec, node, &pl->cdi)
+			dp_plugin_cdi_drop(pl, crec);
 		/* Kubelet no longer manages this pool's devices: nothing is reserved for it. */
 		for (size_t i = 0; i < pl->pool->n_devs; i++)
 			inv_device_reserve(pl->pool->devs[i], 0);

@@ -355,6 +355,41 @@ void dp_plugin_devinfo_drop(struct dp_plugin *pl, struct dp_devinfo_rec *rec)
 	pl->devinfo_removed++;
 }
 
+int dp_plugin_cdi_track(struct dp_plugin *pl, const char *file, char **ids, size_t n_ids)
+{
+	size_t flen = strlen(file) + 1, ilen = 0;
+	struct dp_cdi_rec *rec;
+	char *p;
+
+	HMAP_FOR_EACH_WITH_HASH (rec, node, hash_str(file, 0), &pl->cdi)
+		if (strcmp(rec->file, file) == 0) {
+			rec->stale_since_ms = 0;
+			return 0;
+		}
+	for (size_t i = 0; i < n_ids; i++)
+		ilen += strlen(ids[i]) + 1;
+	if (!(rec = calloc(1, sizeof(*rec) + flen + ilen)))
+		return -ENOMEM;
+	memcpy(rec->file, file, flen);
+	rec->ids = p = rec->file + flen;
+	for (size_t i = 0; i < n_ids; i++)
+		p = stpcpy(p, ids[i]) + 1;
+	rec->n_ids = n_ids;
+	hmap_insert(&pl->cdi, &rec->node, hash_str(file, 0));
+	return 0;
+}
+
+void dp_plugin_cdi_drop(struct dp_plugin *pl, struct dp_cdi_rec *rec)
+{
+	int r = dp_cdi_remove(dp_cfg()->cdi_spec_dir, rec->file);
+
+	if (r < 0)
+		LOG_WARN("device plugin %s: removing the CDI spec %s: %s", pl->pool->name,
+		        rec->file, strerror(-r));
+	hmap_remove(&pl->cdi, &rec->node);
+	free(rec);
+}
+
 /* What one container gets for its devices; `why` names the failure. */
 static enum dp_grpc_status allocate_one(struct dp_plugin *pl,
         const V1beta1__ContainerAllocateRequest *cr, struct dp_alloc_ctr *ctr, char *why,
@@ -462,11 +497,21 @@ static void h_allocate(struct dp_grpc_call *call, const ProtobufCMessage *req, v
 		st = allocate_one(pl, rq->container_requests[i], &ctrs[i], why, sizeof(why));
 		if (st == GRPC_STATUS_OK && dp_cfg()->cdi) {
 			struct kb_err err = {0};
+			char file[PATH_MAX];
 			if (dp_cdi_apply(&ctrs[i], dp_cfg()->cdi_spec_dir,
 			            rq->container_requests[i]->devices_ids,
 			            rq->container_requests[i]->n_devices_ids, &err) < 0) {
 				st = GRPC_STATUS_INTERNAL;
 				snprintf(why, sizeof(why), "CDI spec: %.300s", err.msg);
+			} else if (dp_cdi_file_name(pl->resource,
+			                   rq->container_requests[i]->devices_ids,
+			                   rq->container_requests[i]->n_devices_ids, file,
+			                   sizeof(file)) == 0 &&
+			           dp_plugin_cdi_track(pl, file,
+			                   rq->container_requests[i]->devices_ids,
+			                   rq->container_requests[i]->n_devices_ids) < 0) {
+				st = GRPC_STATUS_RESOURCE_EXHAUSTED;
+				snprintf(why, sizeof(why), "out of memory");
 			}
 		}
 		if (st == GRPC_STATUS_OK && dp_alloc_ctr_response(&ctrs[i], &crv[i]) < 0) {
@@ -581,6 +626,34 @@ static void devinfo_adopt(struct dp_plugin *pl)
 	closedir(d);
 }
 
+/* CDI specs left by an earlier agent run: adopt those whose name decomposes into this
+ * pool's device IDs, so reconcile removes them once their devices are free. */
+static void cdi_adopt(struct dp_plugin *pl)
+{
+	const char **pool_ids, **ids;
+	struct dirent *de;
+	DIR *d;
+
+	if (!dp_cfg()->cdi || !(d = opendir(dp_cfg()->cdi_spec_dir)))
+		return;
+	pool_ids = calloc(pl->pool->n_devs + 1, sizeof(*pool_ids));
+	ids = calloc(pl->pool->n_devs + 1, sizeof(*ids));
+	for (size_t i = 0; pool_ids && i < pl->pool->n_devs; i++)
+		pool_ids[i] = pl->pool->devs[i]->id;
+	while (pool_ids && ids && (de = readdir(d))) {
+		size_t n = 0;
+		if (dp_cdi_file_ids(pl->resource, de->d_name, pool_ids, pl->pool->n_devs, ids,
+		            pl->pool->n_devs, &n) < 0 ||
+		        !n)
+			continue;
+		/* dp_plugin_cdi_track copies the strings; it takes char ** for kubelet's. */
+		dp_plugin_cdi_track(pl, de->d_name, (char **)ids, n);
+	}
+	free(pool_ids);
+	free(ids);
+	closedir(d);
+}
+
 int dp_plugin_new(
         struct pool *p, const struct dp_config *cfg, struct dp_plugin **ret, struct kb_err *err)
 {
@@ -593,10 +666,12 @@ int dp_plugin_new(
 	backoff_init(&pl->reg_backoff, DP_REG_BACKOFF_MIN_MS, DP_REG_BACKOFF_MAX_MS);
 	LIST_INIT(&pl->watches);
 	hmap_init(&pl->devinfo);
+	hmap_init(&pl->cdi);
 	str_copy(pl->resource, sizeof(pl->resource), p->resource_name);
 	if (str_printf(pl->sock_path, sizeof(pl->sock_path), "%s/" DP_SOCKET_PREFIX "%s.sock",
 	            cfg->plugin_dir, p->name) < 0) {
 		hmap_destroy(&pl->devinfo);
+		hmap_destroy(&pl->cdi);
 		free(pl);
 		return kb_err_set(err, ENAMETOOLONG,
 		        "pool %s: socket path %s/" DP_SOCKET_PREFIX "%s.sock is over %zu bytes",
@@ -605,6 +680,7 @@ int dp_plugin_new(
 	pl->endpoint = strrchr(pl->sock_path, '/') + 1;
 	if (!(pl->push_ev = event_new(loop_base(), -1, 0, push, pl))) {
 		hmap_destroy(&pl->devinfo);
+		hmap_destroy(&pl->cdi);
 		free(pl);
 		return kb_err_set(err, ENOMEM, "out of memory");
 	}
@@ -612,6 +688,7 @@ int dp_plugin_new(
 	if (dp_plugin_listen(pl, &lerr) < 0 && lerr.errnum != ENOENT)
 		LOG_WARN("device plugin %s: %s (retrying)", p->name, lerr.msg);
 	devinfo_adopt(pl);
+	cdi_adopt(pl);
 	*ret = pl;
 	return 0;
 }
@@ -619,6 +696,7 @@ int dp_plugin_new(
 void dp_plugin_free(struct dp_plugin *pl)
 {
 	struct dp_devinfo_rec *rec;
+	struct dp_cdi_rec *crec;
 
 	if (!pl)
 		return;
@@ -631,6 +709,11 @@ void dp_plugin_free(struct dp_plugin *pl)
 		free(rec);
 	}
 	hmap_destroy(&pl->devinfo);
+	HMAP_FOR_EACH_SAFE (crec, node, &pl->cdi) {
+		hmap_remove(&pl->cdi, &crec->node);
+		free(crec);
+	}
+	hmap_destroy(&pl->cdi);
 	event_free(pl->push_ev);
 	free(pl->last);
 	free(pl);

@@ -43,6 +43,7 @@ struct dp_plugin {
 	size_t last_len;
 	struct event *push_ev;
 	struct hmap devinfo; /* device-info files written: struct dp_devinfo_rec */
+	struct hmap cdi;     /* CDI specs written: struct dp_cdi_rec */
 
 	/* registration (dp_register.c) */
 	struct dp_rpc *reg_rpc;
@@ -69,6 +70,16 @@ struct dp_devinfo_rec {
 	char id[];
 };
 
+/* A CDI spec written at Allocate, removed once none of its devices is assigned (the
+ * device-info rule, per spec instead of per device). */
+struct dp_cdi_rec {
+	struct hmap_node node; /* hash of file */
+	uint64_t stale_since_ms;
+	size_t n_ids;
+	char *ids;   /* n_ids NUL-terminated device IDs back to back, inside this allocation */
+	char file[]; /* name inside cdiSpecDir */
+};
+
 /* Create the plugin and listen (a missing plugin directory is not an error: listening is
  * retried by dp_register's checks). */
 int dp_plugin_new(
@@ -86,5 +97,9 @@ unsigned dp_plugin_streams(const struct dp_plugin *pl);
 struct dp_devinfo_rec *dp_plugin_devinfo_find(struct dp_plugin *pl, const char *id);
 /* Forget a device-info record and remove its file. */
 void dp_plugin_devinfo_drop(struct dp_plugin *pl, struct dp_devinfo_rec *rec);
+/* Remember a CDI spec (replacing an earlier record of the same file). */
+int dp_plugin_cdi_track(struct dp_plugin *pl, const char *file, char **ids, size_t n_ids);
+/* Forget a CDI record and remove its spec. */
+void dp_plugin_cdi_drop(struct dp_plugin *pl, struct dp_cdi_rec *rec);
 
 #endif

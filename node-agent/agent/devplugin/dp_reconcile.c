@@ -389,6 +389,40 @@ static void reconcile_devinfo(const struct dp_podres *pr, uint64_t now)
 	}
 }
 
+/* CDI specs whose devices kubelet no longer assigns (and no attachment holds): the
+ * device-info rule, for every device the spec names. */
+static void reconcile_cdi(const struct dp_podres *pr, uint64_t now)
+{
+	for (struct dp_plugin *pl = dp_plugin_first(); pl; pl = dp_plugin_next(pl)) {
+		struct dp_cdi_rec *rec;
+		if (!pl->ever_registered)
+			continue;
+		HMAP_FOR_EACH_SAFE (rec, node, &pl->cdi) {
+			const char *id = rec->ids;
+			bool used = false;
+			for (size_t i = 0; !used && i < rec->n_ids; i++, id += strlen(id) + 1) {
+				struct device *d = inv_device_find(id);
+				used = dp_podres_assigned(pr, pl->resource, id) || (d && d->holder);
+			}
+			if (used) {
+				rec->stale_since_ms = 0;
+				continue;
+			}
+			if (!rec->stale_since_ms) {
+				rec->stale_since_ms = now;
+				continue;
+			}
+			if (now - rec->stale_since_ms < rc.grace_ms)
+				continue;
+			LOG_INFO("device plugin %s: removing the CDI spec %s (its devices are no "
+			         "longer "
+			         "assigned)",
+			        pl->pool->name, rec->file);
+			dp_plugin_cdi_drop(pl, rec);
+		}
+	}
+}
+
 /* A device reserved at Allocate (recently: within the grace period) that no List has named
  * an owner for yet. */
 static bool owners_missing(uint64_t now)
@@ -441,8 +475,10 @@ static void list_done(const struct dp_rpc_result *res, void *ctx)
 	if (rc.periodic)
 		reconcile_allocs(pr, now);
 	reconcile_reservations(pr, now);
-	if (rc.periodic)
+	if (rc.periodic) {
 		reconcile_devinfo(pr, now);
+		reconcile_cdi(pr, now);
+	}
 	dp_podres_free(pr);
 	if (rc.again || owners_missing(now))
 		schedule(rc.again                                         ? 0
