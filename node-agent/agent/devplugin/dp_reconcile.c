@@ -361,6 +361,21 @@ static void reconcile_reservations(const struct dp_podres *pr, uint64_t now)
 	}
 }
 
+/* A file kept for a device: true once it has been unused for the whole grace period
+ * (*since: when it was first seen unused, 0 while used). */
+static bool stale_long_enough(uint64_t *since, bool used, uint64_t now)
+{
+	if (used) {
+		*since = 0;
+		return false;
+	}
+	if (!*since) {
+		*since = now;
+		return false;
+	}
+	return now - *since >= rc.grace_ms;
+}
+
 /* Device-info files of devices kubelet no longer assigns (and no attachment holds). */
 static void reconcile_devinfo(const struct dp_podres *pr, uint64_t now)
 {
@@ -370,15 +385,10 @@ static void reconcile_devinfo(const struct dp_podres *pr, uint64_t now)
 			continue;
 		HMAP_FOR_EACH_SAFE (rec, node, &pl->devinfo) {
 			struct device *d = inv_device_find(rec->id);
-			if (dp_podres_assigned(pr, pl->resource, rec->id) || (d && d->holder)) {
-				rec->stale_since_ms = 0;
-				continue;
-			}
-			if (!rec->stale_since_ms) {
-				rec->stale_since_ms = now;
-				continue;
-			}
-			if (now - rec->stale_since_ms < rc.grace_ms)
+			if (!stale_long_enough(&rec->stale_since_ms,
+			            dp_podres_assigned(pr, pl->resource, rec->id) ||
+			                    (d && d->holder),
+			            now))
 				continue;
 			LOG_INFO("device plugin %s: removing the device-info file of %s (no longer "
 			         "assigned)",
@@ -404,15 +414,7 @@ static void reconcile_cdi(const struct dp_podres *pr, uint64_t now)
 				struct device *d = inv_device_find(id);
 				used = dp_podres_assigned(pr, pl->resource, id) || (d && d->holder);
 			}
-			if (used) {
-				rec->stale_since_ms = 0;
-				continue;
-			}
-			if (!rec->stale_since_ms) {
-				rec->stale_since_ms = now;
-				continue;
-			}
-			if (now - rec->stale_since_ms < rc.grace_ms)
+			if (!stale_long_enough(&rec->stale_since_ms, used, now))
 				continue;
 			LOG_INFO("device plugin %s: removing the CDI spec %s (its devices are no "
 			         "longer "
