@@ -148,7 +148,9 @@ fp_pod_stats() {
 	local name=$1 log=$T/$1.log before
 	before=$(wc -l <"$log")
 	fp_pod_cmd "$name" "show port stats 0"
-	for _ in $(seq 1 50); do
+	# Up to 30 s: a busy-polling pod on a loaded 2-CPU machine can take seconds to answer
+	# (5 s was seen to be too short in CI with other jobs running: the counters read as 0).
+	for _ in $(seq 1 300); do
 		if tail -n +"$((before + 1))" "$log" | grep -q 'TX-packets'; then break; fi
 		sleep 0.1
 	done
@@ -168,7 +170,9 @@ fp_pod_send() {
 	# testpmd's length excludes the 4-byte CRC.
 	fp_pod_cmd "$name" "set txpkts $((len - 4))"
 	fp_pod_cmd "$name" "start tx_first $n"
-	sleep 0.5
+	# testpmd reads its commands in order: once it answers the next one, the bursts are in
+	# the vring (a fixed sleep let fp_settle run before a slow pod had sent anything).
+	fp_pod_stats "$name" >/dev/null
 }
 
 # fp_port_sum CID FIELD...: sum of the port's counters, e.g. fp_port_sum pb .stats.txPackets
