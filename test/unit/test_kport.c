@@ -127,8 +127,10 @@ static int setup(void **state)
 	snprintf(F.run, sizeof(F.run), "%s/run", F.dir);
 	snprintf(F.state_dir, sizeof(F.state_dir), "%s/state", F.dir);
 	for (int i = 0; i < 2; i++) {
-		snprintf(F.ns[i], sizeof(F.ns[i]), "kbkpu%d-%d", (int)getpid(), i);
-		snprintf(F.nspath[i], sizeof(F.nspath[i]), "/run/netns/%s", F.ns[i]);
+		char name[32];
+		snprintf(name, sizeof(name), "kbkpu%d-%d", (int)getpid(), i);
+		str_copy(F.ns[i], sizeof(F.ns[i]), name);
+		snprintf(F.nspath[i], sizeof(F.nspath[i]), "/run/netns/%s", name);
 		assert_int_equal(sh("ip netns add %s", F.ns[i]), 0);
 	}
 	core_start();
