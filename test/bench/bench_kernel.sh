@@ -240,11 +240,13 @@ mid_pod() { # SOCK0 SOCK1 TSO
 	ma=$(ip -n "$A" -j link show eth1 | jq -r '.[0].address')
 	mb=$(ip -n "$B" -j link show eth1 | jq -r '.[0].address')
 	mkfifo "$T/t.in"
+	local fwd=mac
+	[ "$tso" = 1 ] && fwd=csum
 	ip netns exec "$ns" stdbuf -o0 -e0 dpdk-testpmd --lcores="0@$POD_CPU,1@$POD_CPU" \
 		--no-huge -m 512 --no-shconf --file-prefix "$FP_PREFIX-t" --no-pci \
 		--vdev "net_virtio_user0,path=$1,server=1,queues=1,mac=$MY0" \
 		--vdev "net_virtio_user1,path=$2,server=1,queues=1,mac=$MY1" -- -i --no-mlockall \
-		--total-num-mbufs=16384 --forward-mode=$([ "$tso" = 1 ] && echo csum || echo mac) \
+		--total-num-mbufs=16384 --forward-mode=$fwd \
 		--burst=32 --eth-peer=0,"$ma" --eth-peer=1,"$mb" <"$T/t.in" >"$T/t.log" 2>&1 &
 	FP_POD_PID[t]=$!
 	exec {fd}>"$T/t.in"
@@ -318,7 +320,9 @@ for r in $(seq 1 "$ROUNDS"); do
 		g0=$(gso_counts)
 		t1=$(tcp 1)
 		g1=$(gso_counts)
-		[[ $c == dpdk-mid-* ]] && echo "# $c: GSO frames from the DPDK pod towards B: $(fp_api ports | jq -r '[.ports[] | select(.containerID == "kt" and .ifname == "net2")][0].stats.offloads.rxGsoPackets // 0')" >&2
+		if [[ $c == dpdk-mid-* ]]; then
+			echo "# $c: GSO frames from the DPDK pod towards B: $(fp_api ports | jq -r '[.ports[] | select(.containerID == "kt" and .ifname == "net2")][0].stats.offloads.rxGsoPackets // 0'); drops: $(fp_api ports | jq -c '[.ports[] | {p: "\(.containerID)/\(.ifname)", d: (.stats.drops | with_entries(select(.value > 0)))} | select(.d != {})]'); testpmd: $(fp_pod_cmd t "show port stats all"; sleep 0.5; grep -E 'RX-missed|TX-errors' "$T/t.log" | tail -2 | tr -s ' ' | tr '\n' ' ')" >&2
+		fi
 		t4=0 u=0 pp="0 0"
 		if [[ $c != mixed-* && $c != dpdk-mid-* ]]; then
 			t4=$(tcp 4)
