@@ -190,7 +190,8 @@ teardown() {
 	fp_api detach '{"containerID":"ka","ifname":"net1"}' >/dev/null
 	fp_api detach '{"containerID":"kb","ifname":"net1"}' >/dev/null
 	for ns in "$A" "$B" ${S:-}; do ip netns delete "$ns" 2>/dev/null; done
-	S= SRV_CPU=
+	S=''
+	SRV_CPU=''
 }
 
 # The DPDK pod of the mixed cases: testpmd in pod B's namespace, csum engine between its
