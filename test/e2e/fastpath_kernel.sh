@@ -4,7 +4,10 @@
 # iperf3 through the agent; a kernel pod and a dpdk-testpmd pod exchange exactly counted
 # frames; ethtool -k shows the TAP's offloads; TSO frames cross whole between kernel pods
 # (rxGsoPackets at the sender's port, nothing segmented) and are segmented in software for
-# a pod without offloads; CHECK and DEL (also with the namespace gone) release everything;
+# a pod without offloads; no device-info file for a kernel pod (while a virtio-user allocation
+# has one); kernel pod -> DPDK pod (testpmd csum engine between two virtio-user ports) ->
+# kernel pod with 64 KB frames crossing the DPDK pod whole; CHECK and DEL (also with the
+# namespace gone) release everything;
 # an agent restart (SIGTERM and kill -9) keeps the pods' interfaces and addresses, and
 # traffic resumes.
 source "$(dirname "$0")/../lib.sh"
