@@ -373,6 +373,8 @@ static void device_to_json(const struct device *d, json_t *obj)
 	json_object_set_new(obj, "mac", json_string(mac));
 }
 
+/* No device_info hook, on purpose: no device-info spec type (pci, vhost-user, vdpa, memif)
+ * describes a netdev that the pod's kernel drives; the CNI result names it (README). */
 static struct devtype_ops kport_ops = {
         .name = API_DEVTYPE_KERNEL,
         .pool_keys = pool_keys,

@@ -4,6 +4,9 @@
 #
 #   veth            a veth pair between the two pods (the floor: no switch at all)
 #   bridge          each pod's veth on a Linux bridge in a switch namespace
+#   bridge-xcpu     the same with pod B's servers on the worker's CPU: every request and
+#                   reply wakes a task on the other CPU, as through kbnet (the latency floor
+#                   for a switch on another CPU)
 #   macvlan         two macvlan (mode bridge) netdevs on one parent (a veth end)
 #   kbnet           kbnet kernel ports (TAPs with virtio-net headers, offloads on, io_uring
 #                   batches), switched by the agent's DPDK worker
@@ -13,7 +16,16 @@
 #   mixed-notso     dpdk-testpmd (csum engine) between its virtio-user port and a net_tap
 #                   exception port where iperf3 listens; with offloads on the kernel pod's 64 KB
 #                   TSO frames cross kbnet whole (the pod negotiated GUEST_TSO) and the DPDK
-#                   pod segments them (net_tap TSO); off: 1500-byte frames all the way
+#                   pod segments them (net_tap TSO, in software); off: 1500-byte frames all the
+#                   way. What is measured is mostly net_tap's software segmentation.
+#   dpdk-mid-tso    kernel pod A -> kbnet -> a DPDK pod forwarding between two virtio-user
+#   dpdk-mid-notso  ports (networks left and right) -> kbnet -> kernel pod B. tso: testpmd's
+#                   csum engine with TSO and the TCP checksum offloaded on both ports (64 KB
+#                   frames cross the DPDK pod whole: testpmd's io engine cannot carry them,
+#                   virtio-user's transmit builds the virtio-net header from TX flags only);
+#                   notso: every pool's offloads off (TAPs without TSO, virtio-user without
+#                   GUEST/HOST_TSO) and testpmd's mac engine (MAC rewrite only, the cheapest
+#                   forwarding that delivers: no checksum work in either case)
 #
 # Figures: TCP bulk throughput (iperf3, one and four streams), 64-byte UDP packet rate (iperf3
 # -u -l 18, what the receiver got), request/response latency (sockperf ping-pong, 64 bytes,
@@ -21,7 +33,8 @@
 # idlePolls: 0): the kernel cases use no CPU of their own, so kbnet has one more CPU at work;
 # the table says so. Each figure is the median of BENCH_ROUNDS rounds (cases interleaved).
 # Ratios are to veth (the floor) and to the Linux bridge. Goals (printed, not asserted):
-# kbnet TCP bulk >= 1.0x bridge, ping-pong p50 <= 1.5x bridge, mixed-tso >= 3x mixed-notso.
+# kbnet TCP bulk >= 1.0x bridge, ping-pong p50 <= 1.5x bridge, dpdk-mid-tso >= 3x
+# dpdk-mid-notso (the kernel-to-DPDK stream goal; mixed-tso/notso shown beside it).
 #
 # Output: the table on stdout; results.tsv and kernel.png (python3-matplotlib) in
 # $BUILD/bench-logs/kernel/. Env: BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_CASES.
@@ -35,7 +48,7 @@ done
 
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECONDS:-3}
-CASES=${BENCH_CASES:-veth bridge macvlan kbnet kbnet-syscall kbnet-nooff mixed-tso mixed-notso}
+CASES=${BENCH_CASES:-veth bridge bridge-xcpu macvlan kbnet kbnet-syscall kbnet-nooff mixed-tso mixed-notso dpdk-mid-tso dpdk-mid-notso}
 OUT=$ROOT/$BUILD/bench-logs/kernel
 mkdir -p "$OUT"
 RAW=$OUT/raw.tsv
@@ -66,10 +79,10 @@ kb_agent_config "$T/agent.yaml" '  - name: kp
     offloads: false
   - name: vu
     type: virtio-user
-    count: 2
+    count: 4
   - name: vuoff
     type: virtio-user
-    count: 2
+    count: 4
     offloads: false'
 cat >>"$T/agent.yaml" <<-YAML
 fastpath:
@@ -82,8 +95,8 @@ fastpath:
 YAML
 kb_agent_start "$T/agent.yaml" || exit 1
 
-kattach() { # CID NETNS POOL
-	fp_api attach "{\"containerID\":\"$1\",\"ifname\":\"net1\",\"network\":\"bench\",\"deviceType\":\"kernel\",\"pool\":\"$3\",\"netns\":\"/var/run/netns/$2\"}" >/dev/null
+kattach() { # CID NETNS POOL [NETWORK]
+	fp_api attach "{\"containerID\":\"$1\",\"ifname\":\"net1\",\"network\":\"${4:-bench}\",\"deviceType\":\"kernel\",\"pool\":\"$3\",\"netns\":\"/var/run/netns/$2\"}" >/dev/null
 }
 
 # ---- cases: setup CASE sets A and B (pod namespaces), teardown undoes it ----
@@ -96,7 +109,10 @@ setup() {
 		ip link set kbva netns "$A" name eth1
 		ip link set kbvb netns "$B" name eth1
 		;;
-	bridge)
+	bridge | bridge-xcpu)
+		# bridge-xcpu: pod B's servers on the other CPU (the worker's), the wake-ups of
+		# every request and reply cross CPUs as they do through kbnet's worker.
+		[ "$1" = bridge-xcpu ] && SRV_CPU=$FP_WORKER_CPU
 		S=$(kb_netns sw)
 		ip -n "$S" link add br0 type bridge
 		ip -n "$S" link set br0 up
@@ -139,10 +155,23 @@ setup() {
 			jq -r .allocation.vhostUser.socketPath)
 		mixed_pod "$sock" $tso
 		;;
+	dpdk-mid-tso | dpdk-mid-notso)
+		local kpool=kp vpool=vu tso=1 s0 s1
+		[ "$1" = dpdk-mid-notso ] && kpool=kpoff vpool=vuoff tso=0
+		kattach ka "$A" $kpool left
+		kattach kb "$B" $kpool right
+		ip -n "$A" link set net1 name eth1
+		ip -n "$B" link set net1 name eth1
+		s0=$(fp_api attach "{\"containerID\":\"kt\",\"ifname\":\"net1\",\"network\":\"left\",\"deviceType\":\"virtio-user\",\"pool\":\"$vpool\",\"mac\":\"$MY0\"}" |
+			jq -r .allocation.vhostUser.socketPath)
+		s1=$(fp_api attach "{\"containerID\":\"kt\",\"ifname\":\"net2\",\"network\":\"right\",\"deviceType\":\"virtio-user\",\"pool\":\"$vpool\",\"mac\":\"$MY1\"}" |
+			jq -r .allocation.vhostUser.socketPath)
+		mid_pod "$s0" "$s1" $tso
+		;;
 	esac
 	ip -n "$A" addr add $IPA/24 dev eth1
 	ip -n "$A" link set eth1 up
-	if [ -z "${MIXED:-}" ]; then
+	if [ "${MIXED:-}" != 1 ]; then
 		ip -n "$B" addr add $IPB/24 dev eth1
 		ip -n "$B" link set eth1 up
 	fi
@@ -155,12 +184,14 @@ teardown() {
 		cp "$T/t.log" "$OUT/dpdk-pod.log"
 		rm -f "$T/t.in"
 		fp_api detach '{"containerID":"kt","ifname":"net1"}' >/dev/null
+		fp_api detach '{"containerID":"kt","ifname":"net2"}' >/dev/null
 		MIXED=
 	fi
 	fp_api detach '{"containerID":"ka","ifname":"net1"}' >/dev/null
 	fp_api detach '{"containerID":"kb","ifname":"net1"}' >/dev/null
 	for ns in "$A" "$B" ${S:-}; do ip netns delete "$ns" 2>/dev/null; done
-	S=
+	S=''
+	SRV_CPU=''
 }
 
 # The DPDK pod of the mixed cases: testpmd in pod B's namespace, csum engine between its
@@ -203,6 +234,49 @@ mixed_pod() {
 	fp_wait_connected kt 20 || echo "# DPDK pod not connected" >&2
 }
 
+# The DPDK pod of the dpdk-mid cases: testpmd in its own namespace between virtio-user port 0
+# (network left, pod A) and port 1 (network right, pod B). The pods' neighbour entries point at
+# the port on their network; testpmd writes the peer pod's MAC as destination.
+MY0=02:00:00:00:00:70
+MY1=02:00:00:00:00:71
+mid_pod() { # SOCK0 SOCK1 TSO
+	local tso=$3 ma mb ns
+	MIXED=1
+	ns=$(kb_netns dm)
+	S=$ns
+	ma=$(ip -n "$A" -j link show eth1 | jq -r '.[0].address')
+	mb=$(ip -n "$B" -j link show eth1 | jq -r '.[0].address')
+	mkfifo "$T/t.in"
+	local fwd=mac
+	[ "$tso" = 1 ] && fwd=csum
+	ip netns exec "$ns" stdbuf -o0 -e0 dpdk-testpmd --lcores="0@$POD_CPU,1@$POD_CPU" \
+		--no-huge -m 512 --no-shconf --file-prefix "$FP_PREFIX-t" --no-pci \
+		--vdev "net_virtio_user0,path=$1,server=1,queues=1,mac=$MY0" \
+		--vdev "net_virtio_user1,path=$2,server=1,queues=1,mac=$MY1" -- -i --no-mlockall \
+		--total-num-mbufs=16384 --forward-mode=$fwd \
+		--burst=32 --eth-peer=0,"$ma" --eth-peer=1,"$mb" <"$T/t.in" >"$T/t.log" 2>&1 &
+	FP_POD_PID[t]=$!
+	exec {fd}>"$T/t.in"
+	FP_POD_FD[t]=$fd
+	fp_pod_wait t 'testpmd> ' 30 || { tail "$T/t.log" >&2; return 1; }
+	if [ "$tso" = 1 ]; then
+		local c
+		for c in "port stop all" "port config 0 rx_offload tcp_lro on" \
+			"port config 1 rx_offload tcp_lro on" "port config 0 rx_offload tcp_cksum on" \
+			"port config 1 rx_offload tcp_cksum on" "csum set ip sw 0" "csum set ip sw 1" \
+			"csum set tcp hw 0" "csum set tcp hw 1" "tso set 1448 0" "tso set 1448 1" \
+			"port start all"; do
+			fp_pod_cmd t "$c"
+		done
+	fi
+	fp_pod_cmd t "start"
+	fp_pod_wait t "packet forwarding - ports=" 60 || echo "# DPDK pod not forwarding" >&2
+	ip -n "$A" neigh replace $IPB lladdr $MY0 dev eth1
+	ip -n "$B" neigh replace $IPA lladdr $MY1 dev eth1
+	fp_wait_connected kt 20 || echo "# DPDK pod not connected" >&2
+	MIXED=2
+}
+
 # ---- measurements (print one value each) ----
 # Servers are stopped by PID after each measurement (also when the client failed): a server
 # left behind would keep this run's benchmark lock (an inherited descriptor) for ever.
@@ -216,7 +290,7 @@ srv_stop() { # PID
 iperf_srv() { # PORT: an iperf3 server in pod B (foreground process in the background)
 	# Not through inns: a backgrounded function is a subshell, and $! would be its PID,
 	# not the server's (ip netns exec and taskset exec the server in place).
-	ip netns exec "$B" taskset -c $POD_CPU iperf3 -s -1 -B $IPB -p "$1" >"$T/ips.log" 2>&1 &
+	ip netns exec "$B" taskset -c "${SRV_CPU:-$POD_CPU}" iperf3 -s -1 -B $IPB -p "$1" >"$T/ips.log" 2>&1 &
 	SRV=$!
 	kb_defer "kill -KILL $SRV"
 	sleep 0.3
@@ -234,7 +308,7 @@ udp64() { # kpps the receiver got
 	jq '.end.sum as $s | ($s.packets - $s.lost_packets) / $s.seconds / 1e3' "$T/ipu.json" 2>/dev/null || echo 0
 }
 pingpong() { # "p50 p99" in microseconds
-	ip netns exec "$B" taskset -c $POD_CPU sockperf sr -i $IPB -p 11111 --tcp >/dev/null 2>&1 &
+	ip netns exec "$B" taskset -c "${SRV_CPU:-$POD_CPU}" sockperf sr -i $IPB -p 11111 --tcp >/dev/null 2>&1 &
 	local srv=$!
 	kb_defer "kill -KILL $srv"
 	sleep 0.5
@@ -253,8 +327,11 @@ for r in $(seq 1 "$ROUNDS"); do
 		g0=$(gso_counts)
 		t1=$(tcp 1)
 		g1=$(gso_counts)
+		if [[ $c == dpdk-mid-* ]]; then
+			echo "# $c: GSO frames from the DPDK pod towards B: $(fp_api ports | jq -r '[.ports[] | select(.containerID == "kt" and .ifname == "net2")][0].stats.offloads.rxGsoPackets // 0'); drops: $(fp_api ports | jq -c '[.ports[] | {p: "\(.containerID)/\(.ifname)", d: (.stats.drops | with_entries(select(.value > 0)))} | select(.d != {})]'); testpmd: $(fp_pod_cmd t "show port stats all"; sleep 0.5; grep -E 'RX-missed|TX-errors' "$T/t.log" | tail -2 | tr -s ' ' | tr '\n' ' ')" >&2
+		fi
 		t4=0 u=0 pp="0 0"
-		if [[ $c != mixed-* ]]; then
+		if [[ $c != mixed-* && $c != dpdk-mid-* ]]; then
 			t4=$(tcp 4)
 			u=$(udp64)
 			pp=$(pingpong)
@@ -303,9 +380,14 @@ if "kbnet" in med and "bridge" in med:
     goal("kbnet tcp1 >= 1.0x bridge (%.2fx)" % (k[0] / b[0] if b[0] else 0), b[0] and k[0] >= b[0])
     goal("kbnet tcp4 >= 1.0x bridge (%.2fx)" % (k[1] / b[1] if b[1] else 0), b[1] and k[1] >= b[1])
     goal("kbnet pp p50 <= 1.5x bridge (%.2fx)" % (k[3] / b[3] if b[3] else 0), b[3] and k[3] <= 1.5 * b[3])
+    if "bridge-xcpu" in med and med["bridge-xcpu"][3]:
+        print("(kbnet pp p50 %.2fx bridge-xcpu, the bridge with its wake-ups across CPUs)" % (k[3] / med["bridge-xcpu"][3]))
+if "dpdk-mid-tso" in med and "dpdk-mid-notso" in med and med["dpdk-mid-notso"][0]:
+    x = med["dpdk-mid-tso"][0] / med["dpdk-mid-notso"][0]
+    goal("kernel->DPDK->kernel tcp1 offloads on >= 3x off (%.2fx)" % x, x >= 3)
 if "mixed-tso" in med and "mixed-notso" in med and med["mixed-notso"][0]:
     x = med["mixed-tso"][0] / med["mixed-notso"][0]
-    goal("kernel->DPDK tcp1 offloads on >= 3x off (%.2fx)" % x, x >= 3)
+    print("(mixed, net_tap exception port: offloads on %.2fx off)" % x)
 try:
     import matplotlib
     matplotlib.use("Agg")

@@ -115,27 +115,27 @@ int fp_tap_create(const int *fds, unsigned n_queues, enum fp_tap_io io, uint32_t
         struct rte_mempool *pool, struct fp_tap **ret, struct kb_err *err)
 {
 	uint32_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+	uint32_t segs = (max_frame + room - 1) / room;
 	struct fp_tap *t;
 	int r;
 
 	if (n_queues < 1 || n_queues > 16)
 		return kb_err_set(err, EINVAL, "%u TAP queues", n_queues);
+	/* Before the port exists: fp_tap_destroy walks `segs` mbufs of each slot. */
+	if (segs > TAP_SEGS_MAX)
+		return kb_err_set(err, EINVAL,
+		        "a %u-byte frame needs %u mbufs of %u bytes (at most %d): raise "
+		        "fastpath.mbufSize",
+		        max_frame, segs, room, TAP_SEGS_MAX);
 	if (!(t = calloc(1, sizeof(*t) + n_queues * sizeof(t->q[0]))))
 		return kb_err_set(err, ENOMEM, "out of memory");
 	t->n_queues = n_queues;
 	t->room = room;
-	t->segs = (max_frame + room - 1) / room;
+	t->segs = segs;
 	t->io = io;
 	t->pool = pool;
 	for (unsigned q = 0; q < n_queues; q++)
 		t->q[q].fd = -1;
-	if (t->segs > TAP_SEGS_MAX) {
-		r = kb_err_set(err, EINVAL,
-		        "a %u-byte frame needs %u mbufs of %u bytes (at most %d): raise "
-		        "fastpath.mbufSize",
-		        max_frame, t->segs, room, TAP_SEGS_MAX);
-		goto fail;
-	}
 	for (unsigned q = 0; q < n_queues; q++) {
 		struct tap_rxq *rq = &t->q[q];
 		rq->k = 1;
