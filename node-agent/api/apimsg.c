@@ -783,6 +783,7 @@ json_t *apimsg_status_args_encode(const struct apimsg_status_args *a)
 	return o;
 }
 
+/* "state" and "api" are sections (agentctl status prints them as the modules'). */
 static const char *const status_core[] = {"version", "apiVersion", "pid", "startedAt",
         "uptimeSeconds", "config", "pools", "devices", "allocations", "healthy", "attach", NULL};
 
@@ -801,12 +802,21 @@ bool apimsg_status_is_core(const char *key)
 
 json_t *apimsg_status_encode(const struct apimsg_status *s)
 {
-	return json_pack("{s:s, s:i, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:b}", "version",
+	json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:b}", "version",
 	        s->version, "apiVersion", s->api_version, "pid", (json_int_t)s->pid, "startedAt",
 	        s->started_at, "uptimeSeconds", (json_int_t)s->uptime_seconds, "config",
 	        s->config ? s->config : "", "pools", (json_int_t)s->pools, "devices",
 	        (json_int_t)s->devices, "allocations", (json_int_t)s->allocations, "healthy",
 	        s->healthy);
+
+	if (!o || (s->state && json_object_set(o, "state", s->state) < 0) ||
+	        (s->api && json_object_set(o, "api", s->api) < 0)) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(s->state);
+	json_decref(s->api);
+	return o;
 }
 
 int apimsg_status_set_probe(json_t *status, const struct apimsg_attach_probe *p)
@@ -884,7 +894,9 @@ int apimsg_status_decode(json_t *res, struct apimsg_status *ret, struct kb_err *
 	        (r = apimsg_field_int(
 	                 res, "allocations", false, 0, INT64_MAX, c, &ret->allocations, err)) < 0 ||
 	        (r = apimsg_field_bool(res, "healthy", c, &ret->healthy, err)) < 0 ||
-	        (r = probe_decode(json_object_get(res, "attach"), &ret->probe, err)) < 0)
+	        (r = probe_decode(json_object_get(res, "attach"), &ret->probe, err)) < 0 ||
+	        (r = apimsg_field_obj(res, "state", c, &ret->state, err)) < 0 ||
+	        (r = apimsg_field_obj(res, "api", c, &ret->api, err)) < 0)
 		return kb_err_prefix(err, "status");
 	ret->api_version = (int)api;
 	return 0;

@@ -90,9 +90,8 @@ void apimsg_set_str(json_t *o, const char *key, const char *s)
 		json_object_set_new(o, key, json_string(s));
 }
 
-
-int apimsg_field_u64(json_t *o, const char *key, bool required, int code, uint64_t *ret,
-        struct kb_err *err)
+int apimsg_field_u64(
+        json_t *o, const char *key, bool required, int code, uint64_t *ret, struct kb_err *err)
 {
 	int64_t v = 0;
 	int r = apimsg_field_int(o, key, required, 0, INT64_MAX, code, &v, err);

@@ -28,8 +28,8 @@ int apimsg_field_int(json_t *o, const char *key, bool required, json_int_t min, 
 int apimsg_field_int32(json_t *o, const char *key, json_int_t min, json_int_t max, int code,
         int *ret, struct kb_err *err);
 /* A counter: an integer in [0, INT64_MAX]; absent or null leaves *ret alone. */
-int apimsg_field_u64(json_t *o, const char *key, bool required, int code, uint64_t *ret,
-        struct kb_err *err);
+int apimsg_field_u64(
+        json_t *o, const char *key, bool required, int code, uint64_t *ret, struct kb_err *err);
 /* A number (integer or real); absent or null leaves *ret alone. */
 int apimsg_field_num(json_t *o, const char *key, int code, double *ret, struct kb_err *err);
 /* A boolean; absent or null: false. */

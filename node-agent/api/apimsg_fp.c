@@ -89,8 +89,8 @@ static int counters_decode(json_t *o, struct apimsg_fp_counters *ret, struct kb_
 	for (unsigned i = 0; drops && i < APIMSG_FP_DROP_COUNT; i++)
 		if ((r = apimsg_field_u64(drops, drop_names[i], false, C, &ret->drops[i], err)) < 0)
 			return kb_err_prefix(err, "stats.drops");
-	if (ol && ((r = apimsg_field_u64(ol, "rxGsoPackets", false, C, &ret->rx_gso_packets,
-	                    err)) < 0 ||
+	if (ol && ((r = apimsg_field_u64(ol, "rxGsoPackets", false, C, &ret->rx_gso_packets, err)) <
+	                          0 ||
 	                  (r = apimsg_field_u64(
 	                           ol, "rxGsoBytes", false, C, &ret->rx_gso_bytes, err)) < 0 ||
 	                  (r = apimsg_field_u64(
@@ -152,7 +152,8 @@ static int pod_port_encode(json_t *o, const struct apimsg_fp_port *p)
 	}
 	r |= json_object_set_new(o, "activeQueues", json_integer(p->active_queues));
 	if (p->queues_beyond_pool)
-		r |= json_object_set_new(o, "queuesBeyondPool", json_integer(p->queues_beyond_pool));
+		r |= json_object_set_new(
+		        o, "queuesBeyondPool", json_integer(p->queues_beyond_pool));
 	if (p->vlan >= 0)
 		r |= json_object_set_new(o, "vlanQoS", json_integer(p->vlan_qos));
 	if (p->has_trunk) {
@@ -262,14 +263,13 @@ static int uplink_decode(json_t *o, struct apimsg_fp_port *ret, struct kb_err *e
 {
 	int r;
 
-	if ((r = apimsg_field_str(o, "device", false, SHORT_MAX, NULL, C, &ret->device, err)) <
+	if ((r = apimsg_field_str(o, "device", false, SHORT_MAX, NULL, C, &ret->device, err)) < 0 ||
+	        (r = apimsg_field_str(o, "devargs", false, TEXT_MAX, NULL, C, &ret->devargs, err)) <
 	                0 ||
-	        (r = apimsg_field_str(
-	                 o, "devargs", false, TEXT_MAX, NULL, C, &ret->devargs, err)) < 0 ||
 	        (r = apimsg_field_str(o, "notes", false, TEXT_MAX, NULL, C, &ret->notes, err)) <
 	                0 ||
-	        (r = apimsg_field_str(o, "offloads", false, TEXT_MAX, NULL, C,
-	                 &ret->uplink_offloads, err)) < 0)
+	        (r = apimsg_field_str(
+	                 o, "offloads", false, TEXT_MAX, NULL, C, &ret->uplink_offloads, err)) < 0)
 		return r;
 	return 0;
 }
@@ -291,8 +291,8 @@ static int pod_port_decode(json_t *o, struct apimsg_fp_port *ret, struct kb_err 
 	        (r = apimsg_field_str(o, "pod", false, POD_REF_MAX, NULL, C, &ret->pod, err)) < 0 ||
 	        (r = apimsg_field_str(o, "mac", false, SHORT_MAX, NULL, C, &ret->mac, err)) < 0 ||
 	        (r = apimsg_field_int32(o, "vlan", 0, 4094, C, &ret->vlan, err)) < 0 ||
-	        (r = apimsg_field_str(o, "netdev", false, VAL_IFNAME_MAX, NULL, C, &ret->netdev,
-	                 err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 o, "netdev", false, VAL_IFNAME_MAX, NULL, C, &ret->netdev, err)) < 0 ||
 	        (r = apimsg_field_str(o, "io", false, SHORT_MAX, NULL, C, &ret->io, err)) < 0 ||
 	        (r = apimsg_field_str(o, "socketPath", false, VAL_PATH_MAX, NULL, C,
 	                 &ret->socket_path, err)) < 0 ||
@@ -414,8 +414,8 @@ int apimsg_fp_worker_decode(json_t *o, struct apimsg_fp_worker *ret, struct kb_e
 	        (r = apimsg_field_u64(o, "loops", false, C, &ret->loops, err)) < 0 ||
 	        (r = apimsg_field_u64(o, "sleeps", false, C, &ret->sleeps, err)) < 0 ||
 	        (r = apimsg_field_num(o, "cyclesPerPacket", C, &ret->cycles_per_packet, err)) < 0 ||
-	        (r = apimsg_field_num(o, "busyCyclesPerPacket", C, &ret->busy_cycles_per_packet,
-	                 err)) < 0 ||
+	        (r = apimsg_field_num(
+	                 o, "busyCyclesPerPacket", C, &ret->busy_cycles_per_packet, err)) < 0 ||
 	        (r = apimsg_field_obj(o, "oneCopyCycles", C, &oc, err)) < 0)
 		return kb_err_prefix(err, "worker");
 	if (!oc)
@@ -431,9 +431,8 @@ int apimsg_fp_worker_decode(json_t *o, struct apimsg_fp_worker *ret, struct kb_e
 
 json_t *apimsg_fp_stats_encode(const struct apimsg_fp_stats *s)
 {
-	json_t *o = json_pack("{s:I, s:I, s:o, s:o}", "tscHz", (json_int_t)s->tsc_hz,
-	        "monotonicNs", (json_int_t)s->monotonic_ns, "workers", s->workers, "ports",
-	        s->ports);
+	json_t *o = json_pack("{s:I, s:I, s:o, s:o}", "tscHz", (json_int_t)s->tsc_hz, "monotonicNs",
+	        (json_int_t)s->monotonic_ns, "workers", s->workers, "ports", s->ports);
 
 	if (o && s->has_test_hooks &&
 	        json_object_set_new(o, "testHooks",
@@ -472,8 +471,8 @@ int apimsg_fp_stats_decode(json_t *res, struct apimsg_fp_stats *ret, struct kb_e
 
 json_t *apimsg_fp_status_encode(const struct apimsg_fp_status *s)
 {
-	json_t *o = json_pack("{s:b, s:s, s:b}", "enabled", s->enabled, "state", s->state,
-	        "healthy", s->healthy);
+	json_t *o = json_pack(
+	        "{s:b, s:s, s:b}", "enabled", s->enabled, "state", s->state, "healthy", s->healthy);
 	int r = 0;
 
 	if (!o)
@@ -501,7 +500,8 @@ json_t *apimsg_fp_status_encode(const struct apimsg_fp_status *s)
 		        json_pack("{s:i, s:i}", "polls", s->idle_polls, "sleepMaxUs",
 		                s->idle_sleep_max_us));
 		if (s->vlan_conflicts)
-			r |= json_object_set_new(o, "vlanConflicts", json_integer(s->vlan_conflicts));
+			r |= json_object_set_new(
+			        o, "vlanConflicts", json_integer(s->vlan_conflicts));
 	}
 	if (r) {
 		json_decref(o);
@@ -531,8 +531,8 @@ int apimsg_fp_status_decode(json_t *o, struct apimsg_fp_status *ret, struct kb_e
 	        (r = apimsg_field_str(
 	                 o, "copyMode", false, SHORT_MAX, NULL, C, &ret->copy_mode, err)) < 0 ||
 	        (r = apimsg_field_bool(o, "hugepages", C, &ret->hugepages, err)) < 0 ||
-	        (r = apimsg_field_str(o, "filePrefix", false, TEXT_MAX, NULL, C, &ret->file_prefix,
-	                 err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 o, "filePrefix", false, TEXT_MAX, NULL, C, &ret->file_prefix, err)) < 0 ||
 	        (r = array_field(o, "workerCpus", false, &cpus, err)) < 0 ||
 	        (r = apimsg_field_int(o, "ports", false, 0, INT64_MAX, C, &ret->ports, err)) < 0 ||
 	        (r = apimsg_field_int(
@@ -547,11 +547,10 @@ int apimsg_fp_status_decode(json_t *o, struct apimsg_fp_status *ret, struct kb_e
 	        (r = apimsg_field_int(o, "vlanConflicts", false, 0, INT64_MAX, C,
 	                 &ret->vlan_conflicts, err)) < 0)
 		return kb_err_prefix(err, APIMSG_FP_STATUS_KEY);
-	if (idle &&
-	        ((r = apimsg_field_int32(idle, "polls", 0, INT32_MAX, C, &ret->idle_polls, err)) <
-	                        0 ||
-	                (r = apimsg_field_int32(idle, "sleepMaxUs", 0, INT32_MAX, C,
-	                         &ret->idle_sleep_max_us, err)) < 0))
+	if (idle && ((r = apimsg_field_int32(
+	                      idle, "polls", 0, INT32_MAX, C, &ret->idle_polls, err)) < 0 ||
+	                    (r = apimsg_field_int32(idle, "sleepMaxUs", 0, INT32_MAX, C,
+	                             &ret->idle_sleep_max_us, err)) < 0))
 		return kb_err_prefix(err, APIMSG_FP_STATUS_KEY ".idle");
 	ret->running = cpus != NULL;
 	if (!cpus)
@@ -562,8 +561,8 @@ int apimsg_fp_status_decode(json_t *o, struct apimsg_fp_status *ret, struct kb_e
 	json_array_foreach (cpus, i, v) {
 		if (!json_is_integer(v) || json_integer_value(v) < -1 ||
 		        json_integer_value(v) > INT32_MAX)
-			return kb_err_set(
-			        err, C, "%s: 'workerCpus' must hold CPU numbers", APIMSG_FP_STATUS_KEY);
+			return kb_err_set(err, C, "%s: 'workerCpus' must hold CPU numbers",
+			        APIMSG_FP_STATUS_KEY);
 		ret->worker_cpus[i] = (int)json_integer_value(v);
 	}
 	ret->n_worker_cpus = json_array_size(cpus);

@@ -18,13 +18,13 @@
 
 #include "common/err.h"
 
-#define APIMSG_FP_OP_PORTS   "ports" /* the fast path's ports with their counters */
-#define APIMSG_FP_OP_STATS   "stats" /* worker cycles, ports, the agent's clock */
-#define APIMSG_FP_STATUS_KEY "fastpath" /* its section of status */
+#define APIMSG_FP_OP_PORTS    "ports"    /* the fast path's ports with their counters */
+#define APIMSG_FP_OP_STATS    "stats"    /* worker cycles, ports, the agent's clock */
+#define APIMSG_FP_STATUS_KEY  "fastpath" /* its section of status */
 
-#define APIMSG_FP_MAX_QUEUES    64  /* queueWorkers entries accepted from the wire */
-#define APIMSG_FP_VLAN_BITMAP   512 /* VLAN ids 0..4095, one bit each */
-#define APIMSG_FP_MAX_WORKERS   256 /* workerCpus entries accepted from the wire */
+#define APIMSG_FP_MAX_QUEUES  64  /* queueWorkers entries accepted from the wire */
+#define APIMSG_FP_VLAN_BITMAP 512 /* VLAN ids 0..4095, one bit each */
+#define APIMSG_FP_MAX_WORKERS 256 /* workerCpus entries accepted from the wire */
 
 /* ---- counters of a port ---- */
 
@@ -75,7 +75,7 @@ struct apimsg_fp_port {
 
 	/* The uplink. */
 	const char *device, *devargs;
-	const char *notes;          /* what its PMD cannot do, NULL when nothing */
+	const char *notes;           /* what its PMD cannot do, NULL when nothing */
 	const char *uplink_offloads; /* how it handles offload requests ("offloads" string) */
 
 	/* Pod ports. */
@@ -121,7 +121,7 @@ struct apimsg_fp_worker {
 	uint64_t busy_cycles, work_cycles, idle_cycles, sleep_cycles;
 	uint64_t packets, loops, sleeps;
 	double cycles_per_packet, busy_cycles_per_packet; /* encode computes them */
-	bool has_one_copy; /* copyMode one: the stages' cycles */
+	bool has_one_copy;                                /* copyMode one: the stages' cycles */
 	uint64_t oc_walk_cycles, oc_copy_cycles, oc_hand_back_cycles;
 };
 json_t *apimsg_fp_worker_encode(const struct apimsg_fp_worker *w);

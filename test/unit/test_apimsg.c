@@ -766,7 +766,20 @@ static void test_status(void **state)
 	assert_false(out.probe.answered);
 	json_decref(back);
 
+	/* The state and api sections: encode steals them, decode borrows them. */
+	in.state = json_pack("{s:i}", "allocations", 3);
+	in.api = json_pack("{s:i}", "clients", 1);
+	back = through_wire(apimsg_status_encode(&in));
+	assert_int_equal(apimsg_status_decode(back, &out, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(out.state, "allocations")), 3);
+	assert_int_equal(json_integer_value(json_object_get(out.api, "clients")), 1);
+	assert_false(apimsg_status_is_core("state"));
+	json_decref(back);
+	in.state = in.api = NULL;
+
 	REJECT(apimsg_status_decode, struct apimsg_status, "{}", EPROTO, "'version'");
+	REJECT(apimsg_status_decode, struct apimsg_status, "{\"version\":\"x\",\"state\":1}",
+	        EPROTO, "'state'");
 	REJECT(apimsg_status_decode, struct apimsg_status, "{\"version\":\"x\",\"pid\":\"1\"}",
 	        EPROTO, "'pid'");
 	REJECT(apimsg_status_decode, struct apimsg_status, "{\"version\":\"x\",\"healthy\":1}",

@@ -84,11 +84,11 @@ static void counters(struct apimsg_fp_counters *c)
 	c->tx_csum_sw = 5;
 }
 
-#define STATS_JSON                                                                            \
-	"{\"rxPackets\":10,\"rxBytes\":1000,\"txPackets\":20,\"txBytes\":2000,"               \
-	"\"drops\":{\"spoof\":1,\"oversize\":2,\"unknown\":3,\"txFull\":4,\"down\":5,"        \
-	"\"noMbuf\":6,\"runt\":7,\"vlan\":8,\"offload\":9},"                                  \
-	"\"offloads\":{\"rxGsoPackets\":3,\"rxGsoBytes\":30000,\"txGsoSoftware\":4,"          \
+#define STATS_JSON                                                                     \
+	"{\"rxPackets\":10,\"rxBytes\":1000,\"txPackets\":20,\"txBytes\":2000,"        \
+	"\"drops\":{\"spoof\":1,\"oversize\":2,\"unknown\":3,\"txFull\":4,\"down\":5," \
+	"\"noMbuf\":6,\"runt\":7,\"vlan\":8,\"offload\":9},"                           \
+	"\"offloads\":{\"rxGsoPackets\":3,\"rxGsoBytes\":30000,\"txGsoSoftware\":4,"   \
 	"\"txGsoSegments\":40,\"txCsumSoftware\":5}}"
 
 static void check_counters(const struct apimsg_fp_counters *c)
@@ -341,8 +341,8 @@ static void test_port_rejected(void **state)
 	        "'trunk'");
 	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"vlan\":4095}",
 	        "'vlan'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"ifname\":\"0123456789abcdef\"}",
-	        "'ifname'");
+	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port,
+	        "{\"name\":\"p\",\"ifname\":\"0123456789abcdef\"}", "'ifname'");
 	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port,
 	        "{\"name\":\"p\",\"kind\":\"vhost-user\",\"offloads\":\"software\"}", "'offloads'");
 	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port,
@@ -489,10 +489,8 @@ static void test_status(void **state)
 	json_t *back;
 
 	(void)state;
-	in = (struct apimsg_fp_status){.enabled = false,
-	        .state = "disabled",
-	        .healthy = true,
-	        .note = "no DPDK"};
+	in = (struct apimsg_fp_status){
+	        .enabled = false, .state = "disabled", .healthy = true, .note = "no DPDK"};
 	assert_json(apimsg_fp_status_encode(&in),
 	        "{\"enabled\":false,\"state\":\"disabled\",\"healthy\":true,\"note\":\"no DPDK\"}");
 

@@ -8,6 +8,7 @@
 #include "agent/module.h"
 #include "agent/ops.h"
 #include "agent/telemetry.h"
+#include "api/apimsg_dp.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -122,10 +123,10 @@ static void on_pool_to_json(const struct pool *p, json_t *obj)
 		return;
 	}
 	if (p->cfg.device_plugin)
-		json_object_set_new(obj, "devicePluginStatus",
-		        json_pack("{s:b, s:s}", "registered", 0, "error",
-		                dm.active ? "not serving (see the agent log)"
-		                          : "the devicePlugin module is disabled"));
+		apimsg_dp_pool_set_status(
+		        obj, &(struct apimsg_dp_status){
+		                     .error = dm.active ? "not serving (see the agent log)"
+		                                        : "the devicePlugin module is disabled"});
 }
 
 static struct inv_observer dp_observer = {
@@ -233,7 +234,7 @@ static json_t *status(void)
 	        listening, "listAndWatchStreams", streams, "podResources", dp_reconcile_status());
 }
 
-static struct status_hook dp_status = {.key = "devicePlugin", .fn = status};
+static struct status_hook dp_status = {.key = APIMSG_DP_STATUS_KEY, .fn = status};
 STATUS_HOOK_REGISTER(dp_status)
 
 static void collect(struct telemetry_sink *sink)
