@@ -22,9 +22,10 @@ json_t *apimsg_dp_status_encode(const struct apimsg_dp_status *s)
 	        s->list_and_watch_streams, "registrations", (json_int_t)s->registrations,
 	        "registrationFailures", (json_int_t)s->registration_failures, "lastRegistered",
 	        s->last_registered, "error", s->error, "calls", "allocate",
-	        (json_int_t)s->calls.allocate, "allocateFailed", (json_int_t)s->calls.allocate_failed,
-	        "preferred", (json_int_t)s->calls.preferred, "updates", (json_int_t)s->calls.updates,
-	        "grpcErrors", (json_int_t)s->calls.grpc_errors, "connections", "open",
+	        (json_int_t)s->calls.allocate, "allocateFailed",
+	        (json_int_t)s->calls.allocate_failed, "preferred", (json_int_t)s->calls.preferred,
+	        "updates", (json_int_t)s->calls.updates, "grpcErrors",
+	        (json_int_t)s->calls.grpc_errors, "connections", "open",
 	        (json_int_t)s->connections.open, "nonRoot", (json_int_t)s->connections.non_root,
 	        "refused", (json_int_t)s->connections.refused, "refusedNonRoot",
 	        (json_int_t)s->connections.refused_non_root, "requestTimeouts",
@@ -45,7 +46,8 @@ int apimsg_dp_status_decode(json_t *o, struct apimsg_dp_status *ret, struct kb_e
 	if (!json_is_object(o))
 		return kb_err_set(err, C, "'%s' is not an object", KEY);
 	if ((r = apimsg_field_bool(o, "registered", C, &ret->registered, err)) < 0 ||
-	        (r = apimsg_field_str(o, "error", false, TEXT_MAX, NULL, C, &ret->error, err)) < 0 ||
+	        (r = apimsg_field_str(o, "error", false, TEXT_MAX, NULL, C, &ret->error, err)) <
+	                0 ||
 	        (r = apimsg_field_str(
 	                 o, "endpoint", false, VAL_PATH_MAX, NULL, C, &ret->endpoint, err)) < 0 ||
 	        (r = apimsg_field_str(o, "resourceName", false, TEXT_MAX, NULL, C,

@@ -30,16 +30,16 @@ static json_t *load(const char *text)
 static void test_dp_status(void **state)
 {
 	struct apimsg_dp_status in = {.registered = true,
-	                                 .serving = true,
-	                                 .endpoint = "/var/lib/kubelet/device-plugins/kbnet-vu.sock",
-	                                 .resource_name = "kbnet.io/vu",
-	                                 .listening = true,
-	                                 .list_and_watch_streams = 1,
-	                                 .registrations = 2,
-	                                 .registration_failures = 1,
-	                                 .last_registered = "2026-11-21T21:49:11Z",
-	                                 .calls = {5, 1, 4, 3, 0},
-	                                 .connections = {1, 0, 2, 2, 1}},
+	                                .serving = true,
+	                                .endpoint = "/var/lib/kubelet/device-plugins/kbnet-vu.sock",
+	                                .resource_name = "kbnet.io/vu",
+	                                .listening = true,
+	                                .list_and_watch_streams = 1,
+	                                .registrations = 2,
+	                                .registration_failures = 1,
+	                                .last_registered = "2026-11-21T21:49:11Z",
+	                                .calls = {5, 1, 4, 3, 0},
+	                                .connections = {1, 0, 2, 2, 1}},
 	                        out;
 	struct kb_err err = {0};
 	json_t *pool = json_object(), *want;
