@@ -364,15 +364,13 @@ static int kport_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
 
 static void device_to_json(const struct device *d, json_t *obj)
 {
-	char mac[MAC_STR_LEN];
 	struct mac m;
 
 	if (d->holder)
 		m = d->holder->mac;
 	else
 		vport_default_mac(d->id, &m);
-	mac_format(&m, mac);
-	json_object_set_new(obj, "mac", json_string(mac));
+	apimsg_device_set_mac(obj, &m);
 }
 
 static struct devtype_ops kport_ops = {

@@ -522,14 +522,12 @@ static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, 
 static void device_to_json(const struct device *d, json_t *obj)
 {
 	struct mac m;
-	char mac[MAC_STR_LEN];
 
 	if (d->holder)
 		m = d->holder->mac;
 	else
 		vport_default_mac(d->id, &m);
-	mac_format(&m, mac);
-	json_object_set_new(obj, "mac", json_string(mac));
+	apimsg_device_set_mac(obj, &m);
 }
 
 static struct devtype_ops vport_ops = {

@@ -65,8 +65,8 @@ static int record_str(json_t *obj, const char *key, size_t max, apimsg_valid_fn 
 	return 0;
 }
 
-int apimsg_record_decode(json_t *o, bool (*known_type)(const char *name),
-        struct apimsg_record *ret, struct kb_err *err)
+int apimsg_record_decode(json_t *o, bool (*known_type)(const char *name), struct apimsg_record *ret,
+        struct kb_err *err)
 {
 	json_t *fmt = json_object_get(o, "record");
 	const char *mac, *created, *end;
@@ -141,8 +141,7 @@ int apimsg_netdev_state_set(json_t *typeobj, const struct apimsg_netdev_state *s
 	return e ? -ENOMEM : 0;
 }
 
-int apimsg_netdev_state_decode(
-        json_t *typeobj, struct apimsg_netdev_state *ret, struct kb_err *err)
+int apimsg_netdev_state_decode(json_t *typeobj, struct apimsg_netdev_state *ret, struct kb_err *err)
 {
 	json_t *orig = json_object_get(typeobj, "original");
 	const char *name = json_string_value(json_object_get(orig, "name"));
@@ -209,8 +208,8 @@ int apimsg_vhost_user_decode(json_t *alloc, struct apimsg_vhost_user *ret, struc
 int apimsg_kernel_set(json_t *alloc, const struct apimsg_kernel *k)
 {
 	json_t *o = json_pack("{s:b, s:s, s:i, s:b, s:s, s:b}", "netdev", true, "hostName",
-	        k->host_name, "queues", k->queues, "offloads", k->offloads, "io", k->io,
-	        "attached", k->attached);
+	        k->host_name, "queues", k->queues, "offloads", k->offloads, "io", k->io, "attached",
+	        k->attached);
 
 	if (!o)
 		return -ENOMEM;
@@ -241,9 +240,9 @@ int apimsg_kernel_decode(json_t *alloc, struct apimsg_kernel *ret, struct kb_err
 
 int apimsg_vf_set(json_t *alloc, const struct apimsg_vf *v)
 {
-	json_t *vf = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "pciAddress",
-	        v->pci_address, "pfPciAddress", v->pf_pci_address, "pfName", v->pf_name, "vfIndex",
-	        v->vf_index, "driver", v->driver, "mode", v->mode, "netdev", v->netdev);
+	json_t *vf = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "pciAddress", v->pci_address,
+	        "pfPciAddress", v->pf_pci_address, "pfName", v->pf_name, "vfIndex", v->vf_index,
+	        "driver", v->driver, "mode", v->mode, "netdev", v->netdev);
 	json_t *orig = json_object();
 	int e = 0;
 
@@ -325,4 +324,51 @@ int apimsg_vdpa_decode(json_t *alloc, struct apimsg_vdpa *ret, struct kb_err *er
 		return kb_err_set(err, C, "bad 'vdpa' object");
 	ret->netdev = json_is_true(json_object_get(o, "netdev"));
 	return 0;
+}
+
+/* ---- type fields of a device ---- */
+
+int apimsg_device_set_mac(json_t *dev, const struct mac *mac)
+{
+	char s[MAC_STR_LEN];
+
+	mac_format(mac, s);
+	return json_object_set_new(dev, "mac", json_string(s)) < 0 ? -ENOMEM : 0;
+}
+
+int apimsg_vf_device_set(json_t *dev, const struct apimsg_vf_device *v)
+{
+	int e = 0;
+
+	e |= json_object_set_new(dev, "pciAddress", json_string(v->pci_address));
+	e |= json_object_set_new(dev, "pfName", json_string(v->pf_name));
+	e |= json_object_set_new(dev, "pfPciAddress", json_string(v->pf_pci_address));
+	e |= json_object_set_new(dev, "vfIndex", json_integer(v->vf_index));
+	e |= json_object_set_new(dev, "vendor", json_string(v->vendor));
+	e |= json_object_set_new(dev, "device", json_string(v->device));
+	e |= json_object_set_new(dev, "driver", json_string(v->driver));
+	e |= json_object_set_new(dev, "mode", json_string(v->mode));
+	apimsg_set_str(dev, "netdev", v->netdev);
+	if (v->iommu_group >= 0)
+		e |= json_object_set_new(dev, "iommuGroup", json_integer(v->iommu_group));
+	apimsg_set_str(dev, "linkType", v->link_type);
+	if (v->settings)
+		e |= json_object_set_new(dev, "settings", v->settings);
+	apimsg_set_str(dev, "podIfname", v->pod_ifname);
+	return e ? -ENOMEM : 0;
+}
+
+int apimsg_vdpa_device_set(json_t *dev, const struct apimsg_vdpa_device *v)
+{
+	int e = 0;
+
+	e |= json_object_set_new(dev, "driver", json_string(v->driver));
+	e |= json_object_set_new(dev, "vdpaType", json_string(v->vdpa_type));
+	e |= json_object_set_new(dev, "parentDevice", json_string(v->parent_device));
+	apimsg_set_str(dev, "pciAddress", v->pci_address);
+	apimsg_set_str(dev, "pfPciAddress", v->pf_pci_address);
+	apimsg_set_str(dev, "pfName", v->pf_name);
+	apimsg_set_str(dev, "chardev", v->chardev);
+	apimsg_set_str(dev, "netdev", v->netdev);
+	return e ? -ENOMEM : 0;
 }

@@ -41,8 +41,8 @@ json_t *apimsg_record_encode(const struct apimsg_record *r);
 /* Validated as an attach request is (names, pod, MTU, VLAN, creation time):
  * -EPROTONOSUPPORT for a newer or unknown format (the message says "record format ..."),
  * then -EINVAL for a device type known_type refuses ("unknown deviceType"), or a bad field. */
-int apimsg_record_decode(json_t *o, bool (*known_type)(const char *name),
-        struct apimsg_record *ret, struct kb_err *err);
+int apimsg_record_decode(json_t *o, bool (*known_type)(const char *name), struct apimsg_record *ret,
+        struct kb_err *err);
 
 /* ---- the saved state of a netdev moved into a pod (SR-IOV VF, virtio-vdpa, kernel) ---- */
 
@@ -93,14 +93,14 @@ int apimsg_kernel_decode(json_t *alloc, struct apimsg_kernel *ret, struct kb_err
 struct apimsg_vf {
 	const char *pci_address, *pf_pci_address; /* pf "" when unknown */
 	const char *pf_name, *driver;
-	int vf_index;         /* -1: unknown */
-	const char *mode;     /* "netdev", "vfio", "uio" */
-	bool netdev;          /* mode netdev: the VF's netdev is in the pod */
+	int vf_index;           /* -1: unknown */
+	const char *mode;       /* "netdev", "vfio", "uio" */
+	bool netdev;            /* mode netdev: the VF's netdev is in the pod */
 	const char *vfio_group; /* vfio: the IOMMU group number, NULL otherwise */
-	json_t *settings;     /* the VF settings applied (vfconf's object); encode steals */
-	json_t *orig_settings; /* what they were before ("original"."vf"); encode steals */
-	bool has_netdev_state; /* encode: add `netdev_state` (decode: call
-	                        * apimsg_netdev_state_decode on vf_obj) */
+	json_t *settings;       /* the VF settings applied (vfconf's object); encode steals */
+	json_t *orig_settings;  /* what they were before ("original"."vf"); encode steals */
+	bool has_netdev_state;  /* encode: add `netdev_state` (decode: call
+	                         * apimsg_netdev_state_decode on vf_obj) */
 	struct apimsg_netdev_state netdev_state;
 	json_t *vf_obj; /* decoded: the "vf" object */
 };
@@ -114,12 +114,36 @@ struct apimsg_vdpa {
 	const char *type; /* "vhost" or "virtio" */
 	const char *path; /* /dev/vhost-vdpa-N, or the virtio device in sysfs ("" unknown) */
 	const char *parent_device, *pci_address, *pf_pci_address, *virtio;
-	bool netdev;                           /* virtio: a netdev is in the pod */
+	bool netdev;                             /* virtio: a netdev is in the pod */
 	struct apimsg_netdev_state netdev_state; /* with netdev */
-	json_t *vdpa_obj;                      /* decoded: the "vdpa" object */
+	json_t *vdpa_obj;                        /* decoded: the "vdpa" object */
 };
 int apimsg_vdpa_set(json_t *alloc, const struct apimsg_vdpa *v);
 /* With netdev, decode the state with apimsg_netdev_state_decode(ret->vdpa_obj, ...). */
 int apimsg_vdpa_decode(json_t *alloc, struct apimsg_vdpa *ret, struct kb_err *err);
+
+/* ---- type fields of a device (list devices) ---- */
+
+/* virtio-user and kernel devices: the MAC a pod gets (its holder's, or the default). */
+int apimsg_device_set_mac(json_t *dev, const struct mac *mac);
+
+struct apimsg_vf_device {
+	const char *pci_address, *pf_name, *pf_pci_address;
+	int vf_index;
+	const char *vendor, *device, *driver, *mode;
+	const char *netdev;     /* NULL: none */
+	int iommu_group;        /* -1: none */
+	const char *link_type;  /* NULL: unknown */
+	json_t *settings;       /* held: the VF settings applied (stolen), NULL otherwise */
+	const char *pod_ifname; /* held as a netdev: its name in the pod, NULL otherwise */
+};
+int apimsg_vf_device_set(json_t *dev, const struct apimsg_vf_device *v);
+
+struct apimsg_vdpa_device {
+	const char *driver, *vdpa_type, *parent_device;
+	const char *pci_address, *pf_pci_address, *pf_name; /* NULL: none */
+	const char *chardev, *netdev;                       /* NULL: none */
+};
+int apimsg_vdpa_device_set(json_t *dev, const struct apimsg_vdpa_device *v);
 
 #endif

@@ -16,29 +16,7 @@
 #include <string.h>
 
 #include "api/apimsg_dev.h"
-
-static json_t *load(const char *text)
-{
-	json_error_t je;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-
-	if (!j)
-		fail_msg("bad test JSON (%s): %s", je.text, text);
-	return j;
-}
-
-static void assert_json(json_t *o, const char *text)
-{
-	json_t *want = load(text);
-
-	assert_non_null(o);
-	if (!json_equal(o, want)) {
-		char *got = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-		char *w = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
-		fail_msg("got  %s\nwant %s", got, w);
-	}
-	json_decref(want);
-}
+#include "apimsg_test.h"
 
 static bool known(const char *name)
 {
@@ -50,20 +28,8 @@ static int record_decode(json_t *o, struct apimsg_record *ret, struct kb_err *er
 	return apimsg_record_decode(o, known, ret, err);
 }
 
-#define REJECT(fn, type, text, want_code, want_msg)                                          \
-	do {                                                                                 \
-		type v_;                                                                     \
-		struct kb_err e_ = {0};                                                      \
-		json_t *j_ = load(text);                                                     \
-		int r_ = fn(j_, &v_, &e_);                                                   \
-		if (r_ != -(want_code) || !strstr(e_.msg, want_msg))                         \
-			fail_msg("%s(%s): got %d '%s', want %d '%s'", #fn, text, r_, e_.msg, \
-			        -(want_code), want_msg);                                     \
-		json_decref(j_);                                                             \
-	} while (0)
-
-#define REC_CORE                                                                           \
-	"\"containerID\":\"c1\",\"ifname\":\"net1\",\"network\":\"n\",\"pool\":\"vu\","    \
+#define REC_CORE                                                                              \
+	"\"containerID\":\"c1\",\"ifname\":\"net1\",\"network\":\"n\",\"pool\":\"vu\","       \
 	"\"deviceType\":\"virtio-user\",\"deviceID\":\"vu-0\",\"mac\":\"02:00:00:00:00:01\"," \
 	"\"created\":\"2026-11-21T21:49:11Z\""
 
@@ -118,8 +84,8 @@ static void test_record(void **state)
 	assert_null(out.ipam);
 	json_decref(j);
 
-	REJECT(record_decode, struct apimsg_record, "{\"record\":3," REC_CORE "}",
-	        EPROTONOSUPPORT, "record format newer");
+	REJECT(record_decode, struct apimsg_record, "{\"record\":3," REC_CORE "}", EPROTONOSUPPORT,
+	        "record format newer");
 	REJECT(record_decode, struct apimsg_record, "{\"record\":\"2\"," REC_CORE "}",
 	        EPROTONOSUPPORT, "record format unknown");
 	REJECT(record_decode, struct apimsg_record, "{\"record\":3,\"deviceType\":\"warp\"}",
@@ -142,8 +108,7 @@ static void test_record(void **state)
 	        "{" REC_CORE ",\"pod\":{\"namespace\":\"../x\"}}", EINVAL, "pod: 'namespace'");
 	REJECT(record_decode, struct apimsg_record, "{" REC_CORE ",\"created\":\"x2\"}", EINVAL,
 	        "'created'");
-	REJECT(record_decode, struct apimsg_record, "{" REC_CORE ",\"ipam\":[]}", EINVAL,
-	        "'ipam'");
+	REJECT(record_decode, struct apimsg_record, "{" REC_CORE ",\"ipam\":[]}", EINVAL, "'ipam'");
 }
 
 static const struct apimsg_netdev_state ns = {.name = "eth5",
@@ -153,8 +118,9 @@ static const struct apimsg_netdev_state ns = {.name = "eth5",
         .up = true,
         .pod_ifindex = 3,
         .moved = true};
-#define NS_ORIG                                                                              \
-	"\"original\":{\"name\":\"eth5\",\"ifindex\":7,\"mac\":\"02:00:00:00:00:09\",\"mtu\":1500," \
+#define NS_ORIG                                                                                \
+	"\"original\":{\"name\":\"eth5\",\"ifindex\":7,\"mac\":\"02:00:00:00:00:09\",\"mtu\":" \
+	"1500,"                                                                                \
 	"\"up\":true}"
 
 static void check_ns(const struct apimsg_netdev_state *s)
@@ -176,19 +142,19 @@ static void test_vhost_user_kernel(void **state)
 	json_t *a = json_object();
 
 	(void)state;
-	assert_int_equal(apimsg_vhost_user_set(a,
-	                         &(struct apimsg_vhost_user){.socket_path = "/run/kbnet/pods/u/n.sock",
-	                                 .socket_dir = "/run/kbnet/pods/u",
-	                                 .queues = 2,
-	                                 .claim = 4}),
+	assert_int_equal(
+	        apimsg_vhost_user_set(
+	                a, &(struct apimsg_vhost_user){.socket_path = "/run/kbnet/pods/u/n.sock",
+	                           .socket_dir = "/run/kbnet/pods/u",
+	                           .queues = 2,
+	                           .claim = 4}),
 	        0);
-	assert_int_equal(apimsg_kernel_set(a,
-	                         &(struct apimsg_kernel){.host_name = "kbk1",
-	                                 .queues = 2,
-	                                 .offloads = true,
-	                                 .io = "uring",
-	                                 .attached = true,
-	                                 .netdev = ns}),
+	assert_int_equal(apimsg_kernel_set(a, &(struct apimsg_kernel){.host_name = "kbk1",
+	                                              .queues = 2,
+	                                              .offloads = true,
+	                                              .io = "uring",
+	                                              .attached = true,
+	                                              .netdev = ns}),
 	        0);
 	assert_json(a, "{\"vhostUser\":{\"socketPath\":\"/run/kbnet/pods/u/n.sock\","
 	               "\"socketDir\":\"/run/kbnet/pods/u\",\"agentMode\":\"client\","
@@ -239,38 +205,37 @@ static void test_vf_vdpa(void **state)
 	json_t *a = json_object();
 
 	(void)state;
-	assert_int_equal(apimsg_vf_set(a,
-	                         &(struct apimsg_vf){.pci_address = "0000:01:00.2",
-	                                 .pf_pci_address = "0000:01:00.0",
-	                                 .pf_name = "ens1f0",
-	                                 .vf_index = 1,
-	                                 .driver = "iavf",
-	                                 .mode = "netdev",
-	                                 .netdev = true,
-	                                 .settings = json_pack("{s:b}", "trust", 1),
-	                                 .orig_settings = json_pack("{s:b}", "trust", 0),
-	                                 .has_netdev_state = true,
-	                                 .netdev_state = ns}),
+	assert_int_equal(apimsg_vf_set(a, &(struct apimsg_vf){.pci_address = "0000:01:00.2",
+	                                          .pf_pci_address = "0000:01:00.0",
+	                                          .pf_name = "ens1f0",
+	                                          .vf_index = 1,
+	                                          .driver = "iavf",
+	                                          .mode = "netdev",
+	                                          .netdev = true,
+	                                          .settings = json_pack("{s:b}", "trust", 1),
+	                                          .orig_settings = json_pack("{s:b}", "trust", 0),
+	                                          .has_netdev_state = true,
+	                                          .netdev_state = ns}),
 	        0);
-	assert_int_equal(apimsg_vdpa_set(a,
-	                         &(struct apimsg_vdpa){.name = "vdpa0",
-	                                 .driver = "mlx5_vdpa",
-	                                 .type = "vhost",
-	                                 .path = "/dev/vhost-vdpa-0",
-	                                 .parent_device = "pci/0000:01:00.2",
-	                                 .pci_address = "0000:01:00.2",
-	                                 .pf_pci_address = "0000:01:00.0",
-	                                 .virtio = ""}),
+	assert_int_equal(apimsg_vdpa_set(a, &(struct apimsg_vdpa){.name = "vdpa0",
+	                                            .driver = "mlx5_vdpa",
+	                                            .type = "vhost",
+	                                            .path = "/dev/vhost-vdpa-0",
+	                                            .parent_device = "pci/0000:01:00.2",
+	                                            .pci_address = "0000:01:00.2",
+	                                            .pf_pci_address = "0000:01:00.0",
+	                                            .virtio = ""}),
 	        0);
-	assert_json(a, "{\"vf\":{\"pciAddress\":\"0000:01:00.2\",\"pfPciAddress\":\"0000:01:00.0\","
-	               "\"pfName\":\"ens1f0\",\"vfIndex\":1,\"driver\":\"iavf\",\"mode\":\"netdev\","
-	               "\"netdev\":true,\"settings\":{\"trust\":true},\"podIfindex\":3,"
-	               "\"moved\":true,\"original\":{\"vf\":{\"trust\":false},\"name\":\"eth5\","
-	               "\"ifindex\":7,\"mac\":\"02:00:00:00:00:09\",\"mtu\":1500,\"up\":true}},"
-	               "\"vdpa\":{\"name\":\"vdpa0\",\"driver\":\"mlx5_vdpa\",\"type\":\"vhost\","
-	               "\"path\":\"/dev/vhost-vdpa-0\",\"parentDevice\":\"pci/0000:01:00.2\","
-	               "\"pciAddress\":\"0000:01:00.2\",\"pfPciAddress\":\"0000:01:00.0\","
-	               "\"virtio\":\"\",\"netdev\":false}}");
+	assert_json(a,
+	        "{\"vf\":{\"pciAddress\":\"0000:01:00.2\",\"pfPciAddress\":\"0000:01:00.0\","
+	        "\"pfName\":\"ens1f0\",\"vfIndex\":1,\"driver\":\"iavf\",\"mode\":\"netdev\","
+	        "\"netdev\":true,\"settings\":{\"trust\":true},\"podIfindex\":3,"
+	        "\"moved\":true,\"original\":{\"vf\":{\"trust\":false},\"name\":\"eth5\","
+	        "\"ifindex\":7,\"mac\":\"02:00:00:00:00:09\",\"mtu\":1500,\"up\":true}},"
+	        "\"vdpa\":{\"name\":\"vdpa0\",\"driver\":\"mlx5_vdpa\",\"type\":\"vhost\","
+	        "\"path\":\"/dev/vhost-vdpa-0\",\"parentDevice\":\"pci/0000:01:00.2\","
+	        "\"pciAddress\":\"0000:01:00.2\",\"pfPciAddress\":\"0000:01:00.0\","
+	        "\"virtio\":\"\",\"netdev\":false}}");
 	assert_int_equal(apimsg_vf_decode(a, &vf, &err), 0);
 	assert_string_equal(vf.pci_address, "0000:01:00.2");
 	assert_string_equal(vf.pf_pci_address, "0000:01:00.0");
@@ -301,12 +266,58 @@ static void test_vf_vdpa(void **state)
 	        "'vdpa'");
 }
 
+/* The type fields of a device listing: names pinned. */
+static void test_device_fields(void **state)
+{
+	json_t *d = json_object();
+
+	(void)state;
+	assert_int_equal(apimsg_device_set_mac(d, &(struct mac){{2, 0, 0, 0, 0, 1}}), 0);
+	assert_json(d, "{\"mac\":\"02:00:00:00:00:01\"}");
+	json_decref(d);
+
+	d = json_object();
+	assert_int_equal(
+	        apimsg_vf_device_set(d, &(struct apimsg_vf_device){.pci_address = "0000:01:00.2",
+	                                        .pf_name = "ens1f0",
+	                                        .pf_pci_address = "0000:01:00.0",
+	                                        .vf_index = 1,
+	                                        .vendor = "8086",
+	                                        .device = "154c",
+	                                        .driver = "iavf",
+	                                        .mode = "netdev",
+	                                        .netdev = "eth5",
+	                                        .iommu_group = -1,
+	                                        .settings = json_object(),
+	                                        .pod_ifname = "net1"}),
+	        0);
+	assert_json(d, "{\"pciAddress\":\"0000:01:00.2\",\"pfName\":\"ens1f0\","
+	               "\"pfPciAddress\":\"0000:01:00.0\",\"vfIndex\":1,\"vendor\":\"8086\","
+	               "\"device\":\"154c\",\"driver\":\"iavf\",\"mode\":\"netdev\","
+	               "\"netdev\":\"eth5\",\"settings\":{},\"podIfname\":\"net1\"}");
+	json_decref(d);
+
+	d = json_object();
+	assert_int_equal(
+	        apimsg_vdpa_device_set(d, &(struct apimsg_vdpa_device){.driver = "mlx5_vdpa",
+	                                          .vdpa_type = "vhost",
+	                                          .parent_device = "vdpa0",
+	                                          .pci_address = "0000:01:00.2",
+	                                          .chardev = "vhost-vdpa-0"}),
+	        0);
+	assert_json(d, "{\"driver\":\"mlx5_vdpa\",\"vdpaType\":\"vhost\","
+	               "\"parentDevice\":\"vdpa0\",\"pciAddress\":\"0000:01:00.2\","
+	               "\"chardev\":\"vhost-vdpa-0\"}");
+	json_decref(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_record),
 	        cmocka_unit_test(test_vhost_user_kernel),
 	        cmocka_unit_test(test_vf_vdpa),
+	        cmocka_unit_test(test_device_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,16 +16,7 @@
 #include <string.h>
 
 #include "api/apimsg_dp.h"
-
-static json_t *load(const char *text)
-{
-	json_error_t je;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-
-	if (!j)
-		fail_msg("bad test JSON (%s): %s", je.text, text);
-	return j;
-}
+#include "apimsg_test.h"
 
 static void test_dp_status(void **state)
 {

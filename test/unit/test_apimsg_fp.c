@@ -17,57 +17,17 @@
 #include <string.h>
 
 #include "api/apimsg_fp.h"
+#include "apimsg_test.h"
 
-static json_t *load(const char *text)
+/* Replies: always -EPROTO. */
+#define REJECT_P(fn, type, text, want_msg) REJECT(fn, type, text, EPROTO, want_msg)
+
+/* assert_json on a new object, freed after. */
+static void assert_json_owned(json_t *o, const char *text)
 {
-	json_error_t je;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-
-	if (!j)
-		fail_msg("bad test JSON (%s): %s", je.text, text);
-	return j;
-}
-
-static json_t *through_wire(json_t *o)
-{
-	char *s;
-	json_t *back;
-
-	assert_non_null(o);
-	s = json_dumps(o, JSON_COMPACT);
-	assert_non_null(s);
-	back = load(s);
-	free(s);
-	json_decref(o);
-	return back;
-}
-
-/* `o` (stolen) must equal the JSON `text`: same names, same types, same values. */
-static void assert_json(json_t *o, const char *text)
-{
-	json_t *want = load(text);
-
-	assert_non_null(o);
-	if (!json_equal(o, want)) {
-		char *got = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-		char *w = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
-		fail_msg("got  %s\nwant %s", got, w);
-	}
-	json_decref(want);
+	assert_json(o, text);
 	json_decref(o);
 }
-
-#define REJECT(fn, type, text, want_msg)                                                     \
-	do {                                                                                 \
-		static type v_;                                                              \
-		struct kb_err e_ = {0};                                                      \
-		json_t *j_ = load(text);                                                     \
-		int r_ = fn(j_, &v_, &e_);                                                   \
-		if (r_ != -EPROTO || !strstr(e_.msg, want_msg))                              \
-			fail_msg("%s(%s): got %d '%s', want %d '%s'", #fn, text, r_, e_.msg, \
-			        -EPROTO, want_msg);                                          \
-		json_decref(j_);                                                             \
-	} while (0)
 
 static void counters(struct apimsg_fp_counters *c)
 {
@@ -137,7 +97,7 @@ static void test_port_vhost(void **state)
 	apimsg_fp_trunk_set(&in, 200);
 	apimsg_fp_trunk_set(&in, 4094);
 	/* The wire format of 0.1.0 and this release: names and types pinned. */
-	assert_json(apimsg_fp_port_encode(&in),
+	assert_json_owned(apimsg_fp_port_encode(&in),
 	        "{\"slot\":2,\"name\":\"vu-3\",\"kind\":\"vhost-user\",\"connected\":true,"
 	        "\"queues\":2,\"mtu\":9000,\"stats\":" STATS_JSON ",\"queueWorkers\":[0,1],"
 	        "\"containerID\":\"5e1c\",\"ifname\":\"net1\",\"deviceID\":\"vu-3\","
@@ -228,7 +188,7 @@ static void test_port_tap_uplink(void **state)
 	        .has_active_queues = true,
 	        .active_queues = 1,
 	        .offloads = false};
-	assert_json(apimsg_fp_port_encode(&in),
+	assert_json_owned(apimsg_fp_port_encode(&in),
 	        "{\"slot\":3,\"name\":\"tap-k-0\",\"kind\":\"tap\",\"connected\":true,"
 	        "\"queues\":1,\"mtu\":1500,\"stats\":{\"rxPackets\":0,\"rxBytes\":0,"
 	        "\"txPackets\":0,\"txBytes\":0,\"drops\":{\"spoof\":0,\"oversize\":0,"
@@ -314,41 +274,41 @@ static void test_port_older_newer(void **state)
 static void test_port_rejected(void **state)
 {
 	(void)state;
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "[]", "not an object");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"slot\":1}", "'name'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"slot\":\"1\"}",
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port, "[]", "not an object");
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"slot\":1}", "'name'");
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"slot\":\"1\"}",
 	        "'slot'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"kind\":7}",
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"kind\":7}",
 	        "'kind'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"connected\":1}",
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"connected\":1}",
 	        "'connected'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"stats\":[]}",
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"stats\":[]}",
 	        "'stats'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port,
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port,
 	        "{\"name\":\"p\",\"stats\":{\"rxPackets\":-1}}", "stats: 'rxPackets'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port,
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port,
 	        "{\"name\":\"p\",\"stats\":{\"drops\":{\"txFull\":\"x\"}}}", "'txFull'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port,
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port,
 	        "{\"name\":\"p\",\"stats\":{\"offloads\":{\"rxGsoPackets\":1.5}}}",
 	        "'rxGsoPackets'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port,
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port,
 	        "{\"name\":\"p\",\"queueWorkers\":[0,256]}", "'queueWorkers'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"queueWorkers\":{}}",
-	        "'queueWorkers'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"trunk\":[0]}",
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port,
+	        "{\"name\":\"p\",\"queueWorkers\":{}}", "'queueWorkers'");
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"trunk\":[0]}",
 	        "'trunk'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"trunk\":[4095]}",
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"trunk\":[4095]}",
 	        "'trunk'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"vlan\":4095}",
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"p\",\"vlan\":4095}",
 	        "'vlan'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port,
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port,
 	        "{\"name\":\"p\",\"ifname\":\"0123456789abcdef\"}", "'ifname'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port,
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port,
 	        "{\"name\":\"p\",\"kind\":\"vhost-user\",\"offloads\":\"software\"}", "'offloads'");
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port,
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port,
 	        "{\"name\":\"p\",\"kind\":\"uplink\",\"offloads\":true}", "'offloads'");
 	/* The port is named in the message. */
-	REJECT(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"vu-9\",\"mtu\":-1}",
+	REJECT_P(apimsg_fp_port_decode, struct apimsg_fp_port, "{\"name\":\"vu-9\",\"mtu\":-1}",
 	        "port vu-9: 'mtu'");
 }
 
@@ -395,7 +355,7 @@ static void test_stats(void **state)
 	json_t *back;
 
 	(void)state;
-	assert_json(apimsg_fp_worker_encode(&w),
+	assert_json_owned(apimsg_fp_worker_encode(&w),
 	        "{\"id\":1,\"lcore\":3,\"cpu\":5,\"busyCycles\":1000,\"workCycles\":800,"
 	        "\"idleCycles\":200,\"sleepCycles\":100,\"packets\":10,\"loops\":50,"
 	        "\"sleeps\":4,\"cyclesPerPacket\":80.0,\"busyCyclesPerPacket\":100.0,"
@@ -438,8 +398,7 @@ static void test_stats(void **state)
 	st.stalls = 2;
 	st.late_accesses = 1;
 	back = through_wire(apimsg_fp_stats_encode(&st));
-	assert_json(json_incref(json_object_get(back, "testHooks")),
-	        "{\"stalls\":2,\"lateAccesses\":1}");
+	assert_json(json_object_get(back, "testHooks"), "{\"stalls\":2,\"lateAccesses\":1}");
 	assert_int_equal(apimsg_fp_stats_decode(back, &so, &err), 0);
 	assert_int_equal(so.tsc_hz, 2000000000);
 	assert_int_equal(so.monotonic_ns, 123456789012);
@@ -459,23 +418,23 @@ static void test_stats(void **state)
 	assert_false(so.has_test_hooks);
 	json_decref(back);
 
-	REJECT(apimsg_fp_worker_decode, struct apimsg_fp_worker, "1", "not an object");
-	REJECT(apimsg_fp_worker_decode, struct apimsg_fp_worker, "{\"busyCycles\":\"1\"}",
+	REJECT_P(apimsg_fp_worker_decode, struct apimsg_fp_worker, "1", "not an object");
+	REJECT_P(apimsg_fp_worker_decode, struct apimsg_fp_worker, "{\"busyCycles\":\"1\"}",
 	        "'busyCycles'");
-	REJECT(apimsg_fp_worker_decode, struct apimsg_fp_worker, "{\"cyclesPerPacket\":\"x\"}",
+	REJECT_P(apimsg_fp_worker_decode, struct apimsg_fp_worker, "{\"cyclesPerPacket\":\"x\"}",
 	        "'cyclesPerPacket'");
-	REJECT(apimsg_fp_worker_decode, struct apimsg_fp_worker, "{\"oneCopyCycles\":[1]}",
+	REJECT_P(apimsg_fp_worker_decode, struct apimsg_fp_worker, "{\"oneCopyCycles\":[1]}",
 	        "'oneCopyCycles'");
-	REJECT(apimsg_fp_worker_decode, struct apimsg_fp_worker,
+	REJECT_P(apimsg_fp_worker_decode, struct apimsg_fp_worker,
 	        "{\"oneCopyCycles\":{\"walk\":-3}}", "oneCopyCycles: 'walk'");
-	REJECT(apimsg_fp_stats_decode, struct apimsg_fp_stats, "[]", "not an object");
-	REJECT(apimsg_fp_stats_decode, struct apimsg_fp_stats, "{\"workers\":[],\"ports\":[]}",
+	REJECT_P(apimsg_fp_stats_decode, struct apimsg_fp_stats, "[]", "not an object");
+	REJECT_P(apimsg_fp_stats_decode, struct apimsg_fp_stats, "{\"workers\":[],\"ports\":[]}",
 	        "'monotonicNs'");
-	REJECT(apimsg_fp_stats_decode, struct apimsg_fp_stats,
+	REJECT_P(apimsg_fp_stats_decode, struct apimsg_fp_stats,
 	        "{\"monotonicNs\":1,\"workers\":{},\"ports\":[]}", "'workers'");
-	REJECT(apimsg_fp_stats_decode, struct apimsg_fp_stats, "{\"monotonicNs\":1,\"workers\":[]}",
-	        "'ports'");
-	REJECT(apimsg_fp_stats_decode, struct apimsg_fp_stats,
+	REJECT_P(apimsg_fp_stats_decode, struct apimsg_fp_stats,
+	        "{\"monotonicNs\":1,\"workers\":[]}", "'ports'");
+	REJECT_P(apimsg_fp_stats_decode, struct apimsg_fp_stats,
 	        "{\"monotonicNs\":1,\"workers\":[],\"ports\":[],\"testHooks\":{\"stalls\":true}}",
 	        "'stalls'");
 }
@@ -491,7 +450,7 @@ static void test_status(void **state)
 	(void)state;
 	in = (struct apimsg_fp_status){
 	        .enabled = false, .state = "disabled", .healthy = true, .note = "no DPDK"};
-	assert_json(apimsg_fp_status_encode(&in),
+	assert_json_owned(apimsg_fp_status_encode(&in),
 	        "{\"enabled\":false,\"state\":\"disabled\",\"healthy\":true,\"note\":\"no DPDK\"}");
 
 	in = (struct apimsg_fp_status){.enabled = true,
@@ -509,7 +468,7 @@ static void test_status(void **state)
 	        .idle_polls = 100,
 	        .idle_sleep_max_us = 50,
 	        .uplink_offloads = "ignored without uplink"};
-	assert_json(apimsg_fp_status_encode(&in),
+	assert_json_owned(apimsg_fp_status_encode(&in),
 	        "{\"enabled\":true,\"state\":\"running\",\"healthy\":true,\"memory\":\"64 MiB\","
 	        "\"copyMode\":\"one\",\"hugepages\":false,\"filePrefix\":\"kbnet-1\","
 	        "\"workerCpus\":[2,3],\"ports\":4,\"connected\":3,\"uplink\":null,"
@@ -550,15 +509,15 @@ static void test_status(void **state)
 	assert_null(out.memory);
 	json_decref(back);
 
-	REJECT(apimsg_fp_status_decode, struct apimsg_fp_status, "[]", "not an object");
-	REJECT(apimsg_fp_status_decode, struct apimsg_fp_status, "{}", "'state'");
-	REJECT(apimsg_fp_status_decode, struct apimsg_fp_status,
+	REJECT_P(apimsg_fp_status_decode, struct apimsg_fp_status, "[]", "not an object");
+	REJECT_P(apimsg_fp_status_decode, struct apimsg_fp_status, "{}", "'state'");
+	REJECT_P(apimsg_fp_status_decode, struct apimsg_fp_status,
 	        "{\"state\":\"running\",\"healthy\":\"yes\"}", "'healthy'");
-	REJECT(apimsg_fp_status_decode, struct apimsg_fp_status,
+	REJECT_P(apimsg_fp_status_decode, struct apimsg_fp_status,
 	        "{\"state\":\"running\",\"workerCpus\":[\"a\"]}", "'workerCpus'");
-	REJECT(apimsg_fp_status_decode, struct apimsg_fp_status,
+	REJECT_P(apimsg_fp_status_decode, struct apimsg_fp_status,
 	        "{\"state\":\"running\",\"idle\":{\"polls\":-1}}", "idle: 'polls'");
-	REJECT(apimsg_fp_status_decode, struct apimsg_fp_status,
+	REJECT_P(apimsg_fp_status_decode, struct apimsg_fp_status,
 	        "{\"state\":\"running\",\"uplink\":5}", "'uplink'");
 }
 

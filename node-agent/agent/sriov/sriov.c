@@ -653,29 +653,26 @@ static int vf_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
 static void device_to_json(const struct device *d, json_t *obj)
 {
 	const struct sriov_dev *v = d->priv;
+	const struct sriov_alloc *sa = d->holder ? d->holder->priv : NULL;
 
 	if (!v)
 		return;
-	json_object_set_new(obj, "pciAddress", json_string(v->fn.addr));
-	json_object_set_new(obj, "pfName", json_string(v->pf_name));
-	json_object_set_new(obj, "pfPciAddress", json_string(v->fn.pf_addr));
-	json_object_set_new(obj, "vfIndex", json_integer(v->fn.vf_index));
-	json_object_set_new(obj, "vendor", json_string(v->fn.vendor));
-	json_object_set_new(obj, "device", json_string(v->fn.device));
-	json_object_set_new(obj, "driver", json_string(v->fn.driver));
-	json_object_set_new(obj, "mode", json_string(sriov_mode_name(v->mode)));
-	if (v->netdev[0])
-		json_object_set_new(obj, "netdev", json_string(v->netdev));
-	if (v->fn.iommu_group >= 0)
-		json_object_set_new(obj, "iommuGroup", json_integer(v->fn.iommu_group));
-	if (v->link_type[0])
-		json_object_set_new(obj, "linkType", json_string(v->link_type));
-	if (d->holder) {
-		const struct sriov_alloc *sa = d->holder->priv;
-		json_object_set_new(obj, "settings", vfconf_to_json(&sa->applied));
-		if (sa->mode == VF_MODE_NETDEV)
-			json_object_set_new(obj, "podIfname", json_string(d->holder->ifname));
-	}
+	apimsg_vf_device_set(obj,
+	        &(struct apimsg_vf_device){
+	                .pci_address = v->fn.addr,
+	                .pf_name = v->pf_name,
+	                .pf_pci_address = v->fn.pf_addr,
+	                .vf_index = v->fn.vf_index,
+	                .vendor = v->fn.vendor,
+	                .device = v->fn.device,
+	                .driver = v->fn.driver,
+	                .mode = sriov_mode_name(v->mode),
+	                .netdev = v->netdev[0] ? v->netdev : NULL,
+	                .iommu_group = v->fn.iommu_group >= 0 ? v->fn.iommu_group : -1,
+	                .link_type = v->link_type[0] ? v->link_type : NULL,
+	                .settings = sa ? vfconf_to_json(&sa->applied) : NULL,
+	                .pod_ifname = sa && sa->mode == VF_MODE_NETDEV ? d->holder->ifname : NULL,
+	        });
 }
 
 static json_t *device_info(const struct device *d, const struct alloc *a)

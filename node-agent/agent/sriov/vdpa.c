@@ -389,23 +389,22 @@ static int vdpa_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
 static void device_to_json(const struct device *d, json_t *obj)
 {
 	const struct vdpa_dev *v = d->priv;
+	bool pci;
 
 	if (!v)
 		return;
-	json_object_set_new(obj, "driver", json_string(v->driver));
-	json_object_set_new(obj, "vdpaType", json_string(vdpa_kind_name(v->kind)));
-	json_object_set_new(obj, "parentDevice", json_string(v->parent));
-	if (v->fn.addr[0]) {
-		json_object_set_new(obj, "pciAddress", json_string(v->fn.addr));
-		if (v->fn.pf_addr[0])
-			json_object_set_new(obj, "pfPciAddress", json_string(v->fn.pf_addr));
-		if (v->pf_name[0])
-			json_object_set_new(obj, "pfName", json_string(v->pf_name));
-	}
-	if (v->chardev[0])
-		json_object_set_new(obj, "chardev", json_string(v->chardev));
-	if (v->netdev[0])
-		json_object_set_new(obj, "netdev", json_string(v->netdev));
+	pci = v->fn.addr[0] != '\0';
+	apimsg_vdpa_device_set(
+	        obj, &(struct apimsg_vdpa_device){
+	                     .driver = v->driver,
+	                     .vdpa_type = vdpa_kind_name(v->kind),
+	                     .parent_device = v->parent,
+	                     .pci_address = pci ? v->fn.addr : NULL,
+	                     .pf_pci_address = pci && v->fn.pf_addr[0] ? v->fn.pf_addr : NULL,
+	                     .pf_name = pci && v->pf_name[0] ? v->pf_name : NULL,
+	                     .chardev = v->chardev[0] ? v->chardev : NULL,
+	                     .netdev = v->netdev[0] ? v->netdev : NULL,
+	             });
 }
 
 /* device-info spec 1.1.0: parent-device is the vDPA device name on the vdpa bus. */
