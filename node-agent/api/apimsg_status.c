@@ -89,6 +89,26 @@ json_t *apimsg_metrics_status_encode(const struct apimsg_metrics_status *s)
 	        (json_int_t)s->timeouts, "badRequests", (json_int_t)s->bad_requests);
 }
 
+json_t *apimsg_kube_watch_status_encode(const struct apimsg_kube_watch_status *s)
+{
+	return json_pack("{s:b, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+	        "synced", s->synced, "state", s->state, "pods", (json_int_t)s->pods,
+	        "resourceVersion", s->resource_version ? s->resource_version : "", "lists",
+	        (json_int_t)s->lists, "listPages", (json_int_t)s->list_pages, "watches",
+	        (json_int_t)s->watches, "watchEvents", (json_int_t)s->watch_events, "bookmarks",
+	        (json_int_t)s->bookmarks, "relistsGone", (json_int_t)s->relists_gone, "errors",
+	        (json_int_t)s->errors, "lastStatus", (json_int_t)s->last_status, "lastError",
+	        s->last_error ? s->last_error : "");
+}
+
+json_t *apimsg_kube_events_status_encode(const struct apimsg_kube_events_status *s)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "posted", (json_int_t)s->posted,
+	        "queued", (json_int_t)s->queued, "dropped", (json_int_t)s->dropped, "deduplicated",
+	        (json_int_t)s->deduplicated, "failedAttempts", (json_int_t)s->failed_attempts,
+	        "lastError", s->last_error ? s->last_error : "");
+}
+
 json_t *apimsg_kube_status_encode(const struct apimsg_kube_status *s)
 {
 	json_t *o;

@@ -82,12 +82,28 @@ struct apimsg_metrics_status {
 };
 json_t *apimsg_metrics_status_encode(const struct apimsg_metrics_status *s);
 
+/* kubernetes.watch: the pod watch. */
+struct apimsg_kube_watch_status {
+	bool synced;
+	const char *state, *resource_version, *last_error; /* "" when none */
+	int64_t pods, lists, list_pages, watches, watch_events, bookmarks, relists_gone, errors;
+	int64_t last_status; /* HTTP status of the last answer */
+};
+json_t *apimsg_kube_watch_status_encode(const struct apimsg_kube_watch_status *s);
+
+/* kubernetes.events: the Event poster. */
+struct apimsg_kube_events_status {
+	int64_t posted, queued, dropped, deduplicated, failed_attempts;
+	const char *last_error; /* "" when none */
+};
+json_t *apimsg_kube_events_status_encode(const struct apimsg_kube_events_status *s);
+
 struct apimsg_kube_status {
 	bool enabled;
 	const char *node, *server, *token; /* token: where it comes from */
 	int64_t gc_grace_period_seconds, gc_released, gc_pending;
-	json_t *watch;  /* stolen, the pod watch's own object */
-	json_t *events; /* stolen, NULL: no event poster */
+	json_t *watch;  /* stolen (apimsg_kube_watch_status_encode) */
+	json_t *events; /* stolen (apimsg_kube_events_status_encode), NULL: no event poster */
 };
 /* Not enabled: {"enabled": false} only. */
 json_t *apimsg_kube_status_encode(const struct apimsg_kube_status *s);

@@ -130,11 +130,41 @@ static void test_module_sections(void **state)
 	        "\"watch\":{\"connected\":true}}");
 }
 
+static void test_kube_sections(void **state)
+{
+	(void)state;
+	pinned(apimsg_kube_watch_status_encode(&(struct apimsg_kube_watch_status){.synced = true,
+	               .state = "watching",
+	               .resource_version = "42",
+	               .last_error = "",
+	               .pods = 1,
+	               .lists = 2,
+	               .list_pages = 3,
+	               .watches = 4,
+	               .watch_events = 5,
+	               .bookmarks = 6,
+	               .relists_gone = 7,
+	               .errors = 8,
+	               .last_status = 200}),
+	        "{\"synced\":true,\"state\":\"watching\",\"pods\":1,\"resourceVersion\":\"42\","
+	        "\"lists\":2,\"listPages\":3,\"watches\":4,\"watchEvents\":5,\"bookmarks\":6,"
+	        "\"relistsGone\":7,\"errors\":8,\"lastStatus\":200,\"lastError\":\"\"}");
+	pinned(apimsg_kube_events_status_encode(&(struct apimsg_kube_events_status){.posted = 1,
+	               .queued = 2,
+	               .dropped = 3,
+	               .deduplicated = 4,
+	               .failed_attempts = 5,
+	               .last_error = "x"}),
+	        "{\"posted\":1,\"queued\":2,\"dropped\":3,\"deduplicated\":4,"
+	        "\"failedAttempts\":5,\"lastError\":\"x\"}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_core_sections),
 	        cmocka_unit_test(test_module_sections),
+	        cmocka_unit_test(test_kube_sections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
