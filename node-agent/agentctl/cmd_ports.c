@@ -10,22 +10,24 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The port objects of `arr`, decoded (heap, free()); an error names the port. */
-static int ports_decode(json_t *arr, struct apimsg_fp_port **ret, size_t *ret_n)
+/* The objects of `arr` decoded with `dec` into an array of `size`-byte structs (heap, free());
+ * an error names the object. */
+static int items_decode(json_t *arr, size_t size, int (*dec)(json_t *, void *, struct kb_err *),
+        void **ret, size_t *ret_n)
 {
-	struct apimsg_fp_port *v;
 	struct kb_err err = {0};
-	json_t *p;
+	char *v;
+	json_t *o;
 	size_t i;
 
 	*ret = NULL;
 	*ret_n = 0;
-	if (!(v = calloc(json_array_size(arr) + 1, sizeof(*v)))) {
+	if (!(v = calloc(json_array_size(arr) + 1, size))) {
 		fprintf(stderr, "agentctl: out of memory\n");
 		return CTL_EXIT_ERROR;
 	}
-	json_array_foreach (arr, i, p) {
-		if (apimsg_fp_port_decode(p, &v[i], &err) < 0) {
+	json_array_foreach (arr, i, o) {
+		if (dec(o, v + i * size, &err) < 0) {
 			fprintf(stderr, "agentctl: the agent's reply: %s\n", err.msg);
 			free(v);
 			return CTL_EXIT_ERROR;
@@ -34,6 +36,34 @@ static int ports_decode(json_t *arr, struct apimsg_fp_port **ret, size_t *ret_n)
 	*ret = v;
 	*ret_n = json_array_size(arr);
 	return CTL_EXIT_OK;
+}
+
+static int port_dec(json_t *o, void *ret, struct kb_err *err)
+{
+	return apimsg_fp_port_decode(o, ret, err);
+}
+
+static int worker_dec(json_t *o, void *ret, struct kb_err *err)
+{
+	return apimsg_fp_worker_decode(o, ret, err);
+}
+
+static int ports_decode(json_t *arr, struct apimsg_fp_port **ret, size_t *ret_n)
+{
+	void *v;
+	int r = items_decode(arr, sizeof(**ret), port_dec, &v, ret_n);
+
+	*ret = v;
+	return r;
+}
+
+static int workers_decode(json_t *arr, struct apimsg_fp_worker **ret, size_t *ret_n)
+{
+	void *v;
+	int r = items_decode(arr, sizeof(**ret), worker_dec, &v, ret_n);
+
+	*ret = v;
+	return r;
 }
 
 /* "spoof:3 oversize:1", or "0" */
@@ -160,32 +190,6 @@ static struct ctl_cmd ports_cmd = {
         .fn = cmd_ports,
 };
 CTL_CMD_REGISTER(ports_cmd)
-
-/* The worker objects of `arr`, decoded (heap, free()). */
-static int workers_decode(json_t *arr, struct apimsg_fp_worker **ret, size_t *ret_n)
-{
-	struct apimsg_fp_worker *v;
-	struct kb_err err = {0};
-	json_t *w;
-	size_t i;
-
-	*ret = NULL;
-	*ret_n = 0;
-	if (!(v = calloc(json_array_size(arr) + 1, sizeof(*v)))) {
-		fprintf(stderr, "agentctl: out of memory\n");
-		return CTL_EXIT_ERROR;
-	}
-	json_array_foreach (arr, i, w) {
-		if (apimsg_fp_worker_decode(w, &v[i], &err) < 0) {
-			fprintf(stderr, "agentctl: the agent's reply: %s\n", err.msg);
-			free(v);
-			return CTL_EXIT_ERROR;
-		}
-	}
-	*ret = v;
-	*ret_n = json_array_size(arr);
-	return CTL_EXIT_OK;
-}
 
 /* Worker cycles: totals, or over the interval since `prev`. */
 static int workers_table(const struct apimsg_fp_stats *st, const struct apimsg_fp_stats *prev)
