@@ -5,6 +5,7 @@
 #include "agent/lease.h"
 #include "agent/state.h"
 #include "api/apimsg.h"
+#include "api/apimsg_dev.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -186,134 +187,69 @@ json_t *alloc_to_json(const struct alloc *a)
 }
 
 /*
- * The state record (journal, snapshot, intents): only what a restart needs, nothing derived
- * (device-info, resource name, endpoint are computed again when shown). Format 2; a record
- * without "record" is format 1, the API's allocation object, which is read the same way (its
- * derived fields are ignored), so a journal written by an older agent restores.
+ * The state record (journal, snapshot, intents; api/apimsg_dev.h): only what a restart needs,
+ * nothing derived (device-info, resource name, endpoint are computed again when shown).
+ * Format 2; a record of format 1 (0.1.0's allocation object) is read the same way (its derived
+ * fields are ignored), so a journal written by an older agent restores.
  */
-#define ALLOC_RECORD_FORMAT 2
-
 json_t *alloc_record_json(const struct alloc *a)
 {
-	char mac[MAC_STR_LEN], created[32];
-	json_t *o, *pod;
+	json_t *o = apimsg_record_encode(&(struct apimsg_record){
+	        .container_id = a->container_id,
+	        .ifname = a->ifname,
+	        .network = a->network,
+	        .pool = a->pool,
+	        .device_type = a->ops->name,
+	        .device_id = a->device_id,
+	        .netns = a->netns,
+	        .mac = a->mac,
+	        .created = a->created,
+	        .mtu = a->mtu,
+	        .vlan = a->vlan,
+	        .pod = api_pod(&a->pod),
+	        .ipam = a->lease ? lease_to_json(a->lease) : NULL,
+	});
 
-	mac_format(&a->mac, mac);
-	fmt_created(a->created, created);
-	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "record",
-	        ALLOC_RECORD_FORMAT, "containerID", a->container_id, "ifname", a->ifname, "network",
-	        a->network, "pool", a->pool, "deviceType", a->ops->name, "deviceID", a->device_id,
-	        "mac", mac, "created", created);
-	if (!o)
-		return NULL;
-	if (a->netns)
-		json_object_set_new(o, "netns", json_string(a->netns));
-	if (a->mtu)
-		json_object_set_new(o, "mtu", json_integer(a->mtu));
-	if (a->vlan >= 0)
-		json_object_set_new(o, "vlan", json_integer(a->vlan));
-	if ((pod = apimsg_pod_encode(&(struct apimsg_pod){.ns = a->pod.ns,
-	             .name = a->pod.name,
-	             .uid = a->pod.uid,
-	             .infra_id = a->pod.infra_id})))
-		json_object_set_new(o, "pod", pod);
-	if (a->lease)
-		json_object_set_new(o, "ipam", lease_to_json(a->lease));
-	if (a->ops->alloc_to_json)
+	if (o && a->ops->alloc_to_json)
 		a->ops->alloc_to_json(a, o);
 	return o;
 }
 
-/* A validated string field; -ENOENT when absent and optional. */
-static int get_field(json_t *obj, const char *key, size_t max,
-        bool (*valid)(const char *, const char **), bool required, const char **ret,
-        struct kb_err *err)
+static bool known_type(const char *name)
 {
-	const char *s = json_string_value(json_object_get(obj, key)), *why = "too long";
-
-	if (!s) {
-		if (!required)
-			return -ENOENT;
-		return kb_err_set(err, EINVAL, "'%s' missing", key);
-	}
-	if ((valid && !valid(s, &why)) || strlen(s) > max)
-		return kb_err_set(err, EINVAL, "'%s' (%.64s): %s", key, s, why);
-	*ret = s;
-	return 0;
-}
-
-/* Optional integer field in [min, max]. */
-static int int_field(
-        json_t *obj, const char *key, json_int_t min, json_int_t max, struct kb_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (v &&
-	        (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max))
-		return kb_err_set(err, EINVAL, "'%s' must be an integer in [%lld, %lld]", key,
-		        (long long)min, (long long)max);
-	return 0;
+	return devtype_find(name) != NULL;
 }
 
 static int alloc_from_json(json_t *o, struct alloc **ret, struct kb_err *err)
 {
-	const char *type = json_string_value(json_object_get(o, "deviceType"));
-	const char *mac = json_string_value(json_object_get(o, "mac"));
-	const char *created = json_string_value(json_object_get(o, "created"));
-	json_t *fmt = json_object_get(o, "record");
-	struct apimsg_pod pod;
+	struct apimsg_record rec;
 	struct alloc_strs st = {0};
 	const struct devtype_ops *ops;
-	struct mac m;
 	struct alloc *a;
-	struct tm tm = {0};
-	const char *end;
 	int r;
 
-	/* A newer agent's record is not damage: refuse it rather than guess (nothing dropped). */
-	if (fmt && (!json_is_integer(fmt) || json_integer_value(fmt) < 2 ||
-	                   json_integer_value(fmt) > ALLOC_RECORD_FORMAT))
-		return kb_err_set(err, EPROTONOSUPPORT,
-		        "record format %s, this kbnet-agent reads formats 1 and %d only",
-		        json_is_integer(fmt) ? "newer" : "unknown", ALLOC_RECORD_FORMAT);
-	if (!type || !(ops = devtype_find(type)))
-		return kb_err_set(err, EINVAL, "unknown deviceType '%s'", type ? type : "");
-	if ((r = get_field(o, "containerID", VAL_CONTAINER_ID_MAX, val_container_id, true,
-	             &st.container_id, err)) < 0 ||
-	        (r = get_field(o, "ifname", VAL_IFNAME_MAX, val_ifname, true, &st.ifname, err)) <
-	                0 ||
-	        (r = get_field(
-	                 o, "network", VAL_NETWORK_MAX, val_network, true, &st.network, err)) < 0 ||
-	        (r = get_field(o, "pool", VAL_NAME_MAX, val_name, true, &st.pool, err)) < 0 ||
-	        (r = get_field(o, "deviceID", VAL_DEVICE_ID_MAX, val_device_id, true, &st.device_id,
-	                 err)) < 0)
+	if ((r = apimsg_record_decode(o, known_type, &rec, err)) < 0)
 		return r;
-	if ((r = get_field(o, "netns", VAL_PATH_MAX, val_abs_path, false, &st.netns, err)) < 0 &&
-	        r != -ENOENT)
-		return r;
-	/* Nothing read from disk is trusted more than an API request: the same rules. */
-	if (!mac || mac_parse(mac, &m) < 0)
-		return kb_err_set(err, EINVAL, "bad mac");
-	/* The same rules as for an attach request's pod (the UID names a directory). */
-	if ((r = apimsg_pod_decode(o, EINVAL, &pod, err)) < 0)
-		return r;
-	st.pod = (struct alloc_pod){
-	        .ns = pod.ns, .name = pod.name, .uid = pod.uid, .infra_id = pod.infra_id};
-	if ((r = int_field(o, "mtu", 68, 65535, err)) < 0 ||
-	        (r = int_field(o, "vlan", 0, 4094, err)) < 0)
-		return r;
-	if (!created || !(end = strptime(created, "%Y-%m-%dT%H:%M:%SZ", &tm)) || *end)
-		return kb_err_set(err, EINVAL, "'created' must be a time YYYY-MM-DDTHH:MM:SSZ");
+	ops = devtype_find(rec.device_type);
+	st = (struct alloc_strs){
+	        .container_id = rec.container_id,
+	        .ifname = rec.ifname,
+	        .network = rec.network,
+	        .pool = rec.pool,
+	        .device_id = rec.device_id,
+	        .netns = rec.netns,
+	        .pod = {.ns = rec.pod.ns,
+	                .name = rec.pod.name,
+	                .uid = rec.pod.uid,
+	                .infra_id = rec.pod.infra_id},
+	};
 	if (!(a = alloc_new(ops, &st)))
 		return kb_err_set(err, ENOMEM, "out of memory");
-	a->mac = m;
-	a->mtu = json_integer_value(json_object_get(o, "mtu"));
-	a->vlan = json_is_integer(json_object_get(o, "vlan"))
-	                  ? json_integer_value(json_object_get(o, "vlan"))
-	                  : -1;
-	a->created = timegm(&tm);
-	if (json_object_get(o, "ipam") &&
-	        (r = lease_from_json(json_object_get(o, "ipam"), a->network, &a->lease, err)) < 0) {
+	a->mac = rec.mac;
+	a->mtu = rec.mtu;
+	a->vlan = rec.vlan;
+	a->created = rec.created;
+	if (rec.ipam && (r = lease_from_json(rec.ipam, a->network, &a->lease, err)) < 0) {
 		alloc_free(a);
 		return r;
 	}

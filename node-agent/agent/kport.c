@@ -5,6 +5,7 @@
 #include "agent/vport.h"
 #include "api/api.h"
 #include "api/apimsg.h"
+#include "api/apimsg_dev.h"
 #include "lib/netlink/netns.h"
 #include "common/hmap.h"
 #include "common/log.h"
@@ -325,52 +326,51 @@ static void kport_view(const struct alloc *a, struct apimsg_endpoint *ret)
 static void kport_to_json(const struct alloc *a, json_t *obj)
 {
 	const struct kport_alloc *k = a->priv;
-	json_t *o = json_pack("{s:b, s:s, s:i, s:b, s:s, s:b}", "netdev", true, "hostName",
-	        k->host_name, "queues", k->queues, "offloads", k->offloads, "io",
-	        kport_io_name(k->io), "attached", k->n_fds > 0);
-	json_t *orig = json_object();
+	struct apimsg_kernel m = {
+	        .host_name = k->host_name,
+	        .queues = k->queues,
+	        .offloads = k->offloads,
+	        .io = kport_io_name(k->io),
+	        .attached = k->n_fds > 0,
+	};
 
-	if (!o || !orig) {
-		json_decref(o);
-		json_decref(orig);
-		return;
-	}
-	podnet_to_json(&k->pn, orig, o);
-	json_object_set_new(o, "original", orig);
-	json_object_set_new(obj, "kernel", o);
+	podnet_to_state(&k->pn, &m.netdev);
+	apimsg_kernel_set(obj, &m);
 }
 
 static int kport_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
 {
 	struct kport_alloc *k = a->priv;
-	json_t *o = json_object_get(obj, "kernel"), *q = json_object_get(o, "queues");
-	const char *name = json_string_value(json_object_get(o, "hostName"));
-	const char *io = json_string_value(json_object_get(o, "io"));
+	struct apimsg_kernel m;
+	int r;
 
 	for (unsigned i = 0; i < KPORT_MAX_QUEUES; i++)
 		k->fds[i] = -1;
 	k->n_fds = 0;
-	if (!json_is_object(o) || !name || !str_has_prefix(name, "kbk") ||
-	        str_copy(k->host_name, sizeof(k->host_name), name) < 0 || !json_is_integer(q) ||
-	        json_integer_value(q) < 1 || json_integer_value(q) > KPORT_MAX_QUEUES)
-		return kb_err_set(err, EINVAL, "bad 'kernel' object");
-	k->queues = json_integer_value(q);
-	k->offloads = json_is_true(json_object_get(o, "offloads"));
-	k->io = io && !strcmp(io, "syscall") ? KPORT_IO_SYSCALL : KPORT_IO_URING;
-	return podnet_from_json(json_object_get(o, "original"), o, &k->pn, err);
+	if ((r = apimsg_kernel_decode(obj, &m, err)) < 0)
+		return r;
+	if (!str_has_prefix(m.host_name, "kbk") ||
+	        str_copy(k->host_name, sizeof(k->host_name), m.host_name) < 0 ||
+	        m.queues > KPORT_MAX_QUEUES)
+		return kb_err_set(
+		        err, EINVAL, "bad kernel TAP '%.32s', %d queue(s)", m.host_name, m.queues);
+	k->queues = m.queues;
+	k->offloads = m.offloads;
+	k->io = m.io && !strcmp(m.io, kport_io_name(KPORT_IO_SYSCALL)) ? KPORT_IO_SYSCALL
+	                                                               : KPORT_IO_URING;
+	podnet_from_state(&m.netdev, &k->pn);
+	return 0;
 }
 
 static void device_to_json(const struct device *d, json_t *obj)
 {
-	char mac[MAC_STR_LEN];
 	struct mac m;
 
 	if (d->holder)
 		m = d->holder->mac;
 	else
 		vport_default_mac(d->id, &m);
-	mac_format(&m, mac);
-	json_object_set_new(obj, "mac", json_string(mac));
+	apimsg_device_set_mac(obj, &m);
 }
 
 /* No device_info hook, on purpose: no device-info spec type (pci, vhost-user, vdpa, memif)

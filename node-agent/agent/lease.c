@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/lease.h"
 #include "api/apimsg.h"
+#include "api/apimsg_status.h"
 #include "agent/ops.h"
 #include "agent/telemetry.h"
 #include "common/hmap.h"
@@ -513,7 +514,7 @@ TELEMETRY_SOURCE_REGISTER(lease_source)
 
 static json_t *status_json(void)
 {
-	json_t *o = json_object(), *arr = json_array();
+	json_t *arr = json_array();
 	struct lease_range *r;
 	char rng[2 * IPAMCONF_ADDR_STR];
 
@@ -523,13 +524,15 @@ static json_t *status_json(void)
 		                .family = r->family, .start = r->start, .end = r->end},
 		        rng);
 		json_array_append_new(
-		        arr, json_pack("{s:s, s:s, s:f, s:I}", "network", r->network, "range", rng,
-		                     "size", range_size(r), "allocated", (json_int_t)r->used));
+		        arr, apimsg_ipam_range_status_encode(&(struct apimsg_ipam_range_status){
+		                     .network = r->network,
+		                     .range = rng,
+		                     .size = range_size(r),
+		                     .allocated = (int64_t)r->used,
+		             }));
 	}
-	json_object_set_new(o, "addresses", json_integer((json_int_t)hmap_count(&held)));
-	json_object_set_new(o, "ranges", arr);
-	return o;
+	return apimsg_ipam_status_encode((int64_t)hmap_count(&held), arr);
 }
 
-static struct status_hook lease_status = {.key = "ipam", .fn = status_json};
+static struct status_hook lease_status = {.key = APIMSG_STATUS_IPAM, .fn = status_json};
 STATUS_HOOK_REGISTER(lease_status)

@@ -229,14 +229,13 @@ json_t *ops_status(void)
 	        .devices = inv_device_count(),
 	        .allocations = alloc_count(),
 	        .healthy = healthy,
+	        .state = agent_state ? state_status(agent_state) : NULL,
+	        .api = srv_status(),
 	});
 	if (!st) {
 		json_decref(sections);
 		return NULL;
 	}
-	if (agent_state)
-		json_object_set_new(st, "state", state_status(agent_state));
-	json_object_set_new(st, "api", srv_status());
 	json_object_update(st, sections);
 	json_decref(sections);
 	return st;

@@ -3,6 +3,7 @@
 #include "agent/loop.h"
 #include "api/api.h"
 #include "api/apimsg.h"
+#include "api/apimsg_status.h"
 #include "api/frame.h"
 #include "common/cleanup.h"
 #include "common/clock.h"
@@ -693,22 +694,22 @@ void srv_stop(void)
 
 json_t *srv_status(void)
 {
-	json_t *st = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "socket", srv.path,
-	        "clients", (json_int_t)srv.n_clients, "requests", (json_int_t)srv.requests,
-	        "errors", (json_int_t)srv.errors, "refused", (json_int_t)srv.refused, "commits",
-	        (json_int_t)srv.commits, "commitFailures", (json_int_t)srv.commit_failures,
-	        "acceptErrors", (json_int_t)srv.accept_errors);
-
-	if (st)
-		json_object_update_new(
-		        st, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "replyTimeouts",
-		                    (json_int_t)srv.out_timeouts, "nonRootClients",
-		                    (json_int_t)srv.n_nonroot, "refusedNonRoot",
-		                    (json_int_t)srv.refused_nonroot, "outputBytes",
-		                    (json_int_t)output_total(), "outputPeakBytes",
-		                    (json_int_t)srv.output_peak, "outputRefused",
-		                    (json_int_t)srv.output_refused, "outputPaused",
-		                    (json_int_t)srv.output_paused, "maxOutputBytes",
-		                    (json_int_t)srv.max_output));
-	return st;
+	return apimsg_api_status_encode(&(struct apimsg_api_status){
+	        .socket = srv.path,
+	        .clients = (int64_t)srv.n_clients,
+	        .requests = (int64_t)srv.requests,
+	        .errors = (int64_t)srv.errors,
+	        .refused = (int64_t)srv.refused,
+	        .commits = (int64_t)srv.commits,
+	        .commit_failures = (int64_t)srv.commit_failures,
+	        .accept_errors = (int64_t)srv.accept_errors,
+	        .reply_timeouts = (int64_t)srv.out_timeouts,
+	        .non_root_clients = (int64_t)srv.n_nonroot,
+	        .refused_non_root = (int64_t)srv.refused_nonroot,
+	        .output_bytes = (int64_t)output_total(),
+	        .output_peak_bytes = (int64_t)srv.output_peak,
+	        .output_refused = (int64_t)srv.output_refused,
+	        .output_paused = (int64_t)srv.output_paused,
+	        .max_output_bytes = (int64_t)srv.max_output,
+	});
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/state.h"
+#include "api/apimsg_status.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/str.h"
@@ -540,8 +541,12 @@ done:
 
 json_t *state_status(const struct state *st)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "dir", st->dir, "seq",
-	        (json_int_t)st->seq, "journalRecords", (json_int_t)st->journal_records, "commits",
-	        (json_int_t)st->commits, "snapshots", (json_int_t)st->snapshots, "lastError",
-	        st->last_error);
+	return apimsg_state_status_encode(&(struct apimsg_state_status){
+	        .dir = st->dir,
+	        .seq = (int64_t)st->seq,
+	        .journal_records = (int64_t)st->journal_records,
+	        .commits = (int64_t)st->commits,
+	        .snapshots = (int64_t)st->snapshots,
+	        .last_error = st->last_error,
+	});
 }

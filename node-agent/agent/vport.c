@@ -5,6 +5,7 @@
 #include "agent/podsock.h"
 #include "api/api.h"
 #include "api/apimsg.h"
+#include "api/apimsg_dev.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/mac.h"
@@ -386,11 +387,13 @@ static void vport_alloc_to_json(const struct alloc *a, json_t *obj)
 	const struct vport_alloc *v = a->priv;
 	char dir[sizeof(v->socket_path)];
 
-	json_object_set_new(obj, "vhostUser",
-	        json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "socketPath", v->socket_path,
-	                "socketDir", vport_socket_dir(v, dir, sizeof(dir)), "agentMode",
-	                vport_mode_name(v->mode), "podMode", vport_pod_mode_name(v->mode), "queues",
-	                v->queues, "claim", (json_int_t)v->claim));
+	apimsg_vhost_user_set(obj, &(struct apimsg_vhost_user){
+	                                   .socket_path = v->socket_path,
+	                                   .socket_dir = vport_socket_dir(v, dir, sizeof(dir)),
+	                                   .agent_server = v->mode == VPORT_AGENT_SERVER,
+	                                   .queues = v->queues,
+	                                   .claim = (int64_t)v->claim,
+	                           });
 }
 
 static void vport_alloc_view(const struct alloc *a, struct apimsg_endpoint *ret)
@@ -426,15 +429,19 @@ static size_t path_shape(const struct alloc *a, const char *path, size_t dir_len
 static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
 {
 	struct vport_alloc *v = a->priv;
-	json_t *vu = json_object_get(obj, "vhostUser");
-	const char *path = json_string_value(json_object_get(vu, "socketPath"));
-	const char *dir = json_string_value(json_object_get(vu, "socketDir"));
-	const char *mode = json_string_value(json_object_get(vu, "agentMode"));
-	json_t *queues = json_object_get(vu, "queues"), *claim = json_object_get(vu, "claim");
+	struct apimsg_vhost_user vu;
+	const char *path, *dir;
 	const char *rd = run_dir(), *why;
-	/* An allocation kept without its socket (below) is written back with both empty. */
-	bool none = path && dir && !path[0] && !dir[0];
+	bool none;
 	size_t run_len = 0;
+	int r;
+
+	if ((r = apimsg_vhost_user_decode(obj, &vu, err)) < 0)
+		return r;
+	path = vu.socket_path;
+	dir = vu.socket_dir;
+	/* An allocation kept without its socket (below) is written back with both empty. */
+	none = path && dir && !path[0] && !dir[0];
 
 	/* The directory must be a proper prefix of the path, as attach made it. */
 	if (!none && (!path || !dir || strlen(path) >= sizeof(v->socket_path) ||
@@ -444,16 +451,9 @@ static int vport_alloc_from_json(struct alloc *a, json_t *obj, struct kb_err *er
 		        "vhostUser socket path '%.120s' is not one attach makes for this "
 		        "allocation",
 		        path ? path : "");
-	if (!mode || (strcmp(mode, "server") && strcmp(mode, "client")))
-		return kb_err_set(err, EINVAL, "vhostUser agentMode must be client or server");
-	if (!json_is_integer(queues) || json_integer_value(queues) < 1 ||
-	        json_integer_value(queues) > 16)
-		return kb_err_set(err, EINVAL, "vhostUser queues must be an integer in [1, 16]");
-	if (claim && (!json_is_integer(claim) || json_integer_value(claim) < 0))
-		return kb_err_set(err, EINVAL, "vhostUser claim must be a non-negative integer");
-	v->mode = strcmp(mode, "server") == 0 ? VPORT_AGENT_SERVER : VPORT_AGENT_CLIENT;
-	v->queues = json_integer_value(queues);
-	v->claim = json_integer_value(claim);
+	v->mode = vu.agent_server ? VPORT_AGENT_SERVER : VPORT_AGENT_CLIENT;
+	v->queues = vu.queues;
+	v->claim = vu.claim;
 	if (none)
 		return 0;
 	/* Made under another runDir (changed since): the allocation stays held, but nothing is
@@ -522,14 +522,12 @@ static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, 
 static void device_to_json(const struct device *d, json_t *obj)
 {
 	struct mac m;
-	char mac[MAC_STR_LEN];
 
 	if (d->holder)
 		m = d->holder->mac;
 	else
 		vport_default_mac(d->id, &m);
-	mac_format(&m, mac);
-	json_object_set_new(obj, "mac", json_string(mac));
+	apimsg_device_set_mac(obj, &m);
 }
 
 static struct devtype_ops vport_ops = {

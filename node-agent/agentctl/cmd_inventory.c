@@ -3,6 +3,7 @@
 #include "agentctl/ctl.h"
 #include "api/api.h"
 #include "api/apimsg.h"
+#include "api/apimsg_dp.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -44,12 +45,14 @@ static void num(char *buf, size_t size, int64_t v)
 /* The device-plugin column: the module's registration status when it adds one. */
 static void dp_cell(const struct apimsg_pool *p, char *buf, size_t size)
 {
-	json_t *dpo = json_object_get(p->obj, "devicePluginStatus");
+	struct apimsg_dp_status dp;
+	struct kb_err err = {0};
+	bool present;
 
-	if (json_is_object(dpo))
-		snprintf(buf, size, "%s",
-		        json_is_true(json_object_get(dpo, "registered")) ? "registered"
-		                                                         : "not registered");
+	if (apimsg_dp_pool_status(p->obj, &dp, &present, &err) < 0)
+		snprintf(buf, size, "?");
+	else if (present)
+		snprintf(buf, size, "%s", dp.registered ? "registered" : "not registered");
 	else
 		snprintf(buf, size, "%s", p->device_plugin ? "enabled" : "off");
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* agentctl ports | stats [--watch]: the fast path's ports, counters and worker cycles. */
 #include "agentctl/ctl.h"
+#include "api/apimsg_fp.h"
 
 #include <getopt.h>
 #include <stdint.h>
@@ -9,59 +10,95 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const drop_keys[] = {"spoof", "oversize", "unknown", "txFull", "down", "noMbuf",
-        "runt", "vlan", "offload", NULL};
-
-static uint64_t jint(json_t *o, const char *k)
+/* The objects of `arr` decoded with `dec` into an array of `size`-byte structs (heap, free());
+ * an error names the object. */
+static int items_decode(json_t *arr, size_t size, int (*dec)(json_t *, void *, struct kb_err *),
+        void **ret, size_t *ret_n)
 {
-	return (uint64_t)json_integer_value(json_object_get(o, k));
+	struct kb_err err = {0};
+	char *v;
+	json_t *o;
+	size_t i;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!(v = calloc(json_array_size(arr) + 1, size))) {
+		fprintf(stderr, "agentctl: out of memory\n");
+		return CTL_EXIT_ERROR;
+	}
+	json_array_foreach (arr, i, o) {
+		if (dec(o, v + i * size, &err) < 0) {
+			fprintf(stderr, "agentctl: the agent's reply: %s\n", err.msg);
+			free(v);
+			return CTL_EXIT_ERROR;
+		}
+	}
+	*ret = v;
+	*ret_n = json_array_size(arr);
+	return CTL_EXIT_OK;
 }
 
-static uint64_t stat(json_t *port, const char *k)
+static int port_dec(json_t *o, void *ret, struct kb_err *err)
 {
-	return jint(json_object_get(port, "stats"), k);
+	return apimsg_fp_port_decode(o, ret, err);
 }
 
-static uint64_t drop(json_t *port, const char *k)
+static int worker_dec(json_t *o, void *ret, struct kb_err *err)
 {
-	return jint(json_object_get(json_object_get(port, "stats"), "drops"), k);
+	return apimsg_fp_worker_decode(o, ret, err);
+}
+
+static int ports_decode(json_t *arr, struct apimsg_fp_port **ret, size_t *ret_n)
+{
+	void *v;
+	int r = items_decode(arr, sizeof(**ret), port_dec, &v, ret_n);
+
+	*ret = v;
+	return r;
+}
+
+static int workers_decode(json_t *arr, struct apimsg_fp_worker **ret, size_t *ret_n)
+{
+	void *v;
+	int r = items_decode(arr, sizeof(**ret), worker_dec, &v, ret_n);
+
+	*ret = v;
+	return r;
 }
 
 /* "spoof:3 oversize:1", or "0" */
-static void drops_cell(json_t *port, json_t *prev, double scale, char *buf, size_t size)
+static void drops_cell(const struct apimsg_fp_port *port, const struct apimsg_fp_port *prev,
+        double scale, char *buf, size_t size)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; drop_keys[i]; i++) {
-		uint64_t v = drop(port, drop_keys[i]) - (prev ? drop(prev, drop_keys[i]) : 0);
+	for (unsigned i = 0; i < APIMSG_FP_DROP_COUNT; i++) {
+		uint64_t v = port->stats.drops[i] - (prev ? prev->stats.drops[i] : 0);
 		if (v && off < size)
 			off += snprintf(buf + off, size - off, "%s%s:%.0f", off ? " " : "",
-			        drop_keys[i], v * scale);
+			        apimsg_fp_drop_name(i), v * scale);
 	}
 	if (!off)
 		snprintf(buf, size, "0");
 }
 
 /* Offloads: "off", the uplink's mode, or "on" with what the switch did ("gso:2 seg:1/45"). */
-static void offloads_cell(json_t *port, char *buf, size_t size)
+static void offloads_cell(const struct apimsg_fp_port *p, char *buf, size_t size)
 {
-	json_t *o = json_object_get(json_object_get(port, "stats"), "offloads");
-	json_t *on = json_object_get(port, "offloads");
-	uint64_t gso = jint(o, "rxGsoPackets"), sw = jint(o, "txGsoSoftware"),
-	         segs = jint(o, "txGsoSegments"), csum = jint(o, "txCsumSoftware");
+	const struct apimsg_fp_counters *s = &p->stats;
 	int n;
 
-	if (json_is_string(on))
-		n = snprintf(buf, size, "%s", json_string_value(on));
+	if (p->kind == APIMSG_FP_PORT_UPLINK)
+		n = snprintf(buf, size, "%s", p->uplink_offloads ? p->uplink_offloads : "off");
 	else
-		n = snprintf(buf, size, "%s", json_is_true(on) ? "on" : "off");
+		n = snprintf(buf, size, "%s", p->offloads ? "on" : "off");
 	if (n < 0 || (size_t)n >= size)
 		return;
-	if (gso || sw || csum)
+	if (s->rx_gso_packets || s->tx_gso_sw || s->tx_csum_sw)
 		snprintf(buf + n, size - n, " gso:%llu seg:%llu/%llu csum:%llu",
-		        (unsigned long long)gso, (unsigned long long)sw, (unsigned long long)segs,
-		        (unsigned long long)csum);
+		        (unsigned long long)s->rx_gso_packets, (unsigned long long)s->tx_gso_sw,
+		        (unsigned long long)s->tx_gso_segments, (unsigned long long)s->tx_csum_sw);
 }
 
 static void u64(char *buf, size_t size, uint64_t v)
@@ -69,46 +106,62 @@ static void u64(char *buf, size_t size, uint64_t v)
 	snprintf(buf, size, "%llu", (unsigned long long)v);
 }
 
-static void ports_table(json_t *ports)
+/* The AGENT column: the agent's vhost-user role, "tap" for a kernel pod, the uplink's device. */
+static const char *agent_cell(const struct apimsg_fp_port *p)
+{
+	switch (p->kind) {
+	case APIMSG_FP_PORT_VHOST_USER:
+		return p->agent_mode;
+	case APIMSG_FP_PORT_TAP:
+		return "tap";
+	case APIMSG_FP_PORT_UPLINK:
+		return p->device;
+	default:
+		return apimsg_fp_port_kind_name(p->kind);
+	}
+}
+
+static int ports_table(json_t *arr)
 {
 	static const char *const hdr[] = {"PORT", "NETWORK", "VLAN", "MAC", "AGENT", "LINK", "Q",
 	        "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "DROPS", "OFFLOADS", NULL};
-	struct table *t = table_new(hdr);
-	json_t *p;
-	size_t i;
+	struct apimsg_fp_port *ports;
+	struct table *t;
+	size_t n;
+	int r;
 
-	json_array_foreach (ports, i, p) {
-		char vlan[8] = "-", q[16], rxp[24], rxb[24], txp[24], txb[24], drops[160], ol[192];
-		json_t *v = json_object_get(p, "vlan");
-		if (json_is_integer(v))
-			snprintf(vlan, sizeof(vlan), "%lld", json_integer_value(v));
-		if (json_object_get(p, "activeQueues"))
-			snprintf(q, sizeof(q), "%llu/%llu",
-			        (unsigned long long)jint(p, "activeQueues"),
-			        (unsigned long long)jint(p, "queues"));
+	if ((r = ports_decode(arr, &ports, &n)) != CTL_EXIT_OK)
+		return r;
+	t = table_new(hdr);
+	for (size_t i = 0; i < n; i++) {
+		const struct apimsg_fp_port *p = &ports[i];
+		char vlan[16] = "-", q[32], rxp[24], rxb[24], txp[24], txb[24], drops[160], ol[192];
+		if (p->vlan >= 0)
+			snprintf(vlan, sizeof(vlan), "%d", p->vlan);
+		if (p->has_active_queues)
+			snprintf(q, sizeof(q), "%d/%d", p->active_queues, p->queues);
 		else
-			u64(q, sizeof(q), jint(p, "queues"));
-		u64(rxp, sizeof(rxp), stat(p, "rxPackets"));
-		u64(rxb, sizeof(rxb), stat(p, "rxBytes"));
-		u64(txp, sizeof(txp), stat(p, "txPackets"));
-		u64(txb, sizeof(txb), stat(p, "txBytes"));
+			snprintf(q, sizeof(q), "%d", p->queues);
+		u64(rxp, sizeof(rxp), p->stats.rx_packets);
+		u64(rxb, sizeof(rxb), p->stats.rx_bytes);
+		u64(txp, sizeof(txp), p->stats.tx_packets);
+		u64(txb, sizeof(txb), p->stats.tx_bytes);
 		drops_cell(p, NULL, 1, drops, sizeof(drops));
 		offloads_cell(p, ol, sizeof(ol));
-		const char *row[] = {jstr(p, "name"), jstr(p, "network"), vlan, jstr(p, "mac"),
-		        jstr(p, "agentMode")           ? jstr(p, "agentMode")
-		        : json_object_get(p, "netdev") ? "tap" /* a kernel pod's TAP */
-		                                       : jstr(p, "device"),
-		        json_is_true(json_object_get(p, "connected")) ? "up" : "down", q, rxp, rxb,
-		        txp, txb, drops, ol};
+		const char *row[] = {p->name, p->network, vlan, p->mac, agent_cell(p),
+		        p->connected ? "up" : "down", q, rxp, rxb, txp, txb, drops, ol};
 		table_row(t, row);
 	}
 	table_print(t, stdout);
 	table_free(t);
+	free(ports);
+	return CTL_EXIT_OK;
 }
 
 static int cmd_ports(struct ctl *ctl, int argc, char **argv)
 {
-	json_t *res;
+	struct kb_err err = {0};
+	json_t *res, *ports;
 	int r;
 
 	(void)argv;
@@ -116,14 +169,18 @@ static int cmd_ports(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "usage: agentctl ports\n");
 		return CTL_EXIT_USAGE;
 	}
-	if ((r = ctl_call(ctl, "ports", NULL, &res)) != CTL_EXIT_OK)
+	if ((r = ctl_call(ctl, APIMSG_FP_OP_PORTS, NULL, &res)) != CTL_EXIT_OK)
 		return r;
-	if (ctl->json)
-		ctl_print_json(json_object_get(res, "ports"));
-	else
-		ports_table(json_object_get(res, "ports"));
+	if (apimsg_fp_ports_result_decode(res, &ports, &err) < 0) {
+		fprintf(stderr, "agentctl: the agent's reply: %s\n", err.msg);
+		r = CTL_EXIT_ERROR;
+	} else if (ctl->json) {
+		ctl_print_json(ports);
+	} else {
+		r = ports_table(ports);
+	}
 	json_decref(res);
-	return CTL_EXIT_OK;
+	return r;
 }
 
 static struct ctl_cmd ports_cmd = {
@@ -135,25 +192,33 @@ static struct ctl_cmd ports_cmd = {
 CTL_CMD_REGISTER(ports_cmd)
 
 /* Worker cycles: totals, or over the interval since `prev`. */
-static void workers_table(json_t *st, json_t *prev)
+static int workers_table(const struct apimsg_fp_stats *st, const struct apimsg_fp_stats *prev)
 {
 	static const char *const hdr[] = {"WORKER", "LCORE", "CPU", "PACKETS", "BUSY%",
 	        "CYCLES/PKT", "LOOP-CYC/PKT", "SLEEPS", NULL};
-	json_t *w, *pw = prev ? json_object_get(prev, "workers") : NULL;
-	struct table *t = table_new(hdr);
-	size_t i;
+	struct apimsg_fp_worker *ws, *pws = NULL;
+	size_t n, pn = 0;
+	struct table *t;
+	int r;
 
-	json_array_foreach (json_object_get(st, "workers"), i, w) {
-		json_t *p = pw ? json_array_get(pw, i) : NULL;
-		uint64_t busy = jint(w, "busyCycles") - (p ? jint(p, "busyCycles") : 0);
-		uint64_t work = jint(w, "workCycles") - (p ? jint(p, "workCycles") : 0);
-		uint64_t idle = jint(w, "idleCycles") - (p ? jint(p, "idleCycles") : 0);
-		uint64_t pkts = jint(w, "packets") - (p ? jint(p, "packets") : 0);
-		uint64_t sleeps = jint(w, "sleeps") - (p ? jint(p, "sleeps") : 0);
-		char id[8], lc[8], cpu[8], pk[24], bp[16], cpp[24], lcpp[24], sl[24];
-		u64(id, sizeof(id), jint(w, "id"));
-		u64(lc, sizeof(lc), jint(w, "lcore"));
-		u64(cpu, sizeof(cpu), jint(w, "cpu"));
+	if ((r = workers_decode(st->workers, &ws, &n)) != CTL_EXIT_OK)
+		return r;
+	if (prev && (r = workers_decode(prev->workers, &pws, &pn)) != CTL_EXIT_OK) {
+		free(ws);
+		return r;
+	}
+	t = table_new(hdr);
+	for (size_t i = 0; i < n; i++) {
+		const struct apimsg_fp_worker *w = &ws[i], *p = i < pn ? &pws[i] : NULL;
+		uint64_t busy = w->busy_cycles - (p ? p->busy_cycles : 0);
+		uint64_t work = w->work_cycles - (p ? p->work_cycles : 0);
+		uint64_t idle = w->idle_cycles - (p ? p->idle_cycles : 0);
+		uint64_t pkts = w->packets - (p ? p->packets : 0);
+		uint64_t sleeps = w->sleeps - (p ? p->sleeps : 0);
+		char id[16], lc[16], cpu[16], pk[24], bp[16], cpp[24], lcpp[24], sl[24];
+		snprintf(id, sizeof(id), "%d", w->id);
+		snprintf(lc, sizeof(lc), "%d", w->lcore);
+		snprintf(cpu, sizeof(cpu), "%d", w->cpu);
 		u64(pk, sizeof(pk), pkts);
 		snprintf(bp, sizeof(bp), "%.1f", busy + idle ? 100.0 * busy / (busy + idle) : 0.0);
 		/* work: polls that returned packets; loop: whole loops that did (with empty polls)
@@ -171,46 +236,74 @@ static void workers_table(json_t *st, json_t *prev)
 	}
 	table_print(t, stdout);
 	table_free(t);
+	free(pws);
+	free(ws);
+	return CTL_EXIT_OK;
 }
 
-static json_t *find_port(json_t *ports, json_t *p)
+static const struct apimsg_fp_port *find_port(
+        const struct apimsg_fp_port *ports, size_t n, const struct apimsg_fp_port *p)
 {
-	json_t *q;
-	size_t i;
-
-	json_array_foreach (ports, i, q)
-		if (jint(q, "slot") == jint(p, "slot") && jstr(q, "name") && jstr(p, "name") &&
-		        !strcmp(jstr(q, "name"), jstr(p, "name")))
-			return q;
+	for (size_t i = 0; i < n; i++)
+		if (ports[i].slot == p->slot && !strcmp(ports[i].name, p->name))
+			return &ports[i];
 	return NULL;
 }
 
 /* Per-port rates over the interval. */
-static void rates_table(json_t *st, json_t *prev, double secs)
+static int rates_table(
+        const struct apimsg_fp_stats *st, const struct apimsg_fp_stats *prev, double secs)
 {
 	static const char *const hdr[] = {"PORT", "NETWORK", "LINK", "RX-PPS", "RX-MBPS", "TX-PPS",
 	        "TX-MBPS", "DROPS/S", NULL};
-	struct table *t = table_new(hdr);
-	json_t *p;
-	size_t i;
+	struct apimsg_fp_port *ports, *pports;
+	size_t n, pn;
+	struct table *t;
+	int r;
 
-	json_array_foreach (json_object_get(st, "ports"), i, p) {
-		json_t *o = find_port(json_object_get(prev, "ports"), p);
+	if ((r = ports_decode(st->ports, &ports, &n)) != CTL_EXIT_OK)
+		return r;
+	if ((r = ports_decode(prev->ports, &pports, &pn)) != CTL_EXIT_OK) {
+		free(ports);
+		return r;
+	}
+	t = table_new(hdr);
+	for (size_t i = 0; i < n; i++) {
+		const struct apimsg_fp_port *p = &ports[i], *o = find_port(pports, pn, p);
 		char rp[24], rb[24], tp[24], tb[24], drops[160];
-#define D(k) ((double)(stat(p, k) - (o ? stat(o, k) : 0)) / secs)
-		snprintf(rp, sizeof(rp), "%.0f", D("rxPackets"));
-		snprintf(rb, sizeof(rb), "%.1f", D("rxBytes") * 8 / 1e6);
-		snprintf(tp, sizeof(tp), "%.0f", D("txPackets"));
-		snprintf(tb, sizeof(tb), "%.1f", D("txBytes") * 8 / 1e6);
+#define D(k) ((double)(p->stats.k - (o ? o->stats.k : 0)) / secs)
+		snprintf(rp, sizeof(rp), "%.0f", D(rx_packets));
+		snprintf(rb, sizeof(rb), "%.1f", D(rx_bytes) * 8 / 1e6);
+		snprintf(tp, sizeof(tp), "%.0f", D(tx_packets));
+		snprintf(tb, sizeof(tb), "%.1f", D(tx_bytes) * 8 / 1e6);
 #undef D
 		drops_cell(p, o, 1 / secs, drops, sizeof(drops));
-		const char *row[] = {jstr(p, "name"), jstr(p, "network"),
-		        json_is_true(json_object_get(p, "connected")) ? "up" : "down", rp, rb, tp,
-		        tb, drops};
+		const char *row[] = {
+		        p->name, p->network, p->connected ? "up" : "down", rp, rb, tp, tb, drops};
 		table_row(t, row);
 	}
 	table_print(t, stdout);
 	table_free(t);
+	free(pports);
+	free(ports);
+	return CTL_EXIT_OK;
+}
+
+/* One stats call, decoded: *ret_res holds what `st` borrows. */
+static int stats_call(struct ctl *ctl, json_t **ret_res, struct apimsg_fp_stats *st)
+{
+	struct kb_err err = {0};
+	int r;
+
+	if ((r = ctl_call(ctl, APIMSG_FP_OP_STATS, NULL, ret_res)) != CTL_EXIT_OK)
+		return r;
+	if (apimsg_fp_stats_decode(*ret_res, st, &err) < 0) {
+		fprintf(stderr, "agentctl: the agent's reply: %s\n", err.msg);
+		json_decref(*ret_res);
+		*ret_res = NULL;
+		return CTL_EXIT_ERROR;
+	}
+	return CTL_EXIT_OK;
 }
 
 static int cmd_stats(struct ctl *ctl, int argc, char **argv)
@@ -222,6 +315,7 @@ static int cmd_stats(struct ctl *ctl, int argc, char **argv)
 	double interval = 1.0;
 	long count = 0; /* 0: forever */
 	bool watch = false;
+	struct apimsg_fp_stats cur;
 	json_t *prev = NULL, *st;
 	int c, r;
 
@@ -254,34 +348,35 @@ static int cmd_stats(struct ctl *ctl, int argc, char **argv)
 		fputs(usage, stderr);
 		return CTL_EXIT_USAGE;
 	}
-	if ((r = ctl_call(ctl, "stats", NULL, &st)) != CTL_EXIT_OK)
+	if ((r = stats_call(ctl, &st, &cur)) != CTL_EXIT_OK)
 		return r;
 	if (!watch) {
 		if (ctl->json) {
 			ctl_print_json(st);
-		} else {
-			workers_table(st, NULL);
+		} else if ((r = workers_table(&cur, NULL)) == CTL_EXIT_OK) {
 			putchar('\n');
-			ports_table(json_object_get(st, "ports"));
+			r = ports_table(cur.ports);
 		}
 		json_decref(st);
-		return CTL_EXIT_OK;
+		return r;
 	}
 	/* --watch: rates over each interval, from the agent's own clock. */
 	for (long i = 0; count == 0 || i < count; i++) {
 		struct timespec ts = {
 		        (time_t)interval, (long)((interval - (time_t)interval) * 1e9)};
+		struct apimsg_fp_stats prev_st = cur;
 		double secs;
 		prev = st;
 		nanosleep(&ts, NULL);
-		if ((r = ctl_call(ctl, "stats", NULL, &st)) != CTL_EXIT_OK) {
+		if ((r = stats_call(ctl, &st, &cur)) != CTL_EXIT_OK) {
 			json_decref(prev);
 			return r;
 		}
-		secs = (jint(st, "monotonicNs") - jint(prev, "monotonicNs")) / 1e9;
+		secs = ((double)cur.monotonic_ns - (double)prev_st.monotonic_ns) / 1e9;
 		if (secs <= 0)
 			secs = interval;
 		if (ctl->json) {
+			/* agentctl's own output (not the agent's protocol): both replies whole. */
 			json_t *o = json_pack("{s:f, s:O, s:O}", "seconds", secs, "previous", prev,
 			        "current", st);
 			json_dumpf(o, stdout, JSON_COMPACT);
@@ -291,13 +386,18 @@ static int cmd_stats(struct ctl *ctl, int argc, char **argv)
 			if (isatty(STDOUT_FILENO))
 				fputs("\033[H\033[2J", stdout);
 			printf("every %.1fs (measured %.3fs)\n", interval, secs);
-			workers_table(st, prev);
-			putchar('\n');
-			rates_table(st, prev, secs);
+			if ((r = workers_table(&cur, &prev_st)) == CTL_EXIT_OK) {
+				putchar('\n');
+				r = rates_table(&cur, &prev_st, secs);
+			}
 			putchar('\n');
 		}
 		fflush(stdout);
 		json_decref(prev);
+		if (r != CTL_EXIT_OK) {
+			json_decref(st);
+			return r;
+		}
 	}
 	json_decref(st);
 	return CTL_EXIT_OK;

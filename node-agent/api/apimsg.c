@@ -1,107 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "api/apimsg.h"
 #include "api/api.h"
+#include "api/apimsg_field.h"
 #include "common/validate.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef bool (*valid_fn)(const char *, const char **);
-
 /* Longest device type name and "what" value: bounded like every other string. */
 #define DEVTYPE_MAX  32
 #define POOL_REF_MAX (VAL_K8S_NAME_MAX + VAL_NAME_MAX + 1) /* <prefix>/<pool> */
 #define POD_REF_MAX  (VAL_K8S_NAMESPACE_MAX + VAL_K8S_NAME_MAX + 1)
 #define SHORT_MAX    256 /* timestamps, versions, health words, messages' codes */
-
-/* ---- field helpers: `code` is EINVAL for requests, EPROTO for replies ---- */
-
-/* A string field. Absent or null: NULL (an error when required). `valid` may be NULL. */
-static int str_field(json_t *o, const char *key, bool required, size_t max, valid_fn valid,
-        int code, const char **ret, struct kb_err *err)
-{
-	json_t *v = json_object_get(o, key);
-	const char *why;
-
-	*ret = NULL;
-	if (!v || json_is_null(v)) {
-		if (required)
-			return kb_err_set(err, code, "'%s' is required", key);
-		return 0;
-	}
-	if (!json_is_string(v))
-		return kb_err_set(err, code, "'%s' must be a string", key);
-	if (json_string_length(v) > max)
-		return kb_err_set(err, code, "'%s' is longer than %zu bytes", key, max);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return kb_err_set(err, code, "'%s' contains a NUL byte", key);
-	if (valid && !valid(json_string_value(v), &why))
-		return kb_err_set(err, code, "'%s': %s", key, why);
-	*ret = json_string_value(v);
-	return 0;
-}
-
-/* An integer field in [min, max]; absent or null leaves *ret alone. */
-static int int_field(json_t *o, const char *key, bool required, json_int_t min, json_int_t max,
-        int code, int64_t *ret, struct kb_err *err)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v || json_is_null(v)) {
-		if (required)
-			return kb_err_set(err, code, "'%s' is required", key);
-		return 0;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return kb_err_set(err, code, "'%s' must be an integer in [%lld, %lld]", key,
-		        (long long)min, (long long)max);
-	*ret = json_integer_value(v);
-	return 0;
-}
-
-static int int32_field(json_t *o, const char *key, json_int_t min, json_int_t max, int code,
-        int *ret, struct kb_err *err)
-{
-	int64_t v = *ret;
-	int r = int_field(o, key, false, min, max, code, &v, err);
-
-	*ret = (int)v;
-	return r;
-}
-
-static int bool_field(json_t *o, const char *key, int code, bool *ret, struct kb_err *err)
-{
-	json_t *v = json_object_get(o, key);
-
-	*ret = false;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_boolean(v))
-		return kb_err_set(err, code, "'%s' must be a boolean", key);
-	*ret = json_is_true(v);
-	return 0;
-}
-
-/* An optional object field; *ret NULL when absent. */
-static int obj_field(json_t *o, const char *key, int code, json_t **ret, struct kb_err *err)
-{
-	json_t *v = json_object_get(o, key);
-
-	*ret = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_object(v))
-		return kb_err_set(err, code, "'%s' must be an object", key);
-	*ret = v;
-	return 0;
-}
-
-static void set_str(json_t *o, const char *key, const char *s)
-{
-	if (s)
-		json_object_set_new(o, key, json_string(s));
-}
 
 /* ---- envelope ---- */
 
@@ -225,10 +136,10 @@ json_t *apimsg_pod_encode(const struct apimsg_pod *p)
 		return NULL;
 	if (!(o = json_object()))
 		return NULL;
-	set_str(o, "namespace", p->ns);
-	set_str(o, "name", p->name);
-	set_str(o, "uid", p->uid);
-	set_str(o, "infraContainerID", p->infra_id);
+	apimsg_set_str(o, "namespace", p->ns);
+	apimsg_set_str(o, "name", p->name);
+	apimsg_set_str(o, "uid", p->uid);
+	apimsg_set_str(o, "infraContainerID", p->infra_id);
 	return o;
 }
 
@@ -238,17 +149,17 @@ int apimsg_pod_decode(json_t *o, int code, struct apimsg_pod *ret, struct kb_err
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	if ((r = obj_field(o, "pod", code, &p, err)) < 0 || !p)
+	if ((r = apimsg_field_obj(o, "pod", code, &p, err)) < 0 || !p)
 		return r;
 	/* The UID names a directory: checked like every name that becomes a path. */
-	if ((r = str_field(p, "namespace", false, VAL_K8S_NAMESPACE_MAX, val_k8s_namespace, code,
-	             &ret->ns, err)) < 0 ||
-	        (r = str_field(p, "name", false, VAL_K8S_NAME_MAX, val_k8s_name, code, &ret->name,
-	                 err)) < 0 ||
-	        (r = str_field(p, "uid", false, VAL_POD_UID_MAX, val_pod_uid, code, &ret->uid,
-	                 err)) < 0 ||
-	        (r = str_field(p, "infraContainerID", false, VAL_CONTAINER_ID_MAX, val_container_id,
-	                 code, &ret->infra_id, err)) < 0)
+	if ((r = apimsg_field_str(p, "namespace", false, VAL_K8S_NAMESPACE_MAX, val_k8s_namespace,
+	             code, &ret->ns, err)) < 0 ||
+	        (r = apimsg_field_str(p, "name", false, VAL_K8S_NAME_MAX, val_k8s_name, code,
+	                 &ret->name, err)) < 0 ||
+	        (r = apimsg_field_str(p, "uid", false, VAL_POD_UID_MAX, val_pod_uid, code,
+	                 &ret->uid, err)) < 0 ||
+	        (r = apimsg_field_str(p, "infraContainerID", false, VAL_CONTAINER_ID_MAX,
+	                 val_container_id, code, &ret->infra_id, err)) < 0)
 		return kb_err_prefix(err, "pod");
 	return 0;
 }
@@ -258,10 +169,10 @@ static int key_decode(
 {
 	int r;
 
-	if ((r = str_field(o, "containerID", true, VAL_CONTAINER_ID_MAX, val_container_id, code,
-	             cid, err)) < 0 ||
-	        (r = str_field(o, "ifname", true, VAL_IFNAME_MAX, val_ifname, code, ifname, err)) <
-	                0)
+	if ((r = apimsg_field_str(o, "containerID", true, VAL_CONTAINER_ID_MAX, val_container_id,
+	             code, cid, err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 o, "ifname", true, VAL_IFNAME_MAX, val_ifname, code, ifname, err)) < 0)
 		return r;
 	return 0;
 }
@@ -271,8 +182,8 @@ static json_t *endpoint_encode(const struct apimsg_endpoint *e)
 	json_t *o = json_pack("{s:b}", "netdev", e->netdev);
 
 	if (o) {
-		set_str(o, "pciAddress", e->pci_address);
-		set_str(o, "socketPath", e->socket_path);
+		apimsg_set_str(o, "pciAddress", e->pci_address);
+		apimsg_set_str(o, "socketPath", e->socket_path);
 	}
 	return o;
 }
@@ -283,7 +194,7 @@ static int endpoint_decode(json_t *a, struct apimsg_endpoint *ret, struct kb_err
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	if ((r = obj_field(a, "endpoint", EPROTO, &e, err)) < 0)
+	if ((r = apimsg_field_obj(a, "endpoint", EPROTO, &e, err)) < 0)
 		return r;
 	if (!e) {
 		/* An agent before the endpoint: the device-type objects it always sent. */
@@ -297,10 +208,10 @@ static int endpoint_decode(json_t *a, struct apimsg_endpoint *ret, struct kb_err
 		ret->socket_path = json_string_value(json_object_get(vu, "socketPath"));
 		return 0;
 	}
-	if ((r = bool_field(e, "netdev", EPROTO, &ret->netdev, err)) < 0 ||
-	        (r = str_field(e, "pciAddress", false, 64, NULL, EPROTO, &ret->pci_address, err)) <
-	                0 ||
-	        (r = str_field(e, "socketPath", false, VAL_PATH_MAX, val_abs_path, EPROTO,
+	if ((r = apimsg_field_bool(e, "netdev", EPROTO, &ret->netdev, err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 e, "pciAddress", false, 64, NULL, EPROTO, &ret->pci_address, err)) < 0 ||
+	        (r = apimsg_field_str(e, "socketPath", false, VAL_PATH_MAX, val_abs_path, EPROTO,
 	                 &ret->socket_path, err)) < 0)
 		return kb_err_prefix(err, "endpoint");
 	return 0;
@@ -316,7 +227,7 @@ json_t *apimsg_alloc_encode(const struct apimsg_alloc *a)
 
 	if (!o)
 		return NULL;
-	set_str(o, "netns", a->netns);
+	apimsg_set_str(o, "netns", a->netns);
 	if (a->mtu)
 		json_object_set_new(o, "mtu", json_integer(a->mtu));
 	if (a->vlan >= 0)
@@ -343,25 +254,28 @@ int apimsg_alloc_decode(json_t *o, struct apimsg_alloc *ret, struct kb_err *err)
 	if (!json_is_object(o))
 		return kb_err_set(err, c, "allocation is not an object");
 	if ((r = key_decode(o, c, &ret->container_id, &ret->ifname, err)) < 0 ||
-	        (r = str_field(o, "network", true, VAL_NETWORK_MAX, NULL, c, &ret->network, err)) <
+	        (r = apimsg_field_str(
+	                 o, "network", true, VAL_NETWORK_MAX, NULL, c, &ret->network, err)) < 0 ||
+	        (r = apimsg_field_str(o, "netns", false, VAL_PATH_MAX, NULL, c, &ret->netns, err)) <
 	                0 ||
-	        (r = str_field(o, "netns", false, VAL_PATH_MAX, NULL, c, &ret->netns, err)) < 0 ||
-	        (r = str_field(o, "pool", false, VAL_NAME_MAX, NULL, c, &ret->pool, err)) < 0 ||
-	        (r = str_field(o, "resourceName", false, POOL_REF_MAX, NULL, c, &ret->resource_name,
-	                 err)) < 0 ||
-	        (r = str_field(o, "deviceType", false, DEVTYPE_MAX, NULL, c, &ret->device_type,
-	                 err)) < 0 ||
-	        (r = str_field(o, "deviceID", false, VAL_DEVICE_ID_MAX, NULL, c, &ret->device_id,
-	                 err)) < 0 ||
-	        (r = str_field(o, "mac", true, MAC_STR_LEN, NULL, c, &ret->mac, err)) < 0 ||
-	        (r = str_field(o, "created", false, SHORT_MAX, NULL, c, &ret->created, err)) < 0 ||
-	        (r = int32_field(o, "mtu", 0, 65535, c, &ret->mtu, err)) < 0 ||
-	        (r = int32_field(o, "vlan", 0, 4094, c, &ret->vlan, err)) < 0 ||
+	        (r = apimsg_field_str(o, "pool", false, VAL_NAME_MAX, NULL, c, &ret->pool, err)) <
+	                0 ||
+	        (r = apimsg_field_str(o, "resourceName", false, POOL_REF_MAX, NULL, c,
+	                 &ret->resource_name, err)) < 0 ||
+	        (r = apimsg_field_str(o, "deviceType", false, DEVTYPE_MAX, NULL, c,
+	                 &ret->device_type, err)) < 0 ||
+	        (r = apimsg_field_str(o, "deviceID", false, VAL_DEVICE_ID_MAX, NULL, c,
+	                 &ret->device_id, err)) < 0 ||
+	        (r = apimsg_field_str(o, "mac", true, MAC_STR_LEN, NULL, c, &ret->mac, err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 o, "created", false, SHORT_MAX, NULL, c, &ret->created, err)) < 0 ||
+	        (r = apimsg_field_int32(o, "mtu", 0, 65535, c, &ret->mtu, err)) < 0 ||
+	        (r = apimsg_field_int32(o, "vlan", 0, 4094, c, &ret->vlan, err)) < 0 ||
 	        (r = apimsg_pod_decode(o, c, &ret->pod, err)) < 0 ||
-	        (r = bool_field(o, "orphaned", c, &ret->orphaned, err)) < 0 ||
+	        (r = apimsg_field_bool(o, "orphaned", c, &ret->orphaned, err)) < 0 ||
 	        (r = endpoint_decode(o, &ret->endpoint, err)) < 0 ||
-	        (r = obj_field(o, "deviceInfo", c, &ret->device_info, err)) < 0 ||
-	        (r = obj_field(o, "ipam", c, &ret->ipam, err)) < 0)
+	        (r = apimsg_field_obj(o, "deviceInfo", c, &ret->device_info, err)) < 0 ||
+	        (r = apimsg_field_obj(o, "ipam", c, &ret->ipam, err)) < 0)
 		return kb_err_prefix(err, "allocation");
 	return 0;
 }
@@ -376,8 +290,8 @@ json_t *apimsg_ipam_encode(const struct apimsg_ipam *ipam)
 			json_decref(o);
 			return NULL;
 		}
-		set_str(e, "range", ipam->ips[i].range);
-		set_str(e, "gateway", ipam->ips[i].gateway);
+		apimsg_set_str(e, "range", ipam->ips[i].range);
+		apimsg_set_str(e, "gateway", ipam->ips[i].gateway);
 	}
 	if (o && ipam->routes)
 		json_object_set(o, "routes", ipam->routes);
@@ -404,10 +318,11 @@ int apimsg_ipam_decode(json_t *ipam, struct apimsg_ipam *ret, struct kb_err *err
 		struct apimsg_ip *x = &ret->ips[i];
 		if (!json_is_object(ip))
 			return kb_err_set(err, EPROTO, "'ipam.ips[%zu]' must be an object", i);
-		if ((r = str_field(ip, "address", true, 64, NULL, EPROTO, &x->address, err)) < 0 ||
-		        (r = str_field(ip, "gateway", false, 64, NULL, EPROTO, &x->gateway, err)) <
-		                0 ||
-		        (r = str_field(
+		if ((r = apimsg_field_str(
+		             ip, "address", true, 64, NULL, EPROTO, &x->address, err)) < 0 ||
+		        (r = apimsg_field_str(
+		                 ip, "gateway", false, 64, NULL, EPROTO, &x->gateway, err)) < 0 ||
+		        (r = apimsg_field_str(
 		                 ip, "range", false, SHORT_MAX, NULL, EPROTO, &x->range, err)) < 0)
 			return kb_err_prefix(err, "ipam.ips[%zu]", i);
 	}
@@ -445,8 +360,8 @@ static int holder_decode(json_t *h, struct apimsg_holder *ret, struct kb_err *er
 
 	memset(ret, 0, sizeof(*ret));
 	if ((r = key_decode(h, EPROTO, &ret->container_id, &ret->ifname, err)) < 0 ||
-	        (r = str_field(h, "network", false, VAL_NETWORK_MAX, NULL, EPROTO, &ret->network,
-	                 err)) < 0 ||
+	        (r = apimsg_field_str(h, "network", false, VAL_NETWORK_MAX, NULL, EPROTO,
+	                 &ret->network, err)) < 0 ||
 	        (r = apimsg_pod_decode(h, EPROTO, &ret->pod, err)) < 0)
 		return kb_err_prefix(err, "holder");
 	return 0;
@@ -470,17 +385,22 @@ int apimsg_pool_decode(json_t *o, struct apimsg_pool *ret, struct kb_err *err)
 	if (!json_is_object(o))
 		return kb_err_set(err, c, "pool is not an object");
 	ret->obj = o;
-	if ((r = str_field(o, "name", true, VAL_NAME_MAX, NULL, c, &ret->name, err)) < 0 ||
-	        (r = str_field(o, "type", true, DEVTYPE_MAX, NULL, c, &ret->type, err)) < 0 ||
-	        (r = str_field(o, "resourceName", false, POOL_REF_MAX, NULL, c, &ret->resource_name,
-	                 err)) < 0 ||
-	        (r = int_field(o, "capacity", false, 0, INT64_MAX, c, &ret->capacity, err)) < 0 ||
-	        (r = int_field(o, "healthy", false, 0, INT64_MAX, c, &ret->healthy, err)) < 0 ||
-	        (r = int_field(o, "allocated", false, 0, INT64_MAX, c, &ret->allocated, err)) < 0 ||
-	        (r = int_field(o, "free", false, 0, INT64_MAX, c, &ret->free, err)) < 0 ||
-	        (r = int_field(o, "reserved", false, 0, INT64_MAX, c, &ret->reserved, err)) < 0 ||
-	        (r = bool_field(o, "devicePlugin", c, &ret->device_plugin, err)) < 0 ||
-	        (r = bool_field(o, "removed", c, &ret->removed, err)) < 0)
+	if ((r = apimsg_field_str(o, "name", true, VAL_NAME_MAX, NULL, c, &ret->name, err)) < 0 ||
+	        (r = apimsg_field_str(o, "type", true, DEVTYPE_MAX, NULL, c, &ret->type, err)) <
+	                0 ||
+	        (r = apimsg_field_str(o, "resourceName", false, POOL_REF_MAX, NULL, c,
+	                 &ret->resource_name, err)) < 0 ||
+	        (r = apimsg_field_int(o, "capacity", false, 0, INT64_MAX, c, &ret->capacity, err)) <
+	                0 ||
+	        (r = apimsg_field_int(o, "healthy", false, 0, INT64_MAX, c, &ret->healthy, err)) <
+	                0 ||
+	        (r = apimsg_field_int(
+	                 o, "allocated", false, 0, INT64_MAX, c, &ret->allocated, err)) < 0 ||
+	        (r = apimsg_field_int(o, "free", false, 0, INT64_MAX, c, &ret->free, err)) < 0 ||
+	        (r = apimsg_field_int(o, "reserved", false, 0, INT64_MAX, c, &ret->reserved, err)) <
+	                0 ||
+	        (r = apimsg_field_bool(o, "devicePlugin", c, &ret->device_plugin, err)) < 0 ||
+	        (r = apimsg_field_bool(o, "removed", c, &ret->removed, err)) < 0)
 		return kb_err_prefix(err, "pool");
 	return 0;
 }
@@ -524,13 +444,16 @@ int apimsg_device_decode(json_t *o, struct apimsg_device *ret, struct kb_err *er
 	if (!json_is_object(o))
 		return kb_err_set(err, c, "device is not an object");
 	ret->obj = o;
-	if ((r = str_field(o, "id", true, VAL_DEVICE_ID_MAX, NULL, c, &ret->id, err)) < 0 ||
-	        (r = str_field(o, "pool", true, VAL_NAME_MAX, NULL, c, &ret->pool, err)) < 0 ||
-	        (r = str_field(o, "type", false, DEVTYPE_MAX, NULL, c, &ret->type, err)) < 0 ||
-	        (r = str_field(o, "health", true, SHORT_MAX, NULL, c, &health, err)) < 0 ||
-	        (r = str_field(o, "reason", false, SHORT_MAX, NULL, c, &ret->reason, err)) < 0 ||
-	        (r = int_field(o, "numa", false, -1, 65535, c, &numa, err)) < 0 ||
-	        (r = bool_field(o, "reserved", c, &ret->reserved, err)) < 0)
+	if ((r = apimsg_field_str(o, "id", true, VAL_DEVICE_ID_MAX, NULL, c, &ret->id, err)) < 0 ||
+	        (r = apimsg_field_str(o, "pool", true, VAL_NAME_MAX, NULL, c, &ret->pool, err)) <
+	                0 ||
+	        (r = apimsg_field_str(o, "type", false, DEVTYPE_MAX, NULL, c, &ret->type, err)) <
+	                0 ||
+	        (r = apimsg_field_str(o, "health", true, SHORT_MAX, NULL, c, &health, err)) < 0 ||
+	        (r = apimsg_field_str(o, "reason", false, SHORT_MAX, NULL, c, &ret->reason, err)) <
+	                0 ||
+	        (r = apimsg_field_int(o, "numa", false, -1, 65535, c, &numa, err)) < 0 ||
+	        (r = apimsg_field_bool(o, "reserved", c, &ret->reserved, err)) < 0)
 		return kb_err_prefix(err, "device");
 	ret->healthy = !strcmp(health, "Healthy");
 	ret->numa = (int)numa;
@@ -558,21 +481,22 @@ int apimsg_attach_args_decode(json_t *args, struct apimsg_attach_args *ret, stru
 	if (!json_is_object(args))
 		return kb_err_set(err, c, "attach needs arguments");
 	if ((r = key_decode(args, c, &ret->container_id, &ret->ifname, err)) < 0 ||
-	        (r = str_field(args, "network", true, VAL_NETWORK_MAX, val_network, c,
+	        (r = apimsg_field_str(args, "network", true, VAL_NETWORK_MAX, val_network, c,
 	                 &ret->network, err)) < 0 ||
-	        (r = str_field(args, "deviceType", true, DEVTYPE_MAX, NULL, c, &ret->device_type,
-	                 err)) < 0 ||
-	        (r = str_field(args, "pool", false, POOL_REF_MAX, NULL, c, &ret->pool, err)) < 0 ||
-	        (r = str_field(args, "deviceID", false, VAL_DEVICE_ID_MAX, val_device_id, c,
+	        (r = apimsg_field_str(args, "deviceType", true, DEVTYPE_MAX, NULL, c,
+	                 &ret->device_type, err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 args, "pool", false, POOL_REF_MAX, NULL, c, &ret->pool, err)) < 0 ||
+	        (r = apimsg_field_str(args, "deviceID", false, VAL_DEVICE_ID_MAX, val_device_id, c,
 	                 &ret->device_id, err)) < 0 ||
-	        (r = str_field(args, "netns", false, VAL_PATH_MAX, NULL, c, &ret->netns, err)) <
-	                0 ||
-	        (r = str_field(args, "mac", false, MAC_STR_LEN, NULL, c, &mac, err)) < 0 ||
-	        (r = int32_field(args, "mtu", 68, 65535, c, &ret->mtu, err)) < 0 ||
-	        (r = int32_field(args, "vlan", 0, 4094, c, &ret->vlan, err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 args, "netns", false, VAL_PATH_MAX, NULL, c, &ret->netns, err)) < 0 ||
+	        (r = apimsg_field_str(args, "mac", false, MAC_STR_LEN, NULL, c, &mac, err)) < 0 ||
+	        (r = apimsg_field_int32(args, "mtu", 68, 65535, c, &ret->mtu, err)) < 0 ||
+	        (r = apimsg_field_int32(args, "vlan", 0, 4094, c, &ret->vlan, err)) < 0 ||
 	        (r = apimsg_pod_decode(args, c, &ret->pod, err)) < 0 ||
-	        (r = obj_field(args, "config", c, &ret->config, err)) < 0 ||
-	        (r = obj_field(args, "ipam", c, &ret->ipam, err)) < 0)
+	        (r = apimsg_field_obj(args, "config", c, &ret->config, err)) < 0 ||
+	        (r = apimsg_field_obj(args, "ipam", c, &ret->ipam, err)) < 0)
 		return r;
 	if (ret->pool && !*ret->pool)
 		ret->pool = NULL;
@@ -606,9 +530,9 @@ json_t *apimsg_attach_args_encode(const struct apimsg_attach_args *a)
 
 	if (!o)
 		return NULL;
-	set_str(o, "netns", a->netns && *a->netns ? a->netns : NULL);
-	set_str(o, "pool", a->pool);
-	set_str(o, "deviceID", a->device_id);
+	apimsg_set_str(o, "netns", a->netns && *a->netns ? a->netns : NULL);
+	apimsg_set_str(o, "pool", a->pool);
+	apimsg_set_str(o, "deviceID", a->device_id);
 	if (a->has_mac) {
 		char mac[MAC_STR_LEN];
 		mac_format(&a->mac, mac);
@@ -641,7 +565,7 @@ int apimsg_attach_result_decode(json_t *res, struct apimsg_attach_result *ret, s
 
 	memset(ret, 0, sizeof(*ret));
 	/* "existing" first: a caller undoes what it created when the rest is malformed. */
-	if ((r = bool_field(res, "existing", EPROTO, &ret->existing, err)) < 0)
+	if ((r = apimsg_field_bool(res, "existing", EPROTO, &ret->existing, err)) < 0)
 		return r;
 	ret->allocation = json_object_get(res, "allocation");
 	if (!json_is_object(ret->allocation))
@@ -659,7 +583,7 @@ int apimsg_detach_args_decode(json_t *args, struct apimsg_detach_args *ret, stru
 
 	memset(ret, 0, sizeof(*ret));
 	if ((r = key_decode(args, EINVAL, &ret->container_id, &ret->ifname, err)) < 0 ||
-	        (r = str_field(
+	        (r = apimsg_field_str(
 	                 args, "netns", false, VAL_PATH_MAX, NULL, EINVAL, &ret->netns, err)) < 0)
 		return r;
 	return 0;
@@ -670,7 +594,7 @@ json_t *apimsg_detach_args_encode(const struct apimsg_detach_args *a)
 	json_t *o = json_pack("{s:s, s:s}", "containerID", a->container_id, "ifname", a->ifname);
 
 	if (o)
-		set_str(o, "netns", a->netns && *a->netns ? a->netns : NULL);
+		apimsg_set_str(o, "netns", a->netns && *a->netns ? a->netns : NULL);
 	return o;
 }
 
@@ -684,7 +608,7 @@ json_t *apimsg_detach_result_encode(bool released, json_t *allocation, const cha
 	}
 	if (allocation)
 		json_object_set_new(o, "allocation", allocation);
-	set_str(o, "warning", warning);
+	apimsg_set_str(o, "warning", warning);
 	return o;
 }
 
@@ -697,8 +621,9 @@ int apimsg_detach_result_decode(json_t *res, struct apimsg_detach_result *ret, s
 	if (!json_is_boolean(json_object_get(res, "released")))
 		return kb_err_set(err, EPROTO, "the agent's detach reply has no 'released'");
 	ret->released = json_is_true(json_object_get(res, "released"));
-	if ((r = str_field(res, "warning", false, 4096, NULL, EPROTO, &ret->warning, err)) < 0 ||
-	        (r = obj_field(res, "allocation", EPROTO, &a, err)) < 0)
+	if ((r = apimsg_field_str(res, "warning", false, 4096, NULL, EPROTO, &ret->warning, err)) <
+	                0 ||
+	        (r = apimsg_field_obj(res, "allocation", EPROTO, &a, err)) < 0)
 		return r;
 	if (a) {
 		if ((r = apimsg_alloc_decode(a, &ret->alloc, err)) < 0)
@@ -714,7 +639,8 @@ int apimsg_check_args_decode(json_t *args, struct apimsg_check_args *ret, struct
 
 	memset(ret, 0, sizeof(*ret));
 	if ((r = key_decode(args, EINVAL, &ret->container_id, &ret->ifname, err)) < 0 ||
-	        (r = str_field(args, "mac", false, MAC_STR_LEN, NULL, EINVAL, &ret->mac, err)) < 0)
+	        (r = apimsg_field_str(
+	                 args, "mac", false, MAC_STR_LEN, NULL, EINVAL, &ret->mac, err)) < 0)
 		return r;
 	return 0;
 }
@@ -724,7 +650,7 @@ json_t *apimsg_check_args_encode(const struct apimsg_check_args *a)
 	json_t *o = json_pack("{s:s, s:s}", "containerID", a->container_id, "ifname", a->ifname);
 
 	if (o)
-		set_str(o, "mac", a->mac);
+		apimsg_set_str(o, "mac", a->mac);
 	return o;
 }
 
@@ -782,7 +708,7 @@ int apimsg_gc_args_decode(json_t *args, struct apimsg_gc_args *ret, struct kb_er
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	if ((r = str_field(args, "network", true, VAL_NETWORK_MAX, val_network, EINVAL,
+	if ((r = apimsg_field_str(args, "network", true, VAL_NETWORK_MAX, val_network, EINVAL,
 	             &ret->network, err)) < 0)
 		return r;
 	return apimsg_attachments_decode(
@@ -833,10 +759,10 @@ int apimsg_status_args_decode(json_t *args, struct apimsg_status_args *ret, stru
 	memset(ret, 0, sizeof(*ret));
 	if (!args)
 		return 0;
-	if ((r = str_field(args, "deviceType", false, DEVTYPE_MAX, NULL, EINVAL, &ret->device_type,
-	             err)) < 0 ||
-	        (r = str_field(args, "pool", false, POOL_REF_MAX, NULL, EINVAL, &ret->pool, err)) <
-	                0)
+	if ((r = apimsg_field_str(args, "deviceType", false, DEVTYPE_MAX, NULL, EINVAL,
+	             &ret->device_type, err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 args, "pool", false, POOL_REF_MAX, NULL, EINVAL, &ret->pool, err)) < 0)
 		return r;
 	if (ret->pool && !*ret->pool)
 		ret->pool = NULL;
@@ -853,10 +779,11 @@ json_t *apimsg_status_args_encode(const struct apimsg_status_args *a)
 		return NULL;
 	o = json_pack("{s:s}", "deviceType", a->device_type);
 	if (o)
-		set_str(o, "pool", a->pool);
+		apimsg_set_str(o, "pool", a->pool);
 	return o;
 }
 
+/* "state" and "api" are sections (agentctl status prints them as the modules'). */
 static const char *const status_core[] = {"version", "apiVersion", "pid", "startedAt",
         "uptimeSeconds", "config", "pools", "devices", "allocations", "healthy", "attach", NULL};
 
@@ -875,12 +802,21 @@ bool apimsg_status_is_core(const char *key)
 
 json_t *apimsg_status_encode(const struct apimsg_status *s)
 {
-	return json_pack("{s:s, s:i, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:b}", "version",
+	json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:b}", "version",
 	        s->version, "apiVersion", s->api_version, "pid", (json_int_t)s->pid, "startedAt",
 	        s->started_at, "uptimeSeconds", (json_int_t)s->uptime_seconds, "config",
 	        s->config ? s->config : "", "pools", (json_int_t)s->pools, "devices",
 	        (json_int_t)s->devices, "allocations", (json_int_t)s->allocations, "healthy",
 	        s->healthy);
+
+	if (!o || (s->state && json_object_set(o, "state", s->state) < 0) ||
+	        (s->api && json_object_set(o, "api", s->api) < 0)) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(s->state);
+	json_decref(s->api);
+	return o;
 }
 
 int apimsg_status_set_probe(json_t *status, const struct apimsg_attach_probe *p)
@@ -910,22 +846,23 @@ static int probe_decode(json_t *o, struct apimsg_attach_probe *ret, struct kb_er
 	if (!json_is_object(o))
 		return kb_err_set(err, c, "'attach' must be an object");
 	ret->answered = true;
-	if ((r = obj_field(o, "error", c, &e, err)) < 0)
+	if ((r = apimsg_field_obj(o, "error", c, &e, err)) < 0)
 		return r;
 	if (e) {
 		const char *code;
-		if ((r = str_field(e, "code", true, SHORT_MAX, NULL, c, &code, err)) < 0 ||
-		        (r = str_field(e, "message", false, 4096, NULL, c, &ret->message, err)) < 0)
+		if ((r = apimsg_field_str(e, "code", true, SHORT_MAX, NULL, c, &code, err)) < 0 ||
+		        (r = apimsg_field_str(
+		                 e, "message", false, 4096, NULL, c, &ret->message, err)) < 0)
 			return kb_err_prefix(err, "attach.error");
 		ret->errnum = kb_errno_from_name(code);
 		if (!ret->errnum)
 			ret->errnum = EIO;
 		return 0;
 	}
-	if ((r = str_field(o, "pool", true, VAL_NAME_MAX, NULL, c, &ret->pool, err)) < 0 ||
-	        (r = str_field(o, "resourceName", false, POOL_REF_MAX, NULL, c, &ret->resource_name,
-	                 err)) < 0 ||
-	        (r = int_field(o, "free", true, 0, INT64_MAX, c, &ret->free, err)) < 0)
+	if ((r = apimsg_field_str(o, "pool", true, VAL_NAME_MAX, NULL, c, &ret->pool, err)) < 0 ||
+	        (r = apimsg_field_str(o, "resourceName", false, POOL_REF_MAX, NULL, c,
+	                 &ret->resource_name, err)) < 0 ||
+	        (r = apimsg_field_int(o, "free", true, 0, INT64_MAX, c, &ret->free, err)) < 0)
 		return kb_err_prefix(err, "attach");
 	return 0;
 }
@@ -940,21 +877,26 @@ int apimsg_status_decode(json_t *res, struct apimsg_status *ret, struct kb_err *
 	if (!json_is_object(res))
 		return kb_err_set(err, c, "status is not an object");
 	ret->obj = res;
-	if ((r = str_field(res, "version", true, SHORT_MAX, NULL, c, &ret->version, err)) < 0 ||
-	        (r = int_field(res, "apiVersion", false, 0, INT32_MAX, c, &api, err)) < 0 ||
-	        (r = int_field(res, "pid", false, 0, INT64_MAX, c, &ret->pid, err)) < 0 ||
-	        (r = str_field(
-	                 res, "startedAt", false, SHORT_MAX, NULL, c, &ret->started_at, err)) < 0 ||
-	        (r = int_field(res, "uptimeSeconds", false, 0, INT64_MAX, c, &ret->uptime_seconds,
-	                 err)) < 0 ||
-	        (r = str_field(res, "config", false, VAL_PATH_MAX, NULL, c, &ret->config, err)) <
+	if ((r = apimsg_field_str(res, "version", true, SHORT_MAX, NULL, c, &ret->version, err)) <
 	                0 ||
-	        (r = int_field(res, "pools", false, 0, INT64_MAX, c, &ret->pools, err)) < 0 ||
-	        (r = int_field(res, "devices", false, 0, INT64_MAX, c, &ret->devices, err)) < 0 ||
-	        (r = int_field(
+	        (r = apimsg_field_int(res, "apiVersion", false, 0, INT32_MAX, c, &api, err)) < 0 ||
+	        (r = apimsg_field_int(res, "pid", false, 0, INT64_MAX, c, &ret->pid, err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 res, "startedAt", false, SHORT_MAX, NULL, c, &ret->started_at, err)) < 0 ||
+	        (r = apimsg_field_int(res, "uptimeSeconds", false, 0, INT64_MAX, c,
+	                 &ret->uptime_seconds, err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 res, "config", false, VAL_PATH_MAX, NULL, c, &ret->config, err)) < 0 ||
+	        (r = apimsg_field_int(res, "pools", false, 0, INT64_MAX, c, &ret->pools, err)) <
+	                0 ||
+	        (r = apimsg_field_int(res, "devices", false, 0, INT64_MAX, c, &ret->devices, err)) <
+	                0 ||
+	        (r = apimsg_field_int(
 	                 res, "allocations", false, 0, INT64_MAX, c, &ret->allocations, err)) < 0 ||
-	        (r = bool_field(res, "healthy", c, &ret->healthy, err)) < 0 ||
-	        (r = probe_decode(json_object_get(res, "attach"), &ret->probe, err)) < 0)
+	        (r = apimsg_field_bool(res, "healthy", c, &ret->healthy, err)) < 0 ||
+	        (r = probe_decode(json_object_get(res, "attach"), &ret->probe, err)) < 0 ||
+	        (r = apimsg_field_obj(res, "state", c, &ret->state, err)) < 0 ||
+	        (r = apimsg_field_obj(res, "api", c, &ret->api, err)) < 0)
 		return kb_err_prefix(err, "status");
 	ret->api_version = (int)api;
 	return 0;
@@ -975,9 +917,9 @@ int apimsg_list_args_decode(json_t *args, struct apimsg_list_args *ret, struct k
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	if ((r = str_field(args, "what", true, DEVTYPE_MAX, NULL, EINVAL, &what, err)) < 0 ||
-	        (r = str_field(args, "pool", false, VAL_NAME_MAX, NULL, EINVAL, &ret->pool, err)) <
-	                0)
+	if ((r = apimsg_field_str(args, "what", true, DEVTYPE_MAX, NULL, EINVAL, &what, err)) < 0 ||
+	        (r = apimsg_field_str(
+	                 args, "pool", false, VAL_NAME_MAX, NULL, EINVAL, &ret->pool, err)) < 0)
 		return r;
 	for (i = 0; i < sizeof(list_names) / sizeof(list_names[0]); i++)
 		if (!strcmp(list_names[i], what))
@@ -987,9 +929,10 @@ int apimsg_list_args_decode(json_t *args, struct apimsg_list_args *ret, struct k
 	ret->what = i;
 	if (ret->what != APIMSG_LIST_ALLOCATIONS)
 		return 0;
-	if ((r = str_field(args, "containerID", false, VAL_CONTAINER_ID_MAX, NULL, EINVAL,
+	if ((r = apimsg_field_str(args, "containerID", false, VAL_CONTAINER_ID_MAX, NULL, EINVAL,
 	             &ret->container_id, err)) < 0 ||
-	        (r = str_field(args, "pod", false, POD_REF_MAX, NULL, EINVAL, &ret->pod, err)) < 0)
+	        (r = apimsg_field_str(
+	                 args, "pod", false, POD_REF_MAX, NULL, EINVAL, &ret->pod, err)) < 0)
 		return r;
 	return 0;
 }
@@ -999,9 +942,9 @@ json_t *apimsg_list_args_encode(const struct apimsg_list_args *a)
 	json_t *o = json_pack("{s:s}", "what", list_names[a->what]);
 
 	if (o) {
-		set_str(o, "pool", a->pool);
-		set_str(o, "containerID", a->container_id);
-		set_str(o, "pod", a->pod);
+		apimsg_set_str(o, "pool", a->pool);
+		apimsg_set_str(o, "containerID", a->container_id);
+		apimsg_set_str(o, "pod", a->pod);
 	}
 	return o;
 }

@@ -266,9 +266,12 @@ struct apimsg_status {
 	int64_t pools, devices, allocations;
 	bool healthy;
 	struct apimsg_attach_probe probe;
-	json_t *obj; /* the whole object: "state", "api" and module sections */
+	json_t *state; /* the state journal's section (state_status), NULL when none */
+	json_t *api;   /* the API server's section (srv_status), NULL when none */
+	json_t *obj;   /* decoded: the whole object (module sections) */
 };
-/* Core fields only; the caller adds the state, api and module sections. */
+/* Core fields and the state and api sections (stolen, may be NULL); the caller adds the
+ * module sections, each under its module's key. */
 json_t *apimsg_status_encode(const struct apimsg_status *s);
 int apimsg_status_decode(json_t *res, struct apimsg_status *ret, struct kb_err *err);
 /* Set the probe answer (errnum 0: pool, resource_name, free). */

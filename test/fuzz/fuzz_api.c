@@ -6,8 +6,8 @@
  * Each request is dispatched as an unprivileged peer and as root; the agent has its embedded
  * default configuration but no inventory, so a well-formed attach stops at the pool lookup and
  * nothing outside the process is touched. Every reply must decode with the client's decoder
- * (api/apimsg.c), and each frame is also fed to the client-side decoders of results, as a
- * reply from a hostile or older agent would be.
+ * (api/apimsg.c), and each frame is also fed to the client-side decoders of results (the
+ * fast path's and the device plugin's too), as a reply from a hostile or older agent would be.
  */
 #include "fuzz.h"
 
@@ -20,6 +20,8 @@
 #include "agent/server.h"
 #include "api/api.h"
 #include "api/apimsg.h"
+#include "api/apimsg_dp.h"
+#include "api/apimsg_fp.h"
 #include "api/frame.h"
 #include "common/log.h"
 
@@ -41,6 +43,29 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	ops_init(cfg, NULL);
 	return 0;
+}
+
+/* The fast path's replies (agentctl ports, stats, status) and a pool's device-plugin status. */
+static void fp_decoders(json_t *j)
+{
+	static struct apimsg_fp_port port;
+	struct apimsg_fp_worker w;
+	struct apimsg_fp_stats fs;
+	static struct apimsg_fp_status fst;
+	struct apimsg_dp_status dp;
+	struct kb_err err = {0};
+	json_t *items, *it;
+	bool present;
+	size_t i;
+
+	if (apimsg_fp_ports_result_decode(j, &items, &err) == 0)
+		json_array_foreach (items, i, it)
+			apimsg_fp_port_decode(it, &port, &err);
+	if (apimsg_fp_stats_decode(j, &fs, &err) == 0)
+		json_array_foreach (fs.workers, i, it)
+			apimsg_fp_worker_decode(it, &w, &err);
+	apimsg_fp_status_decode(json_object_get(j, APIMSG_FP_STATUS_KEY), &fst, &err);
+	apimsg_dp_pool_status(j, &dp, &present, &err);
 }
 
 /* The client's view of what a peer sent: nothing is trusted, nothing may crash. */
@@ -81,6 +106,7 @@ static void client_decoders(json_t *j)
 		json_array_foreach (items, i, it)
 			apimsg_alloc_decode(it, &a, &err);
 	}
+	fp_decoders(j);
 }
 
 static void dispatch(const char *body, size_t len)

@@ -18,42 +18,7 @@
 
 #include "api/api.h"
 #include "api/apimsg.h"
-
-static json_t *load(const char *text)
-{
-	json_error_t je;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-
-	if (!j)
-		fail_msg("bad test JSON (%s): %s", je.text, text);
-	return j;
-}
-
-/* Decode `text` with `fn` into a `type`; it must fail with -code and `msg` in the message. */
-#define REJECT(fn, type, text, want_code, want_msg)                                          \
-	do {                                                                                 \
-		type v_;                                                                     \
-		struct kb_err e_ = {0};                                                      \
-		json_t *j_ = load(text);                                                     \
-		int r_ = fn(j_, &v_, &e_);                                                   \
-		if (r_ != -(want_code) || !strstr(e_.msg, want_msg))                         \
-			fail_msg("%s(%s): got %d '%s', want %d '%s'", #fn, text, r_, e_.msg, \
-			        -(want_code), want_msg);                                     \
-		json_decref(j_);                                                             \
-	} while (0)
-
-/* Encode, dump, load, decode: the decoded struct must hold what was encoded. */
-static json_t *through_wire(json_t *o)
-{
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_t *back;
-
-	assert_non_null(s);
-	back = load(s);
-	free(s);
-	json_decref(o);
-	return back;
-}
+#include "apimsg_test.h"
 
 static const char *longstr(size_t n)
 {
@@ -766,7 +731,20 @@ static void test_status(void **state)
 	assert_false(out.probe.answered);
 	json_decref(back);
 
+	/* The state and api sections: encode steals them, decode borrows them. */
+	in.state = json_pack("{s:i}", "allocations", 3);
+	in.api = json_pack("{s:i}", "clients", 1);
+	back = through_wire(apimsg_status_encode(&in));
+	assert_int_equal(apimsg_status_decode(back, &out, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(out.state, "allocations")), 3);
+	assert_int_equal(json_integer_value(json_object_get(out.api, "clients")), 1);
+	assert_false(apimsg_status_is_core("state"));
+	json_decref(back);
+	in.state = in.api = NULL;
+
 	REJECT(apimsg_status_decode, struct apimsg_status, "{}", EPROTO, "'version'");
+	REJECT(apimsg_status_decode, struct apimsg_status, "{\"version\":\"x\",\"state\":1}",
+	        EPROTO, "'state'");
 	REJECT(apimsg_status_decode, struct apimsg_status, "{\"version\":\"x\",\"pid\":\"1\"}",
 	        EPROTO, "'pid'");
 	REJECT(apimsg_status_decode, struct apimsg_status, "{\"version\":\"x\",\"healthy\":1}",

@@ -8,6 +8,8 @@
 #include "agent/module.h"
 #include "agent/ops.h"
 #include "agent/telemetry.h"
+#include "api/apimsg_dp.h"
+#include "api/apimsg_status.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -125,10 +127,10 @@ static void on_pool_to_json(const struct pool *p, json_t *obj)
 		return;
 	}
 	if (p->cfg.device_plugin)
-		json_object_set_new(obj, "devicePluginStatus",
-		        json_pack("{s:b, s:s}", "registered", 0, "error",
-		                dm.active ? "not serving (see the agent log)"
-		                          : "the devicePlugin module is disabled"));
+		apimsg_dp_pool_set_status(
+		        obj, &(struct apimsg_dp_status){
+		                     .error = dm.active ? "not serving (see the agent log)"
+		                                        : "the devicePlugin module is disabled"});
 }
 
 static struct inv_observer dp_observer = {
@@ -223,20 +225,27 @@ static json_t *status(void)
 	struct dp_plugin *pl;
 
 	if (!dm.active)
-		return json_pack("{s:b}", "enabled", 0);
+		return apimsg_devplugin_status_encode(&(struct apimsg_devplugin_status){0});
 	LIST_FOREACH (pl, &dm.plugins, link) {
 		registered += pl->registered;
 		listening += dp_plugin_socket_ok(pl);
 		streams += dp_plugin_streams(pl);
 	}
-	return json_pack("{s:b, s:s, s:s, s:b, s:s, s:i, s:i, s:i, s:i, s:o}", "enabled", 1,
-	        "pluginDir", dm.cfg.plugin_dir, "kubeletSocket", dm.cfg.kubelet_socket,
-	        "kubeletPresent", dp_register_kubelet_present(), "deviceInfoDir",
-	        dm.cfg.devinfo_dir, "plugins", dm.n_plugins, "registered", registered, "listening",
-	        listening, "listAndWatchStreams", streams, "podResources", dp_reconcile_status());
+	return apimsg_devplugin_status_encode(&(struct apimsg_devplugin_status){
+	        .enabled = true,
+	        .plugin_dir = dm.cfg.plugin_dir,
+	        .kubelet_socket = dm.cfg.kubelet_socket,
+	        .kubelet_present = dp_register_kubelet_present(),
+	        .device_info_dir = dm.cfg.devinfo_dir,
+	        .plugins = (int)dm.n_plugins,
+	        .registered = (int)registered,
+	        .listening = (int)listening,
+	        .list_and_watch_streams = (int)streams,
+	        .pod_resources = dp_reconcile_status(),
+	});
 }
 
-static struct status_hook dp_status = {.key = "devicePlugin", .fn = status};
+static struct status_hook dp_status = {.key = APIMSG_DP_STATUS_KEY, .fn = status};
 STATUS_HOOK_REGISTER(dp_status)
 
 static void collect(struct telemetry_sink *sink)

@@ -8,6 +8,7 @@
 #include "agent/devplugin/dp_prefer.h"
 #include "agent/devplugin/dp_register.h"
 #include "agent/loop.h"
+#include "api/apimsg_dp.h"
 #include "common/cleanup.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -731,24 +732,29 @@ void dp_plugin_pool_to_json(const struct dp_plugin *pl, json_t *obj)
 		gmtime_r(&pl->registered_at, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	json_object_set_new(obj, "devicePluginStatus",
-	        json_pack("{s:b, s:s, s:s, s:b, s:i, s:I, s:I, s:s?, s:s?, s:{s:I, s:I, s:I, s:I, "
-	                  "s:I}}",
-	                "registered", pl->registered, "endpoint", pl->sock_path, "resourceName",
-	                pl->resource, "listening", dp_plugin_socket_ok(pl), "listAndWatchStreams",
-	                pl->n_watches, "registrations", (json_int_t)pl->registrations,
-	                "registrationFailures", (json_int_t)pl->reg_failures, "lastRegistered",
-	                ts[0] ? ts : NULL, "error",
-	                pl->listen_error[0] ? pl->listen_error
-	                : pl->reg_error[0]  ? pl->reg_error
-	                                    : NULL,
-	                "calls", "allocate", (json_int_t)pl->allocate_calls, "allocateFailed",
-	                (json_int_t)pl->allocate_failures, "preferred",
-	                (json_int_t)pl->preferred_calls, "updates", (json_int_t)pl->updates_sent,
-	                "grpcErrors", (json_int_t)st.calls_failed));
-	json_object_set_new(json_object_get(obj, "devicePluginStatus"), "connections",
-	        json_pack("{s:I, s:I, s:I, s:I, s:I}", "open", (json_int_t)st.conns_open, "nonRoot",
-	                (json_int_t)st.conns_nonroot, "refused", (json_int_t)st.conns_refused,
-	                "refusedNonRoot", (json_int_t)st.conns_refused_nonroot, "requestTimeouts",
-	                (json_int_t)st.request_timeouts));
+	apimsg_dp_pool_set_status(
+	        obj, &(struct apimsg_dp_status){
+	                     .registered = pl->registered,
+	                     .error = pl->listen_error[0] ? pl->listen_error
+	                              : pl->reg_error[0]  ? pl->reg_error
+	                                                  : NULL,
+	                     .serving = true,
+	                     .endpoint = pl->sock_path,
+	                     .resource_name = pl->resource,
+	                     .listening = dp_plugin_socket_ok(pl),
+	                     .list_and_watch_streams = pl->n_watches,
+	                     .registrations = (int64_t)pl->registrations,
+	                     .registration_failures = (int64_t)pl->reg_failures,
+	                     .last_registered = ts[0] ? ts : NULL,
+	                     .calls = {.allocate = (int64_t)pl->allocate_calls,
+	                             .allocate_failed = (int64_t)pl->allocate_failures,
+	                             .preferred = (int64_t)pl->preferred_calls,
+	                             .updates = (int64_t)pl->updates_sent,
+	                             .grpc_errors = (int64_t)st.calls_failed},
+	                     .connections = {.open = (int64_t)st.conns_open,
+	                             .non_root = (int64_t)st.conns_nonroot,
+	                             .refused = (int64_t)st.conns_refused,
+	                             .refused_non_root = (int64_t)st.conns_refused_nonroot,
+	                             .request_timeouts = (int64_t)st.request_timeouts},
+	             });
 }

@@ -9,6 +9,7 @@
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "api/apimsg_status.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -609,19 +610,26 @@ json_t *dp_reconcile_status(void)
 	struct tm tm;
 
 	if (!rc.periodic)
-		return json_pack("{s:b, s:I, s:I}", "enabled", 0, "ownerUnknown",
-		        (json_int_t)rc.owner_unknown, "refusedReserved",
-		        (json_int_t)rc.refused_reserved);
+		return apimsg_podres_status_encode(&(struct apimsg_podres_status){
+		        .owner_unknown = (int64_t)rc.owner_unknown,
+		        .refused_reserved = (int64_t)rc.refused_reserved,
+		});
 	if (rc.last_ok) {
 		gmtime_r(&rc.last_ok, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?}",
-	        "enabled", 1, "socket", rc.socket, "intervalMs", (json_int_t)rc.interval_ms,
-	        "gracePeriodMs", (json_int_t)rc.grace_ms, "lists", (json_int_t)rc.lists,
-	        "listFailures", (json_int_t)rc.list_failures, "released", (json_int_t)rc.released,
-	        "podsLastSeen", (json_int_t)rc.last_pods, "ownerUnknown",
-	        (json_int_t)rc.owner_unknown, "refusedReserved", (json_int_t)rc.refused_reserved,
-	        "lastList", ts[0] ? ts : NULL, "lastError",
-	        rc.last_error[0] ? rc.last_error : NULL);
+	return apimsg_podres_status_encode(&(struct apimsg_podres_status){
+	        .enabled = true,
+	        .owner_unknown = (int64_t)rc.owner_unknown,
+	        .refused_reserved = (int64_t)rc.refused_reserved,
+	        .socket = rc.socket,
+	        .interval_ms = (int64_t)rc.interval_ms,
+	        .grace_period_ms = (int64_t)rc.grace_ms,
+	        .lists = (int64_t)rc.lists,
+	        .list_failures = (int64_t)rc.list_failures,
+	        .released = (int64_t)rc.released,
+	        .pods_last_seen = (int64_t)rc.last_pods,
+	        .last_list = ts[0] ? ts : NULL,
+	        .last_error = rc.last_error[0] ? rc.last_error : NULL,
+	});
 }

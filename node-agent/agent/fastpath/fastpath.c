@@ -26,6 +26,8 @@
 #include "agent/fastpath/fp_tap.h"
 #include "agent/fastpath/fp_worker.h"
 #include "api/api.h"
+#include "api/apimsg_fp.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
 
@@ -34,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <rte_cycles.h>
 
@@ -48,7 +49,7 @@ static struct {
 	char stalled[160]; /* non-empty while a worker makes no progress */
 	struct event *timer;
 	uint64_t last_loops[FP_MAX_WORKERS];
-	struct timespec last_progress[FP_MAX_WORKERS];
+	int64_t last_progress_ns[FP_MAX_WORKERS]; /* clock_mono_ns() */
 	unsigned vlan_conflicts;
 	bool workers_started;
 } F;
@@ -324,7 +325,7 @@ static void stall_set(const char *msg)
  * moves again. */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct timespec now;
+	int64_t now;
 	/* A sleeping worker is quiet for at most idleSleepMaxUs. */
 	double limit = F.cfg->watchdog_ms / 1e3 + 3.0 * F.cfg->idle_sleep_max_us / 1e6;
 	char msg[160];
@@ -334,7 +335,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (F.state != FP_RUNNING)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	now = clock_mono_ns();
 	for (unsigned w = 0; w < fp_worker_count(); w++) {
 		struct fp_wstats s;
 		if (!fp_worker_alive(w)) {
@@ -344,10 +345,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		fp_worker_stats(w, &s);
 		if (s.loops != F.last_loops[w]) {
 			F.last_loops[w] = s.loops;
-			F.last_progress[w] = now;
-		} else if ((now.tv_sec - F.last_progress[w].tv_sec) +
-		                   (now.tv_nsec - F.last_progress[w].tv_nsec) / 1e9 >
-		           limit) {
+			F.last_progress_ns[w] = now;
+		} else if ((now - F.last_progress_ns[w]) / 1e9 > limit) {
 			snprintf(msg, sizeof(msg),
 			        "worker %u (lcore %u) made no progress for %.1fs", w,
 			        fp_worker_lcore(w), limit);
@@ -414,7 +413,7 @@ static int fp_init(const struct cfg *cfg, struct kb_err *err)
 	F.workers_started = true;
 	F.state = FP_RUNNING;
 	for (unsigned w = 0; w < F.eal.n_workers; w++) {
-		clock_gettime(CLOCK_MONOTONIC, &F.last_progress[w]);
+		F.last_progress_ns[w] = clock_mono_ns();
 		LOG_INFO("fastpath: worker %u on lcore %u, CPU %d", w, F.eal.worker_lcore[w],
 		        F.eal.worker_cpu[w]);
 	}
@@ -494,100 +493,100 @@ static void __attribute__((constructor)) fp_register_observers(void)
 	inv_observer_register(&inv_obs);
 }
 
-/* ---- JSON ---- */
+/* ---- API (messages: api/apimsg_fp.h) ---- */
 
-static json_t *stats_json(const struct fp_stats *s)
+static void counters_fill(const struct fp_stats *s, struct apimsg_fp_counters *c)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
-	                 "s:{s:I, s:I, s:I, s:I, s:I}}",
-	        "rxPackets", (json_int_t)s->rx_packets, "rxBytes", (json_int_t)s->rx_bytes,
-	        "txPackets", (json_int_t)s->tx_packets, "txBytes", (json_int_t)s->tx_bytes, "drops",
-	        "spoof", (json_int_t)s->drop_spoof, "oversize", (json_int_t)s->drop_oversize,
-	        "unknown", (json_int_t)s->drop_unknown, "txFull", (json_int_t)s->drop_tx_full,
-	        "down", (json_int_t)s->drop_down, "noMbuf", (json_int_t)s->drop_nomem, "runt",
-	        (json_int_t)s->drop_runt, "vlan", (json_int_t)s->drop_vlan, "offload",
-	        (json_int_t)s->drop_offload, "offloads", "rxGsoPackets",
-	        (json_int_t)s->rx_gso_packets, "rxGsoBytes", (json_int_t)s->rx_gso_bytes,
-	        "txGsoSoftware", (json_int_t)s->tx_gso_sw, "txGsoSegments",
-	        (json_int_t)s->tx_gso_segments, "txCsumSoftware", (json_int_t)s->tx_csum_sw);
-}
-
-/* Receive queue -> worker. */
-static json_t *queue_workers_json(const struct fp_port *p)
-{
-	const uint8_t *w = fp_port_queue_workers(p);
-	json_t *arr = json_array();
-
-	for (uint16_t q = 0; q < fp_port_info(p)->queues; q++)
-		json_array_append_new(arr, json_integer(w[q]));
-	return arr;
+	*c = (struct apimsg_fp_counters){
+	        .rx_packets = s->rx_packets,
+	        .rx_bytes = s->rx_bytes,
+	        .tx_packets = s->tx_packets,
+	        .tx_bytes = s->tx_bytes,
+	        .drops =
+	                {
+	                        [APIMSG_FP_DROP_SPOOF] = s->drop_spoof,
+	                        [APIMSG_FP_DROP_OVERSIZE] = s->drop_oversize,
+	                        [APIMSG_FP_DROP_UNKNOWN] = s->drop_unknown,
+	                        [APIMSG_FP_DROP_TX_FULL] = s->drop_tx_full,
+	                        [APIMSG_FP_DROP_DOWN] = s->drop_down,
+	                        [APIMSG_FP_DROP_NO_MBUF] = s->drop_nomem,
+	                        [APIMSG_FP_DROP_RUNT] = s->drop_runt,
+	                        [APIMSG_FP_DROP_VLAN] = s->drop_vlan,
+	                        [APIMSG_FP_DROP_OFFLOAD] = s->drop_offload,
+	                },
+	        .rx_gso_packets = s->rx_gso_packets,
+	        .rx_gso_bytes = s->rx_gso_bytes,
+	        .tx_gso_sw = s->tx_gso_sw,
+	        .tx_gso_segments = s->tx_gso_segments,
+	        .tx_csum_sw = s->tx_csum_sw,
+	};
 }
 
 static json_t *port_json(const struct fp_port *p)
 {
 	const struct fp_port_info *i = fp_port_info(p);
+	const uint8_t *qw = fp_port_queue_workers(p);
+	struct apimsg_fp_port *m;
 	struct fp_stats s;
-	char mac[MAC_STR_LEN];
+	char mac[MAC_STR_LEN], feat[128];
 	json_t *o;
 
-	fp_port_stats(p, &s);
-	o = json_pack("{s:i, s:s, s:s, s:b, s:i, s:i, s:o}", "slot", fp_port_slot(p), "name",
-	        fp_port_name(p), "kind",
-	        fp_port_kind(p) == FP_PORT_UPLINK ? "uplink"
-	        : fp_port_kind(p) == FP_PORT_TAP  ? "tap"
-	                                          : "vhost-user",
-	        "connected", fp_port_connected(p), "queues", i->queues, "mtu", i->mtu, "stats",
-	        stats_json(&s));
-	if (!o)
+	/* A port message holds a VLAN bitmap: too big for the stack of every caller. */
+	if (!(m = calloc(1, sizeof(*m))))
 		return NULL;
-	json_object_set_new(o, "queueWorkers", queue_workers_json(p));
-	if (fp_port_kind(p) == FP_PORT_UPLINK) {
-		json_object_set_new(o, "device", json_string(i->device_id));
-		json_object_set_new(o, "devargs", json_string(F.cfg->uplink.devargs));
-		if (fp_port_uplink_notes()[0])
-			json_object_set_new(o, "notes", json_string(fp_port_uplink_notes()));
-		json_object_set_new(o, "offloads", json_string(fp_port_uplink_offloads()));
-		return o;
+	fp_port_stats(p, &s);
+	m->slot = fp_port_slot(p);
+	m->name = fp_port_name(p);
+	m->kind = fp_port_kind(p) == FP_PORT_UPLINK ? APIMSG_FP_PORT_UPLINK
+	          : fp_port_kind(p) == FP_PORT_TAP  ? APIMSG_FP_PORT_TAP
+	                                            : APIMSG_FP_PORT_VHOST_USER;
+	m->connected = fp_port_connected(p);
+	m->queues = i->queues;
+	m->mtu = (int)i->mtu;
+	counters_fill(&s, &m->stats);
+	for (uint16_t q = 0; q < i->queues && q < APIMSG_FP_MAX_QUEUES; q++)
+		m->queue_workers[m->n_queue_workers++] = qw[q];
+	if (m->kind == APIMSG_FP_PORT_UPLINK) {
+		m->device = i->device_id;
+		m->devargs = F.cfg->uplink.devargs;
+		m->notes = fp_port_uplink_notes()[0] ? fp_port_uplink_notes() : NULL;
+		m->uplink_offloads = fp_port_uplink_offloads();
+		goto encode;
 	}
 	mac_format(
 	        &(struct mac){{i->mac[0], i->mac[1], i->mac[2], i->mac[3], i->mac[4], i->mac[5]}},
 	        mac);
-	json_object_set_new(o, "containerID", json_string(i->container_id));
-	json_object_set_new(o, "ifname", json_string(i->ifname));
-	json_object_set_new(o, "deviceID", json_string(i->device_id));
-	json_object_set_new(o, "network", json_string(i->network));
-	if (i->pod[0])
-		json_object_set_new(o, "pod", json_string(i->pod));
-	json_object_set_new(o, "mac", json_string(mac));
-	if (i->vlan != FP_VLAN_NONE)
-		json_object_set_new(o, "vlan", json_integer(i->vlan));
-	if (fp_port_kind(p) == FP_PORT_TAP) {
-		json_object_set_new(o, "netdev", json_string(i->ifname));
-		json_object_set_new(o, "io", json_string(fp_port_tap_io(p)));
+	m->container_id = i->container_id;
+	m->ifname = i->ifname;
+	m->device_id = i->device_id;
+	m->network = i->network;
+	m->pod = i->pod[0] ? i->pod : NULL;
+	m->mac = mac;
+	m->vlan = i->vlan != FP_VLAN_NONE ? i->vlan : -1;
+	m->vlan_qos = i->pcp;
+	if (m->kind == APIMSG_FP_PORT_TAP) {
+		m->netdev = i->ifname;
+		m->io = fp_port_tap_io(p);
 	} else {
-		json_object_set_new(o, "socketPath", json_string(i->path));
-		json_object_set_new(
-		        o, "agentMode", json_string(i->agent_server ? "server" : "client"));
+		m->socket_path = i->path;
+		m->agent_mode = i->agent_server ? "server" : "client";
 	}
-	json_object_set_new(o, "activeQueues", json_integer(fp_port_active_queues(p)));
-	if (fp_port_excess_queues(p))
-		json_object_set_new(o, "queuesBeyondPool", json_integer(fp_port_excess_queues(p)));
-	if (i->vlan != FP_VLAN_NONE)
-		json_object_set_new(o, "vlanQoS", json_integer(i->pcp));
-	if (i->has_trunk) {
-		json_t *tr = json_array();
-		for (unsigned v = 1; v < 4095; v++)
-			if (fp_bit(i->trunk, v))
-				json_array_append_new(tr, json_integer(v));
-		json_object_set_new(o, "trunk", tr);
-	}
-	json_object_set_new(o, "connects", json_integer((json_int_t)fp_port_connects(p)));
-	json_object_set_new(o, "offloads", json_boolean(i->offloads));
+	m->has_active_queues = true;
+	m->active_queues = fp_port_active_queues(p);
+	m->queues_beyond_pool = fp_port_excess_queues(p);
+	m->has_trunk = i->has_trunk;
+	if (i->has_trunk)
+		memcpy(m->trunk, i->trunk,
+		        sizeof(m->trunk) < sizeof(i->trunk) ? sizeof(m->trunk) : sizeof(i->trunk));
+	m->connects = fp_port_connects(p);
+	m->offloads = i->offloads;
 	if (i->offloads) {
-		char feat[128];
 		fp_port_offload_desc(p, feat, sizeof(feat));
-		json_object_set_new(o, "offloadFeatures", json_string(feat));
+		m->offload_features = feat;
 	}
+encode:
+	o = apimsg_fp_port_encode(m);
+	free(m);
 	return o;
 }
 
@@ -610,25 +609,23 @@ static json_t *workers_json(void)
 		return arr;
 	for (unsigned w = 0; w < fp_worker_count(); w++) {
 		struct fp_wstats s;
-		json_t *o;
 		fp_worker_stats(w, &s);
-		json_array_append_new(arr,
-		        o = json_pack(
-		                "{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
-		                "id", w, "lcore", fp_worker_lcore(w), "cpu", F.eal.worker_cpu[w],
-		                "busyCycles", (json_int_t)s.busy_cycles, "workCycles",
-		                (json_int_t)s.work_cycles, "idleCycles", (json_int_t)s.idle_cycles,
-		                "sleepCycles", (json_int_t)s.sleep_cycles, "packets",
-		                (json_int_t)s.packets, "loops", (json_int_t)s.loops, "sleeps",
-		                (json_int_t)s.sleeps, "cyclesPerPacket",
-		                s.packets ? (double)s.work_cycles / s.packets : 0.0,
-		                "busyCyclesPerPacket",
-		                s.packets ? (double)s.busy_cycles / s.packets : 0.0));
-		if (o && fp_oc_enabled())
-			json_object_set_new(o, "oneCopyCycles",
-			        json_pack("{s:I, s:I, s:I}", "walk", (json_int_t)s.oc_walk_cycles,
-			                "copy", (json_int_t)s.oc_copy_cycles, "handBack",
-			                (json_int_t)s.oc_done_cycles));
+		json_array_append_new(arr, apimsg_fp_worker_encode(&(struct apimsg_fp_worker){
+		                                   .id = (int)w,
+		                                   .lcore = (int)fp_worker_lcore(w),
+		                                   .cpu = F.eal.worker_cpu[w],
+		                                   .busy_cycles = s.busy_cycles,
+		                                   .work_cycles = s.work_cycles,
+		                                   .idle_cycles = s.idle_cycles,
+		                                   .sleep_cycles = s.sleep_cycles,
+		                                   .packets = s.packets,
+		                                   .loops = s.loops,
+		                                   .sleeps = s.sleeps,
+		                                   .has_one_copy = fp_oc_enabled(),
+		                                   .oc_walk_cycles = s.oc_walk_cycles,
+		                                   .oc_copy_cycles = s.oc_copy_cycles,
+		                                   .oc_hand_back_cycles = s.oc_done_cycles,
+		                           }));
 	}
 	return arr;
 }
@@ -647,83 +644,71 @@ static int op_ports(struct srv_call *call, json_t *args, json_t **ret)
 	(void)args;
 	if (F.state != FP_RUNNING)
 		return fp_not_running(call);
-	*ret = json_pack("{s:o}", "ports", ports_json());
+	*ret = apimsg_fp_ports_result_encode(ports_json());
 	return 0;
 }
-static struct srv_handler h_ports = {.op = "ports", .fn = op_ports};
+static struct srv_handler h_ports = {.op = APIMSG_FP_OP_PORTS, .fn = op_ports};
 SRV_HANDLER_REGISTER(h_ports)
 
 static int op_stats(struct srv_call *call, json_t *args, json_t **ret)
 {
-	struct timespec now;
-	uint64_t stalls, late;
+	struct apimsg_fp_stats st = {0};
 
 	(void)args;
 	if (F.state != FP_RUNNING)
 		return fp_not_running(call);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	*ret = json_pack("{s:I, s:I, s:o, s:o}", "tscHz", (json_int_t)rte_get_tsc_hz(),
-	        "monotonicNs", (json_int_t)now.tv_sec * 1000000000 + now.tv_nsec, "workers",
-	        workers_json(), "ports", ports_json());
-	if (*ret && fp_worker_test_counts(&stalls, &late))
-		json_object_set_new(*ret, "testHooks",
-		        json_pack("{s:I, s:I}", "stalls", (json_int_t)stalls, "lateAccesses",
-		                (json_int_t)late));
+	st.tsc_hz = rte_get_tsc_hz();
+	st.monotonic_ns = clock_mono_ns();
+	st.workers = workers_json();
+	st.ports = ports_json();
+	st.has_test_hooks = fp_worker_test_counts(&st.stalls, &st.late_accesses);
+	*ret = apimsg_fp_stats_encode(&st);
 	return 0;
 }
-static struct srv_handler h_stats = {.op = "stats", .fn = op_stats};
+static struct srv_handler h_stats = {.op = APIMSG_FP_OP_STATS, .fn = op_stats};
 SRV_HANDLER_REGISTER(h_stats)
 
 /* ---- status ---- */
 
 static json_t *fp_status(void)
 {
-	json_t *o = json_pack("{s:b, s:s, s:b}", "enabled", F.state != FP_DISABLED, "state",
-	        state_name(F.state), "healthy", F.state != FP_FAILED && !F.stalled[0]);
-	size_t connected = 0;
+	struct apimsg_fp_status st = {
+	        .enabled = F.state != FP_DISABLED,
+	        .state = state_name(F.state),
+	        .healthy = F.state != FP_FAILED && !F.stalled[0],
+	};
 
-	if (!o)
-		return NULL;
 	if (F.state == FP_DISABLED) {
-		json_object_set_new(o, "note",
-		        json_string(
-		                "no DPDK: virtio-user devices are allocated without a data path"));
-		return o;
+		st.note = "no DPDK: virtio-user devices are allocated without a data path";
+		return apimsg_fp_status_encode(&st);
 	}
 	if (F.state == FP_FAILED)
-		json_object_set_new(o, "error", json_string(F.error));
+		st.error = F.error;
 	if (F.stalled[0])
-		json_object_set_new(o, "error", json_string(F.stalled));
+		st.error = F.stalled;
 	if (F.eal.memory_desc[0]) {
-		json_object_set_new(o, "memory", json_string(F.eal.memory_desc));
-		json_object_set_new(o, "copyMode", json_string(fp_oc_enabled() ? "one" : "two"));
-		json_object_set_new(o, "hugepages", json_boolean(F.eal.hugepages));
-		json_object_set_new(o, "filePrefix", json_string(F.eal.file_prefix));
+		st.memory = F.eal.memory_desc;
+		st.copy_mode = fp_oc_enabled() ? "one" : "two";
+		st.hugepages = F.eal.hugepages;
+		st.file_prefix = F.eal.file_prefix;
 	}
 	if (F.state != FP_RUNNING)
-		return o;
-	json_t *cpus = json_array();
-	for (unsigned w = 0; w < F.eal.n_workers; w++)
-		json_array_append_new(cpus, json_integer(F.eal.worker_cpu[w]));
-	json_object_set_new(o, "workerCpus", cpus);
+		return apimsg_fp_status_encode(&st);
+	st.running = true;
+	for (unsigned w = 0; w < F.eal.n_workers && w < APIMSG_FP_MAX_WORKERS; w++)
+		st.worker_cpus[st.n_worker_cpus++] = F.eal.worker_cpu[w];
 	for (struct fp_port *p = fp_port_first(); p; p = fp_port_next(p))
-		connected += fp_port_connected(p);
-	json_object_set_new(o, "ports", json_integer(fp_port_count()));
-	json_object_set_new(o, "connected", json_integer(connected));
-	json_object_set_new(o, "uplink",
-	        F.cfg->uplink.devargs[0] ? json_string(F.cfg->uplink.devargs) : json_null());
-	if (fp_port_uplink_notes()[0])
-		json_object_set_new(o, "uplinkNotes", json_string(fp_port_uplink_notes()));
-	if (F.cfg->uplink.devargs[0])
-		json_object_set_new(o, "uplinkOffloads", json_string(fp_port_uplink_offloads()));
-	json_object_set_new(o, "idle",
-	        json_pack("{s:i, s:i}", "polls", F.cfg->idle_polls, "sleepMaxUs",
-	                F.cfg->idle_sleep_max_us));
-	if (F.vlan_conflicts)
-		json_object_set_new(o, "vlanConflicts", json_integer(F.vlan_conflicts));
-	return o;
+		st.connected += fp_port_connected(p);
+	st.ports = fp_port_count();
+	st.uplink = F.cfg->uplink.devargs[0] ? F.cfg->uplink.devargs : NULL;
+	st.uplink_notes = fp_port_uplink_notes()[0] ? fp_port_uplink_notes() : NULL;
+	st.uplink_offloads = fp_port_uplink_offloads();
+	st.idle_polls = F.cfg->idle_polls;
+	st.idle_sleep_max_us = F.cfg->idle_sleep_max_us;
+	st.vlan_conflicts = F.vlan_conflicts;
+	return apimsg_fp_status_encode(&st);
 }
-static struct status_hook status_hook = {.key = "fastpath", .fn = fp_status};
+static struct status_hook status_hook = {.key = APIMSG_FP_STATUS_KEY, .fn = fp_status};
 STATUS_HOOK_REGISTER(status_hook)
 
 /* ---- telemetry ---- */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/kube/kevent.h"
+#include "api/apimsg_status.h"
 #include "common/backoff.h"
 #include "common/hmap.h"
 #include "common/log.h"
@@ -333,8 +334,12 @@ void kevent_free(struct kevent *k)
 
 json_t *kevent_status(const struct kevent *k)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "posted", (json_int_t)k->posted,
-	        "queued", (json_int_t)k->queued, "dropped", (json_int_t)k->dropped, "deduplicated",
-	        (json_int_t)k->deduped, "failedAttempts", (json_int_t)k->failed_attempts,
-	        "lastError", k->last_error);
+	return apimsg_kube_events_status_encode(&(struct apimsg_kube_events_status){
+	        .posted = (int64_t)k->posted,
+	        .queued = (int64_t)k->queued,
+	        .dropped = (int64_t)k->dropped,
+	        .deduplicated = (int64_t)k->deduped,
+	        .failed_attempts = (int64_t)k->failed_attempts,
+	        .last_error = k->last_error,
+	});
 }

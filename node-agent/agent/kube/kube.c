@@ -12,6 +12,7 @@
 #include "common/str.h"
 #include "common/validate.h"
 #include "lib/curlev/curlev.h"
+#include "api/apimsg_status.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -361,24 +362,23 @@ MODULE_REGISTER(kube_module)
 
 static json_t *status(void)
 {
-	json_t *o;
-
 	if (!kube.running)
-		return json_pack("{s:b}", "enabled", 0);
+		return apimsg_kube_status_encode(&(struct apimsg_kube_status){0});
 	/* Losing the API server does not make the agent unhealthy: CNI keeps working. */
-	o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:I}", "enabled", 1, "node", kube.node,
-	        "server", kcfg_server(kube.kcfg), "token", kcfg_token_source(kube.kcfg),
-	        "gcGracePeriodSeconds", (json_int_t)kube.cfg.gc_grace_s, "gcReleased",
-	        (json_int_t)kube.gc_released, "gcPending", (json_int_t)hmap_count(&kube.missing));
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "watch", kwatch_status(kube.watch));
-	if (kube.events)
-		json_object_set_new(o, "events", kevent_status(kube.events));
-	return o;
+	return apimsg_kube_status_encode(&(struct apimsg_kube_status){
+	        .enabled = true,
+	        .node = kube.node,
+	        .server = kcfg_server(kube.kcfg),
+	        .token = kcfg_token_source(kube.kcfg),
+	        .gc_grace_period_seconds = (int64_t)kube.cfg.gc_grace_s,
+	        .gc_released = (int64_t)kube.gc_released,
+	        .gc_pending = (int64_t)hmap_count(&kube.missing),
+	        .watch = kwatch_status(kube.watch),
+	        .events = kube.events ? kevent_status(kube.events) : NULL,
+	});
 }
 
-static struct status_hook kube_status = {.key = "kubernetes", .fn = status};
+static struct status_hook kube_status = {.key = APIMSG_STATUS_KUBERNETES, .fn = status};
 STATUS_HOOK_REGISTER(kube_status)
 
 static void collect(struct telemetry_sink *sink)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/kube/kwatch.h"
+#include "api/apimsg_status.h"
 #include "common/backoff.h"
 #include "common/hmap.h"
 #include "common/log.h"
@@ -771,12 +772,19 @@ size_t kwatch_pod_count(const struct kwatch *w)
 
 json_t *kwatch_status(const struct kwatch *w)
 {
-	return json_pack("{s:b, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
-	        "synced", w->synced, "state", state_names[w->state], "pods",
-	        (json_int_t)kwatch_pods_count(w->pods), "resourceVersion", w->rv, "lists",
-	        (json_int_t)w->lists, "listPages", (json_int_t)w->pages, "watches",
-	        (json_int_t)w->watches, "watchEvents", (json_int_t)w->events, "bookmarks",
-	        (json_int_t)w->bookmarks, "relistsGone", (json_int_t)w->relists_gone, "errors",
-	        (json_int_t)w->errors, "lastStatus", (json_int_t)w->last_status, "lastError",
-	        w->last_error);
+	return apimsg_kube_watch_status_encode(&(struct apimsg_kube_watch_status){
+	        .synced = w->synced,
+	        .state = state_names[w->state],
+	        .pods = (int64_t)kwatch_pods_count(w->pods),
+	        .resource_version = w->rv,
+	        .lists = (int64_t)w->lists,
+	        .list_pages = (int64_t)w->pages,
+	        .watches = (int64_t)w->watches,
+	        .watch_events = (int64_t)w->events,
+	        .bookmarks = (int64_t)w->bookmarks,
+	        .relists_gone = (int64_t)w->relists_gone,
+	        .errors = (int64_t)w->errors,
+	        .last_status = (int64_t)w->last_status,
+	        .last_error = w->last_error,
+	});
 }

@@ -8,6 +8,7 @@
 #include "agent/telemetry.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "api/apimsg_status.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -295,12 +296,17 @@ static json_t *status(void)
 
 	if (m.http)
 		httpd_get_stats(m.http, &st);
-	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "enabled", m.http != NULL,
-	        "address", m.http ? httpd_address(m.http) : "", "scrapes", (json_int_t)m.scrapes,
-	        "connections", (json_int_t)st.open, "connectionsTotal", (json_int_t)st.conns,
-	        "refused", (json_int_t)st.refused, "timeouts", (json_int_t)st.timeouts,
-	        "badRequests", (json_int_t)st.bad_requests);
+	return apimsg_metrics_status_encode(&(struct apimsg_metrics_status){
+	        .enabled = m.http != NULL,
+	        .address = m.http ? httpd_address(m.http) : "",
+	        .scrapes = (int64_t)m.scrapes,
+	        .connections = (int64_t)st.open,
+	        .connections_total = (int64_t)st.conns,
+	        .refused = (int64_t)st.refused,
+	        .timeouts = (int64_t)st.timeouts,
+	        .bad_requests = (int64_t)st.bad_requests,
+	});
 }
 
-static struct status_hook metrics_status = {.key = "metrics", .fn = status};
+static struct status_hook metrics_status = {.key = APIMSG_STATUS_METRICS, .fn = status};
 STATUS_HOOK_REGISTER(metrics_status)

@@ -314,42 +314,27 @@ out:
 	return r;
 }
 
-void podnet_to_json(const struct podnet *pn, json_t *orig, json_t *parent)
+void podnet_to_state(const struct podnet *pn, struct apimsg_netdev_state *ret)
 {
-	char mac[MAC_STR_LEN];
-
-	mac_format(&pn->orig_mac, mac);
-	json_object_set_new(orig, "name", json_string(pn->orig_name));
-	json_object_set_new(orig, "ifindex", json_integer(pn->host_ifindex));
-	json_object_set_new(orig, "mac", json_string(mac));
-	json_object_set_new(orig, "mtu", json_integer(pn->orig_mtu));
-	json_object_set_new(orig, "up", json_boolean(pn->orig_up));
-	json_object_set_new(parent, "podIfindex", json_integer(pn->pod_ifindex));
-	json_object_set_new(parent, "moved", json_boolean(pn->moved));
+	*ret = (struct apimsg_netdev_state){
+	        .name = pn->orig_name,
+	        .ifindex = pn->host_ifindex,
+	        .mac = pn->orig_mac,
+	        .mtu = pn->orig_mtu,
+	        .up = pn->orig_up,
+	        .pod_ifindex = pn->pod_ifindex,
+	        .moved = pn->moved,
+	};
 }
 
-int podnet_from_json(json_t *orig, json_t *parent, struct podnet *pn, struct kb_err *err)
+void podnet_from_state(const struct apimsg_netdev_state *s, struct podnet *pn)
 {
-	const char *name = json_string_value(json_object_get(orig, "name"));
-	const char *mac = json_string_value(json_object_get(orig, "mac"));
-	json_t *ifx = json_object_get(orig, "ifindex"), *mtu = json_object_get(orig, "mtu");
-	json_t *up = json_object_get(orig, "up"), *pod = json_object_get(parent, "podIfindex");
-	json_t *moved = json_object_get(parent, "moved");
-	const char *why;
-
 	memset(pn, 0, sizeof(*pn));
-	if (!name || !val_ifname(name, &why) || !mac || mac_parse(mac, &pn->orig_mac) < 0 ||
-	        !json_is_integer(ifx) || !json_is_integer(mtu) || !json_is_boolean(up) ||
-	        !json_is_integer(pod) || !json_is_boolean(moved) || json_integer_value(ifx) < 0 ||
-	        json_integer_value(ifx) > INT32_MAX || json_integer_value(pod) < 0 ||
-	        json_integer_value(pod) > INT32_MAX || json_integer_value(mtu) < 0 ||
-	        json_integer_value(mtu) > 65535)
-		return kb_err_set(err, EINVAL, "bad saved netdev state");
-	str_copy(pn->orig_name, sizeof(pn->orig_name), name);
-	pn->host_ifindex = json_integer_value(ifx);
-	pn->orig_mtu = json_integer_value(mtu);
-	pn->orig_up = json_is_true(up);
-	pn->pod_ifindex = json_integer_value(pod);
-	pn->moved = json_is_true(moved);
-	return 0;
+	str_copy(pn->orig_name, sizeof(pn->orig_name), s->name);
+	pn->host_ifindex = (int)s->ifindex;
+	pn->orig_mac = s->mac;
+	pn->orig_mtu = s->mtu;
+	pn->orig_up = s->up;
+	pn->pod_ifindex = (int)s->pod_ifindex;
+	pn->moved = s->moved;
 }

@@ -18,6 +18,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 
+#include "api/apimsg_dev.h"
 #include "common/err.h"
 #include "common/mac.h"
 
@@ -63,8 +64,9 @@ int podnet_detach(struct podnet *pn, const char *netns, const char *ifname, cons
 int podnet_check(
         const struct podnet *pn, const char *netns, const char *ifname, struct kb_err *err);
 
-/* Persisted form: orig gets name, ifindex, mac, mtu, up; parent gets podIfindex. */
-void podnet_to_json(const struct podnet *pn, json_t *orig, json_t *parent);
-int podnet_from_json(json_t *orig, json_t *parent, struct podnet *pn, struct kb_err *err);
+/* Its persisted form (api/apimsg_dev.h; the state borrows pn's name). */
+void podnet_to_state(const struct podnet *pn, struct apimsg_netdev_state *ret);
+/* A validated state (apimsg_netdev_state_decode) back into pn. */
+void podnet_from_state(const struct apimsg_netdev_state *s, struct podnet *pn);
 
 #endif

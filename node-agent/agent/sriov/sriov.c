@@ -9,6 +9,7 @@
 #include "agent/sriov/vfconf.h"
 #include "api/api.h"
 #include "api/apimsg.h"
+#include "api/apimsg_dev.h"
 #include "common/str.h"
 
 #include <ctype.h>
@@ -582,101 +583,96 @@ static void vf_view(const struct alloc *a, struct apimsg_endpoint *ret)
 static void vf_to_json(const struct alloc *a, json_t *obj)
 {
 	const struct sriov_alloc *sa = a->priv;
-	json_t *vf = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "pciAddress", sa->pci,
-	        "pfPciAddress", sa->pf_pci, "pfName", sa->pf_name, "vfIndex", sa->vf_index,
-	        "driver", sa->driver, "mode", sriov_mode_name(sa->mode), "netdev",
-	        sa->mode == VF_MODE_NETDEV);
-	json_t *orig = json_object();
+	struct apimsg_vf m = {
+	        .pci_address = sa->pci,
+	        .pf_pci_address = sa->pf_pci,
+	        .pf_name = sa->pf_name,
+	        .vf_index = sa->vf_index,
+	        .driver = sa->driver,
+	        .mode = sriov_mode_name(sa->mode),
+	        .netdev = sa->mode == VF_MODE_NETDEV,
+	        .settings = vfconf_to_json(&sa->applied),
+	        .orig_settings = vfconf_to_json(&sa->orig),
+	        .has_netdev_state = sa->mode == VF_MODE_NETDEV,
+	};
+	char g[16];
 
-	if (!vf || !orig) {
-		json_decref(vf);
-		json_decref(orig);
-		return;
-	}
 	if (sa->mode == VF_MODE_VFIO) {
-		char g[16];
 		snprintf(g, sizeof(g), "%d", sa->iommu_group);
-		json_object_set_new(vf, "vfioGroup", json_string(g));
+		m.vfio_group = g;
 	}
-	json_object_set_new(vf, "settings", vfconf_to_json(&sa->applied));
-	json_object_set_new(orig, "vf", vfconf_to_json(&sa->orig));
-	if (sa->mode == VF_MODE_NETDEV)
-		podnet_to_json(&sa->pn, orig, vf);
-	json_object_set_new(vf, "original", orig);
-	json_object_set_new(obj, "vf", vf);
+	if (m.has_netdev_state)
+		podnet_to_state(&sa->pn, &m.netdev_state);
+	apimsg_vf_set(obj, &m);
 }
 
 static int vf_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
 {
 	struct sriov_alloc *sa = a->priv;
-	json_t *vf = json_object_get(obj, "vf"), *orig = json_object_get(vf, "original");
-	const char *pci = json_string_value(json_object_get(vf, "pciAddress"));
-	const char *pf = json_string_value(json_object_get(vf, "pfPciAddress"));
-	const char *pfn = json_string_value(json_object_get(vf, "pfName"));
-	const char *drv = json_string_value(json_object_get(vf, "driver"));
-	const char *mode = json_string_value(json_object_get(vf, "mode"));
-	const char *grp = json_string_value(json_object_get(vf, "vfioGroup"));
-	json_t *idx = json_object_get(vf, "vfIndex");
+	struct apimsg_netdev_state ns;
+	struct apimsg_vf m;
 	int r;
 
-	if (!pci || !pci_addr_valid(pci) || !pf || (*pf && !pci_addr_valid(pf)) || !pfn ||
-	        str_copy(sa->pf_name, sizeof(sa->pf_name), pfn) < 0 || !drv ||
-	        str_copy(sa->driver, sizeof(sa->driver), drv) < 0 || !mode ||
-	        !json_is_integer(idx) || json_integer_value(idx) < -1 ||
-	        json_integer_value(idx) >= PCI_MAX_VFS || !json_is_object(orig))
-		return kb_err_set(err, EINVAL, "bad 'vf' object");
-	str_copy(sa->pci, sizeof(sa->pci), pci);
-	str_copy(sa->pf_pci, sizeof(sa->pf_pci), pf);
-	sa->vf_index = json_integer_value(idx);
-	if (!strcmp(mode, "netdev"))
+	if ((r = apimsg_vf_decode(obj, &m, err)) < 0)
+		return r;
+	if (!pci_addr_valid(m.pci_address) ||
+	        (*m.pf_pci_address && !pci_addr_valid(m.pf_pci_address)) ||
+	        str_copy(sa->pf_name, sizeof(sa->pf_name), m.pf_name) < 0 ||
+	        str_copy(sa->driver, sizeof(sa->driver), m.driver) < 0 || m.vf_index >= PCI_MAX_VFS)
+		return kb_err_set(
+		        err, EINVAL, "bad VF %.32s of %.32s", m.pci_address, m.pf_pci_address);
+	str_copy(sa->pci, sizeof(sa->pci), m.pci_address);
+	str_copy(sa->pf_pci, sizeof(sa->pf_pci), m.pf_pci_address);
+	sa->vf_index = m.vf_index;
+	if (!strcmp(m.mode, sriov_mode_name(VF_MODE_NETDEV)))
 		sa->mode = VF_MODE_NETDEV;
-	else if (!strcmp(mode, "vfio"))
+	else if (!strcmp(m.mode, sriov_mode_name(VF_MODE_VFIO)))
 		sa->mode = VF_MODE_VFIO;
-	else if (!strcmp(mode, "uio"))
+	else if (!strcmp(m.mode, sriov_mode_name(VF_MODE_UIO)))
 		sa->mode = VF_MODE_UIO;
 	else
-		return kb_err_set(err, EINVAL, "bad VF mode '%s'", mode);
+		return kb_err_set(err, EINVAL, "bad VF mode '%s'", m.mode);
 	sa->iommu_group = -1;
 	if (sa->mode == VF_MODE_VFIO) {
 		uint64_t g;
-		if (!grp || str_to_u64(grp, 0, INT_MAX, &g) < 0)
+		if (!m.vfio_group || str_to_u64(m.vfio_group, 0, INT_MAX, &g) < 0)
 			return kb_err_set(err, EINVAL, "bad vfioGroup");
 		sa->iommu_group = g;
 	}
-	if ((r = vfconf_from_json(json_object_get(vf, "settings"), &sa->applied, err)) < 0 ||
-	        (r = vfconf_from_json(json_object_get(orig, "vf"), &sa->orig, err)) < 0)
+	if ((r = vfconf_from_json(m.settings, &sa->applied, err)) < 0 ||
+	        (r = vfconf_from_json(m.orig_settings, &sa->orig, err)) < 0)
 		return kb_err_prefix(err, "vf");
-	if (sa->mode == VF_MODE_NETDEV && (r = podnet_from_json(orig, vf, &sa->pn, err)) < 0)
-		return kb_err_prefix(err, "vf");
+	if (sa->mode == VF_MODE_NETDEV) {
+		if ((r = apimsg_netdev_state_decode(m.vf_obj, &ns, err)) < 0)
+			return kb_err_prefix(err, "vf");
+		podnet_from_state(&ns, &sa->pn);
+	}
 	return 0;
 }
 
 static void device_to_json(const struct device *d, json_t *obj)
 {
 	const struct sriov_dev *v = d->priv;
+	const struct sriov_alloc *sa = d->holder ? d->holder->priv : NULL;
 
 	if (!v)
 		return;
-	json_object_set_new(obj, "pciAddress", json_string(v->fn.addr));
-	json_object_set_new(obj, "pfName", json_string(v->pf_name));
-	json_object_set_new(obj, "pfPciAddress", json_string(v->fn.pf_addr));
-	json_object_set_new(obj, "vfIndex", json_integer(v->fn.vf_index));
-	json_object_set_new(obj, "vendor", json_string(v->fn.vendor));
-	json_object_set_new(obj, "device", json_string(v->fn.device));
-	json_object_set_new(obj, "driver", json_string(v->fn.driver));
-	json_object_set_new(obj, "mode", json_string(sriov_mode_name(v->mode)));
-	if (v->netdev[0])
-		json_object_set_new(obj, "netdev", json_string(v->netdev));
-	if (v->fn.iommu_group >= 0)
-		json_object_set_new(obj, "iommuGroup", json_integer(v->fn.iommu_group));
-	if (v->link_type[0])
-		json_object_set_new(obj, "linkType", json_string(v->link_type));
-	if (d->holder) {
-		const struct sriov_alloc *sa = d->holder->priv;
-		json_object_set_new(obj, "settings", vfconf_to_json(&sa->applied));
-		if (sa->mode == VF_MODE_NETDEV)
-			json_object_set_new(obj, "podIfname", json_string(d->holder->ifname));
-	}
+	apimsg_vf_device_set(obj,
+	        &(struct apimsg_vf_device){
+	                .pci_address = v->fn.addr,
+	                .pf_name = v->pf_name,
+	                .pf_pci_address = v->fn.pf_addr,
+	                .vf_index = v->fn.vf_index,
+	                .vendor = v->fn.vendor,
+	                .device = v->fn.device,
+	                .driver = v->fn.driver,
+	                .mode = sriov_mode_name(v->mode),
+	                .netdev = v->netdev[0] ? v->netdev : NULL,
+	                .iommu_group = v->fn.iommu_group >= 0 ? v->fn.iommu_group : -1,
+	                .link_type = v->link_type[0] ? v->link_type : NULL,
+	                .settings = sa ? vfconf_to_json(&sa->applied) : NULL,
+	                .pod_ifname = sa && sa->mode == VF_MODE_NETDEV ? d->holder->ifname : NULL,
+	        });
 }
 
 static json_t *device_info(const struct device *d, const struct alloc *a)

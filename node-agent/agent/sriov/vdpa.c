@@ -8,6 +8,7 @@
 #include "agent/sriov/sysfs.h"
 #include "api/api.h"
 #include "api/apimsg.h"
+#include "api/apimsg_dev.h"
 #include "common/str.h"
 
 #include <errno.h>
@@ -331,84 +332,79 @@ static void vdpa_to_json(const struct alloc *a, json_t *obj)
 {
 	const struct vdpa_alloc *va = a->priv;
 	char path[64] = "";
-	json_t *o;
+	struct apimsg_vdpa m = {
+	        .name = va->name,
+	        .driver = va->driver,
+	        .type = vdpa_kind_name(va->kind),
+	        .path = path,
+	        .parent_device = va->parent,
+	        .pci_address = va->pci,
+	        .pf_pci_address = va->pf_pci,
+	        .virtio = va->virtio,
+	        .netdev = va->kind == VDPA_VIRTIO,
+	};
 
 	if (va->kind == VDPA_VHOST)
 		container_path(va->chardev, path, sizeof(path));
 	else if (va->virtio[0])
 		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s", va->virtio);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "name", va->name, "driver",
-	        va->driver, "type", vdpa_kind_name(va->kind), "path", path, "parentDevice",
-	        va->parent, "pciAddress", va->pci, "pfPciAddress", va->pf_pci, "virtio", va->virtio,
-	        "netdev", va->kind == VDPA_VIRTIO);
-	if (!o)
-		return;
-	if (va->kind == VDPA_VIRTIO) {
-		json_t *orig = json_object();
-		podnet_to_json(&va->pn, orig, o);
-		json_object_set_new(o, "original", orig);
-	}
-	json_object_set_new(obj, "vdpa", o);
-}
-
-static int copy_field(json_t *o, const char *key, char *buf, size_t size, bool required)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	if (!s)
-		return required ? -EINVAL : 0;
-	return str_copy(buf, size, s) < 0 ? -EINVAL : 0;
+	if (m.netdev)
+		podnet_to_state(&va->pn, &m.netdev_state);
+	apimsg_vdpa_set(obj, &m);
 }
 
 static int vdpa_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
 {
 	struct vdpa_alloc *va = a->priv;
-	json_t *o = json_object_get(obj, "vdpa");
-	const char *type = json_string_value(json_object_get(o, "type"));
-	const char *path = json_string_value(json_object_get(o, "path"));
+	struct apimsg_netdev_state ns;
+	struct apimsg_vdpa m;
+	int r;
 
-	if (!json_is_object(o) || !type ||
-	        copy_field(o, "name", va->name, sizeof(va->name), true) ||
-	        copy_field(o, "driver", va->driver, sizeof(va->driver), true) ||
-	        copy_field(o, "parentDevice", va->parent, sizeof(va->parent), true) ||
-	        copy_field(o, "pciAddress", va->pci, sizeof(va->pci), true) ||
-	        copy_field(o, "pfPciAddress", va->pf_pci, sizeof(va->pf_pci), true) ||
-	        copy_field(o, "virtio", va->virtio, sizeof(va->virtio), true) || !path)
-		return kb_err_set(err, EINVAL, "bad 'vdpa' object");
-	va->kind = !strcmp(type, "vhost")    ? VDPA_VHOST
-	           : !strcmp(type, "virtio") ? VDPA_VIRTIO
-	                                     : VDPA_NONE;
+	if ((r = apimsg_vdpa_decode(obj, &m, err)) < 0)
+		return r;
+	if (str_copy(va->name, sizeof(va->name), m.name) < 0 ||
+	        str_copy(va->driver, sizeof(va->driver), m.driver) < 0 ||
+	        str_copy(va->parent, sizeof(va->parent), m.parent_device) < 0 ||
+	        str_copy(va->pci, sizeof(va->pci), m.pci_address) < 0 ||
+	        str_copy(va->pf_pci, sizeof(va->pf_pci), m.pf_pci_address) < 0 ||
+	        str_copy(va->virtio, sizeof(va->virtio), m.virtio) < 0)
+		return kb_err_set(err, EINVAL, "bad vDPA device %.32s: a name is too long", m.name);
+	va->kind = !strcmp(m.type, vdpa_kind_name(VDPA_VHOST))    ? VDPA_VHOST
+	           : !strcmp(m.type, vdpa_kind_name(VDPA_VIRTIO)) ? VDPA_VIRTIO
+	                                                          : VDPA_NONE;
 	if (va->kind == VDPA_NONE)
-		return kb_err_set(err, EINVAL, "bad vdpa type '%s'", type);
+		return kb_err_set(err, EINVAL, "bad vdpa type '%s'", m.type);
 	if (va->kind == VDPA_VHOST) {
-		if (!str_has_prefix(path, "/dev/vhost-vdpa-") ||
-		        str_copy(va->chardev, sizeof(va->chardev), path + 5) < 0)
-			return kb_err_set(err, EINVAL, "bad vdpa path '%s'", path);
+		if (!str_has_prefix(m.path, "/dev/vhost-vdpa-") ||
+		        str_copy(va->chardev, sizeof(va->chardev), m.path + 5) < 0)
+			return kb_err_set(err, EINVAL, "bad vdpa path '%s'", m.path);
 		return 0;
 	}
-	return podnet_from_json(json_object_get(o, "original"), o, &va->pn, err);
+	if ((r = apimsg_netdev_state_decode(m.vdpa_obj, &ns, err)) < 0)
+		return r;
+	podnet_from_state(&ns, &va->pn);
+	return 0;
 }
 
 static void device_to_json(const struct device *d, json_t *obj)
 {
 	const struct vdpa_dev *v = d->priv;
+	bool pci;
 
 	if (!v)
 		return;
-	json_object_set_new(obj, "driver", json_string(v->driver));
-	json_object_set_new(obj, "vdpaType", json_string(vdpa_kind_name(v->kind)));
-	json_object_set_new(obj, "parentDevice", json_string(v->parent));
-	if (v->fn.addr[0]) {
-		json_object_set_new(obj, "pciAddress", json_string(v->fn.addr));
-		if (v->fn.pf_addr[0])
-			json_object_set_new(obj, "pfPciAddress", json_string(v->fn.pf_addr));
-		if (v->pf_name[0])
-			json_object_set_new(obj, "pfName", json_string(v->pf_name));
-	}
-	if (v->chardev[0])
-		json_object_set_new(obj, "chardev", json_string(v->chardev));
-	if (v->netdev[0])
-		json_object_set_new(obj, "netdev", json_string(v->netdev));
+	pci = v->fn.addr[0] != '\0';
+	apimsg_vdpa_device_set(
+	        obj, &(struct apimsg_vdpa_device){
+	                     .driver = v->driver,
+	                     .vdpa_type = vdpa_kind_name(v->kind),
+	                     .parent_device = v->parent,
+	                     .pci_address = pci ? v->fn.addr : NULL,
+	                     .pf_pci_address = pci && v->fn.pf_addr[0] ? v->fn.pf_addr : NULL,
+	                     .pf_name = pci && v->pf_name[0] ? v->pf_name : NULL,
+	                     .chardev = v->chardev[0] ? v->chardev : NULL,
+	                     .netdev = v->netdev[0] ? v->netdev : NULL,
+	             });
 }
 
 /* device-info spec 1.1.0: parent-device is the vDPA device name on the vdpa bus. */

@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "api/apimsg_status.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -286,11 +287,15 @@ static json_t *status(void)
 {
 	if (!w.active)
 		return NULL;
-	return json_pack("{s:s, s:I, s:b, s:i, s:I, s:I}", "pfNetlink", w.cfg.pf_netlink,
-	        "rescanIntervalMs", (json_int_t)w.cfg.rescan_interval_ms, "watch", w.cfg.watch,
-	        "inotifyWatches", (int)w.n_watches, "rescans", (json_int_t)w.rescans, "events",
-	        (json_int_t)w.events);
+	return apimsg_sriov_status_encode(&(struct apimsg_sriov_status){
+	        .pf_netlink = w.cfg.pf_netlink,
+	        .rescan_interval_ms = (int64_t)w.cfg.rescan_interval_ms,
+	        .watch = w.cfg.watch,
+	        .inotify_watches = (int)w.n_watches,
+	        .rescans = (int64_t)w.rescans,
+	        .events = (int64_t)w.events,
+	});
 }
 
-static struct status_hook sriov_status = {.key = "sriov", .fn = status};
+static struct status_hook sriov_status = {.key = APIMSG_STATUS_SRIOV, .fn = status};
 STATUS_HOOK_REGISTER(sriov_status)
