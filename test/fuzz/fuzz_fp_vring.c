@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					tot += v[k].len;
 				if (nv > FP_VR_MAX_SEGS + 1 || tot != c.len - hdr)
 					abort();
-				r = fp_vr_rx_put(&md, &rd, hdr, mrg, v, nv, 0, c.len - hdr);
+				r = fp_vr_rx_put(&md, &rd, hdr, mrg, NULL, v, nv, 0, c.len - hdr);
 				if (r < 0 && rd.last_used != before)
 					abort();
 				if ((uint16_t)(rd.last_used - before) > rsize)

@@ -217,7 +217,7 @@ static void test_avail_jump(void **state)
 	assert_int_equal(fp_vr_begin(&p.r), 0);
 	assert_true(p.r.broken);
 	/* A broken ring takes nothing. */
-	assert_int_equal(fp_vr_rx_put(&p.mt, &p.r, 12, true, NULL, 0, 0, 0), -ENOSPC);
+	assert_int_equal(fp_vr_rx_put(&p.mt, &p.r, 12, true, NULL, NULL, 0, 0, 0), -ENOSPC);
 	pod_fini(&p);
 }
 
@@ -244,10 +244,11 @@ static void test_rx_mergeable(void **state)
 	memset(dst.mem + BUF_OFF, 0xee, 4000);
 	assert_int_equal(fp_vr_begin(&dst.r), 4);
 	/* Without mergeable buffers it does not fit one. */
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, false, c.iov, c.n, 0, 250), -EMSGSIZE);
+	assert_int_equal(
+	        fp_vr_rx_put(&dst.mt, &dst.r, 12, false, NULL, c.iov, c.n, 0, 250), -EMSGSIZE);
 	assert_int_equal(dst.r.last_avail, 0);
 	assert_int_equal(dst.r.last_used, 0);
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, c.iov, c.n, 0, 250), 0);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, c.iov, c.n, 0, 250), 0);
 	assert_int_equal(dst.r.last_avail, 3);
 	assert_true(fp_vr_publish(&dst.r));
 	assert_int_equal(dst.used->idx, 3);
@@ -266,10 +267,11 @@ static void test_rx_mergeable(void **state)
 	/* Nothing written past the frame in the last buffer. */
 	assert_int_equal(b[2000 + 62], 0xee);
 	/* One buffer left: a frame that needs two does not go, and takes nothing. */
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, c.iov, c.n, 0, 150), -ENOSPC);
+	assert_int_equal(
+	        fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, c.iov, c.n, 0, 150), -ENOSPC);
 	assert_int_equal(dst.r.last_avail, 3);
 	assert_int_equal(dst.r.last_used, 3);
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, c.iov, c.n, 100, 60), 0);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, c.iov, c.n, 100, 60), 0);
 	assert_int_equal(dst.mem[BUF_OFF + 3000 + 12], (uint8_t)(100 * 7));
 	pod_fini(&src);
 	pod_fini(&dst);
@@ -291,16 +293,16 @@ static void test_rx_hostile(void **state)
 	desc(&dst, 4, 0, 100, FP_VR_DESC_F_WRITE | FP_VR_DESC_F_NEXT, 4); /* loop */
 	offer(&dst, 0);
 	assert_int_equal(fp_vr_begin(&dst.r), 1);
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, &iov, 1, 0, 64), -EINVAL);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, &iov, 1, 0, 64), -EINVAL);
 	dst.avail->ring[0] = 2;
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, &iov, 1, 0, 64), -EINVAL);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, &iov, 1, 0, 64), -EINVAL);
 	dst.avail->ring[0] = 3;
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, &iov, 1, 0, 64), -EFAULT);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, &iov, 1, 0, 64), -EFAULT);
 	dst.avail->ring[0] = 9;
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, &iov, 1, 0, 64), -EINVAL);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, &iov, 1, 0, 64), -EINVAL);
 	/* A loop of 100-byte buffers: the walk stops once it has room for the frame. */
 	dst.avail->ring[0] = 4;
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, &iov, 1, 0, 64), 0);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, &iov, 1, 0, 64), 0);
 	/* ... but not when the frame needs more than the loop gives before the bound. */
 	assert_int_equal(fp_vr_begin(&dst.r), 0);
 	offer(&dst, 4);
@@ -308,7 +310,8 @@ static void test_rx_hostile(void **state)
 	{
 		static uint8_t big[9000];
 		struct fp_vr_iov bi = {big, sizeof(big)};
-		assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, false, &bi, 1, 0, 9000), -ELOOP);
+		assert_int_equal(
+		        fp_vr_rx_put(&dst.mt, &dst.r, 12, false, NULL, &bi, 1, 0, 9000), -ELOOP);
 	}
 	assert_int_equal(dst.r.last_used, 1);
 	pod_fini(&dst);
