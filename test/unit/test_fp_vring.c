@@ -277,6 +277,49 @@ static void test_rx_mergeable(void **state)
 	pod_fini(&dst);
 }
 
+/* The virtio-net header the switch writes (one-copy offloads): its 10 bytes, then
+ * num_buffers; the sender's own header bytes never reach the receiver. */
+static void test_rx_vnet(void **state)
+{
+	struct pod src, dst;
+	struct fp_vr_chain c;
+	const uint8_t vnet[10] = {1, 1, 54, 0, 0xa8, 0x05, 34, 0, 16, 0};
+	uint8_t *b;
+
+	(void)state;
+	pod_init(&src, RING);
+	pod_init(&dst, RING);
+	/* The sender's header (12 bytes) says something else: it is not copied. */
+	memset(src.mem + BUF_OFF, 0x5a, 12);
+	for (int i = 0; i < 250; i++)
+		src.mem[BUF_OFF + 12 + i] = (uint8_t)(i * 3);
+	desc(&src, 0, 0, 262, 0, 0);
+	offer(&src, 0);
+	assert_int_equal(fp_vr_begin(&src.r), 1);
+	assert_int_equal(fp_vr_chain(&src.mt, &src.r, 0, false, 9000, &c), 0);
+	for (uint16_t d = 0; d < 4; d++) {
+		desc(&dst, d, d * 1000, 100, FP_VR_DESC_F_WRITE, 0);
+		offer(&dst, d);
+	}
+	memset(dst.mem + BUF_OFF, 0xee, 4000);
+	assert_int_equal(fp_vr_begin(&dst.r), 4);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, vnet, c.iov, c.n, 12, 250), 0);
+	b = dst.mem + BUF_OFF;
+	assert_memory_equal(b, vnet, 10);
+	assert_int_equal(b[10], 3); /* num_buffers after it */
+	assert_int_equal(b[11], 0);
+	assert_int_equal(b[12], 0);
+	assert_int_equal(b[13], 3);
+	/* A legacy 10-byte header (no VERSION_1, no MRG_RXBUF): the 10 bytes, frame after. */
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 10, false, vnet, c.iov, c.n, 12, 80), 0);
+	assert_memory_equal(b + 3000, vnet, 10);
+	assert_int_equal(b[3010], 0);
+	assert_int_equal(b[3011], 3);
+	assert_int_equal(b[3000 + 90], 0xee);
+	pod_fini(&src);
+	pod_fini(&dst);
+}
+
 static void test_rx_hostile(void **state)
 {
 	struct pod dst;
@@ -351,6 +394,7 @@ int main(void)
 	        cmocka_unit_test(test_long_chain),
 	        cmocka_unit_test(test_avail_jump),
 	        cmocka_unit_test(test_rx_mergeable),
+	        cmocka_unit_test(test_rx_vnet),
 	        cmocka_unit_test(test_rx_hostile),
 	        cmocka_unit_test(test_splice),
 	};
