@@ -30,6 +30,7 @@
 
 #include <rte_spinlock.h>
 
+#include "agent/fastpath/fp_config.h"
 #include "agent/fastpath/fp_switch.h"
 #include "agent/fastpath/fp_vring.h"
 
@@ -41,6 +42,9 @@ struct fp_oc_q {
 	/* Receive rings: several workers may write one; taken around a destination batch
 	 * (reserve, copy, publish), so used entries are published in reservation order. */
 	rte_spinlock_t lock;
+	/* Receive rings: worker w wrote it during its current loop and publishes its used
+	 * index at the end of the loop (each worker its own flag). */
+	bool deferred[FP_MAX_WORKERS];
 };
 
 struct fp_oc_dev {

@@ -53,6 +53,10 @@ struct worker {
 	uint8_t oc_hl[FP_MAX_BURST];
 	uint8_t oc_olh[FP_MAX_BURST][FP_OL_MAX_HDRS];
 	struct fp_ol_vnet oc_vnet[FP_MAX_BURST];
+	/* Receive rings written during this loop: their used index is published once, at the
+	 * end of the loop (oc_publish), instead of once per destination group. */
+	uint16_t oc_n_pub;
+	struct fp_oc_q *oc_pub[FP_MAX_PORTS];
 };
 
 static struct {
@@ -867,13 +871,42 @@ static struct fp_oc_q *oc_dest_lock(
 	return q;
 }
 
-static void oc_dest_unlock(struct fp_oc_q *q)
+/* Unlock a receive ring; its used entries are published at the end of the loop. */
+static void oc_dest_unlock(struct worker *w, struct fp_oc_q *q)
 {
-	bool call = fp_vr_publish(&q->ring);
+	bool call = false;
 
+	if (!q->deferred[w->id]) {
+		if (likely(w->oc_n_pub < FP_MAX_PORTS)) {
+			q->deferred[w->id] = true;
+			w->oc_pub[w->oc_n_pub++] = q;
+		} else {
+			call = fp_vr_publish(&q->ring); /* no room to defer it */
+		}
+	}
 	rte_spinlock_unlock(&q->lock);
 	if (unlikely(call))
 		fp_oc_call(q);
+}
+
+/* End of a loop, before the quiescent state (the rings' state stays valid until then):
+ * publish every receive ring this worker wrote, once. Under the ring's lock: another worker
+ * may have reserved after us, and the index must never go back; it covers their entries
+ * too, which were complete when they unlocked. */
+static void oc_publish(struct worker *w)
+{
+	for (uint16_t k = 0; k < w->oc_n_pub; k++) {
+		struct fp_oc_q *q = w->oc_pub[k];
+		bool call;
+
+		q->deferred[w->id] = false;
+		rte_spinlock_lock(&q->lock);
+		call = fp_vr_publish(&q->ring);
+		rte_spinlock_unlock(&q->lock);
+		if (unlikely(call))
+			fp_oc_call(q);
+	}
+	w->oc_n_pub = 0;
 }
 
 /* What rte_vhost's enqueue does to an offloaded frame's headers (linear at h, checked by
@@ -969,7 +1002,7 @@ static uint16_t oc_tx_mbufs(
 		sent++;
 		*bytes += rte_pktmbuf_pkt_len(m[k]);
 	}
-	oc_dest_unlock(q);
+	oc_dest_unlock(w, q);
 	return sent;
 }
 
@@ -1183,7 +1216,7 @@ static uint16_t oc_from_pod(
 			tb += w->oc_len[j];
 		}
 		if (dq)
-			oc_dest_unlock(dq);
+			oc_dest_unlock(w, dq);
 		else
 			STAT_ADD(w->port[s].drop_down, tried);
 		STAT_ADD(w->port[s].tx_packets, sent);
@@ -1284,6 +1317,8 @@ static int worker_main(void *arg)
 				work += rte_rdtsc() - ts;
 			}
 		}
+		if (w->oc_n_pub)
+			oc_publish(w);
 		rte_rcu_qsbr_quiescent(W.qsv, w->id);
 		t1 = rte_rdtsc();
 		STAT_ADD(w->ws.loops, 1);
