@@ -8,10 +8,13 @@
  * run: every chain the source offers is walked, copied into the destination's ring, and
  * handed back. Checks: a chain's bytes lie inside its pod's memory, a published used index
  * moved by at most the ring size, a copy-out returns exactly the chain's bytes, a spliced
- * list (the switch's header copy + the rest) has exactly the frame's length.
+ * list (the switch's header copy + the rest) has exactly the frame's length. The chain's own
+ * virtio-net header goes through the one-copy offload check (fp_ol_from_vnet) as the worker
+ * does it; an accepted one is written back (fp_ol_to_vnet) into the destination's ring.
  */
 #include "fuzz.h"
 
+#include "agent/fastpath/fp_offload.h"
 #include "agent/fastpath/fp_vring.h"
 
 #define MEM   4096
@@ -21,6 +24,42 @@
 static bool inside(const uint8_t *p, uint32_t len, const uint8_t *mem)
 {
 	return p >= mem && len <= MEM && (size_t)(p - mem) <= MEM - len;
+}
+
+/* The one-copy offload check (fp_ol_from_vnet) on a chain's frame: true when it is sent with
+ * a virtio-net header (*out) and *hl bytes of headers from eth[]. Checks what the worker
+ * relies on: every header within the copy and the frame, the checksum field within the frame,
+ * the segments bounded, the header written back saying what the pod's said. */
+static bool offload(const struct fp_ol_vnet *vh, const struct fp_vr_chain *c, uint16_t hdr,
+        uint8_t *eth, struct fp_ol_vnet *out, uint32_t *hl)
+{
+	uint32_t len = c->len - hdr, n = len < FP_OL_MAX_HDRS ? len : FP_OL_MAX_HDRS, hdrs;
+	struct fp_ol_meta m;
+	uint64_t f = 0;
+	uint16_t sz = 0;
+	int r;
+
+	if (fp_vr_copy_out(c->iov, c->n, hdr, eth, n) != n)
+		abort();
+	r = fp_ol_from_vnet(vh, eth, n, len, &m, &f, &sz);
+	if (r != FP_OL_OFFLOAD)
+		return false;
+	hdrs = (uint32_t)m.l2_len + m.l3_len + m.l4_len;
+	if (hdrs > n || hdrs > len || m.wire_len > len ||
+	        (m.gso && (m.segsz < FP_OL_MIN_SEGSZ || m.n_segs > FP_OL_MAX_SEGS)))
+		abort();
+	if ((vh->flags & FP_OL_VNET_F_CSUM) && (uint32_t)vh->csum_start + vh->csum_offset + 2 > len)
+		abort();
+	fp_ol_to_vnet(m.tx_flags, m.l2_len, m.l3_len, m.l4_len, m.segsz, out);
+	if (!(out->flags & FP_OL_VNET_F_CSUM) || out->csum_start + out->csum_offset + 2u > len)
+		abort();
+	if ((vh->flags & FP_OL_VNET_F_CSUM) &&
+	        (out->csum_start != vh->csum_start || out->csum_offset != vh->csum_offset))
+		abort();
+	if (m.gso && (out->gso_type != vh->gso_type || out->gso_size != vh->gso_size))
+		abort();
+	*hl = hdrs;
+	return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -81,17 +120,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			if (c.len > hdr) {
 				uint16_t before = rd.last_used, nv;
-				uint8_t eth[18];
+				uint8_t eth[FP_OL_MAX_HDRS];
 				uint32_t hl = c.len - hdr < 18 ? c.len - hdr : 18, tot = 0;
 				struct fp_vr_iov head = {eth, hl}, v[FP_VR_MAX_SEGS + 1];
+				struct fp_ol_vnet vh, out;
+				const void *vn = NULL;
+				/* The pod's virtio-net header, as the worker reads it (once, from a
+				 * copy) and checks it against its copy of the frame's headers. */
+				memcpy(&vh, frame, sizeof(vh));
+				if (offload(&vh, &c, hdr, eth, &out, &hl))
+					vn = &out;
+				head.len = hl;
 				/* As the switch sends it: its copy of the header, then the rest. */
-				fp_vr_copy_out(c.iov, c.n, hdr, eth, hl);
+				if (!vn)
+					fp_vr_copy_out(c.iov, c.n, hdr, eth, hl);
 				nv = fp_vr_splice(&head, &c, hdr + hl, v);
 				for (uint16_t k = 0; k < nv; k++)
 					tot += v[k].len;
 				if (nv > FP_VR_MAX_SEGS + 1 || tot != c.len - hdr)
 					abort();
-				r = fp_vr_rx_put(&md, &rd, hdr, mrg, v, nv, 0, c.len - hdr);
+				r = fp_vr_rx_put(&md, &rd, hdr, mrg, vn, v, nv, 0, c.len - hdr);
 				if (r < 0 && rd.last_used != before)
 					abort();
 				if ((uint16_t)(rd.last_used - before) > rsize)

@@ -359,6 +359,44 @@ add("fp_switch", "extra-ports", bytes([2]) + bytes([6]) + mac(6) + bytes([20, 0,
     bytes([7]) + mac(7) + bytes([24, 3, 0]) + fr(6, eth(mac(1), mac(6), 100)) + fr(7, eth(BCAST, mac(7))) +
     fr(0, eth(mac(6), mac(0x77), 96)))
 
+
+# ---- fp_vring: 8-byte header (ring size log2, flags, source/destination last_avail), then
+# the two pods' 4 KiB memories: a ring of one entry at the start of each, the source's chain
+# a virtio-net header (offload requests) and a TCP or UDP frame, the destination's one
+# 1 KiB writable buffer. ----
+def vr_mem(desc_addr, desc_len, desc_flags, buf_off, buf):
+    m = bytearray(4096)
+    m[0:16] = struct.pack("<QIHH", desc_addr, desc_len, desc_flags, 0)
+    m[16:22] = struct.pack("<HHH", 0, 1, 0)  # avail: flags, idx 1, ring[0] = 0
+    m[buf_off:buf_off + len(buf)] = buf
+    return bytes(m)
+
+
+def vr_frame(v6, proto, payload):
+    l4 = struct.pack(">HHIIBBHHH", 1, 2, 0, 0, 5 << 4, 0x18, 0xffff, 0, 0) if proto == 6 \
+        else struct.pack(">HHHH", 1, 2, 8 + payload, 0)
+    if v6:
+        ip = struct.pack(">IHBB", 0x60000000, len(l4) + payload, proto, 64) + b"\1" * 32
+        et = b"\x86\xdd"
+    else:
+        ip = struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(l4) + payload, 0, 0x4000, 64, proto, 0) + \
+            b"\x0a\0\0\1\x0a\0\0\2"
+        et = b"\x08\x00"
+    return b"\x02" * 12 + et + ip + l4 + bytes(i & 0xff for i in range(payload))
+
+
+def vr_seed(name, vnet, frame):
+    buf = vnet + struct.pack("<H", 0) + frame
+    src = vr_mem(0x10000 + 256, len(buf), 0, 256, buf)
+    dst = vr_mem(0x40000 + 1024, 1024, 2, 1024, b"")
+    add("fp_vring", name, bytes([0, 1, 0, 0, 0, 0, 0, 0]) + src + dst)
+
+
+vr_seed("tso4", struct.pack("<BBHHHH", 1, 1, 54, 200, 34, 16), vr_frame(False, 6, 900))
+vr_seed("tso6", struct.pack("<BBHHHH", 1, 4, 74, 300, 54, 16), vr_frame(True, 6, 800))
+vr_seed("csum-udp", struct.pack("<BBHHHH", 1, 0, 0, 0, 34, 6), vr_frame(False, 17, 500))
+vr_seed("plain", b"\0" * 10, vr_frame(False, 6, 100))
+
 for target, files in sorted(seeds.items()):
     d = os.path.join(here, "corpus", target)
     os.makedirs(d, exist_ok=True)

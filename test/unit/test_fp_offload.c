@@ -262,6 +262,173 @@ static void test_gso_bounds(void **state)
 	assert_int_equal(m.n_segs, 2);
 }
 
+/* fp_ol_from_vnet on the first seg_len bytes of `frame` (an exact-size copy). */
+static int from_vnet(struct fp_ol_vnet h, uint32_t seg_len, uint32_t pkt_len, struct fp_ol_meta *m,
+        uint64_t *flags, uint16_t *segsz)
+{
+	uint8_t *copy = malloc(seg_len ? seg_len : 1);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, frame, seg_len);
+	r = fp_ol_from_vnet(&h, copy, seg_len, pkt_len, m, flags, segsz);
+	free(copy);
+	return r;
+}
+
+/* A pod's virtio-net header carried through (one-copy mode): what it asks for, checked. */
+static void test_vnet_from(void **state)
+{
+	struct fp_ol_meta m;
+	uint64_t f = 0;
+	uint16_t sz = 0;
+	unsigned h = build(false, false, 6, 5, 10000), h6;
+	struct fp_ol_vnet gso4 = {FP_OL_VNET_F_CSUM, FP_OL_VNET_GSO_TCPV4, 54, 1448, 34, 16};
+	struct fp_ol_vnet v;
+
+	(void)state;
+	/* Nothing asked (other flag bits ignored, as the spec wants). */
+	assert_int_equal(from_vnet((struct fp_ol_vnet){0}, h, h + 10000, &m, &f, &sz), FP_OL_PLAIN);
+	assert_int_equal(
+	        from_vnet((struct fp_ol_vnet){.flags = 2}, h, h + 10000, &m, &f, &sz), FP_OL_PLAIN);
+	/* TCP/IPv4 GSO: what rte_vhost's dequeue marks an mbuf with, and classify's answer. */
+	assert_int_equal(from_vnet(gso4, h, h + 10000, &m, &f, &sz), FP_OL_OFFLOAD);
+	assert_true(f == (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE));
+	assert_int_equal(sz, 1448);
+	assert_true(m.gso);
+	assert_int_equal(m.n_segs, 7);
+	assert_int_equal(m.wire_len, 54 + 1448);
+	/* hdr_len is a hint: anything within the frame. */
+	v = gso4;
+	v.hdr_len = 0;
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), FP_OL_OFFLOAD);
+	/* A checksum only, TCP then UDP. */
+	v = (struct fp_ol_vnet){FP_OL_VNET_F_CSUM, 0, 0, 0, 34, 16};
+	assert_int_equal(from_vnet(v, h + 10000, h + 10000, &m, &f, &sz), FP_OL_OFFLOAD);
+	assert_false(m.gso);
+	assert_true(f == RTE_MBUF_F_RX_L4_CKSUM_NONE);
+	assert_int_equal(sz, 0);
+	h = build(false, false, 17, 0, 100);
+	v = (struct fp_ol_vnet){FP_OL_VNET_F_CSUM, 0, 0, 0, 34, 6};
+	assert_int_equal(from_vnet(v, h + 100, h + 100, &m, NULL, NULL), FP_OL_OFFLOAD);
+	assert_true(m.tx_flags == (RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV4));
+	/* TCP/IPv6 GSO, tagged. */
+	h6 = build(true, true, 6, 5, 5000);
+	v = (struct fp_ol_vnet){FP_OL_VNET_F_CSUM, FP_OL_VNET_GSO_TCPV6, 78, 1000, 58, 16};
+	assert_int_equal(from_vnet(v, h6, h6 + 5000, &m, NULL, NULL), FP_OL_OFFLOAD);
+	assert_true(m.ipv6);
+	assert_int_equal(m.n_segs, 5);
+}
+
+/* Hostile headers: each refused (-EINVAL, the frame dropped as drops.offload). */
+static void test_vnet_hostile(void **state)
+{
+	struct fp_ol_meta m;
+	unsigned h = build(false, false, 6, 5, 10000);
+	struct fp_ol_vnet gso4 = {FP_OL_VNET_F_CSUM, FP_OL_VNET_GSO_TCPV4, 54, 1448, 34, 16};
+	struct fp_ol_vnet v;
+
+	(void)state;
+	/* csum_start beyond the frame, csum_start + csum_offset past its end (and wrapping
+	 * 16-bit sums), a checksum field elsewhere than the L4 header's. */
+	v = gso4;
+	v.csum_start = 0xffff;
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), -EINVAL);
+	v = (struct fp_ol_vnet){FP_OL_VNET_F_CSUM, 0, 0, 0, 34, 0xfff0};
+	assert_int_equal(from_vnet(v, h + 10000, h + 10000, &m, NULL, NULL), -EINVAL);
+	v = (struct fp_ol_vnet){FP_OL_VNET_F_CSUM, 0, 0, 0, (uint16_t)(h + 10000 - 17), 16};
+	assert_int_equal(from_vnet(v, h + 10000, h + 10000, &m, NULL, NULL), -EINVAL);
+	v = (struct fp_ol_vnet){FP_OL_VNET_F_CSUM, 0, 0, 0, 14, 16};
+	assert_int_equal(from_vnet(v, h + 10000, h + 10000, &m, NULL, NULL), -EINVAL);
+	v = (struct fp_ol_vnet){FP_OL_VNET_F_CSUM, 0, 0, 0, 34, 6}; /* UDP's offset on TCP */
+	assert_int_equal(from_vnet(v, h + 10000, h + 10000, &m, NULL, NULL), -EINVAL);
+	/* gso_size 0, tiny, huge (more than 128 segments, or over 16 bits with headers). */
+	v = gso4;
+	v.gso_size = 0;
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), -EINVAL);
+	v.gso_size = 1;
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), -EINVAL);
+	v.gso_size = 65535 - 54 + 1;
+	assert_int_equal(from_vnet(v, h, FP_OL_MAX_LEN, &m, NULL, NULL), -EINVAL);
+	v.gso_size = 70;
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), -EINVAL); /* 143 segments */
+	/* A size no frame reaches: one segment, a checksum request only (as classify says). */
+	v.gso_size = 65535;
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), FP_OL_OFFLOAD);
+	assert_false(m.gso);
+	assert_int_equal(m.wire_len, h + 10000);
+	/* hdr_len beyond the frame. */
+	v = gso4;
+	v.hdr_len = (uint16_t)(h + 10001);
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), -EINVAL);
+	/* GSO types never negotiated (UDP, ECN, unknown), or for the other IP version. */
+	v = gso4;
+	v.gso_type = 3;
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), -EINVAL);
+	v.gso_type = FP_OL_VNET_GSO_TCPV4 | 0x80;
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), -EINVAL);
+	v.gso_type = 7;
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), -EINVAL);
+	v.gso_type = FP_OL_VNET_GSO_TCPV6;
+	assert_int_equal(from_vnet(v, h, h + 10000, &m, NULL, NULL), -EINVAL);
+	/* Headers not all in the bytes given (a short first segment), a frame too short for
+	 * its headers, longer than a header can describe. */
+	assert_int_equal(from_vnet(gso4, h - 1, h + 10000, &m, NULL, NULL), -EINVAL);
+	assert_int_equal(from_vnet(gso4, 40, 40, &m, NULL, NULL), -EINVAL);
+	assert_int_equal(from_vnet(gso4, h, FP_OL_MAX_LEN + 1, &m, NULL, NULL), -EINVAL);
+	/* Not IP, or IP without TCP/UDP. */
+	frame[12] = 0x88;
+	assert_int_equal(from_vnet(gso4, h, h + 10000, &m, NULL, NULL), -EINVAL);
+	h = build(false, false, 1, 0, 100);
+	v = (struct fp_ol_vnet){FP_OL_VNET_F_CSUM, 0, 0, 0, 34, 2};
+	assert_int_equal(from_vnet(v, h + 100, h + 100, &m, NULL, NULL), -EINVAL);
+}
+
+/* The header written into a pod's receive ring from an mbuf's TX flags (rte_vhost's enqueue). */
+static void test_vnet_to(void **state)
+{
+	struct fp_ol_vnet v;
+
+	(void)state;
+	memset(&v, 0xff, sizeof(v));
+	fp_ol_to_vnet(0, 14, 20, 20, 0, &v);
+	assert_int_equal(
+	        v.flags | v.gso_type | v.hdr_len | v.gso_size | v.csum_start | v.csum_offset, 0);
+	fp_ol_to_vnet(RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4 |
+	                      RTE_MBUF_F_TX_IP_CKSUM,
+	        14, 20, 32, 1448, &v);
+	assert_int_equal(v.flags, FP_OL_VNET_F_CSUM);
+	assert_int_equal(v.gso_type, FP_OL_VNET_GSO_TCPV4);
+	assert_int_equal(v.hdr_len, 66);
+	assert_int_equal(v.gso_size, 1448);
+	assert_int_equal(v.csum_start, 34);
+	assert_int_equal(v.csum_offset, 16);
+	fp_ol_to_vnet(RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV6, 18, 40, 20, 1000, &v);
+	assert_int_equal(v.gso_type, FP_OL_VNET_GSO_TCPV6);
+	assert_int_equal(v.csum_start, 58);
+	assert_int_equal(v.csum_offset, 16);
+	fp_ol_to_vnet(RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV4, 14, 20, 8, 0, &v);
+	assert_int_equal(v.flags, FP_OL_VNET_F_CSUM);
+	assert_int_equal(v.gso_type, 0);
+	assert_int_equal(v.gso_size, 0);
+	assert_int_equal(v.hdr_len, 0);
+	assert_int_equal(v.csum_offset, 6);
+}
+
+/* What the one-copy path does: the header a pod sent, checked, then rewritten for the
+ * destination, says the same. */
+static void test_vnet_roundtrip(void **state)
+{
+	struct fp_ol_meta m;
+	unsigned h = build(false, false, 6, 5, 10000);
+	struct fp_ol_vnet in = {FP_OL_VNET_F_CSUM, FP_OL_VNET_GSO_TCPV4, 54, 1448, 34, 16}, out;
+
+	(void)state;
+	assert_int_equal(from_vnet(in, h, h + 10000, &m, NULL, NULL), FP_OL_OFFLOAD);
+	fp_ol_to_vnet(m.tx_flags, m.l2_len, m.l3_len, m.l4_len, m.segsz, &out);
+	assert_memory_equal(&in, &out, sizeof(in));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +440,10 @@ int main(void)
 	        cmocka_unit_test(test_short_first_segment),
 	        cmocka_unit_test(test_malformed),
 	        cmocka_unit_test(test_gso_bounds),
+	        cmocka_unit_test(test_vnet_from),
+	        cmocka_unit_test(test_vnet_hostile),
+	        cmocka_unit_test(test_vnet_to),
+	        cmocka_unit_test(test_vnet_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

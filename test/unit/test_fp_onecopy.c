@@ -220,12 +220,29 @@ static void test_refused(void **state)
 	assert_int_equal(fp_oc_attach(SLOT, VID, &why), 0);
 	assert_int_equal(fp_oc_dev(SLOT)->hdr_len, 10);
 	assert_false(fp_oc_dev(SLOT)->mrg);
+	assert_false(fp_oc_dev(SLOT)->host_ol); /* its transmit headers are not read */
+	fp_oc_unpublish(SLOT);
+	fp_oc_release(SLOT);
+	/* HOST_TSO4: a pod whose transmit headers ask for offloads. */
+	D.features = 1ULL << 11;
+	assert_int_equal(fp_oc_attach(SLOT, VID, &why), 0);
+	assert_true(fp_oc_dev(SLOT)->host_ol);
 	fp_oc_unpublish(SLOT);
 	fp_oc_release(SLOT);
 	/* What is masked at registration. */
 	assert_true(fp_oc_disabled_features() & 1ULL << 34);
 	assert_true(fp_oc_disabled_features() & 1ULL << 26);
 	assert_false(fp_oc_disabled_features() & 1ULL << 15);
+	/* Checksum and TSO offloads are the pool's (as in two-copy mode); ECN and UFO never. */
+	for (unsigned b = 0; b <= 12; b++) {
+		bool never = b == 9 || b == 10;
+		if (b == 0 || b == 1 || b == 7 || b == 8 || b == 11 || b == 12)
+			assert_false(fp_oc_disabled_features() & 1ULL << b);
+		else if (never)
+			assert_true(fp_oc_disabled_features() & 1ULL << b);
+	}
+	assert_true(fp_oc_disabled_features() & 1ULL << 13);
+	assert_true(fp_oc_disabled_features() & 1ULL << 14);
 }
 
 int main(void)

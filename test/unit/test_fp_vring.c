@@ -217,7 +217,7 @@ static void test_avail_jump(void **state)
 	assert_int_equal(fp_vr_begin(&p.r), 0);
 	assert_true(p.r.broken);
 	/* A broken ring takes nothing. */
-	assert_int_equal(fp_vr_rx_put(&p.mt, &p.r, 12, true, NULL, 0, 0, 0), -ENOSPC);
+	assert_int_equal(fp_vr_rx_put(&p.mt, &p.r, 12, true, NULL, NULL, 0, 0, 0), -ENOSPC);
 	pod_fini(&p);
 }
 
@@ -244,10 +244,11 @@ static void test_rx_mergeable(void **state)
 	memset(dst.mem + BUF_OFF, 0xee, 4000);
 	assert_int_equal(fp_vr_begin(&dst.r), 4);
 	/* Without mergeable buffers it does not fit one. */
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, false, c.iov, c.n, 0, 250), -EMSGSIZE);
+	assert_int_equal(
+	        fp_vr_rx_put(&dst.mt, &dst.r, 12, false, NULL, c.iov, c.n, 0, 250), -EMSGSIZE);
 	assert_int_equal(dst.r.last_avail, 0);
 	assert_int_equal(dst.r.last_used, 0);
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, c.iov, c.n, 0, 250), 0);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, c.iov, c.n, 0, 250), 0);
 	assert_int_equal(dst.r.last_avail, 3);
 	assert_true(fp_vr_publish(&dst.r));
 	assert_int_equal(dst.used->idx, 3);
@@ -266,11 +267,55 @@ static void test_rx_mergeable(void **state)
 	/* Nothing written past the frame in the last buffer. */
 	assert_int_equal(b[2000 + 62], 0xee);
 	/* One buffer left: a frame that needs two does not go, and takes nothing. */
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, c.iov, c.n, 0, 150), -ENOSPC);
+	assert_int_equal(
+	        fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, c.iov, c.n, 0, 150), -ENOSPC);
 	assert_int_equal(dst.r.last_avail, 3);
 	assert_int_equal(dst.r.last_used, 3);
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, c.iov, c.n, 100, 60), 0);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, c.iov, c.n, 100, 60), 0);
 	assert_int_equal(dst.mem[BUF_OFF + 3000 + 12], (uint8_t)(100 * 7));
+	pod_fini(&src);
+	pod_fini(&dst);
+}
+
+/* The virtio-net header the switch writes (one-copy offloads): its 10 bytes, then
+ * num_buffers; the sender's own header bytes never reach the receiver. */
+static void test_rx_vnet(void **state)
+{
+	struct pod src, dst;
+	struct fp_vr_chain c;
+	const uint8_t vnet[10] = {1, 1, 54, 0, 0xa8, 0x05, 34, 0, 16, 0};
+	uint8_t *b;
+
+	(void)state;
+	pod_init(&src, RING);
+	pod_init(&dst, RING);
+	/* The sender's header (12 bytes) says something else: it is not copied. */
+	memset(src.mem + BUF_OFF, 0x5a, 12);
+	for (int i = 0; i < 250; i++)
+		src.mem[BUF_OFF + 12 + i] = (uint8_t)(i * 3);
+	desc(&src, 0, 0, 262, 0, 0);
+	offer(&src, 0);
+	assert_int_equal(fp_vr_begin(&src.r), 1);
+	assert_int_equal(fp_vr_chain(&src.mt, &src.r, 0, false, 9000, &c), 0);
+	for (uint16_t d = 0; d < 4; d++) {
+		desc(&dst, d, d * 1000, 100, FP_VR_DESC_F_WRITE, 0);
+		offer(&dst, d);
+	}
+	memset(dst.mem + BUF_OFF, 0xee, 4000);
+	assert_int_equal(fp_vr_begin(&dst.r), 4);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, vnet, c.iov, c.n, 12, 250), 0);
+	b = dst.mem + BUF_OFF;
+	assert_memory_equal(b, vnet, 10);
+	assert_int_equal(b[10], 3); /* num_buffers after it */
+	assert_int_equal(b[11], 0);
+	assert_int_equal(b[12], 0);
+	assert_int_equal(b[13], 3);
+	/* A legacy 10-byte header (no VERSION_1, no MRG_RXBUF): the 10 bytes, frame after. */
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 10, false, vnet, c.iov, c.n, 12, 80), 0);
+	assert_memory_equal(b + 3000, vnet, 10);
+	assert_int_equal(b[3010], 0);
+	assert_int_equal(b[3011], 3);
+	assert_int_equal(b[3000 + 90], 0xee);
 	pod_fini(&src);
 	pod_fini(&dst);
 }
@@ -291,16 +336,16 @@ static void test_rx_hostile(void **state)
 	desc(&dst, 4, 0, 100, FP_VR_DESC_F_WRITE | FP_VR_DESC_F_NEXT, 4); /* loop */
 	offer(&dst, 0);
 	assert_int_equal(fp_vr_begin(&dst.r), 1);
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, &iov, 1, 0, 64), -EINVAL);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, &iov, 1, 0, 64), -EINVAL);
 	dst.avail->ring[0] = 2;
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, &iov, 1, 0, 64), -EINVAL);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, &iov, 1, 0, 64), -EINVAL);
 	dst.avail->ring[0] = 3;
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, &iov, 1, 0, 64), -EFAULT);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, &iov, 1, 0, 64), -EFAULT);
 	dst.avail->ring[0] = 9;
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, &iov, 1, 0, 64), -EINVAL);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, &iov, 1, 0, 64), -EINVAL);
 	/* A loop of 100-byte buffers: the walk stops once it has room for the frame. */
 	dst.avail->ring[0] = 4;
-	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, &iov, 1, 0, 64), 0);
+	assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, true, NULL, &iov, 1, 0, 64), 0);
 	/* ... but not when the frame needs more than the loop gives before the bound. */
 	assert_int_equal(fp_vr_begin(&dst.r), 0);
 	offer(&dst, 4);
@@ -308,7 +353,8 @@ static void test_rx_hostile(void **state)
 	{
 		static uint8_t big[9000];
 		struct fp_vr_iov bi = {big, sizeof(big)};
-		assert_int_equal(fp_vr_rx_put(&dst.mt, &dst.r, 12, false, &bi, 1, 0, 9000), -ELOOP);
+		assert_int_equal(
+		        fp_vr_rx_put(&dst.mt, &dst.r, 12, false, NULL, &bi, 1, 0, 9000), -ELOOP);
 	}
 	assert_int_equal(dst.r.last_used, 1);
 	pod_fini(&dst);
@@ -348,6 +394,7 @@ int main(void)
 	        cmocka_unit_test(test_long_chain),
 	        cmocka_unit_test(test_avail_jump),
 	        cmocka_unit_test(test_rx_mergeable),
+	        cmocka_unit_test(test_rx_vnet),
 	        cmocka_unit_test(test_rx_hostile),
 	        cmocka_unit_test(test_splice),
 	};

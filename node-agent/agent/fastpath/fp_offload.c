@@ -119,3 +119,63 @@ int fp_ol_classify(const uint8_t *f, uint32_t seg_len, uint32_t pkt_len, uint64_
 	*ret = m;
 	return FP_OL_OFFLOAD;
 }
+
+int fp_ol_from_vnet(const struct fp_ol_vnet *h, const uint8_t *f, uint32_t seg_len,
+        uint32_t pkt_len, struct fp_ol_meta *ret, uint64_t *rx_flags, uint16_t *rx_segsz)
+{
+	bool csum = h->flags & FP_OL_VNET_F_CSUM;
+	bool gso = h->gso_type != FP_OL_VNET_GSO_NONE;
+	uint64_t flags;
+	struct fp_ol_meta m;
+	int r;
+
+	if (!csum && !gso)
+		return FP_OL_PLAIN;
+	if (gso && ((h->gso_type != FP_OL_VNET_GSO_TCPV4 && h->gso_type != FP_OL_VNET_GSO_TCPV6) ||
+	                   h->gso_size == 0))
+		return -EINVAL;
+	if (h->hdr_len > pkt_len)
+		return -EINVAL;
+	/* 32-bit sums of 16-bit fields: no wrap. */
+	if (csum && (uint32_t)h->csum_start + h->csum_offset + 2 > pkt_len)
+		return -EINVAL;
+	flags = RTE_MBUF_F_RX_L4_CKSUM_NONE | (gso ? RTE_MBUF_F_RX_LRO : 0);
+	r = fp_ol_classify(f, seg_len, pkt_len, flags, gso ? h->gso_size : 0, &m);
+	if (r != FP_OL_OFFLOAD)
+		return r < 0 ? r : -EINVAL;
+	if (gso && m.ipv6 != (h->gso_type == FP_OL_VNET_GSO_TCPV6))
+		return -EINVAL;
+	if (csum && (h->csum_start != m.l2_len + m.l3_len ||
+	                    h->csum_offset !=
+	                            ((m.tx_flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_UDP_CKSUM
+	                                            ? 6
+	                                            : 16)))
+		return -EINVAL;
+	if (rx_flags)
+		*rx_flags = flags;
+	if (rx_segsz)
+		*rx_segsz = gso ? h->gso_size : 0;
+	*ret = m;
+	return FP_OL_OFFLOAD;
+}
+
+void fp_ol_to_vnet(uint64_t tx_flags, uint16_t l2_len, uint16_t l3_len, uint16_t l4_len,
+        uint16_t tso_segsz, struct fp_ol_vnet *h)
+{
+	uint64_t l4 = tx_flags & RTE_MBUF_F_TX_L4_MASK;
+
+	*h = (struct fp_ol_vnet){0};
+	if (tx_flags & RTE_MBUF_F_TX_TCP_SEG)
+		l4 = RTE_MBUF_F_TX_TCP_CKSUM;
+	if (l4 == RTE_MBUF_F_TX_TCP_CKSUM || l4 == RTE_MBUF_F_TX_UDP_CKSUM) {
+		h->flags = FP_OL_VNET_F_CSUM;
+		h->csum_start = l2_len + l3_len;
+		h->csum_offset = l4 == RTE_MBUF_F_TX_TCP_CKSUM ? 16 : 6;
+	}
+	if (tx_flags & RTE_MBUF_F_TX_TCP_SEG) {
+		h->gso_type =
+		        tx_flags & RTE_MBUF_F_TX_IPV6 ? FP_OL_VNET_GSO_TCPV6 : FP_OL_VNET_GSO_TCPV4;
+		h->gso_size = tso_segsz;
+		h->hdr_len = l2_len + l3_len + l4_len;
+	}
+}

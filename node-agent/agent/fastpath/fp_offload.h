@@ -57,4 +57,44 @@ enum fp_ol_result {
 int fp_ol_classify(const uint8_t *frame, uint32_t seg_len, uint32_t pkt_len, uint64_t rx_flags,
         uint16_t rx_segsz, struct fp_ol_meta *ret);
 
+/* The virtio-net header (virtio 1.x, little-endian host; num_buffers, when there is one, is
+ * not part of it). One-copy mode reads it from a pod's transmit ring and writes it into a
+ * pod's receive ring itself (fp_vring), where rte_vhost would otherwise. */
+struct fp_ol_vnet {
+	uint8_t flags; /* FP_OL_VNET_F_* */
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+#define FP_OL_VNET_LEN 10
+_Static_assert(sizeof(struct fp_ol_vnet) == FP_OL_VNET_LEN, "virtio_net_hdr layout");
+#define FP_OL_VNET_F_CSUM    1 /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+#define FP_OL_VNET_GSO_NONE  0
+#define FP_OL_VNET_GSO_TCPV4 1
+#define FP_OL_VNET_GSO_TCPV6 4
+/* Longest header span fp_ol_classify accepts: Ethernet + tag, IPv4 with options, TCP with
+ * options. A copy of a frame's first FP_OL_MAX_HDRS bytes holds every header it reads. */
+#define FP_OL_MAX_HDRS (18 + 60 + 60)
+
+/*
+ * What a pod's virtio-net header asks for, checked against the frame (its first seg_len
+ * bytes readable, pkt_len in all) the way fp_ol_classify checks rte_vhost's RX flags: only
+ * NEEDS_CSUM and TCPV4/TCPV6 GSO (others bits of flags are ignored, as the spec wants; ECN,
+ * UDP and unknown GSO types are -EINVAL), gso_size non-zero, hdr_len and csum_start +
+ * csum_offset + 2 within the frame, csum_start at the L4 header and csum_offset at its
+ * checksum field, the GSO type matching the IP version. Returns FP_OL_PLAIN (nothing asked),
+ * FP_OL_OFFLOAD (ret as fp_ol_classify fills it) or -EINVAL. rx_flags and rx_segsz (may be
+ * NULL) get what rte_vhost's dequeue would have marked an mbuf with, for the mbuf path.
+ */
+int fp_ol_from_vnet(const struct fp_ol_vnet *h, const uint8_t *frame, uint32_t seg_len,
+        uint32_t pkt_len, struct fp_ol_meta *ret, uint64_t *rx_flags, uint16_t *rx_segsz);
+
+/* The virtio-net header rte_vhost's enqueue writes for an mbuf's TX flags and lengths
+ * (NEEDS_CSUM with csum_start/offset for an L4 checksum or TSO; GSO type, size and hdr_len
+ * for TSO; zero otherwise). */
+void fp_ol_to_vnet(uint64_t tx_flags, uint16_t l2_len, uint16_t l3_len, uint16_t l4_len,
+        uint16_t tso_segsz, struct fp_ol_vnet *h);
+
 #endif

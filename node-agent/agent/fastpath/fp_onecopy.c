@@ -35,12 +35,12 @@
 
 #define BIT(b)            (1ULL << (b))
 
-/* What the ring code does not implement, and every offload: frames cross as they are. */
-static const uint64_t disabled =
-        BIT(F_CSUM) | BIT(F_GUEST_CSUM) | BIT(F_GUEST_TSO4) | BIT(F_GUEST_TSO6) | BIT(F_GUEST_ECN) |
-        BIT(F_GUEST_UFO) | BIT(F_HOST_TSO4) | BIT(F_HOST_TSO6) | BIT(F_HOST_ECN) | BIT(F_HOST_UFO) |
-        BIT(F_LOG_ALL) | BIT(F_INDIRECT_DESC) | BIT(F_EVENT_IDX) | BIT(F_ACCESS_PLATFORM) |
-        BIT(F_RING_PACKED) | BIT(F_IN_ORDER);
+/* What the ring code does not implement. Offloads are the pool's business (fp_port masks
+ * them all without `offloads`, ECN and UFO always), as in two-copy mode. */
+static const uint64_t disabled = BIT(F_GUEST_ECN) | BIT(F_GUEST_UFO) | BIT(F_HOST_ECN) |
+                                 BIT(F_HOST_UFO) | BIT(F_LOG_ALL) | BIT(F_INDIRECT_DESC) |
+                                 BIT(F_EVENT_IDX) | BIT(F_ACCESS_PLATFORM) | BIT(F_RING_PACKED) |
+                                 BIT(F_IN_ORDER);
 
 /* vhost-user requests that change nothing the workers use. */
 enum {
@@ -139,6 +139,9 @@ static struct fp_oc_dev *dev_build(int vid, const char **why)
 	}
 	d->vid = vid;
 	d->mrg = f & BIT(F_MRG_RXBUF);
+	/* rte_vhost's test for reading a transmit header (virtio_net_with_host_offload). */
+	d->host_ol = f & (BIT(F_CSUM) | BIT(F_HOST_TSO4) | BIT(F_HOST_TSO6) | BIT(F_HOST_ECN) |
+	                         BIT(F_HOST_UFO));
 	d->hdr_len = f & (BIT(F_VERSION_1) | BIT(F_MRG_RXBUF)) ? 12 : 10;
 	d->mem.n = mem->nregions;
 	for (uint32_t i = 0; i < mem->nregions; i++)

@@ -17,8 +17,10 @@
  *    answers and a reconnect resumes where the switch stopped.
  *
  * Refused: packed rings, indirect descriptors, event indexes, IN_ORDER, dirty logging
- * (LOG_ALL), vIOMMU and every checksum/TSO offload are masked at registration
- * (fp_oc_disabled_features); a device that negotiated one anyway is refused at new_device.
+ * (LOG_ALL), vIOMMU, ECN and UFO are masked at registration (fp_oc_disabled_features); a
+ * device that negotiated a ring feature anyway is refused at new_device. Checksum and TSO
+ * offloads are negotiated as in two-copy mode (the pool's `offloads`); the workers carry a
+ * pod's virtio-net header through, checked (fp_ol_from_vnet), or take the mbuf path.
  */
 #ifndef KB_FP_ONECOPY_H
 #define KB_FP_ONECOPY_H
@@ -28,6 +30,7 @@
 
 #include <rte_spinlock.h>
 
+#include "agent/fastpath/fp_config.h"
 #include "agent/fastpath/fp_switch.h"
 #include "agent/fastpath/fp_vring.h"
 
@@ -39,12 +42,16 @@ struct fp_oc_q {
 	/* Receive rings: several workers may write one; taken around a destination batch
 	 * (reserve, copy, publish), so used entries are published in reservation order. */
 	rte_spinlock_t lock;
+	/* Receive rings: worker w wrote it during its current loop and publishes its used
+	 * index at the end of the loop (each worker its own flag). */
+	bool deferred[FP_MAX_WORKERS];
 };
 
 struct fp_oc_dev {
 	int vid;
 	uint16_t hdr_len; /* virtio-net header: 12 (VERSION_1 or MRG_RXBUF) or 10 */
 	bool mrg;         /* mergeable receive buffers */
+	bool host_ol;     /* the pod negotiated CSUM or HOST_TSO: its transmit headers count */
 	struct fp_vr_mem mem;
 	struct fp_oc_q rxq[FP_MAX_QUEUES]; /* the pod's receive rings (vring 2q): we write */
 	struct fp_oc_q txq[FP_MAX_QUEUES]; /* the pod's transmit rings (vring 2q+1): we read */

@@ -235,7 +235,7 @@ static inline uint32_t cursor_copy(struct cursor *s, uint8_t *dst, uint32_t want
 }
 
 int fp_vr_rx_put(const struct fp_vr_mem *m, struct fp_vr_ring *r, uint16_t hdr_len, bool mrg,
-        const struct fp_vr_iov *src, uint16_t n_src, uint32_t off, uint32_t len)
+        const void *vnet, const struct fp_vr_iov *src, uint16_t n_src, uint32_t off, uint32_t len)
 {
 	struct cursor s = {.iov = src, .n = n_src};
 	uint16_t pos = r->last_avail, used0 = r->last_used, nbufs = 0;
@@ -269,6 +269,8 @@ int fp_vr_rx_put(const struct fp_vr_mem *m, struct fp_vr_ring *r, uint16_t hdr_l
 			if (nbufs == 0 && k == 0) {
 				hdr = dst;
 				memset(hdr, 0, hdr_len);
+				if (vnet && hdr_len >= FP_VR_VNET_LEN)
+					memcpy(hdr, vnet, FP_VR_VNET_LEN);
 				dst += hdr_len;
 				room -= hdr_len;
 				wrote += hdr_len;

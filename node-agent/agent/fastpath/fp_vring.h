@@ -20,6 +20,7 @@
 #define FP_VR_MAX_REGIONS          8  /* vhost-user's memory table limit */
 #define FP_VR_MAX_SEGS             64 /* descriptors of one chain, buffers of one frame */
 #define FP_VR_MAX_SIZE             32768
+#define FP_VR_VNET_LEN             10 /* virtio_net_hdr without num_buffers */
 
 #define FP_VR_DESC_F_NEXT          1
 #define FP_VR_DESC_F_WRITE         2
@@ -123,13 +124,14 @@ uint16_t fp_vr_splice(const struct fp_vr_iov *head, const struct fp_vr_chain *c,
         struct fp_vr_iov *out);
 
 /* Receive side: one frame (gather list src, `len` bytes from offset `off`) into the ring,
- * after a virtio-net header of hdr_len bytes (10 or 12) that is zero but for num_buffers.
+ * after a virtio-net header of hdr_len bytes (10 or 12): its first 10 bytes from `vnet`
+ * (the switch's, never the sender's own bytes) or zero when NULL, then num_buffers.
  * mrg: mergeable buffers (several chains, num_buffers says how many); else one chain must
  * hold it. The first descriptor of each chain must hold the header. Nothing is taken from
  * the ring on failure: -ENOSPC (no more buffers), -EMSGSIZE (too large without mrg),
  * -EINVAL/-EFAULT/-ELOOP/-ENOTSUP (a bad chain). Call fp_vr_begin first in each burst. */
 int fp_vr_rx_put(const struct fp_vr_mem *m, struct fp_vr_ring *r, uint16_t hdr_len, bool mrg,
-        const struct fp_vr_iov *src, uint16_t n_src, uint32_t off, uint32_t len);
+        const void *vnet, const struct fp_vr_iov *src, uint16_t n_src, uint32_t off, uint32_t len);
 
 /* Make the used entries written so far visible to the guest. Returns true when it wants an
  * interrupt (no VRING_AVAIL_F_NO_INTERRUPT; event indexes are not negotiated). */

@@ -47,6 +47,16 @@ struct worker {
 	uint32_t oc_len[FP_MAX_BURST];
 	uint8_t oc_hdr[FP_MAX_BURST][FP_ETH_HLEN + FP_VLAN_HLEN]; /* what the switch read */
 	struct fp_vr_chain oc_chain[FP_MAX_BURST];
+	/* Offloaded frames sent whole: their headers (copied once, checked, completed as
+	 * rte_vhost's enqueue would), how many bytes of them (0: a plain frame), and the
+	 * virtio-net header the destination gets. */
+	uint8_t oc_hl[FP_MAX_BURST];
+	uint8_t oc_olh[FP_MAX_BURST][FP_OL_MAX_HDRS];
+	struct fp_ol_vnet oc_vnet[FP_MAX_BURST];
+	/* Receive rings written during this loop: their used index is published once, at the
+	 * end of the loop (oc_publish), instead of once per destination group. */
+	uint16_t oc_n_pub;
+	struct fp_oc_q *oc_pub[FP_MAX_PORTS];
 };
 
 static struct {
@@ -836,7 +846,7 @@ static inline void from_uplink(
  * pods (flush_slot) comes back to the rings through oc_tx_mbufs. */
 
 /* Largest frame taken from a pod's ring (the MTU checks come after). */
-#define OC_MAX_FRAME 65535u
+#define OC_MAX_FRAME FP_OL_MAX_LEN
 
 /* The receive ring of pod slot s this worker writes, locked, its avail index read, its next
  * `want` buffers prefetched; NULL when the pod has none enabled. */
@@ -861,13 +871,79 @@ static struct fp_oc_q *oc_dest_lock(
 	return q;
 }
 
-static void oc_dest_unlock(struct fp_oc_q *q)
+/* Unlock a receive ring; its used entries are published at the end of the loop. */
+static void oc_dest_unlock(struct worker *w, struct fp_oc_q *q)
 {
-	bool call = fp_vr_publish(&q->ring);
+	bool call = false;
 
+	if (!q->deferred[w->id]) {
+		if (likely(w->oc_n_pub < FP_MAX_PORTS)) {
+			q->deferred[w->id] = true;
+			w->oc_pub[w->oc_n_pub++] = q;
+		} else {
+			call = fp_vr_publish(&q->ring); /* no room to defer it */
+		}
+	}
 	rte_spinlock_unlock(&q->lock);
 	if (unlikely(call))
 		fp_oc_call(q);
+}
+
+/* End of a loop, before the quiescent state (the rings' state stays valid until then):
+ * publish every receive ring this worker wrote, once. Under the ring's lock: another worker
+ * may have reserved after us, and the index must never go back; it covers their entries
+ * too, which were complete when they unlocked. */
+static void oc_publish(struct worker *w)
+{
+	for (uint16_t k = 0; k < w->oc_n_pub; k++) {
+		struct fp_oc_q *q = w->oc_pub[k];
+		bool call;
+
+		q->deferred[w->id] = false;
+		rte_spinlock_lock(&q->lock);
+		call = fp_vr_publish(&q->ring);
+		rte_spinlock_unlock(&q->lock);
+		if (unlikely(call))
+			fp_oc_call(q);
+	}
+	w->oc_n_pub = 0;
+}
+
+/* What rte_vhost's enqueue does to an offloaded frame's headers (linear at h, checked by
+ * fp_ol_classify or fp_ol_from_vnet) before it writes the virtio-net header: the IPv4 header
+ * checksum when asked for, the pseudo-header sum in the TCP/UDP checksum field. */
+static void oc_ol_fix(uint8_t *h, uint64_t f, uint16_t l2, uint16_t l3)
+{
+	uint64_t l4 = f & RTE_MBUF_F_TX_L4_MASK;
+	uint16_t ck;
+
+	if (f & RTE_MBUF_F_TX_TCP_SEG)
+		l4 = RTE_MBUF_F_TX_TCP_CKSUM;
+	if (f & RTE_MBUF_F_TX_IPV4) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(h + l2);
+		if (f & RTE_MBUF_F_TX_IP_CKSUM) {
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		}
+		ck = rte_ipv4_phdr_cksum(ip, f);
+	} else if (f & RTE_MBUF_F_TX_IPV6) {
+		ck = rte_ipv6_phdr_cksum((const struct rte_ipv6_hdr *)(h + l2), f);
+	} else {
+		return;
+	}
+	if (l4 == RTE_MBUF_F_TX_TCP_CKSUM)
+		memcpy(h + l2 + l3 + 16, &ck, 2);
+	else if (l4 == RTE_MBUF_F_TX_UDP_CKSUM)
+		memcpy(h + l2 + l3 + 6, &ck, 2);
+}
+
+/* Whether pod slot s takes an offloaded frame whole (what it negotiated, fp_port). */
+static inline bool oc_ol_whole(uint16_t s, const struct fp_ol_meta *om)
+{
+	uint8_t caps = __atomic_load_n(&W.rt[s].ol_caps, __ATOMIC_RELAXED);
+	uint8_t need = !om->gso ? FP_OL_CAP_CSUM : om->ipv6 ? FP_OL_CAP_TSO6 : FP_OL_CAP_TSO4;
+
+	return (caps & need) == need;
 }
 
 /* A frame the destination ring did not take, by reason. */
@@ -895,13 +971,29 @@ static uint16_t oc_tx_mbufs(
 	for (uint16_t k = 0; k < n; k++) {
 		struct fp_vr_iov iov[FP_VR_MAX_SEGS];
 		struct rte_mbuf *g = m[k];
+		struct fp_ol_vnet vh;
+		const void *vn = NULL;
 		uint16_t ni = 0;
 		int r;
 
+		/* An offload the destination takes whole (ol_out decided): the header rte_vhost's
+		 * enqueue would write. The headers are in the first segment (fp_ol_classify
+		 * checked that); the frame is this worker's alone (floods are resolved first). */
+		if (unlikely(g->ol_flags & (OL_TX_MASK | RTE_MBUF_F_TX_IP_CKSUM))) {
+			if (unlikely(g->data_len < (uint32_t)g->l2_len + g->l3_len + g->l4_len)) {
+				STAT_ADD(st->drop_offload, 1);
+				continue;
+			}
+			oc_ol_fix(
+			        rte_pktmbuf_mtod(g, uint8_t *), g->ol_flags, g->l2_len, g->l3_len);
+			fp_ol_to_vnet(
+			        g->ol_flags, g->l2_len, g->l3_len, g->l4_len, g->tso_segsz, &vh);
+			vn = &vh;
+		}
 		for (; g && ni < FP_VR_MAX_SEGS; g = g->next)
 			iov[ni++] = (struct fp_vr_iov){rte_pktmbuf_mtod(g, uint8_t *), g->data_len};
 		r = g ? -EMSGSIZE
-		      : fp_vr_rx_put(&d->mem, &q->ring, d->hdr_len, d->mrg, iov, ni, 0,
+		      : fp_vr_rx_put(&d->mem, &q->ring, d->hdr_len, d->mrg, vn, iov, ni, 0,
 		                rte_pktmbuf_pkt_len(m[k]));
 		if (r < 0) {
 			oc_count_put(st, r);
@@ -910,7 +1002,7 @@ static uint16_t oc_tx_mbufs(
 		sent++;
 		*bytes += rte_pktmbuf_pkt_len(m[k]);
 	}
-	oc_dest_unlock(q);
+	oc_dest_unlock(w, q);
 	return sent;
 }
 
@@ -984,12 +1076,15 @@ static uint16_t oc_from_pod(
 		struct fp_vr_chain *c = &w->oc_chain[i];
 		uint8_t hb[12], *p = w->oc_hdr[i];
 		const uint8_t *h = hb;
-		uint16_t out = FP_SLOT_NONE;
-		uint32_t len, ulen;
+		uint16_t out = FP_SLOT_NONE, olseg = 0;
+		uint32_t len, ulen, wire;
 		enum fp_verdict v;
-		int r = (int)w->oc_len[i];
+		int r = (int)w->oc_len[i], ol = FP_OL_PLAIN;
+		struct fp_ol_meta om;
+		uint64_t olf = 0;
 
 		w->oc_dest[i] = FP_SLOT_NONE;
+		w->oc_hl[i] = 0;
 		if (unlikely(r < 0 || c->len < d->hdr_len + (uint32_t)FP_ETH_HLEN)) {
 			/* A chain the ring code refused, or shorter than a header: handed back
 			 * unread. */
@@ -1000,28 +1095,60 @@ static uint16_t oc_from_pod(
 			continue;
 		}
 		len = c->len - d->hdr_len;
-		/* No offload is negotiated in this mode: a header asking for one is refused. */
 		if (likely(c->iov[0].len >= d->hdr_len))
 			h = c->iov[0].base;
 		else
 			fp_vr_copy_out(c->iov, c->n, 0, hb, d->hdr_len);
-		if (unlikely(h[0] || h[1])) {
-			STAT_ADD(st->drop_offload, 1);
-			continue;
+		wire = len;
+		if (unlikely(h[0] & FP_OL_VNET_F_CSUM || h[1])) {
+			/* An offload (checksum, TSO): the frame's headers copied once, checked
+			 * against the pod's virtio-net header (read once), switched on, and sent
+			 * from this copy. Only when the pod negotiated offloads (rte_vhost reads
+			 * no header otherwise; a pool without offloads masks them all). */
+			struct fp_ol_vnet vh;
+			uint32_t hl = len < FP_OL_MAX_HDRS ? len : FP_OL_MAX_HDRS;
+			memcpy(&vh, h, sizeof(vh));
+			fp_vr_copy_out(c->iov, c->n, d->hdr_len, w->oc_olh[i], hl);
+			ol = d->host_ol ? fp_ol_from_vnet(
+			                          &vh, w->oc_olh[i], hl, len, &om, &olf, &olseg)
+			                : -EINVAL;
+			if (unlikely(ol < 0)) {
+				STAT_ADD(st->drop_offload, 1);
+				continue;
+			}
+			memcpy(p, w->oc_olh[i],
+			        hl < sizeof(w->oc_hdr[i]) ? hl : (uint32_t)sizeof(w->oc_hdr[i]));
+			/* A GSO frame's size on a wire is its segments': what MTUs bound. */
+			wire = om.wire_len;
+		} else {
+			/* The Ethernet header (and a tag), copied once: the switch decides on this
+			 * copy and the destination gets this copy (the pod may rewrite its buffer
+			 * meanwhile). */
+			fp_vr_copy_out(c->iov, c->n, d->hdr_len, p,
+			        len < sizeof(w->oc_hdr[i]) ? len : (uint32_t)sizeof(w->oc_hdr[i]));
 		}
 		bytes += len;
-		/* The Ethernet header (and a tag), copied once: the switch decides on this copy
-		 * and the destination gets this copy (the pod may rewrite its buffer meanwhile). */
-		fp_vr_copy_out(c->iov, c->n, d->hdr_len, p,
-		        len < sizeof(w->oc_hdr[i]) ? len : (uint32_t)sizeof(w->oc_hdr[i]));
-		v = fp_switch_from_pod(t, in, &slot, p, len, &out);
-		ulen = len;
+		v = fp_switch_from_pod(t, in, &slot, p, wire, &out);
+		ulen = wire;
 		if (v <= FP_FWD_UPLINK && fp_is_vlan_tpid(p))
 			ulen -= FP_VLAN_HLEN;
-		if (likely(v == FP_FWD_UNICAST && t->slots[out].kind == FP_PORT_VHOST)) {
+		if (likely(v == FP_FWD_UNICAST && t->slots[out].kind == FP_PORT_VHOST) &&
+		        likely(ol == FP_OL_PLAIN || oc_ol_whole(out, &om))) {
 			if (likely(fp_fits(t, out, ulen))) {
 				w->oc_dest[i] = out;
 				w->oc_len[i] = len;
+				if (unlikely(ol == FP_OL_OFFLOAD)) {
+					/* Whole to a pod that negotiated it: headers completed and
+					 * the virtio-net header written as rte_vhost would. */
+					oc_ol_fix(w->oc_olh[i], om.tx_flags, om.l2_len, om.l3_len);
+					fp_ol_to_vnet(om.tx_flags, om.l2_len, om.l3_len, om.l4_len,
+					        om.segsz, &w->oc_vnet[i]);
+					w->oc_hl[i] = (uint8_t)(om.l2_len + om.l3_len + om.l4_len);
+					if (om.gso) {
+						STAT_ADD(st->rx_gso_packets, 1);
+						STAT_ADD(st->rx_gso_bytes, len);
+					}
+				}
 			} else {
 				STAT_ADD(w->port[out].drop_oversize, 1);
 			}
@@ -1032,6 +1159,13 @@ static uint16_t oc_from_pod(
 			if (!m) {
 				STAT_ADD(st->drop_nomem, 1);
 				continue;
+			}
+			/* An offload for a destination that does not take it whole, the uplink or
+			 * a flood: marked as rte_vhost's dequeue marks it, so from_pod checks it
+			 * again on this copy and segments/checksums as in two-copy mode. */
+			if (unlikely(ol == FP_OL_OFFLOAD)) {
+				m->ol_flags = olf;
+				m->tso_segsz = olseg;
 			}
 			bytes -= len; /* from_pod counts it */
 			mb[nm++] = m;
@@ -1057,17 +1191,23 @@ static uint16_t oc_from_pod(
 			uint32_t hl = w->oc_len[j] < sizeof(w->oc_hdr[j]) ? w->oc_len[j]
 			                                                  : sizeof(w->oc_hdr[j]);
 			struct fp_vr_iov head = {w->oc_hdr[j], hl};
+			const void *vn = NULL;
 			uint16_t nv;
 			int r;
 			if (w->oc_dest[j] != s)
 				continue;
+			if (unlikely(w->oc_hl[j])) {
+				hl = w->oc_hl[j];
+				head = (struct fp_vr_iov){w->oc_olh[j], hl};
+				vn = &w->oc_vnet[j];
+			}
 			w->oc_dest[j] = FP_SLOT_NONE;
 			tried++;
 			if (!dq)
 				continue;
 			nv = fp_vr_splice(&head, &w->oc_chain[j], d->hdr_len + hl, v);
-			r = fp_vr_rx_put(
-			        &dd->mem, &dq->ring, dd->hdr_len, dd->mrg, v, nv, 0, w->oc_len[j]);
+			r = fp_vr_rx_put(&dd->mem, &dq->ring, dd->hdr_len, dd->mrg, vn, v, nv, 0,
+			        w->oc_len[j]);
 			if (r < 0) {
 				oc_count_put(&w->port[s], r);
 				continue;
@@ -1076,7 +1216,7 @@ static uint16_t oc_from_pod(
 			tb += w->oc_len[j];
 		}
 		if (dq)
-			oc_dest_unlock(dq);
+			oc_dest_unlock(w, dq);
 		else
 			STAT_ADD(w->port[s].drop_down, tried);
 		STAT_ADD(w->port[s].tx_packets, sent);
@@ -1177,6 +1317,8 @@ static int worker_main(void *arg)
 				work += rte_rdtsc() - ts;
 			}
 		}
+		if (w->oc_n_pub)
+			oc_publish(w);
 		rte_rcu_qsbr_quiescent(W.qsv, w->id);
 		t1 = rte_rdtsc();
 		STAT_ADD(w->ws.loops, 1);
