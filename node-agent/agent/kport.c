@@ -362,17 +362,6 @@ static int kport_from_json(struct alloc *a, json_t *obj, struct kb_err *err)
 	return 0;
 }
 
-static void device_to_json(const struct device *d, json_t *obj)
-{
-	struct mac m;
-
-	if (d->holder)
-		m = d->holder->mac;
-	else
-		vport_default_mac(d->id, &m);
-	apimsg_device_set_mac(obj, &m);
-}
-
 /* No device_info hook, on purpose: no device-info spec type (pci, vhost-user, vdpa, memif)
  * describes a netdev that the pod's kernel drives; the CNI result names it (README). */
 static struct devtype_ops kport_ops = {
@@ -389,7 +378,7 @@ static struct devtype_ops kport_ops = {
         .alloc_to_json = kport_to_json,
         .alloc_view = kport_view,
         .alloc_from_json = kport_from_json,
-        .device_to_json = device_to_json,
+        .device_to_json = vport_device_to_json,
         .alloc_priv_size = sizeof(struct kport_alloc),
 };
 DEVTYPE_REGISTER(kport_ops)

@@ -519,7 +519,7 @@ static int dp_allocate(const struct device *d, struct devtype_alloc_spec *spec, 
 	return 0;
 }
 
-static void device_to_json(const struct device *d, json_t *obj)
+void vport_device_to_json(const struct device *d, json_t *obj)
 {
 	struct mac m;
 
@@ -545,7 +545,7 @@ static struct devtype_ops vport_ops = {
         .alloc_to_json = vport_alloc_to_json,
         .alloc_view = vport_alloc_view,
         .alloc_from_json = vport_alloc_from_json,
-        .device_to_json = device_to_json,
+        .device_to_json = vport_device_to_json,
         .device_info = device_info,
         .dp_allocate = dp_allocate,
         .alloc_priv_size = sizeof(struct vport_alloc),

@@ -13,6 +13,7 @@
 #ifndef KB_VPORT_H
 #define KB_VPORT_H
 
+#include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,6 +68,9 @@ int vport_device_dir(const struct device *d, char *buf, size_t size);
 int vport_device_socket(const struct device *d, char *buf, size_t size);
 /* MAC a device gets when the attachment asks for none (stable per node and device). */
 void vport_default_mac(const char *device_id, struct mac *ret);
+/* devtype_ops.device_to_json of a device whose MAC is the holder's or the default one
+ * (virtio-user, and the kernel type, which names its MACs the same way). */
+void vport_device_to_json(const struct device *d, json_t *obj);
 const struct vport_alloc *vport_alloc_data(const struct alloc *a);
 /* The attachment's socket directory into buf (sun_path-sized suffices); "" when none. */
 const char *vport_socket_dir(const struct vport_alloc *v, char *buf, size_t size);
