@@ -33,6 +33,10 @@ fp_require() {
 fp_agent_finish() {
 	local pid=$KB_AGENT_PID rc=0
 	[ -n "$pid" ] || return 0
+	# A run in the other copy mode must have been in it (not a config the suite overrode).
+	[ -z "$KB_FP_COPY_MODE" ] ||
+		kb_assert_eq "$(fp_api status | jq -r .fastpath.copyMode)" "$KB_FP_COPY_MODE" \
+			"the agent ran with copyMode $KB_FP_COPY_MODE"
 	kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" || rc=$?
 	KB_AGENT_PID=
