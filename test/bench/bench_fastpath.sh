@@ -161,7 +161,8 @@ kbnet-1copy_start() { KBNET_COPY_MODE=one kbnet_start "$@"; }
 kbnet-1copy_sockets() { kbnet_sockets; }
 kbnet-1copy_ready() { kbnet_ready "$@"; }
 kbnet-1copy_window() { kbnet_window; }
-# Where its cycles go (stats oneCopyCycles, summed over the workers, over the whole cell):
+# Where its cycles go (stats oneCopyCycles, summed over the workers, over the whole cell; the
+# agent times one burst in 16 and scales, so these are estimates):
 # one line per cell in $T/oc-stages.txt, medians printed under the table.
 kbnet-1copy_stop() {
 	fp_api stats 2>/dev/null | jq -r --arg s "$scen" --arg z "$size" '"\($s) \($z) \([.workers[].oneCopyCycles.walk] | add) \([.workers[].oneCopyCycles.copy] | add) \([.workers[].oneCopyCycles.handBack] | add) \([.workers[].workCycles] | add) \([.workers[].packets] | add)"' >>"$T/oc-stages.txt" || true
