@@ -65,10 +65,11 @@ const char *dp_alloc_ctr_env(const struct dp_alloc_ctr *c, const char *name);
  * CDI (Container Device Interface, spec 0.5.0): move the container's device nodes and mounts
  * into a CDI spec file <dir>/kbnet-<kind>-<device>.json (kind: the resource name, device:
  * the device IDs) and answer with the CDI name instead (kubelet's cdi_devices), which the
- * runtime resolves. Env and annotations stay in the response.
+ * runtime resolves. Env and annotations stay in the response. The spec's file name (inside
+ * dir) goes to base.
  */
-int dp_cdi_apply(
-        struct dp_alloc_ctr *c, const char *dir, char **ids, size_t n_ids, struct kb_err *err);
+int dp_cdi_apply(struct dp_alloc_ctr *c, const char *dir, char **ids, size_t n_ids, char *base,
+        size_t base_size, struct kb_err *err);
 /* The spec's file name (inside the spec directory) for these devices. */
 int dp_cdi_file_name(const char *resource_name, char **ids, size_t n_ids, char *buf, size_t size);
 /* The device IDs a spec file of this resource names, matched against the pool's IDs

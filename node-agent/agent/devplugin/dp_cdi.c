@@ -44,15 +44,23 @@ static int cdi_device_name(char **ids, size_t n_ids, char *out, size_t size)
 	return n == 0 || n + 1 >= size ? -ENAMETOOLONG : 0;
 }
 
+/* kbnet-<kind>-<device name>.json */
+static int file_of(const char *resource_name, const char *name, char *buf, size_t size)
+{
+	char kind_file[256];
+	size_t kn = 0;
+
+	cdi_clean(resource_name, kind_file, sizeof(kind_file), &kn);
+	return str_printf(buf, size, "kbnet-%s-%s.json", kind_file, name) < 0 ? -ENAMETOOLONG : 0;
+}
+
 int dp_cdi_file_name(const char *resource_name, char **ids, size_t n_ids, char *buf, size_t size)
 {
-	char name[CDI_NAME_MAX + 1], kind_file[256];
-	size_t kn = 0;
+	char name[CDI_NAME_MAX + 1];
 
 	if (cdi_device_name(ids, n_ids, name, sizeof(name)) < 0)
 		return -ENAMETOOLONG;
-	cdi_clean(resource_name, kind_file, sizeof(kind_file), &kn);
-	return str_printf(buf, size, "kbnet-%s-%s.json", kind_file, name) < 0 ? -ENAMETOOLONG : 0;
+	return file_of(resource_name, name, buf, size);
 }
 
 int dp_cdi_file_ids(const char *resource_name, const char *file, const char *const *pool_ids,
@@ -120,16 +128,16 @@ int dp_cdi_remove(const char *dir, const char *file)
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
-int dp_cdi_apply(
-        struct dp_alloc_ctr *c, const char *dir, char **ids, size_t n_ids, struct kb_err *err)
+int dp_cdi_apply(struct dp_alloc_ctr *c, const char *dir, char **ids, size_t n_ids, char *base,
+        size_t base_size, struct kb_err *err)
 {
-	char name[CDI_NAME_MAX + 1], file[PATH_MAX], base[PATH_MAX];
+	char name[CDI_NAME_MAX + 1], file[PATH_MAX];
 	json_t *spec = NULL, *nodes, *mounts;
 	char *text = NULL;
 	int r;
 
 	if (cdi_device_name(ids, n_ids, name, sizeof(name)) < 0 ||
-	        dp_cdi_file_name(c->resource_name, ids, n_ids, base, sizeof(base)) < 0)
+	        file_of(c->resource_name, name, base, base_size) < 0)
 		return kb_err_set(
 		        err, ENAMETOOLONG, "CDI device name for %zu devices too long", n_ids);
 	if (str_printf(file, sizeof(file), "%s/%s", dir, base) < 0)

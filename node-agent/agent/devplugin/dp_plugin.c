@@ -501,14 +501,11 @@ static void h_allocate(struct dp_grpc_call *call, const ProtobufCMessage *req, v
 			char file[PATH_MAX];
 			if (dp_cdi_apply(&ctrs[i], dp_cfg()->cdi_spec_dir,
 			            rq->container_requests[i]->devices_ids,
-			            rq->container_requests[i]->n_devices_ids, &err) < 0) {
+			            rq->container_requests[i]->n_devices_ids, file, sizeof(file),
+			            &err) < 0) {
 				st = GRPC_STATUS_INTERNAL;
 				snprintf(why, sizeof(why), "CDI spec: %.300s", err.msg);
-			} else if (dp_cdi_file_name(pl->resource,
-			                   rq->container_requests[i]->devices_ids,
-			                   rq->container_requests[i]->n_devices_ids, file,
-			                   sizeof(file)) == 0 &&
-			           dp_plugin_cdi_track(pl, file,
+			} else if (dp_plugin_cdi_track(pl, file,
 			                   rq->container_requests[i]->devices_ids,
 			                   rq->container_requests[i]->n_devices_ids) < 0) {
 				st = GRPC_STATUS_RESOURCE_EXHAUSTED;
