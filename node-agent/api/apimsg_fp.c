@@ -375,11 +375,12 @@ int apimsg_fp_ports_result_decode(json_t *res, json_t **ret_ports, struct kb_err
 
 json_t *apimsg_fp_worker_encode(const struct apimsg_fp_worker *w)
 {
-	json_t *o = json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "id",
-	        w->id, "lcore", w->lcore, "cpu", w->cpu, "busyCycles", (json_int_t)w->busy_cycles,
-	        "workCycles", (json_int_t)w->work_cycles, "idleCycles", (json_int_t)w->idle_cycles,
-	        "sleepCycles", (json_int_t)w->sleep_cycles, "packets", (json_int_t)w->packets,
-	        "loops", (json_int_t)w->loops, "sleeps", (json_int_t)w->sleeps, "cyclesPerPacket",
+	json_t *o = json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+	        "id", w->id, "lcore", w->lcore, "cpu", w->cpu, "busyCycles",
+	        (json_int_t)w->busy_cycles, "workCycles", (json_int_t)w->work_cycles, "idleCycles",
+	        (json_int_t)w->idle_cycles, "sleepCycles", (json_int_t)w->sleep_cycles, "packets",
+	        (json_int_t)w->packets, "loops", (json_int_t)w->loops, "sleeps",
+	        (json_int_t)w->sleeps, "wakes", (json_int_t)w->wakes, "cyclesPerPacket",
 	        w->packets ? (double)w->work_cycles / w->packets : 0.0, "busyCyclesPerPacket",
 	        w->packets ? (double)w->busy_cycles / w->packets : 0.0);
 
@@ -413,6 +414,7 @@ int apimsg_fp_worker_decode(json_t *o, struct apimsg_fp_worker *ret, struct kb_e
 	        (r = apimsg_field_u64(o, "packets", false, C, &ret->packets, err)) < 0 ||
 	        (r = apimsg_field_u64(o, "loops", false, C, &ret->loops, err)) < 0 ||
 	        (r = apimsg_field_u64(o, "sleeps", false, C, &ret->sleeps, err)) < 0 ||
+	        (r = apimsg_field_u64(o, "wakes", false, C, &ret->wakes, err)) < 0 ||
 	        (r = apimsg_field_num(o, "cyclesPerPacket", C, &ret->cycles_per_packet, err)) < 0 ||
 	        (r = apimsg_field_num(
 	                 o, "busyCyclesPerPacket", C, &ret->busy_cycles_per_packet, err)) < 0 ||
@@ -497,8 +499,9 @@ json_t *apimsg_fp_status_encode(const struct apimsg_fp_status *s)
 		if (s->uplink)
 			apimsg_set_str(o, "uplinkOffloads", s->uplink_offloads);
 		r |= json_object_set_new(o, "idle",
-		        json_pack("{s:i, s:i}", "polls", s->idle_polls, "sleepMaxUs",
-		                s->idle_sleep_max_us));
+		        json_pack("{s:i, s:i, s:s}", "polls", s->idle_polls, "sleepMaxUs",
+		                s->idle_sleep_max_us, "wait",
+		                s->idle_wait ? s->idle_wait : "sleep"));
 		if (s->vlan_conflicts)
 			r |= json_object_set_new(
 			        o, "vlanConflicts", json_integer(s->vlan_conflicts));
@@ -550,7 +553,9 @@ int apimsg_fp_status_decode(json_t *o, struct apimsg_fp_status *ret, struct kb_e
 	if (idle && ((r = apimsg_field_int32(
 	                      idle, "polls", 0, INT32_MAX, C, &ret->idle_polls, err)) < 0 ||
 	                    (r = apimsg_field_int32(idle, "sleepMaxUs", 0, INT32_MAX, C,
-	                             &ret->idle_sleep_max_us, err)) < 0))
+	                             &ret->idle_sleep_max_us, err)) < 0 ||
+	                    (r = apimsg_field_str(idle, "wait", false, SHORT_MAX, NULL, C,
+	                             &ret->idle_wait, err)) < 0))
 		return kb_err_prefix(err, APIMSG_FP_STATUS_KEY ".idle");
 	ret->running = cpus != NULL;
 	if (!cpus)

@@ -120,6 +120,7 @@ struct apimsg_fp_worker {
 	int id, lcore, cpu;
 	uint64_t busy_cycles, work_cycles, idle_cycles, sleep_cycles;
 	uint64_t packets, loops, sleeps;
+	uint64_t wakes; /* sleeps ended early by a port's traffic (absent before: 0) */
 	double cycles_per_packet, busy_cycles_per_packet; /* encode computes them */
 	bool has_one_copy;                                /* copyMode one: the stages' cycles */
 	uint64_t oc_walk_cycles, oc_copy_cycles, oc_hand_back_cycles;
@@ -158,6 +159,7 @@ struct apimsg_fp_status {
 	const char *uplink_notes;    /* NULL when none */
 	const char *uplink_offloads; /* with an uplink */
 	int idle_polls, idle_sleep_max_us;
+	const char *idle_wait;  /* "events", "sleep"; NULL from an older agent */
 	int64_t vlan_conflicts; /* 0: none */
 };
 json_t *apimsg_fp_status_encode(const struct apimsg_fp_status *s);

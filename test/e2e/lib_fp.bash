@@ -47,7 +47,8 @@ fp_agent_finish() {
 }
 
 # fp_config FILE [EXTRA_FASTPATH_YAML] [POOLS_YAML]: agent config with the fast path enabled
-# (no-huge memory so that parallel runs need no hugepages). The watchdog waits 20 s: on a
+# (no-huge memory so that parallel runs need no hugepages; FP_IDLE_POLLS and
+# FP_IDLE_SLEEP_MAX_US override the idle settings). The watchdog waits 20 s: on a
 # shared 2-CPU machine under load a worker can be starved for 5 s, which would turn devices
 # Unhealthy and fail attaches that have nothing to do with it (FP_WATCHDOG_MS overrides).
 fp_config() {
@@ -60,8 +61,8 @@ fp_config() {
 	  memoryMB: 256
 	  mbufs: 8191
 	  filePrefix: $FP_PREFIX-agent
-	  idlePolls: 64
-	  idleSleepMaxUs: 200
+	  idlePolls: ${FP_IDLE_POLLS:-64}
+	  idleSleepMaxUs: ${FP_IDLE_SLEEP_MAX_US:-200}
 	  watchdogMs: ${FP_WATCHDOG_MS:-20000}
 	YAML
 	[ -z "$KB_FP_COPY_MODE" ] || echo "  copyMode: $KB_FP_COPY_MODE" >>"$f"

@@ -345,6 +345,7 @@ static void test_stats(void **state)
 	                                .packets = 10,
 	                                .loops = 50,
 	                                .sleeps = 4,
+	                                .wakes = 3,
 	                                .has_one_copy = true,
 	                                .oc_walk_cycles = 11,
 	                                .oc_copy_cycles = 22,
@@ -358,7 +359,7 @@ static void test_stats(void **state)
 	assert_json_owned(apimsg_fp_worker_encode(&w),
 	        "{\"id\":1,\"lcore\":3,\"cpu\":5,\"busyCycles\":1000,\"workCycles\":800,"
 	        "\"idleCycles\":200,\"sleepCycles\":100,\"packets\":10,\"loops\":50,"
-	        "\"sleeps\":4,\"cyclesPerPacket\":80.0,\"busyCyclesPerPacket\":100.0,"
+	        "\"sleeps\":4,\"wakes\":3,\"cyclesPerPacket\":80.0,\"busyCyclesPerPacket\":100.0,"
 	        "\"oneCopyCycles\":{\"walk\":11,\"copy\":22,\"handBack\":33}}");
 	back = through_wire(apimsg_fp_worker_encode(&w));
 	assert_int_equal(apimsg_fp_worker_decode(back, &wo, &err), 0);
@@ -372,6 +373,7 @@ static void test_stats(void **state)
 	assert_int_equal(wo.packets, 10);
 	assert_int_equal(wo.loops, 50);
 	assert_int_equal(wo.sleeps, 4);
+	assert_int_equal(wo.wakes, 3);
 	assert_true(wo.cycles_per_packet == 80.0);
 	assert_true(wo.busy_cycles_per_packet == 100.0);
 	assert_true(wo.has_one_copy);
@@ -387,6 +389,10 @@ static void test_stats(void **state)
 	assert_int_equal(apimsg_fp_worker_decode(back, &wo, &err), 0);
 	assert_false(wo.has_one_copy);
 	assert_true(wo.cycles_per_packet == 0.0);
+	/* An agent before idleWait sent no wakes. */
+	json_object_del(back, "wakes");
+	assert_int_equal(apimsg_fp_worker_decode(back, &wo, &err), 0);
+	assert_int_equal(wo.wakes, 0);
 	json_decref(back);
 
 	st.tsc_hz = 2000000000;
@@ -467,12 +473,13 @@ static void test_status(void **state)
 	        .connected = 3,
 	        .idle_polls = 100,
 	        .idle_sleep_max_us = 50,
+	        .idle_wait = "events",
 	        .uplink_offloads = "ignored without uplink"};
 	assert_json_owned(apimsg_fp_status_encode(&in),
 	        "{\"enabled\":true,\"state\":\"running\",\"healthy\":true,\"memory\":\"64 MiB\","
 	        "\"copyMode\":\"one\",\"hugepages\":false,\"filePrefix\":\"kbnet-1\","
 	        "\"workerCpus\":[2,3],\"ports\":4,\"connected\":3,\"uplink\":null,"
-	        "\"idle\":{\"polls\":100,\"sleepMaxUs\":50}}");
+	        "\"idle\":{\"polls\":100,\"sleepMaxUs\":50,\"wait\":\"events\"}}");
 	in.uplink = "net_null0";
 	in.uplink_notes = "no RSS";
 	in.uplink_offloads = "software";
@@ -495,6 +502,7 @@ static void test_status(void **state)
 	assert_string_equal(out.uplink_offloads, "software");
 	assert_int_equal(out.idle_polls, 100);
 	assert_int_equal(out.idle_sleep_max_us, 50);
+	assert_string_equal(out.idle_wait, "events");
 	assert_int_equal(out.vlan_conflicts, 1);
 	json_decref(back);
 
@@ -517,6 +525,8 @@ static void test_status(void **state)
 	        "{\"state\":\"running\",\"workerCpus\":[\"a\"]}", "'workerCpus'");
 	REJECT_P(apimsg_fp_status_decode, struct apimsg_fp_status,
 	        "{\"state\":\"running\",\"idle\":{\"polls\":-1}}", "idle: 'polls'");
+	REJECT_P(apimsg_fp_status_decode, struct apimsg_fp_status,
+	        "{\"state\":\"running\",\"idle\":{\"wait\":1}}", "idle: 'wait'");
 	REJECT_P(apimsg_fp_status_decode, struct apimsg_fp_status,
 	        "{\"state\":\"running\",\"uplink\":5}", "'uplink'");
 }

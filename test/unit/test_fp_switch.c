@@ -377,6 +377,17 @@ static void test_config(void **state)
 	cfg_free(cfg);
 	assert_true(cfg_load_string("fastpath:\n  copyMode: zero\n", "t.yaml", &cfg, &err) < 0);
 	assert_non_null(strstr(err.msg, "copyMode"));
+	/* idleWait: events by default; sleep keeps the blind back-off. */
+	assert_int_equal(cfg_load_string("fastpath:\n", "t.yaml", &cfg, &err), 0);
+	assert_true(fp_cfg_get(cfg)->idle_events);
+	cfg_free(cfg);
+	assert_int_equal(
+	        cfg_load_string("fastpath:\n  idleWait: sleep\n", "t.yaml", &cfg, &err), 0);
+	assert_false(fp_cfg_get(cfg)->idle_events);
+	cfg_free(cfg);
+	assert_true(cfg_load_string("fastpath:\n  idleWait: spin\n", "t.yaml", &cfg, &err) < 0);
+	assert_non_null(strstr(err.msg, "idleWait"));
+	assert_non_null(strstr(err.msg, "events or sleep"));
 	assert_int_equal(cfg_load_string("fastpath:\n  workers: [1, 0]\n  memory: no-huge\n"
 	                                 "  eal: [\"--log-level=lib.eal:debug\"]\n"
 	                                 "  uplink:\n    devargs: net_null0\n    mtu: 9000\n",

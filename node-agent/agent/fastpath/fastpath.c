@@ -394,6 +394,7 @@ static int fp_init(const struct cfg *cfg, struct kb_err *err)
 	                                    .burst = c->burst,
 	                                    .idle_polls = c->idle_polls,
 	                                    .idle_sleep_max_us = c->idle_sleep_max_us,
+	                                    .idle_events = c->idle_events,
 	                                    .pool = fp_eal_mempool(),
 	                                    .indirect_mbufs = c->mbufs},
 	                 &e)) < 0) {
@@ -456,7 +457,7 @@ static int fp_reload(const struct cfg *cfg, struct kb_err *err)
 		         "at the next "
 		         "restart; idle settings apply now");
 	if (F.state == FP_RUNNING)
-		fp_worker_set_idle(c->idle_polls, c->idle_sleep_max_us);
+		fp_worker_set_idle(c->idle_polls, c->idle_sleep_max_us, c->idle_events);
 	F.cfg = c;
 	/* Rediscovery may have brought new devices: keep their health in line. */
 	apply_health();
@@ -621,6 +622,7 @@ static json_t *workers_json(void)
 		                                   .packets = s.packets,
 		                                   .loops = s.loops,
 		                                   .sleeps = s.sleeps,
+		                                   .wakes = s.wakes,
 		                                   .has_one_copy = fp_oc_enabled(),
 		                                   .oc_walk_cycles = s.oc_walk_cycles,
 		                                   .oc_copy_cycles = s.oc_copy_cycles,
@@ -705,6 +707,7 @@ static json_t *fp_status(void)
 	st.uplink_offloads = fp_port_uplink_offloads();
 	st.idle_polls = F.cfg->idle_polls;
 	st.idle_sleep_max_us = F.cfg->idle_sleep_max_us;
+	st.idle_wait = F.cfg->idle_events ? "events" : "sleep";
 	st.vlan_conflicts = F.vlan_conflicts;
 	return apimsg_fp_status_encode(&st);
 }

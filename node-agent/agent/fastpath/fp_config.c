@@ -8,7 +8,7 @@
 
 static const char *const keys[] = {"enabled", "workers", "memory", "memoryMB", "mbufs", "mbufCache",
         "burst", "idlePolls", "idleSleepMaxUs", "maxPorts", "statsIntervalMs", "watchdogMs",
-        "filePrefix", "eal", "uplink", "mbufSize", "networks", "copyMode", NULL};
+        "filePrefix", "eal", "uplink", "mbufSize", "networks", "copyMode", "idleWait", NULL};
 static const char *const network_keys[] = {"name", "trunk", "vlanQoS", NULL};
 static const char *const uplink_keys[] = {"devargs", "mtu", "rxDesc", "txDesc", NULL};
 
@@ -150,6 +150,7 @@ static void *fp_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	c->mbuf_size = 2048 + 128; /* RTE_MBUF_DEFAULT_BUF_SIZE */
 	c->idle_polls = 128;
 	c->idle_sleep_max_us = 1000;
+	c->idle_events = true;
 	c->max_ports = 256;
 	c->stats_interval_ms = 500;
 	c->watchdog_ms = 5000;
@@ -202,6 +203,18 @@ static void *fp_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 			struct cfg_node k;
 			cfg_map_get(node, "copyMode", &k);
 			cfg_node_error(&k, "copyMode", err, "must be one or two");
+			goto fail;
+		}
+	} else if (r != -ENOENT) {
+		goto fail;
+	}
+	if ((r = cfg_get_str(node, "idleWait", mem, sizeof(mem), err)) == 0) {
+		if (!strcmp(mem, "events") || !strcmp(mem, "sleep")) {
+			c->idle_events = mem[0] == 'e';
+		} else {
+			struct cfg_node k;
+			cfg_map_get(node, "idleWait", &k);
+			cfg_node_error(&k, "idleWait", err, "must be events or sleep");
 			goto fail;
 		}
 	} else if (r != -ENOENT) {

@@ -40,6 +40,9 @@ struct fp_cfg {
 	unsigned mbuf_size;         /* data room (headroom included) */
 	unsigned idle_polls;        /* empty polls before a worker sleeps; 0: never sleep */
 	unsigned idle_sleep_max_us; /* back-off ceiling */
+	/* idleWait: events (default): a sleeping worker wakes on its ports' traffic (fp_wake.h);
+	 * sleep: blind back-off sleeps only. */
+	bool idle_events;
 	unsigned max_ports;
 	/* copyMode: one: pod ports' rings walked by the switch, one copy between pods
 	 * (fp_onecopy.h); two (default): rte_vhost's dequeue and enqueue. */

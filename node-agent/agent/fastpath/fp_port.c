@@ -341,6 +341,7 @@ static int on_vring_state_changed(int vid, uint16_t ring, int enable)
 	if ((p = port_of_vid(vid)))
 		publish_rings(p, vid);
 	pthread_mutex_unlock(&P.lock);
+	fp_worker_wake_all(); /* a sleeping worker starts watching the ring's kicks */
 	return 0;
 }
 
@@ -376,6 +377,7 @@ static int on_new_device(int vid)
 	__atomic_store_n(&p->connected, true, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&p->connects, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&P.lock);
+	fp_worker_wake_all();
 	return 0;
 }
 
@@ -399,6 +401,7 @@ static void on_destroy_device(int vid)
 		return;
 	fp_worker_test_stall(slot, vid);
 	__atomic_store_n(&fp_worker_rt(slot)->vid, -1, __ATOMIC_RELEASE);
+	fp_worker_wake_all();
 	fp_oc_unpublish(slot);
 	fp_worker_sync();
 	fp_oc_release(slot); /* ring indexes back to rte_vhost: GET_VRING_BASE, reconnect */

@@ -160,6 +160,11 @@ fail:
 	return r;
 }
 
+int fp_tap_rx_fd(const struct fp_tap *t, uint16_t q)
+{
+	return q < t->n_queues ? t->q[q].fd : -1;
+}
+
 /* ---- receive ---- */
 
 static inline void rx_iov(struct fp_tap *t, struct tap_rxq *rq, unsigned i)

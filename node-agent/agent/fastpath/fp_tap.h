@@ -45,6 +45,8 @@ int fp_tap_create(const int *fds, unsigned n_queues, enum fp_tap_io io, uint32_t
         struct rte_mempool *pool, struct fp_tap **ret, struct kb_err *err);
 void fp_tap_destroy(struct fp_tap *t);
 enum fp_tap_io fp_tap_io(const struct fp_tap *t);
+/* Receive queue q's descriptor, for a sleeping worker to wait on (fp_wake.h). */
+int fp_tap_rx_fd(const struct fp_tap *t, uint16_t q);
 
 /* Worker wid: up to n frames from receive queue q. *nomem: frames dropped for want of mbufs
  * to refill the queue; *runt: reads too short for an Ethernet header. */

@@ -3,6 +3,7 @@
 #include "agent/fastpath/fp_offload.h"
 #include "agent/fastpath/fp_onecopy.h"
 #include "agent/fastpath/fp_tap.h"
+#include "agent/fastpath/fp_wake.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -59,6 +60,18 @@ struct worker {
 	uint16_t oc_n_pub;
 	uint32_t oc_bursts; /* one-copy bursts polled: every OC_STAGE_EVERY-th is timed */
 	struct fp_oc_q *oc_pub[FP_MAX_PORTS];
+	/* idleWait: events. The wake-up set was built for table wake_t at generation wake_gen;
+	 * blind: some queue (an uplink's) cannot wake us, so sleeps stay short. armed: the pods'
+	 * transmit rings listed in arm[] have notifications on (the pod kicks while we sleep). */
+	struct fp_wake *wake;
+	const struct fp_table *wake_t;
+	uint32_t wake_gen;
+	bool blind, armed;
+	uint16_t n_arm;
+	struct {
+		uint16_t slot, ring;
+		int32_t vid;
+	} arm[FP_MAX_PORTS];
 };
 
 static struct {
@@ -69,6 +82,8 @@ static struct {
 	struct rte_mempool *indirect; /* software segmentation's payload mbufs */
 	unsigned burst;
 	unsigned idle_polls, idle_sleep_max_us; /* read by workers: relaxed atomics */
+	bool idle_events;                       /* idleWait: events */
+	uint32_t wake_gen; /* bumped when what wakes a sleeping worker may have changed */
 	bool quit;
 	bool started;
 	bool one_copy;          /* copyMode: one (fp_onecopy.h) */
@@ -100,10 +115,20 @@ const struct fp_table *fp_worker_table(void)
 	return __atomic_load_n(&W.table, __ATOMIC_ACQUIRE);
 }
 
-void fp_worker_set_idle(unsigned idle_polls, unsigned idle_sleep_max_us)
+void fp_worker_set_idle(unsigned idle_polls, unsigned idle_sleep_max_us, bool events)
 {
 	__atomic_store_n(&W.idle_polls, idle_polls, __ATOMIC_RELAXED);
 	__atomic_store_n(&W.idle_sleep_max_us, idle_sleep_max_us, __ATOMIC_RELAXED);
+	__atomic_store_n(&W.idle_events, events, __ATOMIC_RELAXED);
+	fp_worker_wake_all();
+}
+
+void fp_worker_wake_all(void)
+{
+	__atomic_add_fetch(&W.wake_gen, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < W.n; i++)
+		if (W.w[i] && W.w[i]->wake)
+			fp_wake_kick(W.w[i]->wake);
 }
 
 /* ---- test hook (KB_FP_TEST_HOOKS builds only) ---- */
@@ -1262,6 +1287,123 @@ static void idle_sleep(struct worker *w, unsigned us)
 	STAT_ADD(w->ws.sleeps, 1);
 }
 
+/* ---- idleWait: events ---- */
+
+/* Rebuild the wake-up set for table t: each receive queue of this worker that can signal.
+ * Online (reads vhost devices the control plane may be tearing down). */
+static void wake_rebuild(struct worker *w, const struct fp_table *t)
+{
+	const struct fp_worker_rx *rx = &t->rx[w->id];
+
+	w->wake_gen = __atomic_load_n(&W.wake_gen, __ATOMIC_ACQUIRE);
+	w->wake_t = t;
+	w->blind = false;
+	if (fp_wake_reset(w->wake) < 0) {
+		w->blind = true;
+		return;
+	}
+	for (uint16_t i = 0; i < rx->n; i++) {
+		uint16_t s = rx->q[i].slot, q = rx->q[i].queue;
+		const struct fp_rt *rt = &W.rt[s];
+		int fd = -1;
+		bool edge = false;
+		if (t->slots[s].kind == FP_PORT_TAP) {
+			fd = fp_tap_rx_fd(rt->tap, q);
+		} else if (t->slots[s].kind == FP_PORT_VHOST) {
+			int32_t vid = __atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE);
+			struct rte_vhost_vring vr;
+			/* Not connected or ring not enabled yet: its connection kicks us. */
+			if (vid < 0 || !(__atomic_load_n(&rt->rx_en, __ATOMIC_RELAXED) & (1u << q)))
+				continue;
+			if (rte_vhost_get_vhost_vring(vid, q * 2 + 1, &vr) == 0)
+				fd = vr.kickfd;
+			edge = true;
+		}
+		if (fd < 0 || fp_wake_watch(w->wake, fd, edge) < 0)
+			w->blind = true; /* an uplink, or a ring without a kick descriptor */
+	}
+}
+
+/* Pods' transmit rings: notifications on (they kick while we sleep), or off again (we poll:
+ * no kick costs the pod a system call). Online. */
+static void wake_arm(struct worker *w, const struct fp_table *t)
+{
+	const struct fp_worker_rx *rx = &t->rx[w->id];
+
+	w->n_arm = 0;
+	for (uint16_t i = 0; i < rx->n; i++) {
+		uint16_t s = rx->q[i].slot, q = rx->q[i].queue;
+		const struct fp_rt *rt = &W.rt[s];
+		int32_t vid;
+		if (t->slots[s].kind != FP_PORT_VHOST)
+			continue;
+		vid = __atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE);
+		if (vid < 0 || !(__atomic_load_n(&rt->rx_en, __ATOMIC_RELAXED) & (1u << q)))
+			continue;
+		if (rte_vhost_enable_guest_notification(vid, q * 2 + 1, 1) == 0)
+			w->arm[w->n_arm++] = (typeof(w->arm[0])){s, (uint16_t)(q * 2 + 1), vid};
+	}
+	w->armed = true;
+	/* The flag is written before the next poll reads the rings: a frame the pod posted
+	 * before it saw the flag is found by that poll (the pod orders the other way round). */
+	rte_smp_mb();
+}
+
+static void wake_disarm(struct worker *w)
+{
+	for (uint16_t i = 0; i < w->n_arm; i++) {
+		const struct fp_rt *rt = &W.rt[w->arm[i].slot];
+		/* A device gone since is not touched; one that took its vid is off already. */
+		if (__atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE) == w->arm[i].vid)
+			rte_vhost_enable_guest_notification(w->arm[i].vid, w->arm[i].ring, 0);
+	}
+	w->n_arm = 0;
+	w->armed = false;
+}
+
+/* Sleep until traffic, a kick or the timeout. Called armed, after a poll found nothing. */
+static void idle_wait(struct worker *w, unsigned us)
+{
+	uint64_t t0 = rte_rdtsc();
+	int why;
+
+	rte_rcu_qsbr_thread_offline(W.qsv, w->id);
+	why = fp_wake_wait(w->wake, (uint64_t)us * 1000);
+	rte_rcu_qsbr_thread_online(W.qsv, w->id);
+	STAT_ADD(w->ws.sleep_cycles, rte_rdtsc() - t0);
+	STAT_ADD(w->ws.sleeps, 1);
+	if (why > 0 && (why & FP_WAKE_TRAFFIC))
+		STAT_ADD(w->ws.wakes, 1);
+}
+
+/* An empty loop past idlePolls. events: arm, poll once more, then wait for an event (the
+ * set rebuilt first if the table or a pod changed); else a blind back-off sleep. */
+static void idle(struct worker *w, const struct fp_table *t, unsigned *sleep_us)
+{
+	unsigned max = __atomic_load_n(&W.idle_sleep_max_us, __ATOMIC_RELAXED);
+	unsigned us = *sleep_us < max ? *sleep_us : max;
+
+	if (!__atomic_load_n(&W.idle_events, __ATOMIC_RELAXED) || !w->wake || !t) {
+		if (w->armed)
+			wake_disarm(w);
+		idle_sleep(w, us);
+	} else if (!w->armed || w->wake_t != t ||
+	           w->wake_gen != __atomic_load_n(&W.wake_gen, __ATOMIC_ACQUIRE)) {
+		if (w->armed)
+			wake_disarm(w);
+		if (w->wake_t != t || w->wake_gen != __atomic_load_n(&W.wake_gen, __ATOMIC_ACQUIRE))
+			wake_rebuild(w, t);
+		wake_arm(w, t);
+		return; /* poll once more, armed */
+	} else {
+		/* Every queue can wake us: the timeout is only a safety net. */
+		idle_wait(w, w->blind ? us : max);
+	}
+	/* Exponential back-off: an idle node settles at max. */
+	if (*sleep_us < max)
+		*sleep_us *= 2;
+}
+
 static int worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -1340,21 +1482,19 @@ static int worker_main(void *arg)
 			STAT_ADD(w->ws.packets, total);
 			empty = 0;
 			sleep_us = IDLE_SLEEP_MIN_US;
+			if (unlikely(w->armed))
+				wake_disarm(w);
 		} else {
 			unsigned polls = __atomic_load_n(&W.idle_polls, __ATOMIC_RELAXED);
-			if (polls && ++empty > polls) {
-				unsigned max =
-				        __atomic_load_n(&W.idle_sleep_max_us, __ATOMIC_RELAXED);
-				idle_sleep(w, sleep_us < max ? sleep_us : max);
-				/* Exponential back-off: an idle node settles at max. */
-				if (sleep_us < max)
-					sleep_us *= 2;
-			}
+			if (polls && ++empty > polls)
+				idle(w, t, &sleep_us);
 			t1 = rte_rdtsc();
 			STAT_ADD(w->ws.idle_cycles, t1 - t0);
 		}
 		t0 = t1;
 	}
+	if (w->armed)
+		wake_disarm(w);
 	rte_rcu_qsbr_thread_offline(W.qsv, w->id);
 	rte_rcu_qsbr_thread_unregister(W.qsv, w->id);
 	return 0;
@@ -1374,7 +1514,7 @@ int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err)
 	W.pool = p->pool;
 	W.burst = p->burst;
 	W.one_copy = fp_oc_enabled();
-	fp_worker_set_idle(p->idle_polls, p->idle_sleep_max_us);
+	fp_worker_set_idle(p->idle_polls, p->idle_sleep_max_us, p->idle_events);
 	/* Every segment takes one indirect mbuf, two where it spans two of the frame's. */
 	W.indirect = rte_pktmbuf_pool_create("kbnet_gso_ind",
 	        p->indirect_mbufs ? p->indirect_mbufs : 4095, 64, 0, 0, SOCKET_ID_ANY);
@@ -1397,6 +1537,9 @@ int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err)
 		}
 		W.w[i]->id = i;
 		W.w[i]->lcore = p->lcores[i];
+		/* Without a wake-up set the worker falls back to blind sleeps. */
+		if (fp_wake_create(&W.w[i]->wake) < 0)
+			W.w[i]->wake = NULL;
 		W.w[i]->gso = (struct rte_gso_ctx){.direct_pool = W.pool,
 		        .indirect_pool = W.indirect,
 		        .gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO,
@@ -1423,12 +1566,16 @@ void fp_worker_fini(void)
 {
 	if (W.started) {
 		__atomic_store_n(&W.quit, true, __ATOMIC_RELAXED);
+		fp_worker_wake_all();
 		for (unsigned i = 0; i < W.n; i++)
 			rte_eal_wait_lcore(W.w[i]->lcore);
 		W.started = false;
 	}
-	for (unsigned i = 0; i < W.n; i++)
+	for (unsigned i = 0; i < W.n; i++) {
+		if (W.w[i])
+			fp_wake_destroy(W.w[i]->wake);
 		rte_free(W.w[i]);
+	}
 	fp_table_free(W.table);
 	rte_free(W.qsv);
 	rte_mempool_free(W.indirect);
@@ -1468,6 +1615,7 @@ void fp_worker_publish(struct fp_table *t)
 {
 	struct fp_table *old = __atomic_exchange_n(&W.table, t, __ATOMIC_ACQ_REL);
 
+	fp_worker_wake_all(); /* a sleeping worker watches the new table's queues */
 	fp_worker_sync();
 	fp_table_free(old);
 }
@@ -1494,6 +1642,7 @@ void fp_worker_stats(unsigned w, struct fp_wstats *ret)
 	ret->packets = STAT_GET(s->packets);
 	ret->loops = STAT_GET(s->loops);
 	ret->sleeps = STAT_GET(s->sleeps);
+	ret->wakes = STAT_GET(s->wakes);
 	ret->oc_walk_cycles = STAT_GET(s->oc_walk_cycles);
 	ret->oc_copy_cycles = STAT_GET(s->oc_copy_cycles);
 	ret->oc_done_cycles = STAT_GET(s->oc_done_cycles);

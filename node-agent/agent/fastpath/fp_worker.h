@@ -56,6 +56,7 @@ struct fp_wstats {
 	uint64_t sleep_cycles; /* part of idle spent asleep */
 	uint64_t packets;      /* frames received and handled */
 	uint64_t loops, sleeps;
+	uint64_t wakes; /* sleeps ended by a port's traffic before their timeout */
 	/* One-copy mode (part of work_cycles): walking the source ring and switching (frames for
 	 * the uplink and floods copied into mbufs included), copying to pods, handing the
 	 * source's chains back. Estimates: one burst in 16 is timed, its cycles counted 16 times.
@@ -82,6 +83,7 @@ struct fp_worker_params {
 	unsigned burst;
 	unsigned idle_polls;
 	unsigned idle_sleep_max_us;
+	bool idle_events; /* idleWait: events (fp_wake.h) */
 	struct rte_mempool *pool;
 	/* Indirect mbufs (no data room) for software segmentation: the segments' payloads
 	 * point into the GSO frame instead of copying it. */
@@ -91,8 +93,12 @@ struct fp_worker_params {
 int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err);
 int fp_worker_start(struct kb_err *err);
 void fp_worker_fini(void); /* stops the workers */
-/* Change idle settings on the fly. */
-void fp_worker_set_idle(unsigned idle_polls, unsigned idle_sleep_max_us);
+/* Change idle settings on the fly. events: a sleeping worker waits for its ports' traffic
+ * (a TAP queue readable, a pod's kick) and wakes at once, else it sleeps blind (back-off). */
+void fp_worker_set_idle(unsigned idle_polls, unsigned idle_sleep_max_us, bool events);
+/* Any thread: what wakes a sleeping worker changed (a pod connected or went away, a ring
+ * was enabled, a new table): sleeping workers wake and rebuild their wake-up sets. */
+void fp_worker_wake_all(void);
 
 /* Runtime state of every slot. */
 struct fp_rt *fp_worker_rt(uint16_t slot);
