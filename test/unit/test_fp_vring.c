@@ -221,6 +221,25 @@ static void test_avail_jump(void **state)
 	pod_fini(&p);
 }
 
+/* Notifications: only VRING_USED_F_NO_NOTIFY changes, the used index is left alone. */
+static void test_notify(void **state)
+{
+	struct pod p;
+
+	(void)state;
+	pod_init(&p, 16);
+	p.used->flags = 0x8000; /* a bit we do not own stays as it is */
+	p.used->idx = 5;
+	fp_vr_set_notify(&p.r, false);
+	assert_int_equal(p.used->flags, 0x8000 | FP_VR_USED_F_NO_NOTIFY);
+	fp_vr_set_notify(&p.r, false);
+	assert_int_equal(p.used->flags, 0x8000 | FP_VR_USED_F_NO_NOTIFY);
+	fp_vr_set_notify(&p.r, true);
+	assert_int_equal(p.used->flags, 0x8000);
+	assert_int_equal(p.used->idx, 5);
+	pod_fini(&p);
+}
+
 /* Receive buffers of 100 bytes, mergeable: a 250-byte frame takes 3 (12 + 250 = 262). */
 static void test_rx_mergeable(void **state)
 {
@@ -389,6 +408,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_translate),
 	        cmocka_unit_test(test_init),
+	        cmocka_unit_test(test_notify),
 	        cmocka_unit_test(test_tx_chain),
 	        cmocka_unit_test(test_hostile_chains),
 	        cmocka_unit_test(test_long_chain),

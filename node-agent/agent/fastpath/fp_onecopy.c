@@ -206,7 +206,8 @@ static enum rte_vhost_msg_result pre_msg(int vid, void *msg)
 		break;
 	}
 	/* rte_vhost holds its vring locks here; the workers take none of them in this mode
-	 * (no rte_vhost datapath call, interrupts by eventfd), so waiting cannot deadlock. */
+	 * (no rte_vhost datapath call, interrupts by eventfd, notification flags written to the
+	 * ring directly), so waiting cannot deadlock. */
 	pthread_mutex_lock(&OC.lock);
 	slot = OC.slot_of_vid[vid];
 	if (slot != FP_SLOT_NONE && !OC.held[slot])
@@ -218,7 +219,7 @@ static enum rte_vhost_msg_result pre_msg(int vid, void *msg)
 static enum rte_vhost_msg_result post_msg(int vid, void *msg)
 {
 	const char *why = NULL;
-	struct fp_oc_dev *d;
+	struct fp_oc_dev *d = NULL;
 	uint16_t slot;
 
 	(void)msg;
@@ -235,6 +236,8 @@ static enum rte_vhost_msg_result post_msg(int vid, void *msg)
 		OC.held[slot] = NULL;
 	}
 	pthread_mutex_unlock(&OC.lock);
+	if (d)
+		fp_worker_wake_all(); /* a sleeping worker re-arms the rings as they are now */
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 

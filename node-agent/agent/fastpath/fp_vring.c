@@ -295,6 +295,15 @@ undo:
 	return rc;
 }
 
+void fp_vr_set_notify(struct fp_vr_ring *r, bool on)
+{
+	/* The guest never writes the used ring's flags: our own value is the current one. */
+	uint16_t f = __atomic_load_n(&r->used->flags, __ATOMIC_RELAXED);
+
+	f = on ? (uint16_t)(f & ~FP_VR_USED_F_NO_NOTIFY) : (uint16_t)(f | FP_VR_USED_F_NO_NOTIFY);
+	__atomic_store_n(&r->used->flags, f, __ATOMIC_RELAXED);
+}
+
 bool fp_vr_publish(struct fp_vr_ring *r)
 {
 	if (r->last_used == r->pub_used)

@@ -26,6 +26,7 @@
 #define FP_VR_DESC_F_WRITE         2
 #define FP_VR_DESC_F_INDIRECT      4
 #define FP_VR_AVAIL_F_NO_INTERRUPT 1
+#define FP_VR_USED_F_NO_NOTIFY     1 /* used->flags: the device does not want kicks */
 
 /* The split ring's layout (virtio 1.x, little-endian host). */
 struct fp_vr_desc {
@@ -136,5 +137,10 @@ int fp_vr_rx_put(const struct fp_vr_mem *m, struct fp_vr_ring *r, uint16_t hdr_l
 /* Make the used entries written so far visible to the guest. Returns true when it wants an
  * interrupt (no VRING_AVAIL_F_NO_INTERRUPT; event indexes are not negotiated). */
 bool fp_vr_publish(struct fp_vr_ring *r);
+
+/* Ask the guest to kick after it posts buffers (on), or not (off: we poll), through
+ * VRING_USED_F_NO_NOTIFY (event indexes are not negotiated). A caller that will sleep after
+ * turning it on must order the store before its next read of the avail index. */
+void fp_vr_set_notify(struct fp_vr_ring *r, bool on);
 
 #endif

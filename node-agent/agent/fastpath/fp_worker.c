@@ -69,7 +69,7 @@ struct worker {
 	bool blind, armed;
 	uint16_t n_arm;
 	struct {
-		uint16_t slot, ring;
+		uint16_t slot, q;
 		int32_t vid;
 	} arm[FP_MAX_PORTS];
 };
@@ -1324,6 +1324,23 @@ static void wake_rebuild(struct worker *w, const struct fp_table *t)
 	}
 }
 
+/* A pod's transmit ring q: notifications on or off. Two copies: through rte_vhost, which
+ * takes the ring's access lock (its thread never waits for us while holding one). One copy:
+ * the ring is ours, written directly, as every one-copy ring access is: rte_vhost's thread
+ * holds the access locks while the one-copy message hook waits for our grace period, so
+ * taking the lock here could deadlock. */
+static int ring_notify(uint16_t s, int32_t vid, uint16_t q, bool on)
+{
+	if (W.one_copy) {
+		struct fp_oc_dev *d = fp_oc_dev(s);
+		if (!d || d->vid != vid || !d->txq[q].ok)
+			return -ENODEV;
+		fp_vr_set_notify(&d->txq[q].ring, on);
+		return 0;
+	}
+	return rte_vhost_enable_guest_notification(vid, q * 2 + 1, on);
+}
+
 /* Pods' transmit rings: notifications on (they kick while we sleep), or off again (we poll:
  * no kick costs the pod a system call). Online. */
 static void wake_arm(struct worker *w, const struct fp_table *t)
@@ -1340,8 +1357,8 @@ static void wake_arm(struct worker *w, const struct fp_table *t)
 		vid = __atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE);
 		if (vid < 0 || !(__atomic_load_n(&rt->rx_en, __ATOMIC_RELAXED) & (1u << q)))
 			continue;
-		if (rte_vhost_enable_guest_notification(vid, q * 2 + 1, 1) == 0)
-			w->arm[w->n_arm++] = (typeof(w->arm[0])){s, (uint16_t)(q * 2 + 1), vid};
+		if (w->n_arm < RTE_DIM(w->arm) && ring_notify(s, vid, q, true) == 0)
+			w->arm[w->n_arm++] = (typeof(w->arm[0])){s, q, vid};
 	}
 	w->armed = true;
 	/* The flag is written before the next poll reads the rings: a frame the pod posted
@@ -1355,7 +1372,7 @@ static void wake_disarm(struct worker *w)
 		const struct fp_rt *rt = &W.rt[w->arm[i].slot];
 		/* A device gone since is not touched; one that took its vid is off already. */
 		if (__atomic_load_n(&rt->vid, __ATOMIC_ACQUIRE) == w->arm[i].vid)
-			rte_vhost_enable_guest_notification(w->arm[i].vid, w->arm[i].ring, 0);
+			ring_notify(w->arm[i].slot, w->arm[i].vid, w->arm[i].q, false);
 	}
 	w->n_arm = 0;
 	w->armed = false;
