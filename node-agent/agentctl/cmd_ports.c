@@ -195,7 +195,7 @@ CTL_CMD_REGISTER(ports_cmd)
 static int workers_table(const struct apimsg_fp_stats *st, const struct apimsg_fp_stats *prev)
 {
 	static const char *const hdr[] = {"WORKER", "LCORE", "CPU", "PACKETS", "BUSY%",
-	        "CYCLES/PKT", "LOOP-CYC/PKT", "SLEEPS", NULL};
+	        "CYCLES/PKT", "LOOP-CYC/PKT", "SLEEPS", "WAKES", NULL};
 	struct apimsg_fp_worker *ws, *pws = NULL;
 	size_t n, pn = 0;
 	struct table *t;
@@ -215,7 +215,8 @@ static int workers_table(const struct apimsg_fp_stats *st, const struct apimsg_f
 		uint64_t idle = w->idle_cycles - (p ? p->idle_cycles : 0);
 		uint64_t pkts = w->packets - (p ? p->packets : 0);
 		uint64_t sleeps = w->sleeps - (p ? p->sleeps : 0);
-		char id[16], lc[16], cpu[16], pk[24], bp[16], cpp[24], lcpp[24], sl[24];
+		uint64_t wakes = w->wakes - (p ? p->wakes : 0);
+		char id[16], lc[16], cpu[16], pk[24], bp[16], cpp[24], lcpp[24], sl[24], wk[24];
 		snprintf(id, sizeof(id), "%d", w->id);
 		snprintf(lc, sizeof(lc), "%d", w->lcore);
 		snprintf(cpu, sizeof(cpu), "%d", w->cpu);
@@ -231,7 +232,8 @@ static int workers_table(const struct apimsg_fp_stats *st, const struct apimsg_f
 			snprintf(lcpp, sizeof(lcpp), "-");
 		}
 		u64(sl, sizeof(sl), sleeps);
-		const char *row[] = {id, lc, cpu, pk, bp, cpp, lcpp, sl};
+		u64(wk, sizeof(wk), wakes); /* sleeps a port's traffic ended (idleWait: events) */
+		const char *row[] = {id, lc, cpu, pk, bp, cpp, lcpp, sl, wk};
 		table_row(t, row);
 	}
 	table_print(t, stdout);

@@ -85,6 +85,9 @@ fp_pod_stop db
 fp_detach da
 fp_detach db
 
+kb_assert_eq "$(kb_ctl stats | awk 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "WAKES") c = i} $1 == "0" && c {print ($c > 0)}')" 1 \
+	"agentctl stats: worker 0's WAKES column counts them"
+
 kb_log "a TAP deleted while the worker sleeps: no spin"
 PC=$(pod ic)
 kb_assert_rc 0 "attach kernel pod c" kattach ic "$PC" 10.61.0.3

@@ -785,18 +785,22 @@ static void collect(struct telemetry_sink *sink)
 	}
 	static const char *const wn[] = {"fastpath_worker_busy_cycles_total",
 	        "fastpath_worker_idle_cycles_total", "fastpath_worker_packets_total",
-	        "fastpath_worker_work_cycles_total"};
+	        "fastpath_worker_work_cycles_total", "fastpath_worker_sleeps_total",
+	        "fastpath_worker_wakes_total"};
 	static const char *const wh[] = {"TSC cycles in loops that moved packets.",
 	        "TSC cycles in empty loops and sleeps.", "Frames handled by the worker.",
-	        "TSC cycles in polls that returned packets (receive to transmit)."};
-	for (unsigned k = 0; k < 4; k++) {
+	        "TSC cycles in polls that returned packets (receive to transmit).",
+	        "Times the worker went to sleep (idlePolls empty polls).",
+	        "Sleeps a port's traffic ended before their timeout (idleWait: events)."};
+	for (unsigned k = 0; k < sizeof(wn) / sizeof(wn[0]); k++) {
 		for (unsigned w = 0; w < fp_worker_count(); w++) {
 			struct fp_wstats s;
 			char id[16];
 			fp_worker_stats(w, &s);
 			snprintf(id, sizeof(id), "%u", w);
 			const struct telemetry_label labels[] = {{"worker", id}, {NULL, NULL}};
-			double v[] = {s.busy_cycles, s.idle_cycles, s.packets, s.work_cycles};
+			double v[] = {s.busy_cycles, s.idle_cycles, s.packets, s.work_cycles,
+			        s.sleeps, s.wakes};
 			sink->emit(sink, TELEMETRY_COUNTER, wn[k], wh[k], labels, v[k]);
 		}
 	}

@@ -126,6 +126,9 @@ void fp_worker_set_idle(unsigned idle_polls, unsigned idle_sleep_max_us, bool ev
 void fp_worker_wake_all(void)
 {
 	__atomic_add_fetch(&W.wake_gen, 1, __ATOMIC_RELEASE);
+	/* Not once the workers are stopped (fp_worker_fini frees their sets). */
+	if (!__atomic_load_n(&W.started, __ATOMIC_ACQUIRE))
+		return;
 	for (unsigned i = 0; i < W.n; i++)
 		if (W.w[i] && W.w[i]->wake)
 			fp_wake_kick(W.w[i]->wake);
@@ -1575,7 +1578,7 @@ int fp_worker_start(struct kb_err *err)
 			        err, -r, "cannot launch worker %u on lcore %u", i, W.w[i]->lcore);
 		}
 	}
-	W.started = true;
+	__atomic_store_n(&W.started, true, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -1586,7 +1589,7 @@ void fp_worker_fini(void)
 		fp_worker_wake_all();
 		for (unsigned i = 0; i < W.n; i++)
 			rte_eal_wait_lcore(W.w[i]->lcore);
-		W.started = false;
+		__atomic_store_n(&W.started, false, __ATOMIC_RELEASE);
 	}
 	for (unsigned i = 0; i < W.n; i++) {
 		if (W.w[i])
