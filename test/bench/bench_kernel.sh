@@ -70,12 +70,6 @@ IPA=10.77.0.1 IPB=10.77.0.2
 POD_CPU=0
 MT=02:00:00:00:00:7d
 
-pod_ns() { # NAME: a pod namespace without IPv6 chatter
-	local ns
-	ns=$(kb_netns "$1")
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	echo "$ns"
-}
 inns() { local ns=$1; shift; ip netns exec "$ns" taskset -c $POD_CPU "$@"; }
 
 # ---- the machine's idle setting ----
@@ -152,8 +146,8 @@ setup() {
 	kbnet* | mixed-* | dpdk-mid-*) agent_layout dedicated ;;
 	*) agent_layout none ;;
 	esac || return 1
-	A=$(pod_ns a)
-	B=$(pod_ns b)
+	A=$(fp_kernel_pod a)
+	B=$(fp_kernel_pod b)
 	case $1 in
 	veth)
 		ip link add kbva type veth peer name kbvb

@@ -30,20 +30,14 @@ kattach() { # CID NETNS ADDR
 	ip -n "$2" addr add "$3/24" dev net1
 	ip -n "$2" link set net1 up
 }
-pod() {
-	local ns
-	ns=$(kb_netns "$1")
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
-	echo "$ns"
-}
 # replies NETNS ADDR COUNT: ping with gaps (the worker falls asleep between frames)
 replies() {
 	ip netns exec "$1" ping -c "$3" -i 0.3 -W 3 "$2" 2>/dev/null | awk '/packets transmitted/ {print $4}'
 }
 
 kb_log "kernel pods: frames wake the sleeping worker"
-PA=$(pod ia)
-PB=$(pod ib)
+PA=$(fp_kernel_pod ia)
+PB=$(fp_kernel_pod ib)
 kb_assert_rc 0 "attach kernel pod a" kattach ia "$PA" 10.61.0.1
 kb_assert_rc 0 "attach kernel pod b" kattach ib "$PB" 10.61.0.2
 ip netns exec "$PA" ping -c 1 -W 3 10.61.0.2 >/dev/null 2>&1 # ARP, and the table settled
@@ -89,7 +83,7 @@ kb_assert_eq "$(kb_ctl stats | awk 'NR == 1 {for (i = 1; i <= NF; i++) if ($i ==
 	"agentctl stats: worker 0's WAKES column counts them"
 
 kb_log "a TAP deleted while the worker sleeps: no spin"
-PC=$(pod ic)
+PC=$(fp_kernel_pod ic)
 kb_assert_rc 0 "attach kernel pod c" kattach ic "$PC" 10.61.0.3
 ip netns delete "$PC"
 sleep 1

@@ -43,13 +43,6 @@ conf() {
 		if $di == "" then {} else {runtimeConfig: {CNIDeviceInfoFile: ($t + "/devinfo/" + $di)}} end' >"$T/$1"
 	echo "$T/$1"
 }
-# pod NAME: a namespace without IPv6 (no router solicitations or ND: frame counts stay exact)
-pod() {
-	local ns
-	ns=$(kb_netns "$1")
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
-	echo "$ns"
-}
 # iperf_srv NETNS ADDR LOG: a one-test iperf3 server, killed at exit if no client came.
 iperf_srv() {
 	ip netns exec "$1" iperf3 -s -1 -B "$2" >"$T/$3.log" 2>&1 &
@@ -59,9 +52,9 @@ link_rx() { ip -n "$1" -j -s link show net1 | jq '.[0].stats64.rx.packets'; }
 port_cid() { fp_api ports | jq -c --arg c "$1" '[.ports[] | select(.containerID == $c)][0]'; }
 pstat() { port_cid "$1" | jq -r "$2"; }
 
-PA=$(pod ka)
-PB=$(pod kb)
-PC=$(pod kc)
+PA=$(fp_kernel_pod ka)
+PB=$(fp_kernel_pod kb)
+PC=$(fp_kernel_pod kc)
 CA=$(conf a.json red kp 10.50.0.1/24 red-ka-net1.json)
 CB=$(conf b.json red kp 10.50.0.2/24)
 
@@ -107,7 +100,7 @@ kb_assert_eq "$(pstat kb .stats.offloads.txGsoSoftware)" 0 "nothing segmented fo
 kb_log "a: $(port_cid ka | jq -c .stats)"
 
 kb_log "a pod without offloads gets the TSO frames segmented"
-PD=$(pod kd)
+PD=$(fp_kernel_pod kd)
 kb_assert_rc 0 "ADD d (offloads off)" kb_cni ADD kd "/var/run/netns/$PD" net1 "$(conf d.json red kpoff 10.50.0.4/24)"
 kb_assert_eq "$(ip netns exec "$PD" ethtool -k net1 | awk '$1 == "tcp-segmentation-offload:" {print $2}')" off \
 	"pod d's net1 has no TSO"
@@ -144,10 +137,10 @@ kb_log "kernel pod -> DPDK pod with TSO: 64 KB frames cross whole, the DPDK pod 
 # offloads asked: GUEST_TSO/GUEST_CSUM) and a net_tap exception port in its namespace where
 # iperf3 listens (net_tap TSO, MSS 1400: net_tap refuses headers + MSS over its MTU). The csum engine writes the port's own MAC as source
 # and its peer's as destination: towards the kernel pod, towards eth1's own MAC.
-PE=$(pod ke)
+PE=$(fp_kernel_pod ke)
 CE=$(conf e.json green kp 10.70.0.1/24)
 kb_assert_rc 0 "ADD e" kb_cni ADD ke "/var/run/netns/$PE" net1 "$CE"
-PX=$(pod kx)
+PX=$(fp_kernel_pod kx)
 ME=$(ip -n "$PE" -j link show net1 | jq -r '.[0].address')
 MX=02:00:00:00:00:7c
 SX=$(fp_api attach "{\"containerID\":\"px\",\"ifname\":\"net1\",\"network\":\"green\",\"deviceType\":\"virtio-user\",\"mac\":\"$MX\"}" |
@@ -193,9 +186,9 @@ kb_log "kernel pod -> DPDK pod -> kernel pod: 64 KB frames cross the DPDK pod wh
 # an empty header. The csum engine parses each frame and asks TSO (tso set) for those longer
 # than the MSS: TCP checksum and TSO offloaded, the 20-byte IPv4 header checksum in software
 # (virtio-user has no IPv4 checksum offload).
-PG=$(pod kg)
-PH=$(pod kh)
-PY=$(pod ky)
+PG=$(fp_kernel_pod kg)
+PH=$(fp_kernel_pod kh)
+PY=$(fp_kernel_pod ky)
 kb_assert_rc 0 "ADD g (network left)" kb_cni ADD kg "/var/run/netns/$PG" net1 "$(conf g.json left kp 10.80.0.1/24)"
 kb_assert_rc 0 "ADD h (network right)" kb_cni ADD kh "/var/run/netns/$PH" net1 "$(conf h.json right kp 10.80.0.2/24)"
 MG=$(ip -n "$PG" -j link show net1 | jq -r '.[0].address')
@@ -273,7 +266,7 @@ for sig in TERM KILL; do
 done
 
 kb_log "GC releases a kernel pod that is not in valid-attachments"
-PF=$(pod kf)
+PF=$(fp_kernel_pod kf)
 kb_assert_rc 0 "ADD f" kb_cni ADD kf "/var/run/netns/$PF" net1 "$(conf f.json red kp 10.50.0.6/24)"
 jq '. + {cniVersion: "1.1.0", "cni.dev/valid-attachments": [{containerID: "ka", ifname: "net1"},
 	{containerID: "kb", ifname: "net1"}, {containerID: "kd", ifname: "net1"}]}' "$T/f.json" >"$T/gc.json"

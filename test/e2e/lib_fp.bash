@@ -69,6 +69,15 @@ fp_config() {
 	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$f"
 }
 
+# fp_kernel_pod NAME: a kernel pod's namespace (kb_netns) without IPv6: no router
+# solicitations or ND, so frame counts stay exact. Prints its name.
+fp_kernel_pod() {
+	local ns
+	ns=$(kb_netns "$1")
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+	echo "$ns"
+}
+
 fp_api() { "$KBAPI" "$KB_SOCK" "$@"; }
 
 # fp_attach CID NETWORK MAC [VLAN] [MTU]: prints the vhost-user socket path.

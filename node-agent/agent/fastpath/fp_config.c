@@ -38,6 +38,26 @@ static int get_u(const struct cfg_node *n, const char *key, uint64_t min, uint64
 	return r == -ENOENT ? 0 : r;
 }
 
+/* A key with two values: *ret = (value == yes); absent keeps the default. */
+static int get_either(const struct cfg_node *n, const char *key, const char *yes, const char *no,
+        bool *ret, struct kb_err *err)
+{
+	struct cfg_node k;
+	char v[16];
+	int r = cfg_get_str(n, key, v, sizeof(v), err);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0 && (!strcmp(v, yes) || !strcmp(v, no))) {
+		*ret = !strcmp(v, yes);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	cfg_map_get(n, key, &k);
+	return cfg_node_error(&k, key, err, "must be %s or %s", yes, no);
+}
+
 static int parse_workers(const struct cfg_node *n, struct fp_cfg *c, struct kb_err *err)
 {
 	struct cfg_node seq;
@@ -196,30 +216,9 @@ static void *fp_cfg_parse(const struct cfg_node *node, struct kb_err *err)
 	} else if (r != -ENOENT) {
 		goto fail;
 	}
-	if ((r = cfg_get_str(node, "copyMode", mem, sizeof(mem), err)) == 0) {
-		if (!strcmp(mem, "one") || !strcmp(mem, "two")) {
-			c->one_copy = mem[0] == 'o';
-		} else {
-			struct cfg_node k;
-			cfg_map_get(node, "copyMode", &k);
-			cfg_node_error(&k, "copyMode", err, "must be one or two");
-			goto fail;
-		}
-	} else if (r != -ENOENT) {
+	if ((r = get_either(node, "copyMode", "one", "two", &c->one_copy, err)) < 0 ||
+	        (r = get_either(node, "idleWait", "events", "sleep", &c->idle_events, err)) < 0)
 		goto fail;
-	}
-	if ((r = cfg_get_str(node, "idleWait", mem, sizeof(mem), err)) == 0) {
-		if (!strcmp(mem, "events") || !strcmp(mem, "sleep")) {
-			c->idle_events = mem[0] == 'e';
-		} else {
-			struct cfg_node k;
-			cfg_map_get(node, "idleWait", &k);
-			cfg_node_error(&k, "idleWait", err, "must be events or sleep");
-			goto fail;
-		}
-	} else if (r != -ENOENT) {
-		goto fail;
-	}
 	if ((r = cfg_get_str(node, "filePrefix", c->file_prefix, sizeof(c->file_prefix), err)) <
 	                0 &&
 	        r != -ENOENT)
