@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -28,6 +30,8 @@
 #define IDLE_SLEEP_MIN_US 10
 #define PREFETCH_AHEAD    4
 #define OC_STAGE_EVERY    16 /* power of two */
+#define PROBE_WORDS       ((FP_MAX_PORTS * FP_MAX_QUEUES + 63) / 64)
+#define PROBE_EVENTS      64
 
 struct txbuf {
 	uint16_t n;
@@ -72,6 +76,13 @@ struct worker {
 		uint16_t slot, q;
 		int32_t vid;
 	} arm[FP_MAX_PORTS];
+	/* With TAP queues, one epoll_wait per loop says which have frames instead of a read on
+	 * each (an idle loop's cost stops growing with the number of kernel pods).
+	 * The set holds table probe_t's TAP queues; bit i of ready: rx entry i is to be read. */
+	int probe_ep;
+	const struct fp_table *probe_t;
+	bool probing;
+	uint64_t ready[PROBE_WORDS];
 };
 
 static struct {
@@ -1424,6 +1435,68 @@ static void idle(struct worker *w, const struct fp_table *t, unsigned *sleep_us)
 		*sleep_us *= 2;
 }
 
+/* ---- TAP probe ---- */
+
+/* Online, when the worker meets a new table: its TAP queues are open while it is current. */
+static void probe_rebuild(struct worker *w, const struct fp_table *t)
+{
+	const struct fp_worker_rx *rx = &t->rx[w->id];
+	unsigned n = 0;
+
+	w->probe_t = t;
+	w->probing = false;
+	memset(w->ready, 0, sizeof(w->ready));
+	if (w->probe_ep >= 0)
+		close(w->probe_ep);
+	w->probe_ep = -1;
+	for (uint16_t i = 0; i < rx->n; i++)
+		n += t->slots[rx->q[i].slot].kind == FP_PORT_TAP;
+	/* Even for one queue: an empty epoll_wait costs a quarter of an empty io_uring read. */
+	if (n == 0 || rx->n > PROBE_WORDS * 64 || (w->probe_ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return;
+	for (uint16_t i = 0; i < rx->n; i++) {
+		const struct fp_rt *rt = &W.rt[rx->q[i].slot];
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+		if (t->slots[rx->q[i].slot].kind != FP_PORT_TAP)
+			continue;
+		if (epoll_ctl(w->probe_ep, EPOLL_CTL_ADD, fp_tap_rx_fd(rt->tap, rx->q[i].queue),
+		            &ev) < 0) {
+			close(w->probe_ep);
+			w->probe_ep = -1;
+			return; /* read every queue, as without the probe */
+		}
+	}
+	w->probing = true;
+}
+
+/* Mark the TAP queues with frames (level-triggered: also those a burst left frames in). */
+static void probe(struct worker *w, const struct fp_table *t)
+{
+	struct epoll_event ev[PROBE_EVENTS];
+	int n;
+
+	if (unlikely(w->probe_t != t))
+		probe_rebuild(w, t);
+	if (!w->probing)
+		return;
+	n = epoll_wait(w->probe_ep, ev, PROBE_EVENTS, 0);
+	for (int k = 0; k < n; k++)
+		w->ready[ev[k].data.u32 / 64] |= 1ULL << (ev[k].data.u32 % 64);
+}
+
+/* Rx entry i: to be read this loop (the bit is consumed). */
+static inline bool probe_take(struct worker *w, uint16_t i)
+{
+	uint64_t bit = 1ULL << (i % 64);
+
+	if (!w->probing)
+		return true;
+	if (!(w->ready[i / 64] & bit))
+		return false;
+	w->ready[i / 64] &= ~bit;
+	return true;
+}
+
 static int worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -1445,6 +1518,7 @@ static int worker_main(void *arg)
 
 		if (likely(t != NULL)) {
 			const struct fp_worker_rx *rx = &t->rx[w->id];
+			probe(w, t);
 			for (uint16_t i = 0; i < rx->n; i++) {
 				uint16_t s = rx->q[i].slot, q = rx->q[i].queue, n;
 				const struct fp_rt *rt = &W.rt[s];
@@ -1471,6 +1545,8 @@ static int worker_main(void *arg)
 					from_pod(w, t, s, pkts, n);
 				} else if (t->slots[s].kind == FP_PORT_TAP) {
 					uint64_t nomem = 0, runt = 0;
+					if (!probe_take(w, i))
+						continue;
 					n = fp_tap_rx(
 					        rt->tap, q, w->id, pkts, burst, &nomem, &runt);
 					STAT_ADD(w->port[s].drop_nomem, nomem);
@@ -1515,6 +1591,9 @@ static int worker_main(void *arg)
 	}
 	if (w->armed)
 		wake_disarm(w);
+	if (w->probe_ep >= 0)
+		close(w->probe_ep);
+	w->probe_ep = -1;
 	rte_rcu_qsbr_thread_offline(W.qsv, w->id);
 	rte_rcu_qsbr_thread_unregister(W.qsv, w->id);
 	return 0;
@@ -1557,6 +1636,7 @@ int fp_worker_init(const struct fp_worker_params *p, struct kb_err *err)
 		}
 		W.w[i]->id = i;
 		W.w[i]->lcore = p->lcores[i];
+		W.w[i]->probe_ep = -1;
 		/* Without a wake-up set the worker falls back to blind sleeps. */
 		if (fp_wake_create(&W.w[i]->wake) < 0)
 			W.w[i]->wake = NULL;
