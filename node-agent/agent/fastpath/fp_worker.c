@@ -1413,16 +1413,17 @@ static void idle(struct worker *w, const struct fp_table *t, unsigned *sleep_us)
 {
 	unsigned max = __atomic_load_n(&W.idle_sleep_max_us, __ATOMIC_RELAXED);
 	unsigned us = *sleep_us < max ? *sleep_us : max;
+	bool stale =
+	        w->wake_t != t || w->wake_gen != __atomic_load_n(&W.wake_gen, __ATOMIC_ACQUIRE);
 
 	if (!__atomic_load_n(&W.idle_events, __ATOMIC_RELAXED) || !w->wake || !t) {
 		if (w->armed)
 			wake_disarm(w);
 		idle_sleep(w, us);
-	} else if (!w->armed || w->wake_t != t ||
-	           w->wake_gen != __atomic_load_n(&W.wake_gen, __ATOMIC_ACQUIRE)) {
+	} else if (!w->armed || stale) {
 		if (w->armed)
 			wake_disarm(w);
-		if (w->wake_t != t || w->wake_gen != __atomic_load_n(&W.wake_gen, __ATOMIC_ACQUIRE))
+		if (stale)
 			wake_rebuild(w, t);
 		wake_arm(w, t);
 		return; /* poll once more, armed */
